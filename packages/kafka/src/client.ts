@@ -1,0 +1,80 @@
+import { Kafka, logLevel, type Admin, type Producer, type IHeaders } from 'kafkajs';
+import { TransientError } from '@sicantik/core';
+import type { Logger } from '@sicantik/observability';
+import { TOPICS, TOPIC_NAMES, dlqTopicOf, type SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
+
+////////// Kafka client, topics, producer
+
+export function createKafka(opts: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+  const log = opts.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: 5000,
+    retry: { initialRetryTime: 200, retries: 10 },
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.ERROR) log.error(rest, message);
+      else log.warn(rest, message);
+    },
+  });
+}
+
+export interface TopicLayout { prefix: string; partitions: number; replicationFactor: number }
+
+/** Creates every topic (and each consumed topic's DLQ) explicitly; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, layout: TopicLayout, names: readonly TopicName[] = TOPIC_NAMES): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const wanted = names.flatMap((n) => {
+    const topic = `${layout.prefix}${n}`;
+    const spec = TOPICS[n];
+    const configEntries = spec.compacted
+      ? [{ name: 'cleanup.policy', value: 'compact' }]
+      : [{ name: 'retention.ms', value: '-1' }];
+    return [
+      { topic, numPartitions: spec.compacted ? 1 : layout.partitions, replicationFactor: layout.replicationFactor, configEntries },
+      { topic: dlqTopicOf(topic), numPartitions: 1, replicationFactor: layout.replicationFactor, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+    ];
+  }).filter((t) => !existing.has(t.topic));
+  if (wanted.length === 0) return;
+  try {
+    await admin.createTopics({ topics: wanted, waitForLeaders: true });
+  } catch (e) {
+    // Another instance may have created them concurrently.
+    const after = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !after.has(t.topic)).map((t) => t.topic);
+    if (missing.length) throw new TransientError(`could not create topics: ${missing.join(', ')}`, e);
+  }
+}
+
+export interface OutMessage<T extends TopicName> { topic: T; key: string; value: TopicValues[T]; headers?: IHeaders }
+
+/** Typed, schema-encoding, idempotent producer. `send` resolves only after all replicas acknowledged. */
+export class EventProducer {
+  constructor(readonly producer: Producer, private readonly codec: SchemaCodec, private readonly onProduced?: (topic: string) => void) {}
+
+  static create(kafka: Kafka, codec: SchemaCodec, onProduced?: (topic: string) => void): EventProducer {
+    return new EventProducer(kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }), codec, onProduced);
+  }
+
+  async connect(): Promise<void> { await this.producer.connect(); }
+  async disconnect(): Promise<void> { await this.producer.disconnect(); }
+
+  async send(messages: OutMessage<TopicName>[]): Promise<void> {
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, { key: string; value: Buffer; headers?: IHeaders }[]>();
+    for (const m of messages) {
+      const topic = this.codec.topic(m.topic);
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: m.key, value: this.codec.encode(m.topic, m.value as never), headers: m.headers });
+      byTopic.set(topic, list);
+    }
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+    } catch (e) {
+      throw new TransientError(`produce failed: ${(e as Error).message}`, e);
+    }
+    for (const [topic, msgs] of byTopic) for (let i = 0; i < msgs.length; i++) this.onProduced?.(topic);
+  }
+}

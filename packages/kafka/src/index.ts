@@ -1,0 +1,4 @@
+export * from './client';
+export * from './consumer';
+export * from './lifecycle';
+export * from './bootstrap';

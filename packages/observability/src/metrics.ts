@@ -1,0 +1,35 @@
+import client from 'prom-client';
+
+////////// Prometheus metrics
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(service: string) {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ service });
+  client.collectDefaultMetrics({ register: registry });
+  const consumed = new client.Counter({
+    name: 'sicantik_messages_consumed_total', help: 'Kafka records handled, by topic and outcome',
+    labelNames: ['topic', 'outcome'] as const, registers: [registry],
+  });
+  const produced = new client.Counter({
+    name: 'sicantik_messages_produced_total', help: 'Kafka records produced, by topic',
+    labelNames: ['topic'] as const, registers: [registry],
+  });
+  const handleSeconds = new client.Histogram({
+    name: 'sicantik_handle_seconds', help: 'Time to handle one record',
+    labelNames: ['topic'] as const, buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 1, 5], registers: [registry],
+  });
+  const retries = new client.Counter({
+    name: 'sicantik_handler_retries_total', help: 'Retries of retriable handler errors',
+    labelNames: ['topic'] as const, registers: [registry],
+  });
+  const deadLetters = new client.Counter({
+    name: 'sicantik_dead_letters_total', help: 'Records sent to a dead-letter topic',
+    labelNames: ['topic', 'reason'] as const, registers: [registry],
+  });
+  const lag = new client.Gauge({
+    name: 'sicantik_consumer_lag', help: 'High watermark minus next offset, per partition',
+    labelNames: ['topic', 'partition'] as const, registers: [registry],
+  });
+  return { registry, client, consumed, produced, handleSeconds, retries, deadLetters, lag };
+}

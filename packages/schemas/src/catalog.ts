@@ -1,0 +1,45 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type {
+  ContactEvent, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
+  NotificationRequested, PermitEvent, TemplateEvent,
+} from './types';
+
+////////// Topic catalogue: one Avro schema per topic value (schemas/<topic>.avsc)
+
+export interface TopicValues {
+  'permit.events': PermitEvent;
+  'notification.requests': NotificationRequested;
+  'notification.rendered': NotificationRendered;
+  'notification.dispatch': NotificationDispatchRecorded;
+  'delivery.status': DeliveryStatusReported;
+  'contact.events': ContactEvent;
+  'template.events': TemplateEvent;
+}
+export type TopicName = keyof TopicValues;
+
+export interface TopicSpec { name: TopicName; compacted: boolean; keyedBy: string }
+export const TOPICS: Record<TopicName, TopicSpec> = {
+  'permit.events': { name: 'permit.events', compacted: false, keyedBy: 'pendaftaran_id' },
+  'notification.requests': { name: 'notification.requests', compacted: false, keyedBy: 'pendaftaran_id' },
+  'notification.rendered': { name: 'notification.rendered', compacted: false, keyedBy: 'pendaftaran_id' },
+  'notification.dispatch': { name: 'notification.dispatch', compacted: false, keyedBy: 'pendaftaran_id' },
+  'delivery.status': { name: 'delivery.status', compacted: false, keyedBy: 'providerMessageId' },
+  'contact.events': { name: 'contact.events', compacted: false, keyedBy: 'phone' },
+  'template.events': { name: 'template.events', compacted: true, keyedBy: 'code' },
+};
+export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
+
+/** Dead-letter topic of a topic a service consumes. */
+export const dlqTopicOf = (physicalTopic: string) => `${physicalTopic}.dlq`;
+
+export function schemasDir(): string {
+  if (process.env.SCHEMAS_DIR) return process.env.SCHEMAS_DIR;
+  // packages/schemas/{src,dist} -> repo root /schemas
+  return path.resolve(__dirname, '..', '..', '..', 'schemas');
+}
+
+export function loadSchema(topic: TopicName, dir = schemasDir()): Record<string, unknown> {
+  const file = path.join(dir, `${topic}.avsc`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+}

@@ -1,0 +1,105 @@
+////////// Event types (mirror schemas/*.avsc; timestamps are epoch milliseconds)
+
+export interface Envelope {
+  eventId: string;
+  occurredAt: number;
+  correlationId: string;
+  causationId: string | null;
+}
+
+export interface PermitRegistered { type: 'PermitRegistered'; jenis_izin: string; nama_pemohon: string; telepon_pemohon: string | null; status: string }
+export interface PermitStatusChanged { type: 'PermitStatusChanged'; status_lama: string; status_baru: string; changedAt: number; link_detail: string | null }
+export interface DocumentPendingSignature { type: 'DocumentPendingSignature'; document_id: string; jenis_izin: string; nama_pemohon: string; pendingSince: number }
+export interface ApprovalRequested { type: 'ApprovalRequested'; jenis_izin: string; nama_pemohon: string; no_surat: string | null; link_approval: string; pejabat_id: string | null }
+export interface PermitIssued { type: 'PermitIssued'; no_surat: string; jenis_izin: string; nama_pemohon: string; telepon_pemohon: string | null; tanggal_terbit: string; link_download: string; tanggal_berakhir: string | null }
+export interface PermitExpiryDateSet { type: 'PermitExpiryDateSet'; no_surat: string; tanggal_berakhir: string }
+export interface PermitRenewalApproved { type: 'PermitRenewalApproved'; no_surat_baru: string; tanggal_mulai: string; tanggal_berakhir: string; masa_berlaku_tahun: number; link_download: string }
+export interface ApplicantContactChanged { type: 'ApplicantContactChanged'; nama_pemohon: string | null; telepon_pemohon: string | null }
+
+export type PermitPayload =
+  | PermitRegistered | PermitStatusChanged | DocumentPendingSignature | ApprovalRequested
+  | PermitIssued | PermitExpiryDateSet | PermitRenewalApproved | ApplicantContactChanged;
+export type PermitPayloadType = PermitPayload['type'];
+export const PERMIT_PAYLOAD_TYPES: readonly PermitPayloadType[] = [
+  'PermitRegistered', 'PermitStatusChanged', 'DocumentPendingSignature', 'ApprovalRequested',
+  'PermitIssued', 'PermitExpiryDateSet', 'PermitRenewalApproved', 'ApplicantContactChanged',
+];
+
+export interface PermitEvent extends Envelope {
+  source: string;
+  pendaftaran_id: string;
+  payload: PermitPayload;
+}
+
+export type RecipientKind = 'APPLICANT' | 'STAFF' | 'OFFICIAL';
+export interface Recipient { kind: RecipientKind; id: string; name: string | null; phone: string }
+
+export interface NotificationRequested extends Envelope {
+  notificationId: string;
+  scenario: string;
+  templateCode: string;
+  pendaftaran_id: string;
+  recipient: Recipient;
+  variables: Record<string, string>;
+  locale: string;
+}
+
+export interface TemplateParameter { name: string; value: string }
+export interface NotificationRendered extends Envelope {
+  notificationId: string;
+  scenario: string;
+  templateCode: string;
+  templateVersion: number;
+  pendaftaran_id: string;
+  recipient: Recipient;
+  outcome: 'RENDERED' | 'FAILED';
+  text: string | null;
+  parameters: TemplateParameter[];
+  metaTemplateName: string | null;
+  metaLanguage: string;
+  failureReason: string | null;
+}
+
+export type DispatchStatus = 'SENDING' | 'ACCEPTED' | 'RETRY_SCHEDULED' | 'FAILED' | 'IN_DOUBT' | 'DUPLICATE_SUPPRESSED';
+export interface NotificationDispatchRecorded extends Envelope {
+  notificationId: string;
+  pendaftaran_id: string;
+  scenario: string;
+  templateCode: string;
+  recipientKind: string;
+  provider: string;
+  status: DispatchStatus;
+  providerMessageId: string | null;
+  attempt: number;
+  errorCode: string | null;
+  reason: string | null;
+}
+
+export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED';
+export interface DeliveryStatusReported extends Envelope {
+  provider: string;
+  providerMessageId: string;
+  status: DeliveryStatus;
+  providerTimestamp: number | null;
+  receivedAt: number;
+  errorCode: string | null;
+  errorTitle: string | null;
+}
+
+export interface ContactEvent extends Envelope {
+  provider: string;
+  phone: string;
+  kind: 'MESSAGE_RECEIVED' | 'OPTED_IN' | 'OPTED_OUT';
+  text: string | null;
+}
+
+export interface TemplateEvent extends Envelope {
+  code: string;
+  version: number;
+  active: boolean;
+  body: string;
+  variables: string[];
+  metaTemplateName: string;
+  metaLanguage: string;
+  category: string;
+}

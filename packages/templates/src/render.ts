@@ -1,0 +1,86 @@
+import Handlebars from 'handlebars';
+import { DateTime } from 'luxon';
+import { PermanentError } from '@sicantik/core';
+import type { TemplateDefinition } from './defaults';
+
+////////// Rendering (pure): template + variables -> full text and Meta parameters
+
+export interface Rendered {
+  text: string;
+  /** Named parameters in the template's variable order (Meta positional order), sanitised for Meta. */
+  parameters: { name: string; value: string }[];
+}
+
+export class MissingVariableError extends PermanentError {
+  constructor(readonly template: string, readonly missing: string[]) {
+    super(`template ${template} needs variable(s) not given: ${missing.join(', ')}`, 'MISSING_VARIABLE');
+  }
+}
+
+const hb = Handlebars.create();
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+function compile(body: string): HandlebarsTemplateDelegate {
+  let c = compiled.get(body);
+  if (!c) {
+    c = hb.compile(body, { noEscape: true, strict: true });
+    compiled.set(body, c);
+  }
+  return c;
+}
+
+/** Variables a Handlebars body uses at the top level (not inside blocks). */
+export function usedVariables(body: string): string[] {
+  const out: string[] = [];
+  const visit = (nodes: hbs.AST.Statement[]) => {
+    for (const n of nodes) {
+      if (n.type === 'MustacheStatement') {
+        const p = (n as hbs.AST.MustacheStatement).path as hbs.AST.PathExpression;
+        if (p.type === 'PathExpression' && !out.includes(p.original)) out.push(p.original);
+      } else if (n.type === 'BlockStatement') {
+        const b = n as hbs.AST.BlockStatement;
+        const p = b.params[0] as hbs.AST.PathExpression | undefined;
+        if (p?.type === 'PathExpression' && !out.includes(p.original)) out.push(p.original);
+      }
+    }
+  };
+  visit(Handlebars.parse(body).body);
+  return out;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Indonesian long date: 2026-11-22 -> "22 November 2026". */
+export function formatTanggal(iso: string): string {
+  const d = DateTime.fromISO(iso, { zone: 'Asia/Jakarta' });
+  if (!d.isValid) return iso;
+  return d.setLocale('id').toFormat('d MMMM yyyy');
+}
+
+/** Values shown to people: tanggal_* ISO dates become Indonesian dates; others unchanged. */
+export function displayValues(vars: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars)) out[k] = k.startsWith('tanggal_') && ISO_DATE.test(v) ? formatTanggal(v) : v;
+  return out;
+}
+
+/**
+ * Meta's rules for a template text parameter: no newline or tab characters,
+ * no more than four consecutive spaces; we also trim and cap the length.
+ */
+export function sanitizeMetaParameter(value: string, maxLength = 1024): string {
+  const s = value.replace(/[\r\n\t]+/g, ' ').replace(/ {5,}/g, '    ').trim();
+  return s.length > maxLength ? `${s.slice(0, maxLength - 1)}…` : s;
+}
+
+export function render(t: TemplateDefinition, variables: Record<string, string>): Rendered {
+  const missing = t.variables.filter((v) => variables[v] === undefined || variables[v] === null);
+  if (missing.length) throw new MissingVariableError(t.code, missing);
+  const shown = displayValues(variables);
+  let text: string;
+  try {
+    text = compile(t.body)(shown);
+  } catch (e) {
+    throw new PermanentError(`template ${t.code} failed to render: ${(e as Error).message}`, 'RENDER_FAILED', e);
+  }
+  return { text, parameters: t.variables.map((name) => ({ name, value: sanitizeMetaParameter(shown[name]!) })) };
+}

@@ -1,0 +1,86 @@
+import express from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from '@sicantik/observability';
+import type { DeliveryStatusReported } from '@sicantik/schemas';
+import { metaStatusEvents, verifyMetaSignature } from '../domain/metaWebhook';
+import type { NotificationProjection } from '../projections/store';
+
+////////// HTTP edge: provider webhooks and the statistics API
+
+export interface TrackerDeps {
+  logger: Logger;
+  ops: express.Router;
+  projection: NotificationProjection;
+  publish(events: DeliveryStatusReported[]): Promise<void>;
+  now(): Date;
+  metaAppSecret: string;
+  metaVerifyToken: string;
+  statsApiToken: string;
+  onRejectedSignature(provider: string): void;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a); const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function createApp(deps: TrackerDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(deps.ops);
+
+  // Meta subscription check: echo the challenge when our verify token matches.
+  app.get('/webhooks/meta', (req, res) => {
+    const mode = String(req.query['hub.mode'] ?? '');
+    const token = String(req.query['hub.verify_token'] ?? '');
+    const challenge = String(req.query['hub.challenge'] ?? '');
+    if (mode === 'subscribe' && safeEqual(token, deps.metaVerifyToken)) { res.status(200).type('text/plain').send(challenge); return; }
+    res.status(403).json({ error: 'forbidden' });
+  });
+
+  // Signature is checked over the raw bytes (Meta escapes non-ASCII; re-serialised JSON would not match).
+  app.post('/webhooks/meta', express.raw({ type: '*/*', limit: '1mb' }), async (req, res) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (!verifyMetaSignature(raw, req.get('x-hub-signature-256'), deps.metaAppSecret)) {
+      deps.onRejectedSignature('meta');
+      deps.logger.warn({ provider: 'meta' }, 'webhook rejected: bad or missing signature');
+      res.status(401).json({ error: 'invalid_signature' });
+      return;
+    }
+    let payload: unknown;
+    try { payload = JSON.parse(raw.toString('utf8')); } catch {
+      res.status(400).json({ error: 'invalid_json' });
+      return;
+    }
+    const { events, ignored } = metaStatusEvents(payload, deps.now());
+    try {
+      await deps.publish(events);
+    } catch (e) {
+      deps.logger.error({ err: (e as Error).message }, 'could not store webhook events; provider will retry');
+      res.status(503).json({ error: 'unavailable' });
+      return;
+    }
+    res.status(200).json({ accepted: events.length, ignored });
+  });
+
+  const stats = express.Router();
+  stats.use((req, res, next) => {
+    if (safeEqual(req.get('authorization') ?? '', `Bearer ${deps.statsApiToken}`)) return next();
+    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
+  });
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  stats.get('/summary', async (req, res) => {
+    const from = req.query.from as string | undefined; const to = req.query.to as string | undefined;
+    for (const [k, v] of [['from', from], ['to', to]] as const) {
+      if (v !== undefined && !day.test(v)) { res.status(400).json({ error: 'validation_failed', issues: [{ path: k, message: 'must be a date yyyy-MM-dd' }] }); return; }
+    }
+    res.json(await deps.projection.summary(from, to));
+  });
+  stats.get('/notifications/:id', async (req, res) => {
+    const doc = await deps.projection.get(req.params.id);
+    if (!doc) { res.status(404).json({ error: 'not_found' }); return; }
+    res.json(doc);
+  });
+  app.use('/v1/stats', stats);
+  return app;
+}

@@ -1,0 +1,13 @@
+import { baseEnv, loadConfig, port, z } from '@sicantik/config';
+
+export const configSchema = z.object({
+  ...baseEnv,
+  HTTP_PORT: port(8091),
+  CONSUMER_GROUP: z.string().default('delivery-tracker-projection'),
+  MONGO_DB: z.string().default('sicantik_projections'),
+  META_APP_SECRET: z.string().min(8, 'must be at least 8 characters'),
+  META_VERIFY_TOKEN: z.string().min(8, 'must be at least 8 characters'),
+  STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+});
+export type Config = z.infer<typeof configSchema>;
+export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

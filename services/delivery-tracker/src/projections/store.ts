@@ -1,0 +1,119 @@
+import type { Collection, Db } from 'mongodb';
+import { DateTime } from 'luxon';
+import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
+import { RANK, STAMP, fromDelivery, fromDispatch, type MessageState } from './notificationStatus';
+
+////////// MongoDB projection of notifications, built only from topics (replayable).
+// Every update is idempotent: statuses move forward through a rank guard and a
+// "first reached" timestamp is set only when absent, so redelivery changes nothing.
+
+export interface NotificationDoc {
+  _id: string;
+  pendaftaran_id: string;
+  scenario: string;
+  templateCode: string;
+  recipientKind: string;
+  day: string;
+  status: MessageState;
+  statusRank: number;
+  provider?: string;
+  providerMessageId?: string;
+  failureReason?: string;
+  errorCode?: string;
+  inDoubt?: boolean;
+  queuedAt?: Date; sendingAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date;
+}
+
+interface PendingStatus { _id: string; providerMessageId: string; status: MessageState; at: Date; errorCode: string | null; errorTitle: string | null }
+
+const jakartaDay = (ms: number) => DateTime.fromMillis(ms, { zone: 'Asia/Jakarta' }).toISODate()!;
+
+export class NotificationProjection {
+  readonly col: Collection<NotificationDoc>;
+  private readonly pending: Collection<PendingStatus>;
+  constructor(db: Db) {
+    this.col = db.collection<NotificationDoc>('notifications');
+    this.pending = db.collection<PendingStatus>('pending_delivery_statuses');
+  }
+
+  async init(): Promise<void> {
+    await this.col.createIndex({ providerMessageId: 1 });
+    await this.col.createIndex({ day: 1 });
+    await this.pending.createIndex({ providerMessageId: 1 });
+  }
+
+  private async upsertBase(e: { notificationId: string; pendaftaran_id: string; scenario: string; templateCode: string; occurredAt: number }, recipientKind: string) {
+    await this.col.updateOne(
+      { _id: e.notificationId },
+      { $setOnInsert: { pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind, day: jakartaDay(e.occurredAt), status: 'queued', statusRank: RANK.queued, queuedAt: new Date(e.occurredAt) } },
+      { upsert: true },
+    );
+  }
+
+  private async moveTo(filter: Record<string, unknown>, state: MessageState, at: Date, extra: Record<string, unknown> = {}) {
+    const stamp = STAMP[state];
+    await this.col.updateMany({ ...filter, [stamp]: { $exists: false } }, { $set: { [stamp]: at } });
+    await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state], ...extra } });
+  }
+
+  async onRequested(e: NotificationRequested): Promise<void> { await this.upsertBase(e, e.recipient.kind); }
+
+  async onRendered(e: NotificationRendered): Promise<void> {
+    await this.upsertBase(e, e.recipient.kind);
+    if (e.outcome === 'FAILED') await this.moveTo({ _id: e.notificationId }, 'failed', new Date(e.occurredAt), { failureReason: e.failureReason ?? 'render failed', errorCode: 'RENDER_FAILED' });
+  }
+
+  async onDispatch(e: NotificationDispatchRecorded): Promise<void> {
+    await this.upsertBase(e, e.recipientKind);
+    const set: Record<string, unknown> = { provider: e.provider };
+    if (e.providerMessageId) set.providerMessageId = e.providerMessageId;
+    if (e.status === 'IN_DOUBT') set.inDoubt = true;
+    await this.col.updateOne({ _id: e.notificationId }, { $set: set });
+    const state = fromDispatch(e.status);
+    if (state) {
+      const extra = state === 'failed' ? { failureReason: e.reason ?? 'failed', errorCode: e.errorCode ?? 'FAILED' } : {};
+      await this.moveTo({ _id: e.notificationId }, state, new Date(e.occurredAt), extra);
+    }
+    if (e.providerMessageId) {
+      // Statuses that arrived before we knew which notification the message id belongs to.
+      const early = await this.pending.find({ providerMessageId: e.providerMessageId }).toArray();
+      for (const p of early) await this.applyStatus(e.providerMessageId, p.status, p.at, p.errorCode, p.errorTitle);
+    }
+  }
+
+  async onDelivery(e: DeliveryStatusReported): Promise<void> {
+    const state = fromDelivery(e.status);
+    const at = new Date(e.providerTimestamp ?? e.receivedAt);
+    const known = await this.col.countDocuments({ providerMessageId: e.providerMessageId }, { limit: 1 });
+    if (!known) {
+      await this.pending.updateOne(
+        { _id: e.eventId },
+        { $setOnInsert: { providerMessageId: e.providerMessageId, status: state, at, errorCode: e.errorCode, errorTitle: e.errorTitle } },
+        { upsert: true },
+      );
+      return;
+    }
+    await this.applyStatus(e.providerMessageId, state, at, e.errorCode, e.errorTitle);
+  }
+
+  private async applyStatus(providerMessageId: string, state: MessageState, at: Date, errorCode: string | null, errorTitle: string | null) {
+    const extra = state === 'failed' ? { failureReason: errorTitle ?? 'failed at provider', errorCode: errorCode ?? 'FAILED' } : {};
+    await this.moveTo({ providerMessageId }, state, at, extra);
+  }
+
+  ////////// Queries for the statistics API
+  async summary(from?: string, to?: string) {
+    const f: Record<string, unknown> = {};
+    if (from || to) f.day = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
+    const count = (extra: Record<string, unknown>) => this.col.countDocuments({ ...f, ...extra });
+    const [total, sent, delivered, read, failed, inDoubt] = await Promise.all([
+      count({}), count({ sentAt: { $exists: true } }), count({ deliveredAt: { $exists: true } }), count({ readAt: { $exists: true } }),
+      count({ status: 'failed' }), count({ inDoubt: true }),
+    ]);
+    const byStatus: Record<string, number> = {};
+    for (const s of Object.keys(RANK)) byStatus[s] = await count({ status: s });
+    return { total, sent, delivered, read, failed, inDoubt, deliveryRate: sent ? delivered / sent : null, byStatus };
+  }
+
+  async get(id: string): Promise<NotificationDoc | null> { return this.col.findOne({ _id: id }); }
+}

@@ -1,0 +1,31 @@
+import { MongoClient } from 'mongodb';
+import { installShutdown, startInfra } from '@sicantik/kafka';
+import { listen, opsRouter } from '@sicantik/observability';
+import { createApp } from './adapters/http';
+import { EventIdLedger } from './adapters/dedupe';
+import { readConfig } from './config';
+
+////////// Composition root: the only place that reads config and builds clients
+async function main() {
+  const cfg = readConfig();
+  const infra = await startInfra('permit-ingest', cfg, ['permit.events']);
+  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
+  const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB));
+  const ops = opsRouter(infra.metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]);
+  const app = createApp({
+    logger: infra.logger,
+    apiToken: cfg.INGEST_API_TOKEN,
+    ops,
+    isDuplicate: (id) => ledger.seen(id),
+    publish: (ev) => infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }]),
+    markSeen: (ev) => ledger.record(ev.eventId, ev.pendaftaran_id, new Date()),
+  });
+  const { server, port } = await listen(app, cfg.HTTP_PORT);
+  infra.logger.info({ port }, 'permit-ingest listening');
+  installShutdown(infra.logger, [() => infra.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
+}
+
+main().catch((e) => {
+  process.stderr.write(`permit-ingest failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

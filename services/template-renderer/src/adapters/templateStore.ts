@@ -1,0 +1,65 @@
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { deterministicId } from '@sicantik/core';
+import type { Logger } from '@sicantik/observability';
+import type { EventProducer } from '@sicantik/kafka';
+import type { SchemaCodec, TemplateEvent } from '@sicantik/schemas';
+import { DEFAULT_TEMPLATES } from '@sicantik/templates';
+
+////////// The current template set, read from the compacted template topic.
+// Every instance reads the whole topic (its own throw-away group) and keeps
+// following it; start-up waits until it has caught up with the end.
+
+export class TemplateStore {
+  private readonly templates = new Map<string, TemplateEvent>();
+  private consumer?: Consumer;
+  constructor(private readonly kafka: Kafka, private readonly admin: Admin, private readonly codec: SchemaCodec, private readonly logger: Logger) {}
+
+  get(code: string): TemplateEvent | undefined { return this.templates.get(code); }
+  all(): TemplateEvent[] { return [...this.templates.values()]; }
+
+  async start(instance: string): Promise<void> {
+    const topic = this.codec.topic('template.events');
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const pending = new Map(ends.filter((e) => BigInt(e.high) > 0n).map((e) => [e.partition, BigInt(e.high)]));
+    let caughtUp!: () => void;
+    const ready = new Promise<void>((r) => { caughtUp = r; });
+    if (pending.size === 0) caughtUp();
+    this.consumer = this.kafka.consumer({ groupId: `template-store-${instance}-${process.pid}-${Date.now()}` });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        if (message.value) {
+          const t = await this.codec.decode('template.events', message.value);
+          const cur = this.templates.get(t.code);
+          if (!cur || t.version >= cur.version) this.templates.set(t.code, t);
+        }
+        const end = pending.get(partition);
+        if (end !== undefined && BigInt(message.offset) + 1n >= end) {
+          pending.delete(partition);
+          if (pending.size === 0) caughtUp();
+        }
+      },
+    });
+    await ready;
+    this.logger.info({ templates: this.templates.size }, 'template store caught up');
+  }
+
+  /** Publishes version 1 of each seed default that the topic does not hold yet. */
+  async seedDefaults(producer: EventProducer, now: Date): Promise<string[]> {
+    const missing = DEFAULT_TEMPLATES.filter((d) => !this.templates.has(d.code));
+    const events: TemplateEvent[] = missing.map((d) => ({
+      eventId: deterministicId('sicantik.event', 'TemplateEvent', d.code, 1),
+      occurredAt: now.getTime(),
+      correlationId: `seed-${d.code}`,
+      causationId: null,
+      code: d.code, version: 1, active: true, body: d.body, variables: d.variables,
+      metaTemplateName: d.metaTemplateName, metaLanguage: d.metaLanguage, category: d.category,
+    }));
+    await producer.send(events.map((e) => ({ topic: 'template.events' as const, key: e.code, value: e })));
+    for (const e of events) this.templates.set(e.code, e);
+    return missing.map((d) => d.code);
+  }
+
+  async stop(): Promise<void> { await this.consumer?.disconnect(); }
+}

@@ -1,0 +1,34 @@
+import { deterministicId, errorMessage } from '@sicantik/core';
+import type { NotificationRendered, NotificationRequested, TemplateEvent } from '@sicantik/schemas';
+import { render } from '@sicantik/templates';
+
+////////// Request + current template -> rendered event, or a failed one with the reason (pure)
+
+export function renderRequest(req: NotificationRequested, template: TemplateEvent | undefined): NotificationRendered {
+  const base = {
+    eventId: deterministicId('sicantik.event', 'NotificationRendered', req.notificationId),
+    occurredAt: req.occurredAt,
+    correlationId: req.correlationId,
+    causationId: req.eventId,
+    notificationId: req.notificationId,
+    scenario: req.scenario,
+    templateCode: req.templateCode,
+    pendaftaran_id: req.pendaftaran_id,
+    recipient: req.recipient,
+    metaLanguage: template?.metaLanguage ?? 'id',
+  };
+  const failed = (reason: string, version = 0): NotificationRendered => ({
+    ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], metaTemplateName: null, failureReason: reason,
+  });
+  if (!template) return failed(`unknown template ${req.templateCode}`);
+  if (!template.active) return failed(`template ${req.templateCode} is deactivated`, template.version);
+  try {
+    const r = render({ ...template, category: template.category as 'UTILITY' }, req.variables);
+    return {
+      ...base, templateVersion: template.version, outcome: 'RENDERED', text: r.text, parameters: r.parameters,
+      metaTemplateName: template.metaTemplateName, failureReason: null,
+    };
+  } catch (e) {
+    return failed(errorMessage(e), template.version);
+  }
+}

@@ -1,0 +1,39 @@
+import express from 'express';
+import { systemClock } from '@sicantik/core';
+import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { listen, opsRouter } from '@sicantik/observability';
+import { TemplateStore } from './adapters/templateStore';
+import { readConfig } from './config';
+import { renderRequest } from './domain/renderRequest';
+
+////////// Composition root
+async function main() {
+  const cfg = readConfig();
+  const infra = await startInfra('template-renderer', cfg, ['template.events', 'notification.requests', 'notification.rendered']);
+  const { logger, metrics, producer } = infra;
+  const store = new TemplateStore(infra.kafka, infra.admin, infra.codec, logger);
+  await store.start(cfg.SERVICE_INSTANCE);
+  const seeded = await store.seedDefaults(producer, systemClock.now());
+  if (seeded.length) logger.info({ seeded }, 'seeded default templates');
+  const consumer = await runConsumer({
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP, dlqProducer: producer.producer, logger, metrics,
+    handlers: {
+      'notification.requests': async ({ value }) => {
+        const out = renderRequest(value, store.get(value.templateCode));
+        await producer.send([{ topic: 'notification.rendered', key: out.pendaftaran_id, value: out }]);
+        if (out.outcome === 'FAILED') logger.warn({ notificationId: out.notificationId, reason: out.failureReason }, 'notification could not be rendered');
+        else logger.info({ notificationId: out.notificationId, template: out.templateCode, version: out.templateVersion }, 'notification rendered');
+      },
+    },
+  });
+  const app = express();
+  app.use(opsRouter(metrics, infra.checks));
+  const { server, port } = await listen(app, cfg.OPS_PORT);
+  logger.info({ opsPort: port }, 'template-renderer running');
+  installShutdown(logger, [() => infra.close(), () => store.stop(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
+}
+
+main().catch((e) => {
+  process.stderr.write(`template-renderer failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
