@@ -152,8 +152,8 @@ PROPS
     java "${logopts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$cid" -c "$props" >> "$lf" 2>&1 \
       || die "formatting Kafka storage failed; see $lf"
   fi
-  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    "${logopts[@]}" -cp "$libs/*" kafka.Kafka "$props" >> "$lf" 2>&1 &
+  setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    "${logopts[@]}" -cp "$libs/*" kafka.Kafka "$props" >> "$lf" 2>&1 < /dev/null &
   echo $! > "$(pidfile $name)"
 }
 
@@ -162,14 +162,14 @@ start_registry() {
   if is_running $name; then log "registry already running (pid $(cat "$(pidfile $name)"))"; return; fi
   port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is taken by another process (set REGISTRY_PORT)"
   mkdir -p "$DATA/registry"
-  nohup "$(java21)" -Xms128m -Xmx512m -XX:TieredStopAtLevel=1 \
+  setsid nohup "$(java21)" -Xms128m -Xmx512m -XX:TieredStopAtLevel=1 \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
     "-Dapicurio.datasource.url=jdbc:h2:file:$DATA/registry/registry;DB_CLOSE_ON_EXIT=FALSE" \
     -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 -Dapicurio.datasource.jdbc.max-size=20 \
     -Dapicurio.rest.deletion.artifact.enabled=true -Dapicurio.rest.deletion.artifact-version.enabled=true \
     -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.quarkus\".level=INFO \
-    -jar "$CACHE/apicurio-$APICURIO_VERSION/app/quarkus-run.jar" >> "$lf" 2>&1 &
+    -jar "$CACHE/apicurio-$APICURIO_VERSION/app/quarkus-run.jar" >> "$lf" 2>&1 < /dev/null &
   echo $! > "$(pidfile $name)"
 }
 
@@ -178,8 +178,8 @@ start_mongo() {
   if is_running $name; then log "mongo (ferretdb) already running (pid $(cat "$(pidfile $name)"))"; return; fi
   port_open "$MONGO_PORT" && die "port $MONGO_PORT is taken by another process (set MONGO_PORT)"
   mkdir -p "$DATA/ferretdb"
-  nohup "$CACHE/bin/ferretdb-$FERRETDB_VERSION" --listen-addr="127.0.0.1:$MONGO_PORT" \
-    --sqlite-url="file:$DATA/ferretdb/" >> "$lf" 2>&1 &
+  setsid nohup "$CACHE/bin/ferretdb-$FERRETDB_VERSION" --listen-addr="127.0.0.1:$MONGO_PORT" \
+    --sqlite-url="file:$DATA/ferretdb/" >> "$lf" 2>&1 < /dev/null &
   echo $! > "$(pidfile $name)"
 }
 

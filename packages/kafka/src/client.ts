@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type Producer, type IHeaders } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer, type IHeaders } from 'kafkajs';
 import { TransientError } from '@sicantik/core';
 import type { Logger } from '@sicantik/observability';
 import { TOPICS, TOPIC_NAMES, dlqTopicOf, type SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
@@ -15,6 +15,7 @@ export function createKafka(opts: { brokers: string[]; clientId: string; logger:
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log: entry }) => {
       const { message, ...rest } = entry;
+      if (/switched default partitioner|Limiting retries for the idempotent producer/.test(message)) return;
       if (level <= logLevel.ERROR) log.error(rest, message);
       else log.warn(rest, message);
     },
@@ -55,7 +56,7 @@ export class EventProducer {
   constructor(readonly producer: Producer, private readonly codec: SchemaCodec, private readonly onProduced?: (topic: string) => void) {}
 
   static create(kafka: Kafka, codec: SchemaCodec, onProduced?: (topic: string) => void): EventProducer {
-    return new EventProducer(kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }), codec, onProduced);
+    return new EventProducer(kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }), codec, onProduced);
   }
 
   async connect(): Promise<void> { await this.producer.connect(); }

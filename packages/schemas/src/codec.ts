@@ -72,17 +72,24 @@ export class SchemaCodec {
   async register(topics: readonly TopicName[] = TOPIC_NAMES): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const t of topics) {
-      try {
-        const { id } = await this.registry.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(loadSchema(t, this.opts.schemasDir)) },
-          { subject: this.subject(t), compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE },
-        );
-        this.writerIds.set(t, id);
-        out[this.subject(t)] = id;
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        if (/compatib/i.test(msg)) throw new PermanentError(`schema for ${this.subject(t)} is incompatible: ${msg}`, 'SCHEMA_INCOMPATIBLE', e);
-        throw new TransientError(`cannot register schema ${this.subject(t)}: ${msg}`, e);
+      // Several services register the same subjects at start-up; the registry may
+      // briefly show a half-created subject (no compatibility rule yet), so retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { id } = await this.registry.register(
+            { type: SchemaType.AVRO, schema: JSON.stringify(loadSchema(t, this.opts.schemasDir)) },
+            { subject: this.subject(t), compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE },
+          );
+          this.writerIds.set(t, id);
+          out[this.subject(t)] = id;
+          break;
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          const status = (e as { status?: number }).status;
+          if (status === 409 && /incompatib/i.test(msg)) throw new PermanentError(`schema for ${this.subject(t)} is incompatible with its registered versions: ${msg}`, 'SCHEMA_INCOMPATIBLE', e);
+          if (attempt >= 10) throw new TransientError(`cannot register schema ${this.subject(t)}: ${msg}`, e);
+          await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 200));
+        }
       }
     }
     return out;
