@@ -1,12 +1,12 @@
 import { deterministicId } from '@sicantik/core';
 import type { DispatchStatus, NotificationDispatchRecorded, NotificationRendered } from '@sicantik/schemas';
-import type { ClaimStore } from './adapters/claims';
+import type { Claims } from './adapters/claims';
 import type { Provider } from './domain/provider';
 
 ////////// Dispatch one rendered notification: claim, send, record; never twice.
 
 export interface DispatchDeps {
-  claims: ClaimStore;
+  claims: Claims;
   provider: Provider;
   emit(e: NotificationDispatchRecorded): Promise<void>;
   now(): Date;

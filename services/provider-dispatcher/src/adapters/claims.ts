@@ -18,7 +18,13 @@ export interface Claim {
 
 export type ClaimOutcome = { acquired: true; claim: Claim } | { acquired: false; claim: Claim };
 
-export class ClaimStore {
+/** The two operations dispatch() needs; ClaimStore is the MongoDB implementation. */
+export interface Claims {
+  acquire(id: string, provider: string, now: Date): Promise<ClaimOutcome>;
+  settle(id: string, patch: Partial<Claim> & { state: ClaimState }, now: Date): Promise<void>;
+}
+
+export class ClaimStore implements Claims {
   readonly col: Collection<Claim>;
   constructor(db: Db) { this.col = db.collection<Claim>('dispatch_claims'); }
 

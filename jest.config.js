@@ -1,0 +1,14 @@
+// One runner, three projects: unit (pure logic, no I/O), integration (real
+// Kafka, schema registry and FerretDB from deploy/local/stack.sh) and e2e
+// (all five services as separate processes). Sources are compiled by SWC.
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] };
+const moduleNameMapper = { '^@sicantik/(core|config|observability|schemas|kafka|templates)$': '<rootDir>/packages/$1/src' };
+const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node', modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.cache/', '<rootDir>/.stack/'] };
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{packages,services,tools}/**/*.unit.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{packages,services,tools}/**/*.int.spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'], slowTestThreshold: 120 },
+  ],
+};

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+
+////////// Helpers shared by integration and end-to-end tests
+
+export const stack = {
+  brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  registryUrl: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+  mongoUrl: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
+};
+
+/** Random names so tests never share topics, groups or databases. */
+export const uniq = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== null && v !== false) return v as T;
+    } catch (e) { lastErr = e; }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export function silentLogger() {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pino = require('pino') as typeof import('pino');
+  return pino.default({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/** The seed's text for a template code, exactly as written in the specification. */
+export function seedTemplate(code: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const path = require('node:path') as typeof import('node:path');
+  const candidates = [process.env.SEEDS_DIR, path.resolve(__dirname, '../../../shared/seeds'), path.resolve(__dirname, '../fixtures/seeds')].filter(Boolean) as string[];
+  for (const dir of candidates) {
+    const file = path.join(dir, '000_e57e18fdd1a3855c.txt');
+    if (!fs.existsSync(file)) continue;
+    const seed = fs.readFileSync(file, 'utf8');
+    const m = new RegExp(`\\*\\*Template Code:\\*\\* \`${code}\`\\s*\\n+\`\`\`\\n([\\s\\S]*?)\\n\`\`\``).exec(seed);
+    if (!m) throw new Error(`template ${code} not found in seed`);
+    return m[1]!;
+  }
+  throw new Error('seed 000 not found');
+}
+
+/** Substitutes {var} placeholders the way the seed writes them. */
+export function fillSeed(text: string, vars: Record<string, string>): string {
+  return text.replace(/\{(\w+)\}/g, (_, k: string) => {
+    if (!(k in vars)) throw new Error(`no value for {${k}}`);
+    return vars[k]!;
+  });
+}
