@@ -3,9 +3,10 @@
 // (all five services as separate processes). Sources are compiled by SWC.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] };
 const moduleNameMapper = { '^@sicantik/(core|config|observability|schemas|kafka|templates)$': '<rootDir>/packages/$1/src' };
-const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node', modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.cache/', '<rootDir>/.stack/'] };
+const common = { testEnvironmentOptions: { globalsCleanup: 'off' }, rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node', modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.cache/', '<rootDir>/.stack/'] };
 
 module.exports = {
+  testTimeout: 180_000, // a global option in Jest 30; unit tests finish in milliseconds anyway
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{packages,services,tools}/**/*.unit.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{packages,services,tools}/**/*.int.spec.ts'], slowTestThreshold: 30 },

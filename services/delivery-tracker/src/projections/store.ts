@@ -42,10 +42,19 @@ export class NotificationProjection {
     await this.pending.createIndex({ providerMessageId: 1 });
   }
 
-  private async upsertBase(e: { notificationId: string; pendaftaran_id: string; scenario: string; templateCode: string; occurredAt: number }, recipientKind: string) {
+  /**
+   * Creates the document on whichever event arrives first. The request (and the
+   * rendered event, which carries the request's time) is the authority for the
+   * queued time and day, so it overwrites what an earlier-arriving event guessed:
+   * the result is the same in any arrival order.
+   */
+  private async upsertBase(e: { notificationId: string; pendaftaran_id: string; scenario: string; templateCode: string; occurredAt: number }, recipientKind: string, authoritative: boolean) {
+    const fields = { pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind, day: jakartaDay(e.occurredAt), queuedAt: new Date(e.occurredAt) };
     await this.col.updateOne(
       { _id: e.notificationId },
-      { $setOnInsert: { pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind, day: jakartaDay(e.occurredAt), status: 'queued', statusRank: RANK.queued, queuedAt: new Date(e.occurredAt) } },
+      authoritative
+        ? { $set: fields, $setOnInsert: { status: 'queued', statusRank: RANK.queued } }
+        : { $setOnInsert: { ...fields, status: 'queued', statusRank: RANK.queued } },
       { upsert: true },
     );
   }
@@ -56,15 +65,15 @@ export class NotificationProjection {
     await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state], ...extra } });
   }
 
-  async onRequested(e: NotificationRequested): Promise<void> { await this.upsertBase(e, e.recipient.kind); }
+  async onRequested(e: NotificationRequested): Promise<void> { await this.upsertBase(e, e.recipient.kind, true); }
 
   async onRendered(e: NotificationRendered): Promise<void> {
-    await this.upsertBase(e, e.recipient.kind);
+    await this.upsertBase(e, e.recipient.kind, true);
     if (e.outcome === 'FAILED') await this.moveTo({ _id: e.notificationId }, 'failed', new Date(e.occurredAt), { failureReason: e.failureReason ?? 'render failed', errorCode: 'RENDER_FAILED' });
   }
 
   async onDispatch(e: NotificationDispatchRecorded): Promise<void> {
-    await this.upsertBase(e, e.recipientKind);
+    await this.upsertBase(e, e.recipientKind, false);
     const set: Record<string, unknown> = { provider: e.provider };
     if (e.providerMessageId) set.providerMessageId = e.providerMessageId;
     if (e.status === 'IN_DOUBT') set.inDoubt = true;
@@ -107,7 +116,7 @@ export class NotificationProjection {
     if (from || to) f.day = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
     const count = (extra: Record<string, unknown>) => this.col.countDocuments({ ...f, ...extra });
     const [total, sent, delivered, read, failed, inDoubt] = await Promise.all([
-      count({}), count({ sentAt: { $exists: true } }), count({ deliveredAt: { $exists: true } }), count({ readAt: { $exists: true } }),
+      count({}), count({ $or: [{ sentAt: { $exists: true } }, { deliveredAt: { $exists: true } }, { readAt: { $exists: true } }] }), count({ deliveredAt: { $exists: true } }), count({ readAt: { $exists: true } }),
       count({ status: 'failed' }), count({ inDoubt: true }),
     ]);
     const byStatus: Record<string, number> = {};

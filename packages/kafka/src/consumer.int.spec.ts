@@ -1,0 +1,77 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { PermanentError, TransientError } from '@sicantik/core';
+import { createMetrics } from '@sicantik/observability';
+import { SchemaCodec, dlqTopicOf, type ContactEvent } from '@sicantik/schemas';
+import { silentLogger, stack, uniq, waitFor } from '../../../test/support';
+import { EventProducer, ensureTopics } from './client';
+import { runConsumer, type RunningConsumer } from './consumer';
+
+const contact = (id: string, text: string): ContactEvent => ({ eventId: id, occurredAt: 1, correlationId: id, causationId: null, provider: 'meta', phone: '+6281234567890', kind: 'MESSAGE_RECEIVED', text });
+
+describe('consumer loop against a real broker', () => {
+  const prefix = `${uniq('it-consumer-')}.`;
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'it', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: prefix });
+  const producer = EventProducer.create(kafka, codec);
+  const running: RunningConsumer[] = [];
+
+  beforeAll(async () => {
+    await admin.connect();
+    await ensureTopics(admin, { prefix, partitions: 2, replicationFactor: 1 }, ['contact.events']);
+    await codec.register(['contact.events']);
+    await producer.connect();
+  });
+  afterAll(async () => {
+    for (const r of running) await r.stop();
+    await producer.disconnect(); await admin.disconnect();
+  });
+
+  it('creates the topic and its dead-letter topic explicitly', async () => {
+    const topics = await admin.listTopics();
+    expect(topics).toEqual(expect.arrayContaining([`${prefix}contact.events`, dlqTopicOf(`${prefix}contact.events`)]));
+  });
+
+  it('retries retriable errors, dead-letters permanent ones and poison bytes with the reason, and commits only after the effect', async () => {
+    const group = uniq('g-');
+    const handled: string[] = [];
+    let transientLeft = 2;
+    const handler = async ({ value }: { value: ContactEvent }) => {
+      if (value.text === 'flaky' && transientLeft-- > 0) throw new TransientError('database briefly down');
+      if (value.text === 'bad') throw new PermanentError('cannot process', 'BAD_DATA');
+      handled.push(value.eventId);
+    };
+    const metrics = createMetrics('it');
+    const start = async () => {
+      const c = await runConsumer({ kafka, codec, groupId: group, handlers: { 'contact.events': handler as never }, dlqProducer: producer.producer, logger: silentLogger(), metrics, retry: { initialMs: 20, maxMs: 50 } });
+      running.push(c); return c;
+    };
+    const c1 = await start();
+    await producer.send([
+      { topic: 'contact.events', key: 'k', value: contact('ok-1', 'hello') },
+      { topic: 'contact.events', key: 'k', value: contact('flaky-1', 'flaky') },
+      { topic: 'contact.events', key: 'k', value: contact('bad-1', 'bad') },
+      { topic: 'contact.events', key: 'k', value: contact('ok-2', 'after') },
+    ]);
+    await producer.producer.send({ topic: `${prefix}contact.events`, messages: [{ key: 'k', value: Buffer.from('not avro') }] });
+    await waitFor(async () => handled.length === 3, { what: 'three handled records' });
+    expect(handled).toEqual(['ok-1', 'flaky-1', 'ok-2']); // per-key order kept, flaky one retried in place
+
+    const dlq: { reason: string; error: string; offset: string }[] = [];
+    const reader = kafka.consumer({ groupId: uniq('dlq-') });
+    await reader.connect();
+    await reader.subscribe({ topic: dlqTopicOf(`${prefix}contact.events`), fromBeginning: true });
+    await reader.run({ eachMessage: async ({ message }) => { dlq.push({ reason: String(message.headers!['dlq.reason']), error: String(message.headers!['dlq.error']), offset: String(message.headers!['dlq.source.offset']) }); } });
+    await waitFor(async () => dlq.length === 2, { what: 'two dead letters' });
+    await reader.disconnect();
+    expect(dlq.map((d) => d.reason).sort()).toEqual(['BAD_DATA', 'BAD_WIRE_FORMAT']);
+
+    // A restart of the same group redelivers nothing: offsets were committed after each effect.
+    await c1.stop(); running.pop();
+    handled.length = 0;
+    await producer.send([{ topic: 'contact.events', key: 'k', value: contact('ok-3', 'later') }]);
+    await start();
+    await waitFor(async () => handled.includes('ok-3'), { what: 'new record after restart' });
+    expect(handled).toEqual(['ok-3']);
+  });
+});
