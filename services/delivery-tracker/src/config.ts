@@ -3,7 +3,8 @@ import { baseEnv, loadConfig, port, z } from '@sicantik/config';
 export const configSchema = z.object({
   ...baseEnv,
   HTTP_PORT: port(8091),
-  CONSUMER_GROUP: z.string().default('delivery-tracker-projection'),
+  /** Defaults to TOPIC_PREFIX + 'delivery-tracker-projection', so prefixed deployments never share a group. */
+  CONSUMER_GROUP: z.string().min(1).optional(),
   MONGO_DB: z.string().default('sicantik_projections'),
   META_APP_SECRET: z.string().min(8, 'must be at least 8 characters'),
   META_VERIFY_TOKEN: z.string().min(8, 'must be at least 8 characters'),

@@ -16,7 +16,7 @@ async function main() {
   await projection.init();
   const rejected = new metrics.client.Counter({ name: 'sicantik_webhook_rejected_total', help: 'Webhooks rejected for a bad signature', labelNames: ['provider'], registers: [metrics.registry] });
   const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP, dlqProducer: producer.producer, logger, metrics,
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, dlqProducer: producer.producer, logger, metrics,
     handlers: {
       'notification.requests': ({ value }) => projection.onRequested(value),
       'notification.rendered': ({ value }) => projection.onRendered(value),

@@ -12,7 +12,7 @@ async function main() {
   const { logger, metrics, producer } = infra;
   const skipped = new metrics.client.Counter({ name: 'sicantik_planner_skipped_total', help: 'Notifications not planned, by scenario', labelNames: ['scenario'], registers: [metrics.registry] });
   const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP, dlqProducer: producer.producer, logger, metrics,
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`, dlqProducer: producer.producer, logger, metrics,
     handlers: {
       'permit.events': async ({ value }) => {
         const decisions = plan(value, { now: systemClock.now() });

@@ -2,7 +2,8 @@ import { baseEnv, loadConfig, z } from '@sicantik/config';
 
 export const configSchema = z.object({
   ...baseEnv,
-  CONSUMER_GROUP: z.string().default('provider-dispatcher'),
+  /** Defaults to TOPIC_PREFIX + 'provider-dispatcher', so prefixed deployments never share a group. */
+  CONSUMER_GROUP: z.string().min(1).optional(),
   MONGO_DB: z.string().default('sicantik_dispatch'),
   META_BASE_URL: z.url().default('https://graph.facebook.com'),
   META_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v23.0').default('v23.0'),

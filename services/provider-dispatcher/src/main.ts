@@ -21,7 +21,7 @@ async function main() {
   });
   const outcomes = new metrics.client.Counter({ name: 'sicantik_dispatch_outcomes_total', help: 'Dispatch outcomes by provider and status', labelNames: ['provider', 'status'], registers: [metrics.registry] });
   const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP, dlqProducer: producer.producer, logger, metrics,
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}provider-dispatcher`, dlqProducer: producer.producer, logger, metrics,
     handlers: {
       'notification.rendered': async ({ value, heartbeat }) => {
         const status = await dispatch(value, {

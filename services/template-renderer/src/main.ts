@@ -16,7 +16,7 @@ async function main() {
   const seeded = await store.seedDefaults(producer, systemClock.now());
   if (seeded.length) logger.info({ seeded }, 'seeded default templates');
   const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP, dlqProducer: producer.producer, logger, metrics,
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}template-renderer`, dlqProducer: producer.producer, logger, metrics,
     handlers: {
       'notification.requests': async ({ value }) => {
         const out = renderRequest(value, store.get(value.templateCode));

@@ -6,7 +6,8 @@ import type { PermitEvent, PermitPayload } from '@sicantik/schemas';
 // The JSON an upstream system POSTs, in SICANTIK's own words (pendaftaran_id,
 // no_surat, nama_pemohon, ...). Errors name the field path and the reason.
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-MM-dd').refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), 'is not a real date');
+const isRealDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
+const isoDate = z.string().refine((s) => { try { return isRealDate(s); } catch { return false; } }, 'must be a date yyyy-MM-dd');
 const text = z.string().trim().min(1, 'must not be empty').max(500);
 const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const phone = z.string().trim().min(6, 'is too short').max(32).nullable().default(null);

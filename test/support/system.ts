@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { freePort, stack, uniq, waitFor } from './index';
+
+////////// Runs the five services and the provider simulator as separate processes
+// (built output, as in production) on random ports, topics and databases.
+
+const root = path.resolve(__dirname, '..', '..');
+
+export interface System {
+  prefix: string;
+  ingestUrl: string;
+  trackerUrl: string;
+  simUrl: string;
+  env: Record<string, string>;
+  logs: Record<string, string>;
+  stop(): Promise<void>;
+  kill(name: string): Promise<void>;
+  restart(name: string): Promise<void>;
+}
+
+const SERVICES: [name: string, dir: string][] = [
+  ['provider-simulator', 'tools/provider-simulator'],
+  ['delivery-tracker', 'services/delivery-tracker'],
+  ['template-renderer', 'services/template-renderer'],
+  ['provider-dispatcher', 'services/provider-dispatcher'],
+  ['notification-planner', 'services/notification-planner'],
+  ['permit-ingest', 'services/permit-ingest'],
+];
+
+export async function startSystem(extraEnv: Record<string, string> = {}): Promise<System> {
+  const id = uniq('');
+  const [ingestPort, trackerPort, simPort] = [await freePort(), await freePort(), await freePort()];
+  const logDir = path.join(root, '.stack', 'e2e', id);
+  fs.mkdirSync(logDir, { recursive: true });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    LOG_LEVEL: 'info',
+    KAFKA_BROKERS: stack.brokers.join(','),
+    SCHEMA_REGISTRY_URL: stack.registryUrl,
+    MONGO_URL: stack.mongoUrl,
+    TOPIC_PREFIX: `e2e-${id}.`,
+    TOPIC_PARTITIONS: '3',
+    INGEST_API_TOKEN: 'e2e-ingest-token-000001',
+    STATS_API_TOKEN: 'e2e-stats-token-0000001',
+    META_ACCESS_TOKEN: 'e2e-meta-access-token',
+    META_APP_SECRET: 'e2e-meta-app-secret',
+    META_VERIFY_TOKEN: 'e2e-meta-verify-token',
+    META_PHONE_NUMBER_ID: '100000000000001',
+    META_BASE_URL: `http://127.0.0.1:${simPort}/meta`,
+    META_WEBHOOK_URL: `http://127.0.0.1:${trackerPort}/webhooks/meta`,
+    SIM_PORT: String(simPort),
+    SIM_WEBHOOK_DELAY_MS: '50',
+    RETRY_DELAY_MS: '200',
+    ...extraEnv,
+  };
+  const perService: Record<string, Record<string, string>> = {
+    'permit-ingest': { HTTP_PORT: String(ingestPort), MONGO_DB: `e2e_${id}_ingest` },
+    'delivery-tracker': { HTTP_PORT: String(trackerPort), MONGO_DB: `e2e_${id}_projections` },
+    'provider-dispatcher': { MONGO_DB: `e2e_${id}_dispatch` },
+  };
+  const procs = new Map<string, ChildProcess>();
+  const logs: Record<string, string> = {};
+  const launch = (name: string, dir: string) => {
+    const log = path.join(logDir, `${name}.log`);
+    logs[name] = log;
+    const out = fs.openSync(log, 'a');
+    const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(root, dir), env: { ...env, ...perService[name] }, stdio: ['ignore', out, out] });
+    procs.set(name, p);
+  };
+  for (const [name, dir] of SERVICES) launch(name, dir);
+
+  const sys: System = {
+    prefix: env.TOPIC_PREFIX!, env, logs,
+    ingestUrl: `http://127.0.0.1:${ingestPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
+    kill: async (name) => {
+      const p = procs.get(name);
+      if (!p || p.exitCode !== null) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    },
+    restart: async (name) => { await sys.kill(name); launch(name, SERVICES.find(([n]) => n === name)![1]); },
+    stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
+  };
+  try {
+    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`]) {
+      await waitFor(async () => (await fetch(url)).ok, { timeoutMs: 90_000, what: url });
+    }
+    // Consumers log "running" once their group has joined.
+    for (const name of ['template-renderer', 'provider-dispatcher', 'notification-planner']) {
+      await waitFor(async () => fs.readFileSync(logs[name]!, 'utf8').includes(`${name} running`), { timeoutMs: 90_000, what: `${name} running` });
+    }
+  } catch (e) {
+    const tails = Object.entries(logs).map(([n, f]) => `--- ${n}\n${fs.readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
+    await sys.stop();
+    throw new Error(`system did not start: ${(e as Error).message}\n${tails}`);
+  }
+  return sys;
+}
