@@ -25,6 +25,9 @@ APICURIO_VERSION=3.3.3
 JRE21_WHEEL_VERSION=21.0.8.2
 FERRETDB_VERSION=v1.24.2
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.6.1
+# MAVEN_REPO_LOCAL: optional Maven repository directory (default: ~/.m2/repository)
+MVN_REPO=()
+[ -n "${MAVEN_REPO_LOCAL:-}" ] && MVN_REPO=(-Dmaven.repo.local="$MAVEN_REPO_LOCAL")
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 REGISTRY_PORT="${REGISTRY_PORT:-8081}"
@@ -42,7 +45,7 @@ install_kafka() {
   need mvn "install Maven (apt-get install maven)"; need java "install a Java 17 runtime"
   log "installing Kafka $KAFKA_VERSION jars from Maven Central into $libs"
   rm -rf "$libs"; mkdir -p "$libs"
-  mvn -B -q -f "$HERE/kafka/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
+  mvn -B -q "${MVN_REPO[@]}" -f "$HERE/kafka/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
       -DincludeScope=runtime -DoutputDirectory="$libs" \
     || die "Maven Central could not be reached or an artifact is missing (Kafka $KAFKA_VERSION); nothing was started"
   touch "$libs/.complete"
@@ -54,7 +57,7 @@ install_apicurio() {
   need mvn "install Maven (apt-get install maven)"
   log "installing Apicurio Registry $APICURIO_VERSION from Maven Central into $dir"
   rm -rf "$dir"; mkdir -p "$dir"
-  mvn -B -q "$DEP_PLUGIN:copy" -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+  mvn -B -q "${MVN_REPO[@]}" "$DEP_PLUGIN:copy" -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
       -DoutputDirectory="$dir" \
     || die "Maven Central could not be reached or io.apicurio:apicurio-registry-app:$APICURIO_VERSION is missing; nothing was started"
   mkdir -p "$dir/app.tmp"

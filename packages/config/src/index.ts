@@ -44,4 +44,6 @@ export const baseEnv = {
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
   OPS_PORT: port(0),
+  /** 127.0.0.1 by default; 0.0.0.0 inside containers. */
+  BIND_HOST: z.string().default('127.0.0.1'),
 };

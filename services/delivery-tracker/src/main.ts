@@ -31,7 +31,7 @@ async function main() {
     metaAppSecret: cfg.META_APP_SECRET, metaVerifyToken: cfg.META_VERIFY_TOKEN, statsApiToken: cfg.STATS_API_TOKEN,
     onRejectedSignature: (p) => rejected.inc({ provider: p }),
   });
-  const { server, port } = await listen(app, cfg.HTTP_PORT);
+  const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'delivery-tracker listening');
   installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }

@@ -30,7 +30,7 @@ async function main() {
   });
   const app = express();
   app.use(opsRouter(metrics, infra.checks));
-  const { server, port } = await listen(app, cfg.OPS_PORT);
+  const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
   logger.info({ opsPort: port }, 'notification-planner running');
   installShutdown(logger, [() => infra.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }

@@ -20,7 +20,7 @@ async function main() {
     publish: (ev) => infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }]),
     markSeen: (ev) => ledger.record(ev.eventId, ev.pendaftaran_id, new Date()),
   });
-  const { server, port } = await listen(app, cfg.HTTP_PORT);
+  const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   infra.logger.info({ port }, 'permit-ingest listening');
   installShutdown(infra.logger, [() => infra.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
 }

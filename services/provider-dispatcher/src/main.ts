@@ -43,7 +43,7 @@ async function main() {
   });
   const app = express();
   app.use(opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]));
-  const { server, port } = await listen(app, cfg.OPS_PORT);
+  const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
   logger.info({ opsPort: port }, 'provider-dispatcher running');
   installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }

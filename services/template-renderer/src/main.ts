@@ -28,7 +28,7 @@ async function main() {
   });
   const app = express();
   app.use(opsRouter(metrics, infra.checks));
-  const { server, port } = await listen(app, cfg.OPS_PORT);
+  const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
   logger.info({ opsPort: port }, 'template-renderer running');
   installShutdown(logger, [() => infra.close(), () => store.stop(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Starts the whole system locally (no Docker, no accounts): the local stack,
+# the five services, the provider simulator, then feeds a demo permit and shows
+# where to look. Stop with: scripts/stop.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+npm ci --no-audit --no-fund --loglevel=error
+npx turbo run build --output-logs=errors-only
+deploy/local/stack.sh start
+scripts/services.sh start
+scripts/demo.sh

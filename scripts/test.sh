@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The full test suite on a fresh machine: installs the npm dependencies, builds,
+# installs and starts the local stack (Kafka, schema registry, FerretDB) and runs
+# unit, integration and end-to-end tests. The stack keeps running afterwards
+# (deploy/local/stack.sh stop) unless STOP_STACK_AFTER_TESTS=1.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+step() { printf '\n== %s\n' "$*"; }
+t0=$SECONDS
+
+step "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+step "build (turbo) and type-check the tests"
+npx turbo run build --output-logs=errors-only
+npx tsc -p tsconfig.spec.json
+step "local stack"
+deploy/local/stack.sh start
+eval "$(deploy/local/stack.sh env | sed 's/^/export /')"
+# Quietly, so that the test runner's summary stays the last lines of the output.
+if [ "${STOP_STACK_AFTER_TESTS:-0}" = 1 ]; then trap 'deploy/local/stack.sh stop >> .stack/logs/stop.log 2>&1' EXIT; fi
+step "tests (unit, integration, e2e)"
+set +e
+npx jest --ci "$@" 2>&1 | tee .stack/last-test-run.log
+rc=${PIPESTATUS[0]}
+set -e
+echo "total time: $((SECONDS - t0))s" > .stack/last-test-run.time
+exit "$rc"
