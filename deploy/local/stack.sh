@@ -11,7 +11,7 @@
 #   deploy/local/stack.sh env       print the client settings as env lines
 #
 # Ports (all on 127.0.0.1): KAFKA_PORT=9092 KAFKA_CONTROLLER_PORT=9093
-# REGISTRY_PORT=8081 MONGO_PORT=27017. STACK_READY_TIMEOUT=180 seconds.
+# REGISTRY_PORT=8081 REGISTRY_MANAGEMENT_PORT=8082 MONGO_PORT=27017. STACK_READY_TIMEOUT=180 seconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,6 +31,7 @@ MVN_REPO=()
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 REGISTRY_PORT="${REGISTRY_PORT:-8081}"
+REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-8082}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 READY_TIMEOUT="${STACK_READY_TIMEOUT:-180}"
 
@@ -164,9 +165,11 @@ start_registry() {
   local name=registry lf; lf="$(logfile registry)"
   if is_running $name; then log "registry already running (pid $(cat "$(pidfile $name)"))"; return; fi
   port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is taken by another process (set REGISTRY_PORT)"
+  port_open "$REGISTRY_MANAGEMENT_PORT" && die "port $REGISTRY_MANAGEMENT_PORT is taken by another process (set REGISTRY_MANAGEMENT_PORT)"
   mkdir -p "$DATA/registry"
   setsid nohup "$(java21)" -Xms128m -Xmx512m -XX:TieredStopAtLevel=1 \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" -Dquarkus.otel.sdk.disabled=true \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
     "-Dapicurio.datasource.url=jdbc:h2:file:$DATA/registry/registry;DB_CLOSE_ON_EXIT=FALSE" \
     -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 -Dapicurio.datasource.jdbc.max-size=20 \

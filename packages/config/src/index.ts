@@ -20,10 +20,11 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
   const r = schema.safeParse(env);
   if (r.success) return r.data;
   throw new ConfigError(
-    r.error.issues.map((i) => ({
-      path: i.path.map(String).join('.') || '(root)',
-      message: i.code === 'invalid_type' && i.input === undefined ? 'is required but not set' : i.message,
-    })),
+    r.error.issues.map((i) => {
+      const path = i.path.map(String).join('.') || '(root)';
+      const unset = i.path.length === 1 && env[String(i.path[0])] === undefined;
+      return { path, message: unset ? 'is required but not set' : i.message };
+    }),
   );
 }
 

@@ -2,7 +2,7 @@ import pino from 'pino';
 
 ////////// Structured JSON logging
 // Secrets are redacted by key; phone numbers must be passed through maskPhone
-// before logging (the `phone`/`to` keys are masked here as a second line of defence).
+// before logging (keys named phone/telepon_pemohon are censored as a second line of defence).
 
 export type Logger = pino.Logger;
 
@@ -10,9 +10,11 @@ const REDACT = [
   'password', 'token', 'secret', 'apiKey', 'authorization', 'accessToken', 'appSecret',
   '*.password', '*.token', '*.secret', '*.apiKey', '*.authorization', '*.accessToken', '*.appSecret',
   'headers.authorization', 'req.headers.authorization',
+  // phone numbers: callers log maskPhone(...) under other keys; raw ones under these keys are censored
+  'phone', 'telepon_pemohon', '*.phone', '*.telepon_pemohon', 'recipient.phone', '*.recipient.phone',
 ];
 
-export function createLogger(service: string, opts: { level?: string; instance?: string } = {}): Logger {
+export function createLogger(service: string, opts: { level?: string; instance?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino({
     name: service,
     level: opts.level ?? 'info',
@@ -20,5 +22,5 @@ export function createLogger(service: string, opts: { level?: string; instance?:
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
-  });
+  }, opts.destination ?? pino.destination(1));
 }
