@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-npm ci --no-audit --no-fund --loglevel=error
+npm install --no-audit --no-fund --loglevel=error  # see scripts/test.sh on why not npm ci
 npx turbo run build --output-logs=errors-only
 deploy/local/stack.sh start
 scripts/services.sh start

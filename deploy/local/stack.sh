@@ -122,43 +122,75 @@ wait_for() { # name, check command, log file
 }
 
 # ---------------------------------------------------------------- start
+# KAFKA_NODES=1 (default): one combined broker+controller on KAFKA_PORT/KAFKA_CONTROLLER_PORT.
+# KAFKA_NODES=3: three combined nodes on one host for fault tests; node i listens on
+# KAFKA_PORT+10*(i-1) and KAFKA_CONTROLLER_PORT+10*(i-1) (9092/9093, 9102/9103, 9112/9113),
+# with replication factor 3 and min.insync.replicas 2.
+KAFKA_NODES="${KAFKA_NODES:-1}"
+case "$KAFKA_NODES" in 1|3) ;; *) die "KAFKA_NODES must be 1 or 3 (got $KAFKA_NODES)";; esac
+kafka_names() { if [ "$KAFKA_NODES" = 1 ]; then echo kafka; else echo kafka-1 kafka-2 kafka-3; fi; }
+kafka_port() { echo $((KAFKA_PORT + 10 * ($1 - 1))); }
+kafka_cport() { echo $((KAFKA_CONTROLLER_PORT + 10 * ($1 - 1))); }
+kafka_brokers() {
+  local out="" i; for i in $(seq 1 "$KAFKA_NODES"); do out="$out,127.0.0.1:$(kafka_port "$i")"; done; echo "${out#,}"
+}
+
 start_kafka() {
-  local name=kafka lf; lf="$(logfile kafka)"
-  if is_running $name; then log "kafka already running (pid $(cat "$(pidfile $name)"))"; return; fi
-  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process (set KAFKA_PORT)"
-  local libs="$CACHE/kafka-$KAFKA_VERSION/libs" dir="$DATA/kafka" props="$DATA/kafka/server.properties"
-  mkdir -p "$dir/data"
-  cat > "$props" <<PROPS
+  local libs="$CACHE/kafka-$KAFKA_VERSION/libs" i voters="" rf=1 isr=1
+  for i in $(seq 1 "$KAFKA_NODES"); do voters="$voters,$i@127.0.0.1:$(kafka_cport "$i")"; done
+  voters="${voters#,}"
+  [ "$KAFKA_NODES" = 3 ] && { rf=3; isr=2; }
+  local logopts=(-Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" -Dkafka.logs.dir="$DATA/logs")
+  local cidfile="$DATA/kafka-cluster-$KAFKA_NODES.id"
+  [ -f "$cidfile" ] || java "${logopts[@]}" -cp "$libs/*" kafka.tools.StorageTool random-uuid | tail -1 > "$cidfile"
+  for i in $(seq 1 "$KAFKA_NODES"); do
+    local name; name="$(kafka_names | cut -d' ' -f"$i")"
+    local lf; lf="$(logfile "$name")"
+    if is_running "$name"; then log "$name already running (pid $(cat "$(pidfile "$name")"))"; continue; fi
+    local port cport; port="$(kafka_port "$i")"; cport="$(kafka_cport "$i")"
+    port_open "$port" && die "port $port is taken by another process (set KAFKA_PORT)"
+    local dir="$DATA/$name" props="$DATA/$name/server.properties"
+    mkdir -p "$dir/data"
+    cat > "$props" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+node.id=$i
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
 transaction.state.log.num.partitions=4
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 log.retention.hours=-1
 PROPS
-  local logopts=(-Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" -Dkafka.logs.dir="$DATA/logs")
-  if [ ! -f "$dir/data/meta.properties" ]; then
-    local cid; cid="$(java "${logopts[@]}" -cp "$libs/*" kafka.tools.StorageTool random-uuid | tail -1)"
-    java "${logopts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$cid" -c "$props" >> "$lf" 2>&1 \
-      || die "formatting Kafka storage failed; see $lf"
-  fi
-  setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    "${logopts[@]}" -cp "$libs/*" kafka.Kafka "$props" >> "$lf" 2>&1 < /dev/null &
-  echo $! > "$(pidfile $name)"
+    if [ ! -f "$dir/data/meta.properties" ]; then
+      java "${logopts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$(cat "$cidfile")" -c "$props" >> "$lf" 2>&1 \
+        || die "formatting Kafka storage of $name failed; see $lf"
+    fi
+    setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+      "${logopts[@]}" -cp "$libs/*" kafka.Kafka "$props" >> "$lf" 2>&1 < /dev/null &
+    echo $! > "$(pidfile "$name")"
+  done
+}
+
+wait_kafka() {
+  local i name
+  for i in $(seq 1 "$KAFKA_NODES"); do
+    name="$(kafka_names | cut -d' ' -f"$i")"
+    wait_for "$name" "grep -q 'Kafka Server started' '$(logfile "$name")' && port_open $(kafka_port "$i")" "$(logfile "$name")"
+  done
 }
 
 start_registry() {
@@ -194,7 +226,7 @@ cmd_start() {
   mkdir -p "$DATA/logs"
   local t0=$SECONDS
   start_kafka; start_registry; start_mongo
-  wait_for kafka "grep -q 'Kafka Server started' '$(logfile kafka)' && port_open $KAFKA_PORT" "$(logfile kafka)"
+  wait_kafka
   wait_for mongo "port_open $MONGO_PORT" "$(logfile mongo)"
   wait_for registry "curl -sf -o /dev/null http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects" "$(logfile registry)"
   log "stack ready in $((SECONDS - t0))s"
@@ -210,17 +242,18 @@ stop_one() {
   if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 30s; killing"; kill -9 "$pid" 2>/dev/null || true; fi
   rm -f "$pf"; log "$name stopped"
 }
-cmd_stop() { stop_one registry; stop_one mongo; stop_one kafka; }
+cmd_stop() { local n; stop_one registry; stop_one mongo; for n in $(kafka_names); do stop_one "$n"; done; }
 cmd_status() {
   local rc=0
-  for c in kafka registry mongo; do
+  for c in $(kafka_names) registry mongo; do
     if is_running $c; then echo "$c: running (pid $(cat "$(pidfile $c)"), log $(logfile $c))"; else echo "$c: stopped"; rc=3; fi
   done
   return $rc
 }
 cmd_wipe() { cmd_stop; rm -rf "$DATA"; log "wiped $DATA"; }
 cmd_env() {
-  echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "KAFKA_BROKERS=$(kafka_brokers)"
+  if [ "$KAFKA_NODES" = 3 ]; then echo "TOPIC_REPLICATION_FACTOR=3"; fi
   echo "SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
   echo "MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT"
 }
