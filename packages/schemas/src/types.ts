@@ -41,6 +41,8 @@ export interface NotificationRequested extends Envelope {
   pendaftaran_id: string;
   recipient: Recipient;
   variables: Record<string, string>;
+  /** Rows of a digest (document_pending, reminder); empty otherwise. */
+  items: Record<string, string>[];
   locale: string;
 }
 

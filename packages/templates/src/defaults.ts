@@ -1,9 +1,13 @@
 ////////// Default templates: the exact texts of seed 000 (sicantik_whatsapp guide),
 // with {var} written as Handlebars {{var}}. Variables are listed in first-use order,
 // which is also the positional order of the Meta twin ({{1}}, {{2}}, ...).
+// Digests (document_pending, reminder) list their rows with {{#each dokumen}}:
+// one row gives exactly the seed text, more rows repeat the seed's row lines.
 
 export interface TemplateDefinition {
   code: string;
+  /** Version of the default; a seeded template older than this is replaced by it. */
+  version?: number;
   body: string;
   variables: string[];
   metaTemplateName: string;
@@ -22,8 +26,9 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
   },
   {
     code: "document_pending",
-    body: "🔔 Notifikasi Dokumen Baru\n\nAda {{jumlah}} dokumen menunggu tanda tangan digital:\n\n1. {{jenis_izin}} - {{nama_pemohon}}\n   No: {{pendaftaran_id}}\n\nSilakan proses melalui dashboard:\n🔗 {{link_dashboard}}\n\nSICANTIK Companion",
-    variables: ["jumlah", "jenis_izin", "nama_pemohon", "pendaftaran_id", "link_dashboard"],
+    version: 2,
+    body: "🔔 Notifikasi Dokumen Baru\n\nAda {{jumlah}} dokumen menunggu tanda tangan digital:\n\n{{#each dokumen}}{{nomor @index}}. {{jenis_izin}} - {{nama_pemohon}}\n   No: {{pendaftaran_id}}\n{{/each}}\n\nSilakan proses melalui dashboard:\n🔗 {{link_dashboard}}\n\nSICANTIK Companion",
+    variables: ["jumlah", "dokumen", "link_dashboard"],
     metaTemplateName: "sicantik_document_pending",
     metaLanguage: 'id',
     category: 'UTILITY',
@@ -46,8 +51,9 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
   },
   {
     code: "reminder",
-    body: "⏰ Reminder: Dokumen Pending\n\n{{jumlah}} dokumen belum diproses:\n\n- {{jenis_izin}} ({{nama_pemohon}})\n  Pending sejak: {{waktu_pending}}\n\nSegera proses: {{link_dashboard}}\n\nSICANTIK Companion",
-    variables: ["jumlah", "jenis_izin", "nama_pemohon", "waktu_pending", "link_dashboard"],
+    version: 2,
+    body: "⏰ Reminder: Dokumen Pending\n\n{{jumlah}} dokumen belum diproses:\n\n{{#each dokumen}}- {{jenis_izin}} ({{nama_pemohon}})\n  Pending sejak: {{waktu_pending}}\n{{/each}}\n\nSegera proses: {{link_dashboard}}\n\nSICANTIK Companion",
+    variables: ["jumlah", "dokumen", "link_dashboard"],
     metaTemplateName: "sicantik_reminder",
     metaLanguage: 'id',
     category: 'UTILITY',

@@ -18,6 +18,8 @@ export class MissingVariableError extends PermanentError {
 }
 
 const hb = Handlebars.create();
+/** 1-based row number inside {{#each}}: {{nomor @index}}. */
+hb.registerHelper('nomor', (i: number) => i + 1);
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 function compile(body: string): HandlebarsTemplateDelegate {
   let c = compiled.get(body);
@@ -28,24 +30,25 @@ function compile(body: string): HandlebarsTemplateDelegate {
   return c;
 }
 
-/** Variables a Handlebars body uses at the top level (not inside blocks). */
-export function usedVariables(body: string): string[] {
-  const out: string[] = [];
-  const visit = (nodes: hbs.AST.Statement[]) => {
-    for (const n of nodes) {
-      if (n.type === 'MustacheStatement') {
-        const p = (n as hbs.AST.MustacheStatement).path as hbs.AST.PathExpression;
-        if (p.type === 'PathExpression' && !out.includes(p.original)) out.push(p.original);
-      } else if (n.type === 'BlockStatement') {
-        const b = n as hbs.AST.BlockStatement;
-        const p = b.params[0] as hbs.AST.PathExpression | undefined;
-        if (p?.type === 'PathExpression' && !out.includes(p.original)) out.push(p.original);
-      }
+/** Variables a Handlebars body uses at the top level, in first-use order; `list` for {{#each x}} blocks. */
+export function templateVariables(body: string): { name: string; list: boolean }[] {
+  const out: { name: string; list: boolean }[] = [];
+  const add = (name: string, list: boolean) => { if (!out.some((v) => v.name === name)) out.push({ name, list }); };
+  for (const n of Handlebars.parse(body).body) {
+    if (n.type === 'MustacheStatement') {
+      const m = n as hbs.AST.MustacheStatement;
+      const p = m.path as hbs.AST.PathExpression;
+      if (p.type === 'PathExpression' && m.params.length === 0) add(p.original, false);
+    } else if (n.type === 'BlockStatement') {
+      const b = n as hbs.AST.BlockStatement;
+      const p = b.params[0] as hbs.AST.PathExpression | undefined;
+      if (p?.type === 'PathExpression') add(p.original, (b.path as hbs.AST.PathExpression).original === 'each');
     }
-  };
-  visit(Handlebars.parse(body).body);
+  }
   return out;
 }
+
+export const usedVariables = (body: string): string[] => templateVariables(body).map((v) => v.name);
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -72,15 +75,25 @@ export function sanitizeMetaParameter(value: string, maxLength = 1024): string {
   return s.length > maxLength ? `${s.slice(0, maxLength - 1)}…` : s;
 }
 
-export function render(t: TemplateDefinition, variables: Record<string, string>): Rendered {
-  const missing = t.variables.filter((v) => variables[v] === undefined || variables[v] === null);
+/**
+ * Renders the full text and the Meta parameters. `items` are the rows of a
+ * digest, bound to the template's list variable ({{#each dokumen}}); in Meta's
+ * positional parameters a list becomes one line: rows joined by "; ".
+ */
+export function render(t: TemplateDefinition, variables: Record<string, string>, items: Record<string, string>[] = []): Rendered {
+  const vars = templateVariables(t.body);
+  const lists = new Set(vars.filter((v) => v.list).map((v) => v.name));
+  const missing = t.variables.filter((v) => (lists.has(v) ? items.length === 0 : variables[v] === undefined || variables[v] === null));
   if (missing.length) throw new MissingVariableError(t.code, missing);
-  const shown = displayValues(variables);
+  const shown: Record<string, unknown> = displayValues(variables);
+  const rows = items.map(displayValues);
+  for (const l of lists) shown[l] = rows;
   let text: string;
   try {
     text = compile(t.body)(shown);
   } catch (e) {
     throw new PermanentError(`template ${t.code} failed to render: ${(e as Error).message}`, 'RENDER_FAILED', e);
   }
-  return { text, parameters: t.variables.map((name) => ({ name, value: sanitizeMetaParameter(shown[name]!) })) };
+  const param = (name: string) => (lists.has(name) ? rows.map((r) => Object.values(r).join(' - ')).join('; ') : (shown[name] as string));
+  return { text, parameters: t.variables.map((name) => ({ name, value: sanitizeMetaParameter(param(name)) })) };
 }

@@ -28,11 +28,30 @@ describe('permit_ready', () => {
 });
 
 describe('every seed template', () => {
+  const rowFields: Record<string, string[]> = { document_pending: ['jenis_izin', 'nama_pemohon', 'pendaftaran_id'], reminder: ['jenis_izin', 'nama_pemohon', 'waktu_pending'] };
   it.each(DEFAULT_TEMPLATES.map((t) => [t.code, t] as const))('%s equals the seed text and declares exactly the variables it uses', (code, t) => {
-    const names = usedVariables(t.body);
-    expect(names).toEqual(t.variables);
-    const sample = Object.fromEntries(names.map((n) => [n, `<${n}>`]));
-    expect(render(t, sample).text).toBe(fillSeed(seedTemplate(code), sample));
+    expect(usedVariables(t.body)).toEqual(t.variables);
+    const scalars = t.variables.filter((v) => v !== 'dokumen');
+    const sample = Object.fromEntries(scalars.map((n) => [n, `<${n}>`]));
+    const row = Object.fromEntries((rowFields[code] ?? []).map((n) => [n, `<${n}>`]));
+    const items = rowFields[code] ? [row] : [];
+    expect(render(t, sample, items).text).toBe(fillSeed(seedTemplate(code), { ...sample, ...row }));
+  });
+});
+
+describe('digests', () => {
+  const docPending = DEFAULT_TEMPLATES.find((t) => t.code === 'document_pending')!;
+  const rows = [
+    { jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', pendaftaran_id: 'REG-1' },
+    { jenis_izin: 'PBG', nama_pemohon: 'Sari', pendaftaran_id: 'REG-2' },
+  ];
+  it('lists every document, numbered, in one message', () => {
+    const r = render(docPending, { jumlah: '2', link_dashboard: 'https://d.test' }, rows);
+    expect(r.text).toBe('🔔 Notifikasi Dokumen Baru\n\nAda 2 dokumen menunggu tanda tangan digital:\n\n1. Izin Usaha Mikro - Budi\n   No: REG-1\n2. PBG - Sari\n   No: REG-2\n\nSilakan proses melalui dashboard:\n🔗 https://d.test\n\nSICANTIK Companion');
+    expect(r.parameters).toEqual([{ name: 'jumlah', value: '2' }, { name: 'dokumen', value: 'Izin Usaha Mikro - Budi - REG-1; PBG - Sari - REG-2' }, { name: 'link_dashboard', value: 'https://d.test' }]);
+  });
+  it('a digest with no rows is a missing variable', () => {
+    expect(() => render(docPending, { jumlah: '0', link_dashboard: 'x' }, [])).toThrow('dokumen');
   });
 });
 

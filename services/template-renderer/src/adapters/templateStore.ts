@@ -45,15 +45,21 @@ export class TemplateStore {
     this.logger.info({ templates: this.templates.size }, 'template store caught up');
   }
 
-  /** Publishes version 1 of each seed default that the topic does not hold yet. */
+  /**
+   * Publishes each seed default the topic does not hold yet, and a newer default
+   * over an older seeded one. A template changed through the admin API is kept.
+   */
   async seedDefaults(producer: EventProducer, now: Date): Promise<string[]> {
-    const missing = DEFAULT_TEMPLATES.filter((d) => !this.templates.has(d.code));
+    const missing = DEFAULT_TEMPLATES.filter((d) => {
+      const cur = this.templates.get(d.code);
+      return !cur || (cur.correlationId.startsWith('seed-') && cur.version < (d.version ?? 1));
+    });
     const events: TemplateEvent[] = missing.map((d) => ({
-      eventId: deterministicId('sicantik.event', 'TemplateEvent', d.code, 1),
+      eventId: deterministicId('sicantik.event', 'TemplateEvent', d.code, d.version ?? 1),
       occurredAt: now.getTime(),
       correlationId: `seed-${d.code}`,
       causationId: null,
-      code: d.code, version: 1, active: true, body: d.body, variables: d.variables,
+      code: d.code, version: d.version ?? 1, active: true, body: d.body, variables: d.variables,
       metaTemplateName: d.metaTemplateName, metaLanguage: d.metaLanguage, category: d.category,
     }));
     await producer.send(events.map((e) => ({ topic: 'template.events' as const, key: e.code, value: e })));

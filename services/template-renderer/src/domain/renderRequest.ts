@@ -23,7 +23,7 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
   if (!template) return failed(`unknown template ${req.templateCode}`);
   if (!template.active) return failed(`template ${req.templateCode} is deactivated`, template.version);
   try {
-    const r = render({ ...template, category: template.category as 'UTILITY' }, req.variables);
+    const r = render({ ...template, category: template.category as 'UTILITY' }, req.variables, req.items ?? []);
     return {
       ...base, templateVersion: template.version, outcome: 'RENDERED', text: r.text, parameters: r.parameters,
       metaTemplateName: template.metaTemplateName, failureReason: null,

@@ -1,0 +1,230 @@
+import { DateTime } from 'luxon';
+import { deterministicId, normalizePhone, notificationId } from '@sicantik/core';
+import type { NotificationRequested, PermitEvent, Recipient, RecipientKind } from '@sicantik/schemas';
+import { expiryDecision } from './expiry';
+import { evolve, type PermitState } from './state';
+
+////////// Planner decisions (pure): permit facts and schedule runs -> notification requests
+// Every request's id is derived from its cause, so a replayed or duplicated
+// input yields the same request and never a second message. Every decision,
+// planned or skipped, carries its reason.
+
+export const ZONE = 'Asia/Jakarta';
+
+export interface DirectoryEntry {
+  id: string;
+  role: 'STAFF' | 'OFFICIAL';
+  name: string;
+  phone: string;
+  /** Permit types this person handles; '*' = all. */
+  jenisIzin: string[];
+  active: boolean;
+}
+
+export interface PlannerSettings {
+  linkDashboard: string;
+  linkPerpanjangan: string;
+  kontakDpmptsp: string;
+  /** Documents pending longer than this are in the daily reminder (seed: 24 h). */
+  reminderAfterHours: number;
+}
+
+export type Decision =
+  | { kind: 'planned'; request: NotificationRequested }
+  | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; notificationId: string | null };
+
+interface Cause { eventId: string; correlationId: string; occurredAt: number }
+
+function request(scenario: string, id: string, cause: Cause, pendaftaran_id: string, recipient: Recipient, variables: Record<string, string>, items: Record<string, string>[] = []): Decision {
+  return {
+    kind: 'planned',
+    request: {
+      eventId: deterministicId('sicantik.event', 'NotificationRequested', id),
+      occurredAt: cause.occurredAt, correlationId: cause.correlationId, causationId: cause.eventId,
+      notificationId: id, scenario, templateCode: scenario, pendaftaran_id, recipient, variables, items, locale: 'id',
+    },
+  };
+}
+
+const skip = (scenario: string, pendaftaran_id: string, reason: string, r: { kind: RecipientKind; id: string } | null = null, id: string | null = null): Decision =>
+  ({ kind: 'skipped', scenario, pendaftaran_id, recipientKind: r?.kind ?? null, recipientId: r?.id ?? null, reason, notificationId: id });
+
+function applicant(s: PermitState): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
+  if (!s.telepon_pemohon) return { ok: false, reason: 'applicant has no phone number' };
+  const p = normalizePhone(s.telepon_pemohon);
+  if (!p.ok) return { ok: false, reason: `applicant phone unusable: ${p.reason}` };
+  return { ok: true, recipient: { kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone: p.e164 } };
+}
+
+function person(e: DirectoryEntry): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
+  const p = normalizePhone(e.phone);
+  if (!p.ok) return { ok: false, reason: `directory phone unusable: ${p.reason}` };
+  return { ok: true, recipient: { kind: e.role, id: e.id, name: e.name, phone: p.e164 } };
+}
+
+const handles = (e: DirectoryEntry, jenis: string | null) =>
+  e.active && (e.jenisIzin.includes('*') || (jenis !== null && e.jenisIzin.some((j) => j.toLowerCase() === jenis.toLowerCase())));
+
+/** Indonesian date-time: "22 November 2026 09.00 WIB". */
+export function formatWaktu(ms: number): string {
+  return `${DateTime.fromMillis(ms, { zone: ZONE }).setLocale('id').toFormat('d MMMM yyyy HH.mm')} WIB`;
+}
+
+/** Indonesian duration: "1 hari 3 jam", "26 menit". */
+export function formatDurasi(ms: number): string {
+  const totalMin = Math.max(0, Math.floor(ms / 60_000));
+  const d = Math.floor(totalMin / 1440), h = Math.floor((totalMin % 1440) / 60), m = totalMin % 60;
+  const parts = [d ? `${d} hari` : '', h ? `${h} jam` : '', !d && !h ? `${m} menit` : ''].filter(Boolean);
+  return parts.join(' ');
+}
+
+////////// On each permit event
+
+export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: DirectoryEntry[], settings: PlannerSettings): { after: PermitState; decisions: Decision[] } {
+  const after = evolve(before, ev);
+  const p = ev.payload;
+  const reg = ev.pendaftaran_id;
+  const cause: Cause = ev;
+  const out: Decision[] = [];
+  switch (p.type) {
+    case 'PermitIssued': {
+      const id = notificationId('permit_ready', reg, p.no_surat);
+      const a = applicant(after);
+      if (!a.ok) out.push(skip('permit_ready', reg, a.reason, { kind: 'APPLICANT', id: reg }, id));
+      else out.push(request('permit_ready', id, cause, reg, a.recipient, {
+        nama_pemohon: p.nama_pemohon, jenis_izin: p.jenis_izin, no_surat: p.no_surat, tanggal_terbit: p.tanggal_terbit, link_download: p.link_download,
+      }));
+      break;
+    }
+    case 'ApprovalRequested': {
+      const officials = p.pejabat_id
+        ? directory.filter((e) => e.id === p.pejabat_id && e.role === 'OFFICIAL' && e.active)
+        : directory.filter((e) => e.role === 'OFFICIAL' && handles(e, p.jenis_izin));
+      if (officials.length === 0) {
+        out.push(skip('approval_required', reg, p.pejabat_id ? `official ${p.pejabat_id} is not an active official in the directory` : `no official in the directory handles ${p.jenis_izin}`));
+      }
+      for (const o of officials) {
+        const id = notificationId('approval_required', reg, `${ev.eventId}:${o.id}`);
+        const r = person(o);
+        if (!r.ok) { out.push(skip('approval_required', reg, r.reason, { kind: 'OFFICIAL', id: o.id }, id)); continue; }
+        out.push(request('approval_required', id, cause, reg, r.recipient, {
+          nama_pejabat: o.name, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? after.no_surat ?? reg, link_approval: p.link_approval,
+        }));
+      }
+      break;
+    }
+    case 'PermitStatusChanged': {
+      // Compare the old status with the new one (the Odoo version compared a value with itself).
+      if (p.status_lama.trim().toLowerCase() === p.status_baru.trim().toLowerCase()) {
+        out.push(skip('status_update', reg, `status unchanged (${p.status_baru})`));
+        break;
+      }
+      const vars = {
+        pendaftaran_id: reg, status_lama: p.status_lama, status_baru: p.status_baru, timestamp: formatWaktu(p.changedAt),
+        link_detail: p.link_detail ?? `${settings.linkDashboard}/${encodeURIComponent(reg)}`,
+      };
+      const a = applicant(after);
+      const aid = notificationId('status_update', reg, `${ev.eventId}:applicant`);
+      if (!a.ok) out.push(skip('status_update', reg, a.reason, { kind: 'APPLICANT', id: reg }, aid));
+      else out.push(request('status_update', aid, cause, reg, a.recipient, vars));
+      for (const s of directory.filter((e) => e.role === 'STAFF' && handles(e, after.jenis_izin))) {
+        const id = notificationId('status_update', reg, `${ev.eventId}:${s.id}`);
+        const r = person(s);
+        if (!r.ok) out.push(skip('status_update', reg, r.reason, { kind: 'STAFF', id: s.id }, id));
+        else out.push(request('status_update', id, cause, reg, r.recipient, vars));
+      }
+      break;
+    }
+    case 'PermitRenewalApproved': {
+      const id = notificationId('permit_renewal_approved', reg, p.no_surat_baru);
+      const a = applicant(after);
+      if (!a.ok) out.push(skip('permit_renewal_approved', reg, a.reason, { kind: 'APPLICANT', id: reg }, id));
+      else out.push(request('permit_renewal_approved', id, cause, reg, a.recipient, {
+        nama_pemohon: after.nama_pemohon ?? '', jenis_izin: after.jenis_izin ?? '', no_surat_baru: p.no_surat_baru,
+        tanggal_mulai: p.tanggal_mulai, tanggal_berakhir: p.tanggal_berakhir, masa_berlaku: String(p.masa_berlaku_tahun), link_download: p.link_download,
+      }));
+      break;
+    }
+    // Facts that only change state; their messages come from schedules (digests, expiry).
+    case 'PermitRegistered':
+    case 'DocumentPendingSignature':
+    case 'PermitExpiryDateSet':
+    case 'ApplicantContactChanged':
+      break;
+    default: {
+      const _never: never = p;
+      return _never;
+    }
+  }
+  return { after, decisions: out };
+}
+
+////////// Daily run (09:00 Asia/Jakarta, or triggered for any date)
+
+export interface ExpiryMark { pendaftaran_id: string; expiry: string; threshold: number }
+
+export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings): { decisions: Decision[]; marks: ExpiryMark[] } {
+  const runAt = DateTime.fromISO(`${asOf}T09:00:00`, { zone: ZONE });
+  const cause: Cause = { eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: runAt.toMillis() };
+  const decisions: Decision[] = [];
+  const marks: ExpiryMark[] = [];
+
+  for (const s of permits) {
+    if (!s.tanggal_berakhir) continue;
+    const reg = s.pendaftaran_id;
+    const planned = s.expiryPlanned[s.tanggal_berakhir] ?? [];
+    const d = expiryDecision(s.tanggal_berakhir, asOf, planned);
+    if (d.kind === 'none') {
+      if (d.reason === 'expired' && d.daysLeft === 0) decisions.push(skip('permit_expiry_warning', reg, 'permit expired'));
+      continue;
+    }
+    for (const t of d.superseded) decisions.push(skip('permit_expiry_warning', reg, `${t}-day warning superseded by the ${d.threshold}-day warning (missed while the scheduler did not run)`, null, notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${t}`)));
+    const id = notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${d.threshold}`);
+    if (s.cancelled) { decisions.push(skip('permit_expiry_warning', reg, 'permit cancelled', { kind: 'APPLICANT', id: reg }, id)); continue; }
+    const a = applicant(s);
+    marks.push({ pendaftaran_id: reg, expiry: s.tanggal_berakhir, threshold: d.threshold });
+    if (!a.ok) { decisions.push(skip('permit_expiry_warning', reg, a.reason, { kind: 'APPLICANT', id: reg }, id)); continue; }
+    decisions.push(request('permit_expiry_warning', id, cause, reg, a.recipient, {
+      nama_pemohon: s.nama_pemohon ?? '', jenis_izin: s.jenis_izin ?? '', no_surat: s.no_surat ?? reg, tanggal_berakhir: s.tanggal_berakhir,
+      sisa_hari: String(d.daysLeft), link_perpanjangan: `${settings.linkPerpanjangan}?pendaftaran_id=${encodeURIComponent(reg)}`, kontak_dpmptsp: settings.kontakDpmptsp,
+    }));
+  }
+
+  // Reminder digest: one message per staff member listing documents pending > 24 h.
+  const cutoff = runAt.minus({ hours: settings.reminderAfterHours }).toMillis();
+  const stale = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince <= cutoff).map((d) => ({ s, d })));
+  for (const staff of directory.filter((e) => e.role === 'STAFF' && e.active)) {
+    const mine = stale.filter(({ s, d }) => handles(staff, s.jenis_izin ?? d.jenis_izin));
+    if (mine.length === 0) continue;
+    const id = notificationId('reminder', `staff:${staff.id}`, asOf);
+    const r = person(staff);
+    if (!r.ok) { decisions.push(skip('reminder', '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
+    decisions.push(request('reminder', id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard },
+      mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(runAt.toMillis() - d.pendingSince) }))));
+  }
+  const orphans = stale.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)));
+  for (const { s } of orphans) decisions.push(skip('reminder', s.pendaftaran_id, `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}`));
+  return { decisions, marks };
+}
+
+////////// Document digest: documents that started waiting for a signature in [from, to)
+
+export function decideDocumentDigest(permits: PermitState[], directory: DirectoryEntry[], from: number, to: number, settings: PlannerSettings): Decision[] {
+  const windowKey = DateTime.fromMillis(from, { zone: ZONE }).toISO()!;
+  const cause: Cause = { eventId: `schedule:document_pending:${windowKey}`, correlationId: `schedule:document_pending:${windowKey}`, occurredAt: to };
+  const fresh = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince >= from && d.pendingSince < to).map((d) => ({ s, d })));
+  const out: Decision[] = [];
+  for (const staff of directory.filter((e) => e.role === 'STAFF' && e.active)) {
+    const mine = fresh.filter(({ s, d }) => handles(staff, s.jenis_izin ?? d.jenis_izin));
+    if (mine.length === 0) continue;
+    const id = notificationId('document_pending', `staff:${staff.id}`, windowKey);
+    const r = person(staff);
+    if (!r.ok) { out.push(skip('document_pending', '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
+    out.push(request('document_pending', id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard },
+      mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id }))));
+  }
+  for (const { s } of fresh.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)))) {
+    out.push(skip('document_pending', s.pendaftaran_id, `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}`));
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+import fc from 'fast-check';
+import type { PermitEvent, PermitPayload } from '@sicantik/schemas';
+import { decideDaily, decideDocumentDigest, decideOnEvent, formatDurasi, formatWaktu, type Decision, type DirectoryEntry, type PlannerSettings } from './decide';
+import { evolve, initialState, withExpiryPlanned, type PermitState } from './state';
+
+const settings: PlannerSettings = { linkDashboard: 'https://sicantik.test/dashboard', linkPerpanjangan: 'https://sicantik.test/perpanjangan', kontakDpmptsp: '0628-20000', reminderAfterHours: 24 };
+const dir: DirectoryEntry[] = [
+  { id: 'staff-1', role: 'STAFF', name: 'Rina', phone: '0813-1111-2222', jenisIzin: ['Izin Usaha Mikro'], active: true },
+  { id: 'staff-2', role: 'STAFF', name: 'Andi', phone: '0813-3333-4444', jenisIzin: ['*'], active: true },
+  { id: 'staff-3', role: 'STAFF', name: 'Old', phone: '0813-5555-6666', jenisIzin: ['*'], active: false },
+  { id: 'kadis', role: 'OFFICIAL', name: 'Drs. Kepala Dinas', phone: '0812-9999-0000', jenisIzin: ['*'], active: true },
+];
+let seq = 0;
+const ev = (payload: PermitPayload, reg = 'REG-1', at = '2026-11-22T02:00:00Z'): PermitEvent => ({
+  eventId: `evt-${++seq}`, occurredAt: Date.parse(at), correlationId: `corr-${seq}`, causationId: null, source: 'sicantik', pendaftaran_id: reg, payload,
+});
+const registered = (reg = 'REG-1', phone: string | null = '0812-3456-7890') => ev({ type: 'PermitRegistered', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: phone, status: 'baru' }, reg);
+const given = (...events: PermitEvent[]): PermitState => events.reduce((s, e) => evolve(s, e), initialState(events[0]?.pendaftaran_id ?? 'REG-1'));
+const planned = (ds: Decision[]) => ds.flatMap((d) => (d.kind === 'planned' ? [d.request] : []));
+const skipped = (ds: Decision[]) => ds.flatMap((d) => (d.kind === 'skipped' ? [d.reason] : []));
+
+describe('on permit events', () => {
+  it('permit_ready goes to the applicant with every variable', () => {
+    const { decisions } = decideOnEvent(given(registered()), ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: '2027-11-22' }), dir, settings);
+    expect(planned(decisions)).toEqual([expect.objectContaining({ scenario: 'permit_ready', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: { nama_pemohon: 'Budi', jenis_izin: 'Izin Usaha Mikro', no_surat: '503/1', tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf' } })]);
+  });
+  it('no phone anywhere: skipped with the reason, never silently dropped', () => {
+    const { decisions } = decideOnEvent(given(registered('REG-1', null)), ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'IUM', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null }), dir, settings);
+    expect(decisions).toEqual([expect.objectContaining({ kind: 'skipped', scenario: 'permit_ready', reason: 'applicant has no phone number', recipientKind: 'APPLICANT', notificationId: expect.any(String) })]);
+  });
+  it('approval_required goes to the named official, or to officials handling the type', () => {
+    const named = decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', no_surat: '503/1', link_approval: 'https://a.test/1', pejabat_id: 'kadis' }), dir, settings);
+    expect(planned(named.decisions).map((r) => [r.recipient.id, r.variables.nama_pejabat, r.variables.link_approval])).toEqual([['kadis', 'Drs. Kepala Dinas', 'https://a.test/1']]);
+    const unknown = decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'IUM', nama_pemohon: 'Budi', no_surat: null, link_approval: 'https://a.test/1', pejabat_id: 'nobody' }), dir, settings);
+    expect(skipped(unknown.decisions)).toEqual(['official nobody is not an active official in the directory']);
+  });
+  it('status_update goes to the applicant and every active staff member handling the type, with old -> new', () => {
+    const { decisions } = decideOnEvent(given(registered()), ev({ type: 'PermitStatusChanged', status_lama: 'Verifikasi', status_baru: 'Survey Lapangan', changedAt: Date.parse('2026-11-22T02:30:00Z'), link_detail: null }), dir, settings);
+    const reqs = planned(decisions);
+    expect(reqs.map((r) => r.recipient.id)).toEqual(['REG-1', 'staff-1', 'staff-2']);
+    expect(reqs[0]!.variables).toEqual({ pendaftaran_id: 'REG-1', status_lama: 'Verifikasi', status_baru: 'Survey Lapangan', timestamp: '22 November 2026 09.30 WIB', link_detail: 'https://sicantik.test/dashboard/REG-1' });
+    expect(new Set(reqs.map((r) => r.notificationId)).size).toBe(3);
+  });
+  it('status_update is skipped only when the status really did not change', () => {
+    const { decisions } = decideOnEvent(given(registered()), ev({ type: 'PermitStatusChanged', status_lama: 'Proses', status_baru: 'proses ', changedAt: 0, link_detail: null }), dir, settings);
+    expect(skipped(decisions)).toEqual(['status unchanged (proses )']);
+  });
+  it('renewal approved: message with the validity in years, and the new expiry date re-plans warnings', () => {
+    const s0 = withExpiryPlanned({ ...given(registered()), tanggal_berakhir: '2026-12-31' }, '2026-12-31', 60);
+    const { after, decisions } = decideOnEvent(s0, ev({ type: 'PermitRenewalApproved', no_surat_baru: '503/2', tanggal_mulai: '2027-01-01', tanggal_berakhir: '2029-12-31', masa_berlaku_tahun: 3, link_download: 'https://x.test/b.pdf' }), dir, settings);
+    expect(planned(decisions)[0]!.variables).toMatchObject({ no_surat_baru: '503/2', tanggal_mulai: '2027-01-01', tanggal_berakhir: '2029-12-31', masa_berlaku: '3' });
+    expect(after.tanggal_berakhir).toBe('2029-12-31');
+    expect(decideDaily([after], dir, '2026-12-31', settings).decisions).toEqual([]); // no warning for the old date
+  });
+  it('property: replaying the same event gives identical decisions', () => {
+    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ minLength: 1, maxLength: 20 }), (a, b) => {
+      const e = ev({ type: 'PermitStatusChanged', status_lama: a, status_baru: b, changedAt: 0, link_detail: null });
+      expect(decideOnEvent(given(registered()), e, dir, settings)).toEqual(decideOnEvent(given(registered()), e, dir, settings));
+    }));
+  });
+});
+
+describe('daily run: expiry warnings', () => {
+  const permit = (expiry: string, extra: Partial<PermitState> = {}): PermitState => ({ ...given(registered()), no_surat: '503/1', tanggal_berakhir: expiry, ...extra });
+  it('due threshold -> one warning with sisa_hari and links', () => {
+    const { decisions, marks } = decideDaily([permit('2027-02-20')], dir, '2026-11-22', settings);
+    expect(planned(decisions)).toEqual([expect.objectContaining({ scenario: 'permit_expiry_warning', variables: expect.objectContaining({ sisa_hari: '90', tanggal_berakhir: '2027-02-20', link_perpanjangan: 'https://sicantik.test/perpanjangan?pendaftaran_id=REG-1', kontak_dpmptsp: '0628-20000' }) })]);
+    expect(marks).toEqual([{ pendaftaran_id: 'REG-1', expiry: '2027-02-20', threshold: 90 }]);
+  });
+  it('a missed 90-day run is superseded by the 60-day warning, recorded as skipped', () => {
+    const { decisions } = decideDaily([permit('2027-01-21')], dir, '2026-11-22', settings);
+    expect(planned(decisions).map((r) => r.variables.sisa_hari)).toEqual(['60']);
+    expect(skipped(decisions)).toEqual(['90-day warning superseded by the 60-day warning (missed while the scheduler did not run)']);
+  });
+  it('cancelled permits get none; expired permits get none', () => {
+    expect(planned(decideDaily([permit('2027-01-21', { cancelled: true })], dir, '2026-11-22', settings).decisions)).toEqual([]);
+    expect(planned(decideDaily([permit('2026-11-22')], dir, '2026-11-22', settings).decisions)).toEqual([]);
+  });
+  it('the same threshold is never planned twice for the same expiry date', () => {
+    const p = withExpiryPlanned(permit('2027-02-20'), '2027-02-20', 90);
+    expect(decideDaily([p], dir, '2026-11-23', settings).decisions).toEqual([]);
+  });
+});
+
+describe('digests', () => {
+  const doc = (reg: string, id: string, since: string) => ev({ type: 'DocumentPendingSignature', document_id: id, jenis_izin: 'Izin Usaha Mikro', nama_pemohon: `Pemohon ${reg}`, pendingSince: Date.parse(since) }, reg);
+  const p1 = given(registered('REG-1'), doc('REG-1', 'D1', '2026-11-20T01:00:00Z'));
+  const p2 = given(registered('REG-2'), doc('REG-2', 'D2', '2026-11-21T05:00:00Z'), doc('REG-2', 'D2', '2026-11-21T05:00:00Z'));
+  const p3 = given(registered('REG-3'), doc('REG-3', 'D3', '2026-11-22T01:30:00Z'));
+
+  it('reminder: one message per staff member listing documents pending over 24 h (REG-2 has waited only 21 h)', () => {
+    const reqs = planned(decideDaily([p1, p2, p3], dir, '2026-11-22', settings).decisions);
+    expect(reqs.map((r) => [r.scenario, r.recipient.id, r.variables.jumlah])).toEqual([['reminder', 'staff-1', '1'], ['reminder', 'staff-2', '1']]);
+    expect(reqs[0]!.items).toEqual([{ jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Pemohon REG-1', pendaftaran_id: 'REG-1', waktu_pending: '2 hari 1 jam' }]);
+    const nextDay = planned(decideDaily([p1, p2, p3], dir, '2026-11-23', settings).decisions);
+    expect(nextDay[0]!.items.map((i) => i.pendaftaran_id)).toEqual(['REG-1', 'REG-2', 'REG-3']);
+  });
+  it('reminder: a missed day is not lost, the next run still lists the documents (new id per date)', () => {
+    const d1 = planned(decideDaily([p1], dir, '2026-11-22', settings).decisions)[0]!;
+    const d2 = planned(decideDaily([p1], dir, '2026-11-24', settings).decisions)[0]!;
+    expect(d2.items.map((i) => i.pendaftaran_id)).toEqual(['REG-1']);
+    expect(d2.notificationId).not.toBe(d1.notificationId);
+  });
+  it('signed documents leave the digests', () => {
+    const signed = evolve(p1, ev({ type: 'PermitStatusChanged', status_lama: 'Menunggu TTD', status_baru: 'Ditandatangani', changedAt: 0, link_detail: null }));
+    expect(planned(decideDaily([signed], dir, '2026-11-22', settings).decisions)).toEqual([]);
+  });
+  it('document_pending: documents that started waiting in the window, one digest per staff member', () => {
+    const reqs = planned(decideDocumentDigest([p1, p2, p3], dir, Date.parse('2026-11-22T01:00:00Z'), Date.parse('2026-11-22T02:00:00Z'), settings));
+    expect(reqs.map((r) => [r.recipient.id, r.items.map((i) => i.pendaftaran_id)])).toEqual([['staff-1', ['REG-3']], ['staff-2', ['REG-3']]]);
+  });
+  it('formats Indonesian times and durations', () => {
+    expect(formatWaktu(Date.parse('2026-08-17T03:05:00Z'))).toBe('17 Agustus 2026 10.05 WIB');
+    expect(formatDurasi(26 * 3600e3)).toBe('1 hari 2 jam');
+    expect(formatDurasi(45 * 60e3)).toBe('45 menit');
+  });
+});

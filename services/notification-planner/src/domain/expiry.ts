@@ -1,0 +1,33 @@
+import { DateTime } from 'luxon';
+
+////////// Expiry warnings (pure)
+// Thresholds 90/60/30/7 days before the expiry date, each at most once per
+// permit and expiry date. A run on any day sends the most urgent threshold that
+// applies, if neither it nor a more urgent one was planned before: a missed day
+// is caught up on the next run, and a missed earlier threshold is superseded by
+// a later one (never the 90-day warning after the 60-day one).
+
+export const EXPIRY_THRESHOLDS = [90, 60, 30, 7] as const;
+export type Threshold = (typeof EXPIRY_THRESHOLDS)[number];
+
+/** Whole calendar days from `asOf` to `expiry` (both yyyy-MM-dd, Asia/Jakarta). */
+export function daysUntil(expiry: string, asOf: string): number {
+  const e = DateTime.fromISO(expiry, { zone: 'utc' });
+  const d = DateTime.fromISO(asOf, { zone: 'utc' });
+  return Math.round(e.diff(d, 'days').days);
+}
+
+export type ExpiryDecision =
+  | { kind: 'due'; threshold: Threshold; daysLeft: number; superseded: Threshold[] }
+  | { kind: 'none'; reason: 'not_yet' | 'expired' | 'already_planned'; daysLeft: number };
+
+export function expiryDecision(expiry: string, asOf: string, planned: readonly number[]): ExpiryDecision {
+  const daysLeft = daysUntil(expiry, asOf);
+  if (daysLeft <= 0) return { kind: 'none', reason: 'expired', daysLeft };
+  const applicable = EXPIRY_THRESHOLDS.filter((t) => daysLeft <= t);
+  if (applicable.length === 0) return { kind: 'none', reason: 'not_yet', daysLeft };
+  const threshold = applicable[applicable.length - 1]!;
+  if (planned.some((p) => p <= threshold)) return { kind: 'none', reason: 'already_planned', daysLeft };
+  const superseded = applicable.filter((t) => t > threshold && !planned.includes(t));
+  return { kind: 'due', threshold, daysLeft, superseded };
+}

@@ -1,0 +1,74 @@
+import type { PermitEvent } from '@sicantik/schemas';
+
+////////// Permit state kept by the planner (pure evolve)
+
+export interface PendingDocument { document_id: string; jenis_izin: string; nama_pemohon: string; pendingSince: number }
+
+export interface PermitState {
+  pendaftaran_id: string;
+  nama_pemohon: string | null;
+  telepon_pemohon: string | null;
+  jenis_izin: string | null;
+  no_surat: string | null;
+  status: string | null;
+  tanggal_berakhir: string | null;
+  cancelled: boolean;
+  pendingDocuments: PendingDocument[];
+  /** Expiry thresholds already planned, per expiry date. */
+  expiryPlanned: Record<string, number[]>;
+}
+
+export const initialState = (pendaftaran_id: string): PermitState => ({
+  pendaftaran_id, nama_pemohon: null, telepon_pemohon: null, jenis_izin: null, no_surat: null, status: null,
+  tanggal_berakhir: null, cancelled: false, pendingDocuments: [], expiryPlanned: {},
+});
+
+/** Statuses after which a permit gets no more notifications (compared lower-case). */
+export const CANCELLED_STATUSES = ['dibatalkan', 'batal', 'cancelled', 'canceled', 'ditolak', 'rejected', 'dicabut', 'revoked'];
+/** Statuses after which no document of the permit waits for a signature. */
+export const SIGNED_STATUSES = ['ditandatangani', 'signed', 'selesai', 'done', 'terbit', 'issued', ...CANCELLED_STATUSES];
+
+export function evolve(s: PermitState, ev: PermitEvent): PermitState {
+  const p = ev.payload;
+  switch (p.type) {
+    case 'PermitRegistered':
+      return { ...s, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, telepon_pemohon: p.telepon_pemohon ?? s.telepon_pemohon, status: p.status };
+    case 'PermitStatusChanged': {
+      const st = p.status_baru.trim().toLowerCase();
+      return {
+        ...s, status: p.status_baru,
+        cancelled: s.cancelled || CANCELLED_STATUSES.includes(st),
+        pendingDocuments: SIGNED_STATUSES.includes(st) ? [] : s.pendingDocuments,
+      };
+    }
+    case 'DocumentPendingSignature': {
+      const others = s.pendingDocuments.filter((d) => d.document_id !== p.document_id);
+      const existing = s.pendingDocuments.find((d) => d.document_id === p.document_id);
+      const doc = existing ?? { document_id: p.document_id, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, pendingSince: p.pendingSince };
+      return { ...s, jenis_izin: s.jenis_izin ?? p.jenis_izin, nama_pemohon: s.nama_pemohon ?? p.nama_pemohon, pendingDocuments: [...others, doc].sort((a, b) => a.pendingSince - b.pendingSince || a.document_id.localeCompare(b.document_id)) };
+    }
+    case 'ApprovalRequested':
+      return { ...s, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? s.no_surat };
+    case 'PermitIssued':
+      return {
+        ...s, no_surat: p.no_surat, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon,
+        telepon_pemohon: p.telepon_pemohon ?? s.telepon_pemohon, tanggal_berakhir: p.tanggal_berakhir ?? s.tanggal_berakhir, pendingDocuments: [],
+      };
+    case 'PermitExpiryDateSet':
+      return { ...s, no_surat: p.no_surat, tanggal_berakhir: p.tanggal_berakhir };
+    case 'PermitRenewalApproved':
+      return { ...s, no_surat: p.no_surat_baru, tanggal_berakhir: p.tanggal_berakhir, cancelled: false };
+    case 'ApplicantContactChanged':
+      return { ...s, nama_pemohon: p.nama_pemohon ?? s.nama_pemohon, telepon_pemohon: p.telepon_pemohon ?? s.telepon_pemohon };
+    default: {
+      const _never: never = p;
+      return _never;
+    }
+  }
+}
+
+export function withExpiryPlanned(s: PermitState, expiry: string, threshold: number): PermitState {
+  const cur = s.expiryPlanned[expiry] ?? [];
+  if (cur.includes(threshold)) return s;
+  return { ...s, expiryPlanned: { ...s.expiryPlanned, [expiry]: [...cur, threshold] } };
+}
