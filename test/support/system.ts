@@ -13,6 +13,7 @@ export interface System {
   ingestUrl: string;
   trackerUrl: string;
   simUrl: string;
+  plannerUrl: string;
   env: Record<string, string>;
   logs: Record<string, string>;
   stop(): Promise<void>;
@@ -31,7 +32,7 @@ const SERVICES: [name: string, dir: string][] = [
 
 export async function startSystem(extraEnv: Record<string, string> = {}): Promise<System> {
   const id = uniq('');
-  const [ingestPort, trackerPort, simPort] = [await freePort(), await freePort(), await freePort()];
+  const [ingestPort, trackerPort, simPort, plannerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const logDir = path.join(root, '.stack', 'e2e', id);
   fs.mkdirSync(logDir, { recursive: true });
   const env: Record<string, string> = {
@@ -44,6 +45,11 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     TOPIC_PARTITIONS: '3',
     INGEST_API_TOKEN: 'e2e-ingest-token-000001',
     STATS_API_TOKEN: 'e2e-stats-token-0000001',
+    ADMIN_API_TOKEN: 'e2e-admin-token-0000001',
+    SCHEDULER_ENABLED: 'false',
+    LINK_DASHBOARD: 'https://sicantik.test/dashboard',
+    LINK_PERPANJANGAN: 'https://sicantik.test/perpanjangan',
+    KONTAK_DPMPTSP: '(0628) 20655',
     META_ACCESS_TOKEN: 'e2e-meta-access-token',
     META_APP_SECRET: 'e2e-meta-app-secret',
     META_VERIFY_TOKEN: 'e2e-meta-verify-token',
@@ -59,6 +65,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     'permit-ingest': { HTTP_PORT: String(ingestPort), MONGO_DB: `e2e_${id}_ingest` },
     'delivery-tracker': { HTTP_PORT: String(trackerPort), MONGO_DB: `e2e_${id}_projections` },
     'provider-dispatcher': { MONGO_DB: `e2e_${id}_dispatch` },
+    'notification-planner': { HTTP_PORT: String(plannerPort), MONGO_DB: `e2e_${id}_planner` },
   };
   const procs = new Map<string, ChildProcess>();
   const logs: Record<string, string> = {};
@@ -73,7 +80,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
 
   const sys: System = {
     prefix: env.TOPIC_PREFIX!, env, logs,
-    ingestUrl: `http://127.0.0.1:${ingestPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
+    ingestUrl: `http://127.0.0.1:${ingestPort}`, plannerUrl: `http://127.0.0.1:${plannerPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
     kill: async (name) => {
       const p = procs.get(name);
       if (!p || p.exitCode !== null) return;
@@ -85,7 +92,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
   };
   try {
-    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`]) {
+    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.plannerUrl}/readyz`]) {
       await waitFor(async () => (await fetch(url)).ok, { timeoutMs: 90_000, what: url });
     }
     // Consumers log "running" once their group has joined.

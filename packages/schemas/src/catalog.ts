@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
-  ContactEvent, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
+  ContactEvent, DirectoryEntryUpdated, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
   NotificationRequested, PermitEvent, TemplateEvent,
 } from './types';
 
@@ -15,6 +15,8 @@ export interface TopicValues {
   'delivery.status': DeliveryStatusReported;
   'contact.events': ContactEvent;
   'template.events': TemplateEvent;
+  'planner.decisions': PlannerDecisionRecorded;
+  'directory.events': DirectoryEntryUpdated;
 }
 export type TopicName = keyof TopicValues;
 
@@ -27,6 +29,8 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'delivery.status': { name: 'delivery.status', compacted: false, keyedBy: 'providerMessageId' },
   'contact.events': { name: 'contact.events', compacted: false, keyedBy: 'phone' },
   'template.events': { name: 'template.events', compacted: true, keyedBy: 'code' },
+  'planner.decisions': { name: 'planner.decisions', compacted: false, keyedBy: 'pendaftaran_id' },
+  'directory.events': { name: 'directory.events', compacted: true, keyedBy: 'entryId' },
 };
 export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
 

@@ -105,3 +105,22 @@ export interface TemplateEvent extends Envelope {
   metaLanguage: string;
   category: string;
 }
+
+export interface PlannerDecisionRecorded extends Envelope {
+  decision: 'PLANNED' | 'SKIPPED' | 'CANCELLED';
+  scenario: string;
+  pendaftaran_id: string;
+  notificationId: string | null;
+  recipientKind: string | null;
+  recipientId: string | null;
+  reason: string | null;
+}
+
+export interface DirectoryEntryUpdated extends Envelope {
+  entryId: string;
+  role: 'STAFF' | 'OFFICIAL';
+  name: string;
+  phone: string;
+  jenisIzin: string[];
+  active: boolean;
+}

@@ -1,38 +1,56 @@
-import express from 'express';
+import { MongoClient } from 'mongodb';
 import { systemClock } from '@sicantik/core';
 import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
+import { createAdminApp } from './adapters/http';
+import { PlannerStore } from './adapters/store';
 import { readConfig } from './config';
-import { plan } from './domain/plan';
+import { Planner } from './planner';
 
 ////////// Composition root
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'notification.requests']);
+  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'notification.requests', 'planner.decisions']);
   const { logger, metrics, producer } = infra;
-  const skipped = new metrics.client.Counter({ name: 'sicantik_planner_skipped_total', help: 'Notifications not planned, by scenario', labelNames: ['scenario'], registers: [metrics.registry] });
+  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
+  const store = new PlannerStore(mongo.db(cfg.MONGO_DB));
+  const now = () => systemClock.now();
+  const planner = new Planner(store, producer, {
+    linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
+  }, logger, now);
+  const planned = new metrics.client.Counter({ name: 'sicantik_planner_decisions_total', help: 'Planner decisions', labelNames: ['decision'], registers: [metrics.registry] });
   const consumer = await runConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`, dlqProducer: producer.producer, logger, metrics,
     handlers: {
       'permit.events': async ({ value }) => {
-        const decisions = plan(value, { now: systemClock.now() });
-        const planned = decisions.flatMap((d) => (d.kind === 'planned' ? [d.request] : []));
-        for (const d of decisions) {
-          if (d.kind === 'skipped') {
-            skipped.inc({ scenario: d.scenario });
-            logger.warn({ scenario: d.scenario, pendaftaranId: d.pendaftaran_id, reason: d.reason }, 'notification skipped');
-          }
-        }
-        await producer.send(planned.map((r) => ({ topic: 'notification.requests' as const, key: r.pendaftaran_id, value: r })));
-        for (const r of planned) logger.info({ notificationId: r.notificationId, scenario: r.scenario, causationId: r.causationId }, 'notification planned');
+        const s = await planner.onPermitEvent(value);
+        planned.inc({ decision: 'planned' }, s.planned);
+        planned.inc({ decision: 'skipped' }, s.skipped);
+      },
+      'directory.events': async ({ value: e }) => {
+        await store.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
       },
     },
   });
-  const app = express();
-  app.use(opsRouter(metrics, infra.checks));
-  const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
-  logger.info({ opsPort: port }, 'notification-planner running');
-  installShutdown(logger, [() => infra.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
+  let timer: NodeJS.Timeout | undefined;
+  if (cfg.SCHEDULER_ENABLED) {
+    let busy = false;
+    const tick = async () => {
+      if (busy) return;
+      busy = true;
+      try { await planner.tick(); } catch (e) { logger.error({ err: (e as Error).message }, 'scheduler tick failed; retried next tick'); } finally { busy = false; }
+    };
+    timer = setInterval(() => void tick(), cfg.SCHEDULER_INTERVAL_MS);
+    void tick();
+  }
+  const app = createAdminApp({
+    planner, store, now, adminToken: cfg.ADMIN_API_TOKEN,
+    ops: opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]),
+    publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
+  });
+  const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
+  logger.info({ port }, 'notification-planner running');
+  installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
 main().catch((e) => {

@@ -7,7 +7,7 @@ import { NotificationProjection } from './store';
 const t0 = Date.parse('2026-11-22T02:00:00Z');
 const requested = (id: string): NotificationRequested => ({
   eventId: `q-${id}`, occurredAt: t0, correlationId: 'c', causationId: null, notificationId: id, scenario: 'permit_ready', templateCode: 'permit_ready',
-  pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: {}, locale: 'id',
+  pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: {}, items: [], locale: 'id',
 });
 const dispatched = (id: string, status: NotificationDispatchRecorded['status'], wamid: string | null): NotificationDispatchRecorded => ({
   eventId: `d-${id}-${status}`, occurredAt: t0 + 1000, correlationId: 'c', causationId: null, notificationId: id, pendaftaran_id: 'REG-1',

@@ -1,0 +1,74 @@
+import express from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { deterministicId, normalizePhone } from '@sicantik/core';
+import type { DirectoryEntryUpdated } from '@sicantik/schemas';
+import type { Planner } from '../planner';
+import type { PlannerStore } from './store';
+
+////////// Admin API (Bearer token): schedule runs for a date, the staff/official directory
+
+export interface AdminDeps {
+  planner: Planner;
+  store: PlannerStore;
+  publishDirectory(e: DirectoryEntryUpdated): Promise<void>;
+  now(): Date;
+  adminToken: string;
+  ops: express.Router;
+}
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-MM-dd');
+const directoryBody = z.object({
+  role: z.enum(['STAFF', 'OFFICIAL']),
+  name: z.string().trim().min(1).max(200),
+  phone: z.string().trim().min(6).max(32),
+  jenisIzin: z.array(z.string().trim().min(1)).min(1, 'must name at least one permit type, or "*"'),
+  active: z.boolean().default(true),
+}).strict();
+
+const issues = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+
+export function createAdminApp(deps: AdminDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(deps.ops);
+  const admin = express.Router();
+  const want = Buffer.from(`Bearer ${deps.adminToken}`);
+  admin.use((req, res, next) => {
+    const got = Buffer.from(req.get('authorization') ?? '');
+    if (got.length === want.length && timingSafeEqual(got, want)) return next();
+    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
+  });
+  admin.use(express.json({ limit: '64kb' }));
+
+  admin.post('/schedules/daily/run', async (req, res) => {
+    const p = z.object({ date: isoDate }).safeParse(req.body);
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: issues(p.error) }); return; }
+    res.json({ date: p.data.date, ...(await deps.planner.runDaily(p.data.date)) });
+  });
+  admin.post('/schedules/document-digest/run', async (req, res) => {
+    const p = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).safeParse(req.body);
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: issues(p.error) }); return; }
+    res.json(await deps.planner.runDocumentDigest(new Date(p.data.from), new Date(p.data.to)));
+  });
+
+  admin.get('/directory', async (_req, res) => { res.json(await deps.store.directoryEntries()); });
+  admin.put('/directory/:id', async (req, res) => {
+    const p = directoryBody.safeParse(req.body);
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: issues(p.error) }); return; }
+    const phone = normalizePhone(p.data.phone);
+    if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
+    const now = deps.now();
+    const id = req.params.id;
+    const e: DirectoryEntryUpdated = {
+      eventId: deterministicId('sicantik.event', 'DirectoryEntryUpdated', id, now.toISOString()), occurredAt: now.getTime(), correlationId: `admin:${id}`, causationId: null,
+      entryId: id, role: p.data.role, name: p.data.name, phone: phone.e164, jenisIzin: p.data.jenisIzin, active: p.data.active,
+    };
+    await deps.publishDirectory(e);
+    // Applied here too, so the caller can rely on it at once; the topic stays the source of truth.
+    await deps.store.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
+    res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active });
+  });
+  app.use('/v1/admin', admin);
+  return app;
+}

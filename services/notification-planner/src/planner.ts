@@ -1,0 +1,92 @@
+import { DateTime } from 'luxon';
+import { deterministicId } from '@sicantik/core';
+import type { EventProducer } from '@sicantik/kafka';
+import type { Logger } from '@sicantik/observability';
+import type { PermitEvent, PlannerDecisionRecorded } from '@sicantik/schemas';
+import type { PlannerStore } from './adapters/store';
+import { ZONE, decideDaily, decideDocumentDigest, decideOnEvent, type Decision, type PlannerSettings } from './domain/decide';
+
+////////// Application service: runs the pure decisions against the store and Kafka
+
+export interface RunSummary { planned: number; skipped: number; duplicates: number }
+
+export class Planner {
+  constructor(private readonly store: PlannerStore, private readonly producer: EventProducer, private readonly settings: PlannerSettings, private readonly logger: Logger, private readonly now: () => Date) {}
+
+  /** Emits the planned requests (once per notification id) and a decision event for each decision. */
+  private async emit(decisions: Decision[]): Promise<RunSummary> {
+    const summary: RunSummary = { planned: 0, skipped: 0, duplicates: 0 };
+    const now = this.now();
+    for (const d of decisions) {
+      let record: PlannerDecisionRecorded;
+      if (d.kind === 'planned') {
+        const r = d.request;
+        const first = await this.store.claimPlanned(r.notificationId, r.scenario, now);
+        // A redelivered input re-sends the same request (harmless: same ids downstream);
+        // only a second *run* of a schedule is suppressed here.
+        if (!first && r.causationId?.startsWith('schedule:')) {
+          summary.duplicates++;
+          continue;
+        }
+        try {
+          await this.producer.send([{ topic: 'notification.requests', key: r.pendaftaran_id || r.recipient.id, value: r }]);
+        } catch (e) {
+          if (first) await this.store.releasePlanned(r.notificationId).catch(() => undefined);
+          throw e;
+        }
+        summary.planned++;
+        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.causationId,
+          decision: 'PLANNED', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id, reason: null };
+      } else {
+        summary.skipped++;
+        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: now.getTime(), correlationId: d.notificationId ?? d.pendaftaran_id, causationId: null,
+          decision: 'SKIPPED', scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
+        this.logger.info({ scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, 'notification skipped');
+      }
+      await this.producer.send([{ topic: 'planner.decisions', key: record.pendaftaran_id || (record.recipientId ?? record.scenario), value: record }]);
+    }
+    return summary;
+  }
+
+  async onPermitEvent(ev: PermitEvent): Promise<RunSummary> {
+    const before = await this.store.load(ev.pendaftaran_id);
+    const { after, decisions } = decideOnEvent(before, ev, await this.store.directoryEntries(), this.settings);
+    const summary = await this.emit(decisions);
+    await this.store.save(after);
+    return summary;
+  }
+
+  /** The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings and pending reminders. */
+  async runDaily(date: string): Promise<RunSummary> {
+    const { decisions, marks } = decideDaily(await this.store.scheduled(), await this.store.directoryEntries(), date, this.settings);
+    const summary = await this.emit(decisions);
+    for (const m of marks) await this.store.markExpiry(m);
+    await this.store.markRun(`daily:${date}`, this.now());
+    this.logger.info({ date, ...summary }, 'daily schedule run');
+    return summary;
+  }
+
+  /** The document_pending digest for the window [from, to). */
+  async runDocumentDigest(from: Date, to: Date): Promise<RunSummary> {
+    const decisions = decideDocumentDigest(await this.store.scheduled(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings);
+    const summary = await this.emit(decisions);
+    await this.store.markRun(`digest:${from.toISOString()}`, this.now());
+    return summary;
+  }
+
+  /**
+   * Called every minute: the daily run once a day from 09:00 Asia/Jakarta (caught
+   * up later that day if the service was down), and the hourly document digest
+   * for each closed hour not yet run (up to 24 hours back).
+   */
+  async tick(): Promise<void> {
+    const now = DateTime.fromJSDate(this.now(), { zone: ZONE });
+    const today = now.toISODate()!;
+    if (now.hour >= 9 && !(await this.store.runDone(`daily:${today}`))) await this.runDaily(today);
+    const lastClosed = now.startOf('hour');
+    for (let h = 24; h >= 1; h--) {
+      const from = lastClosed.minus({ hours: h });
+      if (!(await this.store.runDone(`digest:${from.toUTC().toISO()}`))) await this.runDocumentDigest(from.toJSDate(), from.plus({ hours: 1 }).toJSDate());
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import axios from 'axios';
+import { Kafka, logLevel } from 'kafkajs';
+import { SchemaCodec, type NotificationRendered, type PlannerDecisionRecorded } from '@sicantik/schemas';
+import { fillSeed, seedTemplate, stack, uniq, waitFor } from '../support';
+import { startSystem, type System } from '../support/system';
+
+////////// Every seed-000 scenario through the five services on the real stack:
+// the exact texts that reach the provider, digests, schedules run for given dates.
+
+interface SimRequest { body: { to: string; template: { name: string; components: { parameters: { text: string }[] }[] } } }
+
+describe('every notification scenario end to end', () => {
+  let sys: System;
+  const http = axios.create({ validateStatus: () => true });
+  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
+  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
+  const run = uniq('');
+  const A = `REG-A-${run}`, B = `REG-B-${run}`, C = `REG-C-${run}`;
+  const rendered: NotificationRendered[] = [];
+  const decisions: PlannerDecisionRecorded[] = [];
+  let stopReader: () => Promise<void> = async () => undefined;
+  let n = 0;
+  const post = async (pendaftaran_id: string, type: string, data: object, occurred_at = '2026-11-20T08:00:00+07:00') => {
+    const r = await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${pendaftaran_id}-${++n}`, type, occurred_at, pendaftaran_id, data }, { headers: ingest });
+    expect(r.status).toBe(202);
+  };
+  const sent = async () => (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data;
+  const textsFor = (scenario: string, to?: string) => rendered.filter((r) => r.scenario === scenario && (!to || r.recipient.phone === to)).map((r) => r.text);
+
+  beforeAll(async () => {
+    sys = await startSystem();
+    const kafka = new Kafka({ brokers: stack.brokers, clientId: 'e2e-scenarios', logLevel: logLevel.NOTHING });
+    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+    const consumer = kafka.consumer({ groupId: uniq('e2e-scn-') });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${sys.prefix}notification.rendered`, `${sys.prefix}planner.decisions`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ topic, message }) => {
+      if (topic.endsWith('notification.rendered')) rendered.push(await codec.decode('notification.rendered', message.value!));
+      else decisions.push(await codec.decode('planner.decisions', message.value!));
+    } });
+    stopReader = () => consumer.disconnect();
+    for (const [id, body] of [
+      ['staff-ium', { role: 'STAFF', name: 'Rina Ginting', phone: '0813-1111-2222', jenisIzin: ['Izin Usaha Mikro'] }],
+      ['kadis', { role: 'OFFICIAL', name: 'Drs. Kepala Dinas', phone: '0812-9999-0000', jenisIzin: ['*'] }],
+    ] as const) {
+      const r = await http.put(`${sys.plannerUrl}/v1/admin/directory/${id}`, body, { headers: admin });
+      expect(r.status).toBe(200);
+    }
+  });
+  afterAll(async () => { await stopReader(); await sys?.stop(); });
+
+  it('rejects a bad directory entry naming the field, and requires the admin token', async () => {
+    const bad = await http.put(`${sys.plannerUrl}/v1/admin/directory/x`, { role: 'STAFF', name: 'X', phone: '021 1234 5678', jenisIzin: ['*'] }, { headers: admin });
+    expect([bad.status, bad.data.issues[0].path]).toEqual([400, 'phone']);
+    expect((await http.get(`${sys.plannerUrl}/v1/admin/directory`)).status).toBe(401);
+  });
+
+  it('permit facts reach the right people with the seed texts', async () => {
+    await post(A, 'PermitRegistered', { jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', telepon_pemohon: '0812-3456-7890', status: 'Baru' });
+    await post(A, 'DocumentPendingSignature', { document_id: 'DOC-1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', pending_since: '2026-11-20T08:00:00+07:00' });
+    await post(A, 'ApprovalRequested', { jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', no_surat: '503/7/2026', link_approval: 'https://sicantik.test/approve/7', pejabat_id: 'kadis' });
+    await post(A, 'PermitStatusChanged', { status_lama: 'Verifikasi', status_baru: 'Menunggu Tanda Tangan', changed_at: '2026-11-20T10:15:00+07:00' });
+    await post(A, 'PermitStatusChanged', { status_lama: 'Proses', status_baru: 'Proses', changed_at: '2026-11-20T10:16:00+07:00' });
+    await post(C, 'PermitRegistered', { jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Tanpa Nomor', telepon_pemohon: null, status: 'Baru' });
+    await post(C, 'PermitIssued', { no_surat: '503/9/2026', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Tanpa Nomor', tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/c.pdf' });
+
+    await waitFor(async () => rendered.length >= 3, { timeoutMs: 60_000, what: 'three rendered notifications' });
+    expect(textsFor('approval_required')).toEqual([fillSeed(seedTemplate('approval_required'), {
+      nama_pejabat: 'Drs. Kepala Dinas', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', no_surat: '503/7/2026', link_approval: 'https://sicantik.test/approve/7',
+    })]);
+    const statusText = fillSeed(seedTemplate('status_update'), { pendaftaran_id: A, status_lama: 'Verifikasi', status_baru: 'Menunggu Tanda Tangan', timestamp: '20 November 2026 10.15 WIB', link_detail: `https://sicantik.test/dashboard/${A}` });
+    expect(textsFor('status_update', '+6281234567890')).toEqual([statusText]);
+    expect(textsFor('status_update', '+6281311112222')).toEqual([statusText]);
+    // unchanged status and the applicant without a phone: recorded as skipped, with reasons
+    await waitFor(async () => decisions.filter((d) => d.decision === 'SKIPPED').length >= 2, { what: 'skip decisions' });
+    expect(decisions.filter((d) => d.decision === 'SKIPPED').map((d) => [d.pendaftaran_id, d.scenario, d.reason]).sort()).toEqual([
+      [A, 'status_update', 'status unchanged (Proses)'],
+      [C, 'permit_ready', 'applicant has no phone number'],
+    ].sort());
+  });
+
+  it('the document digest and the daily reminder list the waiting document for the staff member', async () => {
+    const digest = await http.post(`${sys.plannerUrl}/v1/admin/schedules/document-digest/run`, { from: '2026-11-20T08:00:00+07:00', to: '2026-11-20T09:00:00+07:00' }, { headers: admin });
+    expect(digest.data).toEqual({ planned: 1, skipped: 0, duplicates: 0 });
+    const daily = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2026-11-22' }, { headers: admin });
+    expect(daily.data).toMatchObject({ planned: 1, duplicates: 0 });
+    await waitFor(async () => textsFor('reminder').length === 1 && textsFor('document_pending').length === 1, { timeoutMs: 60_000, what: 'digests' });
+    expect(textsFor('document_pending')).toEqual([fillSeed(seedTemplate('document_pending'), { jumlah: '1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', pendaftaran_id: A, link_dashboard: 'https://sicantik.test/dashboard' })]);
+    expect(textsFor('reminder')).toEqual([fillSeed(seedTemplate('reminder'), { jumlah: '1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', waktu_pending: '2 hari 1 jam', link_dashboard: 'https://sicantik.test/dashboard' })]);
+    // running the same date again sends nothing more
+    const again = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2026-11-22' }, { headers: admin });
+    expect(again.data).toMatchObject({ planned: 0, duplicates: 1 });
+  });
+
+  it('permit issued, expiry warnings over a sequence of dates (once each, missed days caught up, superseded never sent), then renewal', async () => {
+    await post(B, 'PermitIssued', { no_surat: '503/8/2026', jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', telepon_pemohon: '+62 821-5555-6666', tanggal_terbit: '2026-03-01', link_download: 'https://sicantik.test/b.pdf', tanggal_berakhir: '2027-03-01' });
+    await waitFor(async () => textsFor('permit_ready').length === 1, { timeoutMs: 60_000, what: 'permit_ready' });
+    expect(textsFor('permit_ready')).toEqual([fillSeed(seedTemplate('permit_ready'), { nama_pemohon: 'Sari Br Karo', jenis_izin: 'PBG', no_surat: '503/8/2026', tanggal_terbit: '1 Maret 2026', link_download: 'https://sicantik.test/b.pdf' })]);
+    // 90 days before = 2026-12-01; the scheduler was down that day and ran on 12-03 (88 days left); 60 days =
+    // 12-31 missed entirely, caught up on 01-02 (58 days left); 30 days = 01-30 on time, then twice the same day; 7 days = 02-22.
+    const dates = ['2026-11-30', '2026-12-03', '2026-12-04', '2027-01-02', '2027-01-30', '2027-01-30', '2027-02-22', '2027-02-28', '2027-03-01', '2027-03-05'];
+    for (const date of dates) {
+      const r = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date }, { headers: admin });
+      expect(r.status).toBe(200);
+    }
+    await waitFor(async () => textsFor('permit_expiry_warning').length === 4, { timeoutMs: 60_000, what: 'four expiry warnings' });
+    const warn = (sisa: string) => fillSeed(seedTemplate('permit_expiry_warning'), { nama_pemohon: 'Sari Br Karo', jenis_izin: 'PBG', no_surat: '503/8/2026', tanggal_berakhir: '1 Maret 2027', sisa_hari: sisa, link_perpanjangan: `https://sicantik.test/perpanjangan?pendaftaran_id=${B}`, kontak_dpmptsp: '(0628) 20655' });
+    expect(textsFor('permit_expiry_warning')).toEqual([warn('88'), warn('58'), warn('30'), warn('7')]);
+
+    await post(B, 'PermitRenewalApproved', { no_surat_baru: '503/8/2027', tanggal_mulai: '2027-03-01', tanggal_berakhir: '2030-03-01', masa_berlaku_tahun: 3, link_download: 'https://sicantik.test/b2.pdf' });
+    await waitFor(async () => textsFor('permit_renewal_approved').length === 1, { timeoutMs: 60_000, what: 'renewal' });
+    expect(textsFor('permit_renewal_approved')).toEqual([fillSeed(seedTemplate('permit_renewal_approved'), { nama_pemohon: 'Sari Br Karo', jenis_izin: 'PBG', no_surat_baru: '503/8/2027', tanggal_mulai: '1 Maret 2027', tanggal_berakhir: '1 Maret 2030', masa_berlaku: '3', link_download: 'https://sicantik.test/b2.pdf' })]);
+  });
+
+  it('every rendered message reached the provider exactly once, and nothing else did', async () => {
+    await waitFor(async () => (await sent()).length === rendered.length, { timeoutMs: 60_000, what: 'all sends' });
+    const reqs = await sent();
+    const byTemplate: Record<string, number> = {};
+    for (const r of reqs) byTemplate[r.body.template.name] = (byTemplate[r.body.template.name] ?? 0) + 1;
+    expect(byTemplate).toEqual({
+      // DOC-1 is never signed: one reminder per distinct daily run date (11-22 and nine more)
+      sicantik_approval_required: 1, sicantik_status_update: 2, sicantik_document_pending: 1, sicantik_reminder: 10,
+      sicantik_permit_ready: 1, sicantik_permit_expiry_warning: 4, sicantik_permit_renewal_approved: 1,
+    });
+    expect(new Set(rendered.map((r) => r.notificationId)).size).toBe(rendered.length);
+  });
+});
