@@ -124,4 +124,16 @@ describe('every notification scenario end to end', () => {
     });
     expect(new Set(rendered.map((r) => r.notificationId)).size).toBe(rendered.length);
   });
+
+  it('the CLI triggers the daily run for a range of dates; a second run of the same dates plans nothing', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const path = await import('node:path');
+    const cli = (args: string[]) => execFileSync(process.execPath, [path.resolve(__dirname, '../../services/notification-planner/dist/cli.js'), ...args], {
+      env: { ...process.env, PLANNER_URL: sys.plannerUrl, ADMIN_API_TOKEN: 'e2e-admin-token-0000001' }, encoding: 'utf8',
+    }).trim().split('\n').map((l) => JSON.parse(l) as { date: string; planned: number; duplicates: number });
+    const first = cli(['run-daily', '--from', '2027-03-10', '--to', '2027-03-12']);
+    expect(first.map((r) => [r.date, r.planned, r.duplicates])).toEqual([['2027-03-10', 1, 0], ['2027-03-11', 1, 0], ['2027-03-12', 1, 0]]); // DOC-1 reminders
+    const second = cli(['run-daily', '--from', '2027-03-10', '--to', '2027-03-12']);
+    expect(second.map((r) => [r.planned, r.duplicates])).toEqual([[0, 1], [0, 1], [0, 1]]);
+  });
 });

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+
+////////// sicantik-planner: triggers schedule runs through the planner's admin API
+//   sicantik-planner run-daily --date 2026-11-22
+//   sicantik-planner run-daily --from 2026-11-01 --to 2026-11-30      (a backfill, day by day)
+//   sicantik-planner run-digest --from 2026-11-22T08:00:00+07:00 --to 2026-11-22T09:00:00+07:00
+// PLANNER_URL (default http://127.0.0.1:8092) and ADMIN_API_TOKEN come from the environment.
+
+const isoDate = (v: string) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) throw new InvalidArgumentError('must be a date yyyy-MM-dd');
+  return v;
+};
+
+export function datesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+async function call(path: string, body: unknown): Promise<unknown> {
+  const url = `${process.env.PLANNER_URL ?? 'http://127.0.0.1:8092'}/v1/admin${path}`;
+  const token = process.env.ADMIN_API_TOKEN;
+  if (!token) throw new Error('ADMIN_API_TOKEN is not set');
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${res.status} from ${url}: ${text}`);
+  return JSON.parse(text);
+}
+
+export function program(): Command {
+  const p = new Command('sicantik-planner').description('Trigger notification-planner schedule runs (Asia/Jakarta dates)');
+  p.command('run-daily')
+    .description('expiry warnings and pending-document reminders for a date, or each date of a range')
+    .option('--date <yyyy-MM-dd>', 'one date', isoDate)
+    .option('--from <yyyy-MM-dd>', 'first date of a range', isoDate)
+    .option('--to <yyyy-MM-dd>', 'last date of a range', isoDate)
+    .action(async (o: { date?: string; from?: string; to?: string }) => {
+      const dates = o.date ? [o.date] : o.from && o.to ? datesBetween(o.from, o.to) : [];
+      if (dates.length === 0) throw new InvalidArgumentError('give --date, or --from and --to');
+      for (const date of dates) process.stdout.write(`${JSON.stringify(await call('/schedules/daily/run', { date }))}\n`);
+    });
+  p.command('run-digest')
+    .description('the document_pending digest for a window')
+    .requiredOption('--from <iso-datetime>', 'window start, with offset')
+    .requiredOption('--to <iso-datetime>', 'window end, with offset')
+    .action(async (o: { from: string; to: string }) => {
+      process.stdout.write(`${JSON.stringify(await call('/schedules/document-digest/run', o))}\n`);
+    });
+  return p;
+}
+
+if (require.main === module) {
+  program().parseAsync(process.argv).catch((e: Error) => {
+    process.stderr.write(`sicantik-planner: ${e.message}\n`);
+    process.exit(1);
+  });
+}
