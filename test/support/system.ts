@@ -14,6 +14,7 @@ export interface System {
   trackerUrl: string;
   simUrl: string;
   plannerUrl: string;
+  rendererUrl: string;
   env: Record<string, string>;
   logs: Record<string, string>;
   stop(): Promise<void>;
@@ -32,7 +33,7 @@ const SERVICES: [name: string, dir: string][] = [
 
 export async function startSystem(extraEnv: Record<string, string> = {}): Promise<System> {
   const id = uniq('');
-  const [ingestPort, trackerPort, simPort, plannerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [ingestPort, trackerPort, simPort, plannerPort, rendererPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const logDir = path.join(root, '.stack', 'e2e', id);
   fs.mkdirSync(logDir, { recursive: true });
   const env: Record<string, string> = {
@@ -66,6 +67,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     'delivery-tracker': { HTTP_PORT: String(trackerPort), MONGO_DB: `e2e_${id}_projections` },
     'provider-dispatcher': { MONGO_DB: `e2e_${id}_dispatch` },
     'notification-planner': { HTTP_PORT: String(plannerPort), MONGO_DB: `e2e_${id}_planner` },
+    'template-renderer': { HTTP_PORT: String(rendererPort) },
   };
   const procs = new Map<string, ChildProcess>();
   const logs: Record<string, string> = {};
@@ -80,7 +82,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
 
   const sys: System = {
     prefix: env.TOPIC_PREFIX!, env, logs,
-    ingestUrl: `http://127.0.0.1:${ingestPort}`, plannerUrl: `http://127.0.0.1:${plannerPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
+    ingestUrl: `http://127.0.0.1:${ingestPort}`, plannerUrl: `http://127.0.0.1:${plannerPort}`, rendererUrl: `http://127.0.0.1:${rendererPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
     kill: async (name) => {
       const p = procs.get(name);
       if (!p || p.exitCode !== null) return;
@@ -92,7 +94,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
   };
   try {
-    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.plannerUrl}/readyz`]) {
+    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.plannerUrl}/readyz`, `${sys.rendererUrl}/readyz`]) {
       await waitFor(async () => (await fetch(url)).ok, { timeoutMs: 90_000, what: url });
     }
     // Consumers log "running" once their group has joined.

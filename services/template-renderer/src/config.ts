@@ -1,9 +1,11 @@
-import { baseEnv, loadConfig, z } from '@sicantik/config';
+import { baseEnv, loadConfig, port, z } from '@sicantik/config';
 
 export const configSchema = z.object({
   ...baseEnv,
   /** Defaults to TOPIC_PREFIX + 'template-renderer', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
+  HTTP_PORT: port(8093),
+  ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
 });
 export type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

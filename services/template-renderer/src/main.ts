@@ -1,7 +1,7 @@
-import express from 'express';
 import { systemClock } from '@sicantik/core';
 import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
+import { createTemplateAdminApp } from './adapters/http';
 import { TemplateStore } from './adapters/templateStore';
 import { readConfig } from './config';
 import { renderRequest } from './domain/renderRequest';
@@ -26,10 +26,12 @@ async function main() {
       },
     },
   });
-  const app = express();
-  app.use(opsRouter(metrics, infra.checks));
-  const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
-  logger.info({ opsPort: port }, 'template-renderer running');
+  const app = createTemplateAdminApp({
+    store, now: () => systemClock.now(), adminToken: cfg.ADMIN_API_TOKEN, ops: opsRouter(metrics, infra.checks),
+    publish: (t) => producer.send([{ topic: 'template.events', key: t.code, value: t }]),
+  });
+  const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
+  logger.info({ port }, 'template-renderer running');
   installShutdown(logger, [() => infra.close(), () => store.stop(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }
 

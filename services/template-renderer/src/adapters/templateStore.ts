@@ -15,6 +15,11 @@ export class TemplateStore {
   constructor(private readonly kafka: Kafka, private readonly admin: Admin, private readonly codec: SchemaCodec, private readonly logger: Logger) {}
 
   get(code: string): TemplateEvent | undefined { return this.templates.get(code); }
+  /** Keeps the highest version of each code (events may arrive again on replay). */
+  apply(t: TemplateEvent): void {
+    const cur = this.templates.get(t.code);
+    if (!cur || t.version >= cur.version) this.templates.set(t.code, t);
+  }
   all(): TemplateEvent[] { return [...this.templates.values()]; }
 
   async start(instance: string): Promise<void> {
@@ -30,9 +35,7 @@ export class TemplateStore {
     await this.consumer.run({
       eachMessage: async ({ partition, message }) => {
         if (message.value) {
-          const t = await this.codec.decode('template.events', message.value);
-          const cur = this.templates.get(t.code);
-          if (!cur || t.version >= cur.version) this.templates.set(t.code, t);
+          this.apply(await this.codec.decode('template.events', message.value));
         }
         const end = pending.get(partition);
         if (end !== undefined && BigInt(message.offset) + 1n >= end) {

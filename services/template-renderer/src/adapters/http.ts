@@ -1,0 +1,105 @@
+import express from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ValidationError, deterministicId } from '@sicantik/core';
+import type { TemplateEvent } from '@sicantik/schemas';
+import { render, templateVariables } from '@sicantik/templates';
+import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
+import type { TemplateStore } from './templateStore';
+
+////////// Template admin API (Bearer token): list, create, update, deactivate, preview
+
+export interface TemplateAdminDeps {
+  store: TemplateStore;
+  publish(t: TemplateEvent): Promise<void>;
+  now(): Date;
+  adminToken: string;
+  ops: express.Router;
+}
+
+const putBody = z.object({
+  body: z.string().min(1).max(4096),
+  variables: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)).optional(),
+  metaTemplateName: z.string().optional(),
+  metaLanguage: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/).optional(),
+  category: z.enum(['UTILITY', 'MARKETING', 'AUTHENTICATION']).optional(),
+}).strict();
+const previewBody = z.object({ variables: z.record(z.string(), z.string()).optional(), items: z.array(z.record(z.string(), z.string())).optional() }).strict();
+
+const zIssues = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+
+export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(deps.ops);
+  const r = express.Router();
+  const want = Buffer.from(`Bearer ${deps.adminToken}`);
+  r.use((req, res, next) => {
+    const got = Buffer.from(req.get('authorization') ?? '');
+    if (got.length === want.length && timingSafeEqual(got, want)) return next();
+    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
+  });
+  r.use(express.json({ limit: '64kb' }));
+
+  const save = async (code: string, patch: Partial<TemplateEvent>, cur: TemplateEvent | undefined): Promise<TemplateEvent> => {
+    const now = deps.now();
+    const version = (cur?.version ?? 0) + 1;
+    const t: TemplateEvent = {
+      eventId: deterministicId('sicantik.event', 'TemplateEvent', code, version, now.toISOString()), occurredAt: now.getTime(),
+      correlationId: `admin-${code}`, causationId: cur?.eventId ?? null,
+      code, version, active: true, body: cur?.body ?? '', variables: cur?.variables ?? [], metaTemplateName: cur?.metaTemplateName ?? `sicantik_${code}`,
+      metaLanguage: cur?.metaLanguage ?? 'id', category: cur?.category ?? 'UTILITY', ...patch,
+    };
+    await deps.publish(t);
+    deps.store.apply(t);
+    return t;
+  };
+
+  r.get('/templates', (_req, res) => { res.json(deps.store.all().sort((a, b) => a.code.localeCompare(b.code))); });
+  r.get('/templates/:code', (req, res) => {
+    const t = deps.store.get(req.params.code);
+    if (!t) { res.status(404).json({ error: 'not_found' }); return; }
+    res.json(t);
+  });
+  r.put('/templates/:code', async (req, res) => {
+    const p = putBody.safeParse(req.body);
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zIssues(p.error) }); return; }
+    const code = req.params.code;
+    const cur = deps.store.get(code);
+    try {
+      const { variables } = validateTemplate(code, p.data, cur);
+      const t = await save(code, { body: p.data.body, variables, ...(p.data.metaTemplateName ? { metaTemplateName: p.data.metaTemplateName } : {}), ...(p.data.metaLanguage ? { metaLanguage: p.data.metaLanguage } : {}), ...(p.data.category ? { category: p.data.category } : {}) }, cur);
+      res.status(cur ? 200 : 201).json(t);
+    } catch (e) {
+      if (e instanceof ValidationError) { res.status(400).json({ error: 'validation_failed', message: e.message, issues: e.issues }); return; }
+      throw e;
+    }
+  });
+  r.post('/templates/:code/deactivate', async (req, res) => {
+    const cur = deps.store.get(req.params.code);
+    if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
+    res.json(await save(cur.code, { active: false }, cur));
+  });
+  r.post('/templates/:code/activate', async (req, res) => {
+    const cur = deps.store.get(req.params.code);
+    if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
+    res.json(await save(cur.code, { active: true }, cur));
+  });
+  r.post('/templates/:code/preview', (req, res) => {
+    const cur = deps.store.get(req.params.code);
+    if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
+    const p = previewBody.safeParse(req.body ?? {});
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zIssues(p.error) }); return; }
+    const lists = templateVariables(cur.body).filter((v) => v.list).map((v) => v.name);
+    const vars = { ...Object.fromEntries(cur.variables.filter((v) => !lists.includes(v)).map((v) => [v, SAMPLE[v] ?? `<${v}>`])), ...p.data.variables };
+    const items = p.data.items ?? (lists.length ? [SAMPLE_ROW] : []);
+    try {
+      const out = render({ ...cur, category: cur.category as 'UTILITY' }, vars, items);
+      res.json({ code: cur.code, version: cur.version, text: out.text, metaTemplateName: cur.metaTemplateName, parameters: out.parameters });
+    } catch (e) {
+      res.status(400).json({ error: 'render_failed', message: (e as Error).message });
+    }
+  });
+  app.use('/v1/admin', r);
+  return app;
+}

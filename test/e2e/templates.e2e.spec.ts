@@ -1,0 +1,68 @@
+import axios from 'axios';
+import { Kafka, logLevel } from 'kafkajs';
+import { notificationId } from '@sicantik/core';
+import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
+import { fillSeed, seedTemplate, stack, uniq, waitFor } from '../support';
+import { startSystem, type System } from '../support/system';
+
+////////// Template admin API on the running system: edits are events, versioned, validated;
+// a request whose template is deactivated becomes a failed notification with the reason.
+
+describe('template admin API end to end', () => {
+  let sys: System;
+  const http = axios.create({ validateStatus: () => true });
+  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
+  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
+  const stats = { Authorization: 'Bearer e2e-stats-token-0000001' };
+  const rendered: NotificationRendered[] = [];
+  let stopReader: () => Promise<void> = async () => undefined;
+
+  beforeAll(async () => {
+    sys = await startSystem();
+    const kafka = new Kafka({ brokers: stack.brokers, clientId: 'e2e-templates', logLevel: logLevel.NOTHING });
+    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+    const consumer = kafka.consumer({ groupId: uniq('e2e-tpl-') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${sys.prefix}notification.rendered`, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { rendered.push(await codec.decode('notification.rendered', message.value!)); } });
+    stopReader = () => consumer.disconnect();
+  });
+  afterAll(async () => { await stopReader(); await sys?.stop(); });
+
+  it('lists the seven seed templates, and needs the admin token', async () => {
+    const list = await http.get(`${sys.rendererUrl}/v1/admin/templates`, { headers: admin });
+    expect(list.data.map((t: { code: string }) => t.code)).toEqual(['approval_required', 'document_pending', 'permit_expiry_warning', 'permit_ready', 'permit_renewal_approved', 'reminder', 'status_update']);
+    expect((await http.get(`${sys.rendererUrl}/v1/admin/templates`)).status).toBe(401);
+  });
+
+  it('previews with sample or given data', async () => {
+    const p = await http.post(`${sys.rendererUrl}/v1/admin/templates/permit_ready/preview`, { variables: { nama_pemohon: 'Sari' } }, { headers: admin });
+    expect(p.status).toBe(200);
+    expect(p.data.text).toBe(fillSeed(seedTemplate('permit_ready'), { nama_pemohon: 'Sari', jenis_izin: 'Izin Usaha Mikro', no_surat: '503/123/DPMPTSP/2026', tanggal_terbit: '22 November 2026', link_download: 'https://sicantik.karokab.go.id/izin/REG-2026-000123.pdf' }));
+  });
+
+  it('rejects an edit with an unknown variable, naming it; accepts a rewording as version 2 that renders from then on', async () => {
+    const bad = await http.put(`${sys.rendererUrl}/v1/admin/templates/permit_ready`, { body: 'Halo {{nama_pemohon}} {{nik}} {{jenis_izin}} {{no_surat}} {{tanggal_terbit}} {{link_download}}' }, { headers: admin });
+    expect(bad.status).toBe(400);
+    expect(bad.data.issues[0].message).toMatch(/^unknown variable\(s\): nik/);
+    const ok = await http.put(`${sys.rendererUrl}/v1/admin/templates/permit_ready`, { body: 'Izin {{jenis_izin}} No. {{no_surat}} untuk {{nama_pemohon}} terbit {{tanggal_terbit}}: {{link_download}}' }, { headers: admin });
+    expect([ok.status, ok.data.version, ok.data.variables]).toEqual([200, 2, ['jenis_izin', 'no_surat', 'nama_pemohon', 'tanggal_terbit', 'link_download']]);
+    const reg = uniq('REG-T-');
+    await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${reg}-1`, type: 'PermitIssued', occurred_at: '2026-11-22T09:00:00+07:00', pendaftaran_id: reg, data: { no_surat: '503/1', jenis_izin: 'PBG', nama_pemohon: 'Sari', telepon_pemohon: '0812-3456-7890', tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf' } }, { headers: ingest });
+    const r = await waitFor(async () => rendered.find((x) => x.pendaftaran_id === reg), { timeoutMs: 60_000, what: 'rendered permit_ready' });
+    expect([r.templateVersion, r.text]).toEqual([2, 'Izin PBG No. 503/1 untuk Sari terbit 22 November 2026: https://x.test/a.pdf']);
+    expect(r.parameters.map((p) => p.name)).toEqual(['jenis_izin', 'no_surat', 'nama_pemohon', 'tanggal_terbit', 'link_download']);
+  });
+
+  it('a deactivated template turns its requests into failed notifications with the reason, visible in the statistics', async () => {
+    const d = await http.post(`${sys.rendererUrl}/v1/admin/templates/status_update/deactivate`, {}, { headers: admin });
+    expect([d.status, d.data.active]).toEqual([200, false]);
+    const reg = uniq('REG-D-');
+    const eventId = `${reg}-status`;
+    await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${reg}-reg`, type: 'PermitRegistered', occurred_at: '2026-11-22T09:00:00+07:00', pendaftaran_id: reg, data: { jenis_izin: 'PBG', nama_pemohon: 'Sari', telepon_pemohon: '0812-3456-7890', status: 'Baru' } }, { headers: ingest });
+    await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: eventId, type: 'PermitStatusChanged', occurred_at: '2026-11-22T09:05:00+07:00', pendaftaran_id: reg, data: { status_lama: 'Baru', status_baru: 'Verifikasi', changed_at: '2026-11-22T09:05:00+07:00' } }, { headers: ingest });
+    const id = notificationId('status_update', reg, `${eventId}:applicant`);
+    const doc = await waitFor(async () => { const s = await http.get(`${sys.trackerUrl}/v1/stats/notifications/${id}`, { headers: stats }); return s.data.status === 'failed' ? s.data : undefined; }, { timeoutMs: 60_000, what: 'failed notification' });
+    expect(doc).toMatchObject({ scenario: 'status_update', errorCode: 'RENDER_FAILED', failureReason: 'template status_update is deactivated' });
+  });
+});
