@@ -1,6 +1,5 @@
 import express from 'express';
-import { timingSafeEqual } from 'node:crypto';
-import type { Logger } from '@sicantik/observability';
+import { bearerAuth, safeEqual, type Logger } from '@sicantik/observability';
 import type { DeliveryStatusReported } from '@sicantik/schemas';
 import { metaStatusEvents, verifyMetaSignature } from '../domain/metaWebhook';
 import type { NotificationProjection } from '../projections/store';
@@ -17,11 +16,6 @@ export interface TrackerDeps {
   metaVerifyToken: string;
   statsApiToken: string;
   onRejectedSignature(provider: string): void;
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a); const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export function createApp(deps: TrackerDeps): express.Express {
@@ -64,10 +58,7 @@ export function createApp(deps: TrackerDeps): express.Express {
   });
 
   const stats = express.Router();
-  stats.use((req, res, next) => {
-    if (safeEqual(req.get('authorization') ?? '', `Bearer ${deps.statsApiToken}`)) return next();
-    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
-  });
+  stats.use(bearerAuth(deps.statsApiToken));
   const day = /^\d{4}-\d{2}-\d{2}$/;
   stats.get('/summary', async (req, res) => {
     const from = req.query.from as string | undefined; const to = req.query.to as string | undefined;

@@ -1,7 +1,7 @@
 import express from 'express';
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { deterministicId, normalizePhone } from '@sicantik/core';
+import { bearerAuth } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
 import type { Planner } from '../planner';
 import type { PlannerStore } from './store';
@@ -33,12 +33,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.disable('x-powered-by');
   app.use(deps.ops);
   const admin = express.Router();
-  const want = Buffer.from(`Bearer ${deps.adminToken}`);
-  admin.use((req, res, next) => {
-    const got = Buffer.from(req.get('authorization') ?? '');
-    if (got.length === want.length && timingSafeEqual(got, want)) return next();
-    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
-  });
+  admin.use(bearerAuth(deps.adminToken));
   admin.use(express.json({ limit: '64kb' }));
 
   admin.post('/schedules/daily/run', async (req, res) => {

@@ -1,7 +1,6 @@
 import express from 'express';
-import { timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '@sicantik/core';
-import type { Logger } from '@sicantik/observability';
+import { bearerAuth, type Logger } from '@sicantik/observability';
 import type { PermitEvent } from '@sicantik/schemas';
 import { toPermitEvent } from '../domain/validate';
 
@@ -14,15 +13,6 @@ export interface IngestDeps {
   logger: Logger;
   apiToken: string;
   ops: express.Router;
-}
-
-export function bearerAuth(token: string): express.RequestHandler {
-  const want = Buffer.from(`Bearer ${token}`);
-  return (req, res, next) => {
-    const got = Buffer.from(req.get('authorization') ?? '');
-    if (got.length === want.length && timingSafeEqual(got, want)) return next();
-    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized', message: 'a valid Bearer token is required' });
-  };
 }
 
 export function createApp(deps: IngestDeps): express.Express {

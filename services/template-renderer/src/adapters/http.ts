@@ -1,7 +1,7 @@
 import express from 'express';
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError, deterministicId } from '@sicantik/core';
+import { bearerAuth } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
 import { render, templateVariables } from '@sicantik/templates';
 import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
@@ -33,12 +33,7 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
   app.disable('x-powered-by');
   app.use(deps.ops);
   const r = express.Router();
-  const want = Buffer.from(`Bearer ${deps.adminToken}`);
-  r.use((req, res, next) => {
-    const got = Buffer.from(req.get('authorization') ?? '');
-    if (got.length === want.length && timingSafeEqual(got, want)) return next();
-    res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
-  });
+  r.use(bearerAuth(deps.adminToken));
   r.use(express.json({ limit: '64kb' }));
 
   const save = async (code: string, patch: Partial<TemplateEvent>, cur: TemplateEvent | undefined): Promise<TemplateEvent> => {
