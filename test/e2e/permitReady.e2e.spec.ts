@@ -102,7 +102,7 @@ describe('permit_ready end to end', () => {
     const sig = `sha256=${createHmac('sha256', 'e2e-meta-app-secret').update(body).digest('hex')}`;
     const good = await http.post(`${sys.trackerUrl}/webhooks/meta`, body, { headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sig } });
     expect(good.status).toBe(200);
-    expect(good.data).toEqual({ accepted: 1, ignored: 0 });
+    expect(good.data).toEqual({ accepted: 1, ignored: 0, inbound: 0 });
     const verify = await http.get(`${sys.trackerUrl}/webhooks/meta`, { params: { 'hub.mode': 'subscribe', 'hub.verify_token': 'e2e-meta-verify-token', 'hub.challenge': '1158201444' } });
     expect([verify.status, verify.data]).toEqual([200, 1158201444]);
   });

@@ -81,7 +81,7 @@ describe('every notification scenario end to end', () => {
 
   it('the document digest and the daily reminder list the waiting document for the staff member', async () => {
     const digest = await http.post(`${sys.plannerUrl}/v1/admin/schedules/document-digest/run`, { from: '2026-11-20T08:00:00+07:00', to: '2026-11-20T09:00:00+07:00' }, { headers: admin });
-    expect(digest.data).toEqual({ planned: 1, skipped: 0, duplicates: 0 });
+    expect(digest.data).toEqual({ planned: 1, skipped: 0, duplicates: 0, cancelled: 0 });
     const daily = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2026-11-22' }, { headers: admin });
     expect(daily.data).toMatchObject({ planned: 1, duplicates: 0 });
     await waitFor(async () => textsFor('reminder').length === 1 && textsFor('document_pending').length === 1, { timeoutMs: 60_000, what: 'digests' });

@@ -20,6 +20,8 @@ export interface System {
   stop(): Promise<void>;
   kill(name: string): Promise<void>;
   restart(name: string): Promise<void>;
+  /** Starts one more instance of a service (same topics, group and database); returns its base URL. */
+  addInstance(name: string): Promise<string>;
 }
 
 const SERVICES: [name: string, dir: string][] = [
@@ -71,12 +73,12 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   };
   const procs = new Map<string, ChildProcess>();
   const logs: Record<string, string> = {};
-  const launch = (name: string, dir: string) => {
-    const log = path.join(logDir, `${name}.log`);
-    logs[name] = log;
+  const launch = (name: string, dir: string, instance = name, over: Record<string, string> = {}) => {
+    const log = path.join(logDir, `${instance}.log`);
+    logs[instance] = log;
     const out = fs.openSync(log, 'a');
-    const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(root, dir), env: { ...env, ...perService[name] }, stdio: ['ignore', out, out] });
-    procs.set(name, p);
+    const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(root, dir), env: { ...env, ...perService[name], ...over }, stdio: ['ignore', out, out] });
+    procs.set(instance, p);
   };
   for (const [name, dir] of SERVICES) launch(name, dir);
 
@@ -91,6 +93,14 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
       await exited;
     },
     restart: async (name) => { await sys.kill(name); launch(name, SERVICES.find(([n]) => n === name)![1]); },
+    addInstance: async (name) => {
+      const port = await freePort();
+      const instance = `${name}-${procs.size}`;
+      launch(name, SERVICES.find(([n]) => n === name)![1], instance, { HTTP_PORT: String(port) });
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: `${instance} ready` });
+      return url;
+    },
     stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
   };
   try {

@@ -1,5 +1,6 @@
 import type express from 'express';
 import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from './logger';
 
 ////////// Credentials on admin, statistics and ingest endpoints
 
@@ -16,5 +17,19 @@ export function bearerAuth(token: string): express.RequestHandler {
   return (req, res, next) => {
     if (safeEqual(req.get('authorization') ?? '', want)) return next();
     res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized', message: 'a valid Bearer token is required' });
+  };
+}
+
+/**
+ * Last handler of an app: malformed JSON gets 400, a retriable failure 503 (try
+ * again), anything else 500; every 5xx is logged with its message, never the body.
+ */
+export function errorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (err: Error & { status?: number; type?: string; retriable?: boolean }, req, res, _next) => {
+    if (err.type === 'entity.parse.failed') { res.status(400).json({ error: 'invalid_json', message: 'the body is not valid JSON' }); return; }
+    if (err.type === 'entity.too.large') { res.status(413).json({ error: 'too_large' }); return; }
+    const retriable = err.retriable === true;
+    logger.error({ err: err.message, code: (err as { code?: unknown }).code, method: req.method, path: req.path, retriable }, 'request failed');
+    res.status(retriable ? 503 : 500).json({ error: retriable ? 'unavailable' : 'internal_error', message: retriable ? 'temporarily unavailable, try again' : 'the request failed; see the service log' });
   };
 }

@@ -4,16 +4,19 @@ import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { readConfig } from './config';
+import { DecisionProjection } from './projections/decisions';
 import { NotificationProjection } from './projections/store';
 
 ////////// Composition root
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('delivery-tracker', cfg, ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events']);
+  const infra = await startInfra('delivery-tracker', cfg, ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions']);
   const { logger, metrics, producer } = infra;
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
   const projection = new NotificationProjection(mongo.db(cfg.MONGO_DB));
   await projection.init();
+  const decisions = new DecisionProjection(mongo.db(cfg.MONGO_DB), projection.col);
+  await decisions.init();
   const rejected = new metrics.client.Counter({ name: 'sicantik_webhook_rejected_total', help: 'Webhooks rejected for a bad signature', labelNames: ['provider'], registers: [metrics.registry] });
   const consumer = await runConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, dlqProducer: producer.producer, logger, metrics,
@@ -22,12 +25,14 @@ async function main() {
       'notification.rendered': ({ value }) => projection.onRendered(value),
       'notification.dispatch': ({ value }) => projection.onDispatch(value),
       'delivery.status': ({ value }) => projection.onDelivery(value),
+      'planner.decisions': ({ value }) => decisions.onDecision(value),
     },
   });
   const app = createApp({
-    logger, projection, now: () => systemClock.now(),
+    logger, projection, decisions, now: () => systemClock.now(),
     ops: opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]),
     publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
+    publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
     metaAppSecret: cfg.META_APP_SECRET, metaVerifyToken: cfg.META_VERIFY_TOKEN, statsApiToken: cfg.STATS_API_TOKEN,
     onRejectedSignature: (p) => rejected.inc({ provider: p }),
   });

@@ -10,7 +10,7 @@ import { Planner } from './planner';
 ////////// Composition root
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'notification.requests', 'planner.decisions']);
+  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions']);
   const { logger, metrics, producer } = infra;
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
   const store = new PlannerStore(mongo.db(cfg.MONGO_DB));
@@ -26,6 +26,10 @@ async function main() {
         const s = await planner.onPermitEvent(value);
         planned.inc({ decision: 'planned' }, s.planned);
         planned.inc({ decision: 'skipped' }, s.skipped);
+        planned.inc({ decision: 'cancelled' }, s.cancelled);
+      },
+      'contact.events': async ({ value: e }) => {
+        if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') await store.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider);
       },
       'directory.events': async ({ value: e }) => {
         await store.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
@@ -44,7 +48,7 @@ async function main() {
     void tick();
   }
   const app = createAdminApp({
-    planner, store, now, adminToken: cfg.ADMIN_API_TOKEN,
+    planner, store, now, logger, adminToken: cfg.ADMIN_API_TOKEN,
     ops: opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]),
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
   });

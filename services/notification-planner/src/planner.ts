@@ -8,14 +8,16 @@ import { ZONE, decideDaily, decideDocumentDigest, decideOnEvent, type Decision, 
 
 ////////// Application service: runs the pure decisions against the store and Kafka
 
-export interface RunSummary { planned: number; skipped: number; duplicates: number }
+export interface RunSummary { planned: number; skipped: number; duplicates: number; cancelled: number }
+
+const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
 
 export class Planner {
   constructor(private readonly store: PlannerStore, private readonly producer: EventProducer, private readonly settings: PlannerSettings, private readonly logger: Logger, private readonly now: () => Date) {}
 
   /** Emits the planned requests (once per notification id) and a decision event for each decision. */
   private async emit(decisions: Decision[]): Promise<RunSummary> {
-    const summary: RunSummary = { planned: 0, skipped: 0, duplicates: 0 };
+    const summary: RunSummary = { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
     const now = this.now();
     for (const d of decisions) {
       let record: PlannerDecisionRecorded;
@@ -23,9 +25,12 @@ export class Planner {
         const r = d.request;
         const first = await this.store.claimPlanned(r.notificationId, r.scenario, now);
         // A redelivered input re-sends the same request (harmless: same ids downstream);
-        // only a second *run* of a schedule is suppressed here.
+        // only a second *run* of a schedule is suppressed here, and recorded as a duplicate.
         if (!first && r.causationId?.startsWith('schedule:')) {
           summary.duplicates++;
+          record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId), occurredAt: now.getTime(), correlationId: r.correlationId, causationId: r.causationId,
+            decision: 'SKIPPED', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id, reason: 'duplicate: already planned by an earlier run' };
+          await this.producer.send([{ topic: 'planner.decisions', key: decisionKey(record), value: record }]);
           continue;
         }
         try {
@@ -38,19 +43,20 @@ export class Planner {
         record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.causationId,
           decision: 'PLANNED', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id, reason: null };
       } else {
-        summary.skipped++;
-        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: now.getTime(), correlationId: d.notificationId ?? d.pendaftaran_id, causationId: null,
-          decision: 'SKIPPED', scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
-        this.logger.info({ scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, 'notification skipped');
+        const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
+        if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
+        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: now.getTime(), correlationId: d.notificationId ?? d.pendaftaran_id, causationId: null,
+          decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
+        this.logger.info({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
       }
-      await this.producer.send([{ topic: 'planner.decisions', key: record.pendaftaran_id || (record.recipientId ?? record.scenario), value: record }]);
+      await this.producer.send([{ topic: 'planner.decisions', key: decisionKey(record), value: record }]);
     }
     return summary;
   }
 
   async onPermitEvent(ev: PermitEvent): Promise<RunSummary> {
     const before = await this.store.load(ev.pendaftaran_id);
-    const { after, decisions } = decideOnEvent(before, ev, await this.store.directoryEntries(), this.settings);
+    const { after, decisions } = decideOnEvent(before, ev, await this.store.directoryEntries(), this.settings, await this.store.contacts());
     const summary = await this.emit(decisions);
     await this.store.save(after);
     return summary;
@@ -58,7 +64,7 @@ export class Planner {
 
   /** The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings and pending reminders. */
   async runDaily(date: string): Promise<RunSummary> {
-    const { decisions, marks } = decideDaily(await this.store.scheduled(), await this.store.directoryEntries(), date, this.settings);
+    const { decisions, marks } = decideDaily(await this.store.scheduled(), await this.store.directoryEntries(), date, this.settings, await this.store.contacts());
     const summary = await this.emit(decisions);
     for (const m of marks) await this.store.markExpiry(m);
     await this.store.markRun(`daily:${date}`, this.now());
@@ -68,7 +74,7 @@ export class Planner {
 
   /** The document_pending digest for the window [from, to). */
   async runDocumentDigest(from: Date, to: Date): Promise<RunSummary> {
-    const decisions = decideDocumentDigest(await this.store.scheduled(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings);
+    const decisions = decideDocumentDigest(await this.store.scheduled(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings, await this.store.contacts());
     const summary = await this.emit(decisions);
     await this.store.markRun(`digest:${from.toISOString()}`, this.now());
     return summary;

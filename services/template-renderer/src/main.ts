@@ -27,7 +27,7 @@ async function main() {
     },
   });
   const app = createTemplateAdminApp({
-    store, now: () => systemClock.now(), adminToken: cfg.ADMIN_API_TOKEN, ops: opsRouter(metrics, infra.checks),
+    store, logger, now: () => systemClock.now(), adminToken: cfg.ADMIN_API_TOKEN, ops: opsRouter(metrics, infra.checks),
     publish: (t) => producer.send([{ topic: 'template.events', key: t.code, value: t }]),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);

@@ -1,7 +1,10 @@
 import express from 'express';
-import { bearerAuth, safeEqual, type Logger } from '@sicantik/observability';
-import type { DeliveryStatusReported } from '@sicantik/schemas';
+import { bearerAuth, errorHandler, safeEqual, type Logger } from '@sicantik/observability';
+import { z } from 'zod';
+import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
+import { metaContactEvents } from '../domain/inbound';
 import { metaStatusEvents, verifyMetaSignature } from '../domain/metaWebhook';
+import type { DecisionProjection } from '../projections/decisions';
 import type { NotificationProjection } from '../projections/store';
 
 ////////// HTTP edge: provider webhooks and the statistics API
@@ -10,7 +13,9 @@ export interface TrackerDeps {
   logger: Logger;
   ops: express.Router;
   projection: NotificationProjection;
+  decisions: DecisionProjection;
   publish(events: DeliveryStatusReported[]): Promise<void>;
+  publishContacts(events: ContactEvent[]): Promise<void>;
   now(): Date;
   metaAppSecret: string;
   metaVerifyToken: string;
@@ -47,14 +52,16 @@ export function createApp(deps: TrackerDeps): express.Express {
       return;
     }
     const { events, ignored } = metaStatusEvents(payload, deps.now());
+    const contacts = metaContactEvents(payload, deps.now());
     try {
       await deps.publish(events);
+      await deps.publishContacts(contacts);
     } catch (e) {
       deps.logger.error({ err: (e as Error).message }, 'could not store webhook events; provider will retry');
       res.status(503).json({ error: 'unavailable' });
       return;
     }
-    res.status(200).json({ accepted: events.length, ignored });
+    res.status(200).json({ accepted: events.length, ignored, inbound: contacts.length });
   });
 
   const stats = express.Router();
@@ -72,6 +79,18 @@ export function createApp(deps: TrackerDeps): express.Express {
     if (!doc) { res.status(404).json({ error: 'not_found' }); return; }
     res.json(doc);
   });
+  const decisionQuery = z.object({
+    pendaftaran_id: z.string().min(1).optional(), recipientId: z.string().min(1).optional(), scenario: z.string().min(1).optional(),
+    notificationId: z.string().min(1).optional(), decision: z.enum(['PLANNED', 'SKIPPED', 'CANCELLED']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  }).strict().refine((q) => q.pendaftaran_id || q.recipientId || q.notificationId, { message: 'give pendaftaran_id, recipientId or notificationId', path: ['(query)'] });
+  // Why did X (not) get Y: every planner decision for a permit, recipient or notification, with its reason and delivery status.
+  stats.get('/decisions', async (req, res) => {
+    const q = decisionQuery.safeParse(req.query);
+    if (!q.success) { res.status(400).json({ error: 'validation_failed', issues: q.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(query)', message: i.message })) }); return; }
+    res.json({ decisions: await deps.decisions.find(q.data) });
+  });
   app.use('/v1/stats', stats);
+  app.use(errorHandler(deps.logger));
   return app;
 }

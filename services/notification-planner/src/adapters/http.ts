@@ -1,7 +1,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { deterministicId, normalizePhone } from '@sicantik/core';
-import { bearerAuth } from '@sicantik/observability';
+import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
 import type { Planner } from '../planner';
 import type { PlannerStore } from './store';
@@ -14,6 +14,7 @@ export interface AdminDeps {
   publishDirectory(e: DirectoryEntryUpdated): Promise<void>;
   now(): Date;
   adminToken: string;
+  logger: Logger;
   ops: express.Router;
 }
 
@@ -64,6 +65,14 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     await deps.store.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
     res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active });
   });
+  // Opt-in state of a number as the planner sees it (from contact.events).
+  admin.get('/contacts/:phone', async (req, res) => {
+    const phone = normalizePhone(req.params.phone);
+    if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
+    const c = await deps.store.contact(phone.e164);
+    res.json({ phone: phone.e164, optedOut: c?.optedOut ?? false, since: c ? new Date(c.at).toISOString() : null, provider: c?.provider ?? null });
+  });
   app.use('/v1/admin', admin);
+  app.use(errorHandler(deps.logger));
   return app;
 }

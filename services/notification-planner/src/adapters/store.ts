@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { DirectoryEntry } from '../domain/decide';
+import type { Contacts, DirectoryEntry } from '../domain/decide';
 import type { ExpiryMark } from '../domain/decide';
 import { initialState, type PermitState } from '../domain/state';
 
@@ -10,17 +10,21 @@ type PermitDoc = Omit<PermitState, 'expiryPlanned'> & { _id: string; expiryPlann
 type DirectoryDoc = DirectoryEntry & { _id: string };
 interface PlannedDoc { _id: string; scenario: string; at: Date }
 interface RunDoc { _id: string; at: Date }
+/** Opt-in state per E.164 number, from contact.events (keyed by phone, so in order). */
+interface ContactDoc { _id: string; optedOut: boolean; at: number; provider: string }
 
 export class PlannerStore {
   readonly permits: Collection<PermitDoc>;
   readonly directory: Collection<DirectoryDoc>;
   readonly planned: Collection<PlannedDoc>;
   readonly runs: Collection<RunDoc>;
+  readonly contactsColl: Collection<ContactDoc>;
   constructor(db: Db) {
     this.permits = db.collection<PermitDoc>('permits');
     this.directory = db.collection<DirectoryDoc>('directory');
     this.planned = db.collection<PlannedDoc>('planned_notifications');
     this.runs = db.collection<RunDoc>('schedule_runs');
+    this.contactsColl = db.collection<ContactDoc>('contacts');
   }
 
   private static toState(d: PermitDoc): PermitState {
@@ -73,6 +77,26 @@ export class PlannerStore {
   }
   async releasePlanned(notificationId: string): Promise<void> { await this.planned.deleteOne({ _id: notificationId }); }
 
+  /** Applies an opt-in or opt-out; an older event than the stored one changes nothing. */
+  async putContact(phone: string, optedOut: boolean, at: number, provider: string): Promise<void> {
+    const cur = await this.contactsColl.findOne({ _id: phone });
+    if (cur && cur.at > at) return;
+    try { await this.contactsColl.updateOne({ _id: phone }, { $set: { optedOut, at, provider } }, { upsert: true }); } catch (e) {
+      if ((e as { code?: number }).code !== 11000) throw e;
+      await this.contactsColl.updateOne({ _id: phone, at: { $lte: at } }, { $set: { optedOut, at, provider } });
+    }
+  }
+  async contact(phone: string): Promise<ContactDoc | null> { return this.contactsColl.findOne({ _id: phone }); }
+  async contacts(): Promise<Contacts> {
+    const docs = await this.contactsColl.find({ optedOut: true }, { projection: { _id: 1 } }).toArray();
+    return { optedOut: new Set(docs.map((d) => d._id)) };
+  }
+
   async runDone(key: string): Promise<boolean> { return (await this.runs.countDocuments({ _id: key }, { limit: 1 })) > 0; }
-  async markRun(key: string, at: Date): Promise<void> { await this.runs.updateOne({ _id: key }, { $setOnInsert: { at } }, { upsert: true }); }
+  async markRun(key: string, at: Date): Promise<void> {
+    // Two instances finishing the same run insert the same key: the loser's duplicate is the same fact.
+    try { await this.runs.updateOne({ _id: key }, { $setOnInsert: { at } }, { upsert: true }); } catch (e) {
+      if ((e as { code?: number }).code !== 11000) throw e;
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { deterministicId, normalizePhone, notificationId } from '@sicantik/core';
 import type { NotificationRequested, PermitEvent, Recipient, RecipientKind } from '@sicantik/schemas';
-import { expiryDecision } from './expiry';
+import { EXPIRY_THRESHOLDS, daysUntil, expiryDecision } from './expiry';
 import { evolve, type PermitState } from './state';
 
 ////////// Planner decisions (pure): permit facts and schedule runs -> notification requests
@@ -31,7 +31,24 @@ export interface PlannerSettings {
 
 export type Decision =
   | { kind: 'planned'; request: NotificationRequested }
-  | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; notificationId: string | null };
+  | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; notificationId: string | null }
+  /** A warning that was still ahead and will now never be sent (expiry date changed, renewed, cancelled). */
+  | { kind: 'cancelled'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; notificationId: string };
+
+/** What the planner knows about recipients beyond the permit and the directory. */
+export interface Contacts {
+  /** E.164 numbers that opted out (a STOP reply); they get no message until they opt in again. */
+  optedOut: ReadonlySet<string>;
+}
+export const NO_CONTACTS: Contacts = { optedOut: new Set() };
+
+/** Reason texts shared with tests and docs. */
+export const REASON = {
+  noPhone: 'applicant has no phone number',
+  optedOut: 'recipient opted out of WhatsApp notifications',
+  cancelled: 'permit cancelled',
+  expired: 'permit expired',
+} as const;
 
 interface Cause { eventId: string; correlationId: string; occurredAt: number }
 
@@ -49,16 +66,18 @@ function request(scenario: string, id: string, cause: Cause, pendaftaran_id: str
 const skip = (scenario: string, pendaftaran_id: string, reason: string, r: { kind: RecipientKind; id: string } | null = null, id: string | null = null): Decision =>
   ({ kind: 'skipped', scenario, pendaftaran_id, recipientKind: r?.kind ?? null, recipientId: r?.id ?? null, reason, notificationId: id });
 
-function applicant(s: PermitState): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
-  if (!s.telepon_pemohon) return { ok: false, reason: 'applicant has no phone number' };
+function applicant(s: PermitState, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
+  if (!s.telepon_pemohon) return { ok: false, reason: REASON.noPhone };
   const p = normalizePhone(s.telepon_pemohon);
   if (!p.ok) return { ok: false, reason: `applicant phone unusable: ${p.reason}` };
+  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: REASON.optedOut };
   return { ok: true, recipient: { kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone: p.e164 } };
 }
 
-function person(e: DirectoryEntry): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
+function person(e: DirectoryEntry, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
   const p = normalizePhone(e.phone);
   if (!p.ok) return { ok: false, reason: `directory phone unusable: ${p.reason}` };
+  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: REASON.optedOut };
   return { ok: true, recipient: { kind: e.role, id: e.id, name: e.name, phone: p.e164 } };
 }
 
@@ -80,7 +99,7 @@ export function formatDurasi(ms: number): string {
 
 ////////// On each permit event
 
-export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: DirectoryEntry[], settings: PlannerSettings): { after: PermitState; decisions: Decision[] } {
+export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: DirectoryEntry[], settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): { after: PermitState; decisions: Decision[] } {
   const after = evolve(before, ev);
   const p = ev.payload;
   const reg = ev.pendaftaran_id;
@@ -89,7 +108,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
   switch (p.type) {
     case 'PermitIssued': {
       const id = notificationId('permit_ready', reg, p.no_surat);
-      const a = applicant(after);
+      const a = applicant(after, contacts);
       if (!a.ok) out.push(skip('permit_ready', reg, a.reason, { kind: 'APPLICANT', id: reg }, id));
       else out.push(request('permit_ready', id, cause, reg, a.recipient, {
         nama_pemohon: p.nama_pemohon, jenis_izin: p.jenis_izin, no_surat: p.no_surat, tanggal_terbit: p.tanggal_terbit, link_download: p.link_download,
@@ -105,7 +124,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
       }
       for (const o of officials) {
         const id = notificationId('approval_required', reg, `${ev.eventId}:${o.id}`);
-        const r = person(o);
+        const r = person(o, contacts);
         if (!r.ok) { out.push(skip('approval_required', reg, r.reason, { kind: 'OFFICIAL', id: o.id }, id)); continue; }
         out.push(request('approval_required', id, cause, reg, r.recipient, {
           nama_pejabat: o.name, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? after.no_surat ?? reg, link_approval: p.link_approval,
@@ -123,13 +142,13 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
         pendaftaran_id: reg, status_lama: p.status_lama, status_baru: p.status_baru, timestamp: formatWaktu(p.changedAt),
         link_detail: p.link_detail ?? `${settings.linkDashboard}/${encodeURIComponent(reg)}`,
       };
-      const a = applicant(after);
+      const a = applicant(after, contacts);
       const aid = notificationId('status_update', reg, `${ev.eventId}:applicant`);
       if (!a.ok) out.push(skip('status_update', reg, a.reason, { kind: 'APPLICANT', id: reg }, aid));
       else out.push(request('status_update', aid, cause, reg, a.recipient, vars));
       for (const s of directory.filter((e) => e.role === 'STAFF' && handles(e, after.jenis_izin))) {
         const id = notificationId('status_update', reg, `${ev.eventId}:${s.id}`);
-        const r = person(s);
+        const r = person(s, contacts);
         if (!r.ok) out.push(skip('status_update', reg, r.reason, { kind: 'STAFF', id: s.id }, id));
         else out.push(request('status_update', id, cause, reg, r.recipient, vars));
       }
@@ -137,7 +156,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
     }
     case 'PermitRenewalApproved': {
       const id = notificationId('permit_renewal_approved', reg, p.no_surat_baru);
-      const a = applicant(after);
+      const a = applicant(after, contacts);
       if (!a.ok) out.push(skip('permit_renewal_approved', reg, a.reason, { kind: 'APPLICANT', id: reg }, id));
       else out.push(request('permit_renewal_approved', id, cause, reg, a.recipient, {
         nama_pemohon: after.nama_pemohon ?? '', jenis_izin: after.jenis_izin ?? '', no_surat_baru: p.no_surat_baru,
@@ -156,14 +175,42 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
       return _never;
     }
   }
+  out.push(...cancelledWarnings(before, after, ev));
   return { after, decisions: out };
+}
+
+/**
+ * Warnings of the old expiry date that were still ahead (not planned, not
+ * superseded by a sent one, date not passed) and will now never be sent: the
+ * expiry date changed, the permit was renewed, or it was cancelled. Each becomes
+ * a CANCELLED decision under the id the warning would have had.
+ */
+export function cancelledWarnings(before: PermitState, after: PermitState, ev: PermitEvent): Decision[] {
+  const old = before.tanggal_berakhir;
+  if (!old) return [];
+  const dateChanged = after.tanggal_berakhir !== old;
+  const nowCancelled = after.cancelled && !before.cancelled;
+  if (!dateChanged && !nowCancelled) return [];
+  const asOf = DateTime.fromMillis(ev.occurredAt, { zone: ZONE }).toISODate()!;
+  if (daysUntil(old, asOf) <= 0 || before.cancelled) return [];
+  const planned = before.expiryPlanned[old] ?? [];
+  const reg = before.pendaftaran_id;
+  const reason = nowCancelled
+    ? `${REASON.cancelled} (status ${after.status ?? 'unknown'})`
+    : ev.payload.type === 'PermitRenewalApproved'
+      ? `permit renewed: new expiry date ${after.tanggal_berakhir}`
+      : `expiry date changed from ${old} to ${after.tanggal_berakhir ?? 'none'}`;
+  return EXPIRY_THRESHOLDS.filter((t) => !planned.some((p) => p <= t)).map((t) => ({
+    kind: 'cancelled' as const, scenario: 'permit_expiry_warning', pendaftaran_id: reg, recipientKind: 'APPLICANT' as const, recipientId: reg,
+    reason: `${t}-day warning for ${old} cancelled: ${reason}`, notificationId: notificationId('permit_expiry_warning', reg, `${old}:${t}`),
+  }));
 }
 
 ////////// Daily run (09:00 Asia/Jakarta, or triggered for any date)
 
 export interface ExpiryMark { pendaftaran_id: string; expiry: string; threshold: number }
 
-export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings): { decisions: Decision[]; marks: ExpiryMark[] } {
+export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): { decisions: Decision[]; marks: ExpiryMark[] } {
   const runAt = DateTime.fromISO(`${asOf}T09:00:00`, { zone: ZONE });
   const cause: Cause = { eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: runAt.toMillis() };
   const decisions: Decision[] = [];
@@ -175,14 +222,15 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
     const planned = s.expiryPlanned[s.tanggal_berakhir] ?? [];
     const d = expiryDecision(s.tanggal_berakhir, asOf, planned);
     if (d.kind === 'none') {
-      if (d.reason === 'expired' && d.daysLeft === 0) decisions.push(skip('permit_expiry_warning', reg, 'permit expired'));
+      if (d.reason === 'expired' && d.daysLeft === 0) decisions.push(skip('permit_expiry_warning', reg, REASON.expired));
       continue;
     }
     for (const t of d.superseded) decisions.push(skip('permit_expiry_warning', reg, `${t}-day warning superseded by the ${d.threshold}-day warning (missed while the scheduler did not run)`, null, notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${t}`)));
     const id = notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${d.threshold}`);
-    if (s.cancelled) { decisions.push(skip('permit_expiry_warning', reg, 'permit cancelled', { kind: 'APPLICANT', id: reg }, id)); continue; }
-    const a = applicant(s);
+    // The threshold is decided now, sent or skipped: marked so no later run decides it again.
     marks.push({ pendaftaran_id: reg, expiry: s.tanggal_berakhir, threshold: d.threshold });
+    if (s.cancelled) { decisions.push(skip('permit_expiry_warning', reg, REASON.cancelled, { kind: 'APPLICANT', id: reg }, id)); continue; }
+    const a = applicant(s, contacts);
     if (!a.ok) { decisions.push(skip('permit_expiry_warning', reg, a.reason, { kind: 'APPLICANT', id: reg }, id)); continue; }
     decisions.push(request('permit_expiry_warning', id, cause, reg, a.recipient, {
       nama_pemohon: s.nama_pemohon ?? '', jenis_izin: s.jenis_izin ?? '', no_surat: s.no_surat ?? reg, tanggal_berakhir: s.tanggal_berakhir,
@@ -197,7 +245,7 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
     const mine = stale.filter(({ s, d }) => handles(staff, s.jenis_izin ?? d.jenis_izin));
     if (mine.length === 0) continue;
     const id = notificationId('reminder', `staff:${staff.id}`, asOf);
-    const r = person(staff);
+    const r = person(staff, contacts);
     if (!r.ok) { decisions.push(skip('reminder', '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
     decisions.push(request('reminder', id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard },
       mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(runAt.toMillis() - d.pendingSince) }))));
@@ -209,7 +257,7 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
 
 ////////// Document digest: documents that started waiting for a signature in [from, to)
 
-export function decideDocumentDigest(permits: PermitState[], directory: DirectoryEntry[], from: number, to: number, settings: PlannerSettings): Decision[] {
+export function decideDocumentDigest(permits: PermitState[], directory: DirectoryEntry[], from: number, to: number, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): Decision[] {
   const windowKey = DateTime.fromMillis(from, { zone: ZONE }).toISO()!;
   const cause: Cause = { eventId: `schedule:document_pending:${windowKey}`, correlationId: `schedule:document_pending:${windowKey}`, occurredAt: to };
   const fresh = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince >= from && d.pendingSince < to).map((d) => ({ s, d })));
@@ -218,7 +266,7 @@ export function decideDocumentDigest(permits: PermitState[], directory: Director
     const mine = fresh.filter(({ s, d }) => handles(staff, s.jenis_izin ?? d.jenis_izin));
     if (mine.length === 0) continue;
     const id = notificationId('document_pending', `staff:${staff.id}`, windowKey);
-    const r = person(staff);
+    const r = person(staff, contacts);
     if (!r.ok) { out.push(skip('document_pending', '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
     out.push(request('document_pending', id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard },
       mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id }))));

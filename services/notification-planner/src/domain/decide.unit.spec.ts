@@ -1,6 +1,8 @@
 import fc from 'fast-check';
+import { DateTime } from 'luxon';
+import { notificationId } from '@sicantik/core';
 import type { PermitEvent, PermitPayload } from '@sicantik/schemas';
-import { decideDaily, decideDocumentDigest, decideOnEvent, formatDurasi, formatWaktu, type Decision, type DirectoryEntry, type PlannerSettings } from './decide';
+import { REASON, decideDaily, decideDocumentDigest, decideOnEvent, formatDurasi, formatWaktu, type Contacts, type Decision, type DirectoryEntry, type PlannerSettings } from './decide';
 import { evolve, initialState, withExpiryPlanned, type PermitState } from './state';
 
 const settings: PlannerSettings = { linkDashboard: 'https://sicantik.test/dashboard', linkPerpanjangan: 'https://sicantik.test/perpanjangan', kontakDpmptsp: '0628-20000', reminderAfterHours: 24 };
@@ -113,5 +115,104 @@ describe('digests', () => {
     expect(formatWaktu(Date.parse('2026-08-17T03:05:00Z'))).toBe('17 Agustus 2026 10.05 WIB');
     expect(formatDurasi(26 * 3600e3)).toBe('1 hari 2 jam');
     expect(formatDurasi(45 * 60e3)).toBe('45 menit');
+  });
+});
+
+describe('every skip reason, and cancellations', () => {
+  const issued = (reg = 'REG-1', expiry: string | null = '2027-11-22') => ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: expiry }, reg);
+  const optedOut = (...phones: string[]): Contacts => ({ optedOut: new Set(phones) });
+  const decisionsOf = (ds: Decision[]) => ds.map((d) => (d.kind === 'planned' ? ['planned', d.request.scenario, d.request.recipient.id] : [d.kind, d.scenario, d.recipientId, d.reason]));
+
+  it('given an applicant who opted out, when the permit is issued, then permit_ready is skipped as opted out', () => {
+    const { decisions } = decideOnEvent(given(registered()), issued(), dir, settings, optedOut('+6281234567890'));
+    expect(decisionsOf(decisions)).toEqual([['skipped', 'permit_ready', 'REG-1', REASON.optedOut]]);
+  });
+  it('given a staff member who opted out, when the status changes, then the others still get it and the opt-out is recorded', () => {
+    const { decisions } = decideOnEvent(given(registered()), ev({ type: 'PermitStatusChanged', status_lama: 'A', status_baru: 'B', changedAt: 0, link_detail: null }), dir, settings, optedOut('+6281311112222'));
+    expect(decisionsOf(decisions)).toEqual([['planned', 'status_update', 'REG-1'], ['skipped', 'status_update', 'staff-1', REASON.optedOut], ['planned', 'status_update', 'staff-2']]);
+  });
+  it('given opted-out staff, then digests and daily warnings record the opt-out too', () => {
+    const doc = ev({ type: 'DocumentPendingSignature', document_id: 'D1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', pendingSince: Date.parse('2026-11-20T01:00:00Z') });
+    const s = { ...given(registered(), doc), tanggal_berakhir: '2027-02-20' };
+    const daily = decideDaily([s], dir, '2026-11-22', settings, optedOut('+6281234567890', '+6281311112222'));
+    expect(decisionsOf(daily.decisions)).toEqual([
+      ['skipped', 'permit_expiry_warning', 'REG-1', REASON.optedOut],
+      ['skipped', 'reminder', 'staff-1', REASON.optedOut],
+      ['planned', 'reminder', 'staff-2'],
+    ]);
+    expect(daily.marks).toEqual([{ pendaftaran_id: 'REG-1', expiry: '2027-02-20', threshold: 90 }]); // decided once, not retried daily
+  });
+  it('given an unusable phone number, then the reason names the problem', () => {
+    const { decisions } = decideOnEvent(given(registered('REG-1', '12')), issued(), dir, settings);
+    expect(decisions).toEqual([expect.objectContaining({ kind: 'skipped', reason: expect.stringMatching(/^applicant phone unusable: /) })]);
+  });
+  it('given no staff handles the permit type, then reminders and document digests record it', () => {
+    const doc = ev({ type: 'DocumentPendingSignature', document_id: 'D1', jenis_izin: 'Izin Tambang', nama_pemohon: 'Budi', pendingSince: Date.parse('2026-11-20T01:00:00Z') });
+    const s = evolve(initialState('REG-9'), { ...doc, pendaftaran_id: 'REG-9' });
+    const onlyRina = dir.filter((e) => e.id === 'staff-1');
+    expect(skipped(decideDaily([s], onlyRina, '2026-11-22', settings).decisions)).toEqual(['no staff in the directory handles Izin Tambang']);
+    expect(skipped(decideDocumentDigest([s], onlyRina, Date.parse('2026-11-20T00:00:00Z'), Date.parse('2026-11-21T00:00:00Z'), settings))).toEqual(['no staff in the directory handles Izin Tambang']);
+  });
+  it('given a permit that expires today, then the run records it as expired and sends nothing', () => {
+    const s = { ...given(registered()), tanggal_berakhir: '2026-11-22' };
+    expect(decisionsOf(decideDaily([s], dir, '2026-11-22', settings).decisions)).toEqual([['skipped', 'permit_expiry_warning', null, REASON.expired]]);
+  });
+  it('given a cancelled permit with a due threshold, then it is skipped once as cancelled and marked', () => {
+    const s = { ...given(registered()), tanggal_berakhir: '2027-02-20', cancelled: true };
+    const d = decideDaily([s], dir, '2026-11-22', settings);
+    expect(decisionsOf(d.decisions)).toEqual([['skipped', 'permit_expiry_warning', 'REG-1', REASON.cancelled]]);
+    expect(d.marks).toHaveLength(1);
+  });
+
+  it('given warnings still ahead, when the expiry date changes, then each pending threshold of the old date is cancelled', () => {
+    const s0 = withExpiryPlanned(given(registered(), issued('REG-1', '2027-02-20')), '2027-02-20', 90);
+    const { decisions, after } = decideOnEvent(s0, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-06-30' }), dir, settings);
+    expect(decisionsOf(decisions)).toEqual([60, 30, 7].map((t) => ['cancelled', 'permit_expiry_warning', 'REG-1', `${t}-day warning for 2027-02-20 cancelled: expiry date changed from 2027-02-20 to 2027-06-30`]));
+    expect(new Set(decisions.map((d) => (d.kind === 'cancelled' ? d.notificationId : '')))).toEqual(new Set([60, 30, 7].map((t) => notificationId('permit_expiry_warning', 'REG-1', `2027-02-20:${t}`))));
+    // The new date is planned from scratch: the 90-day warning for 2027-06-30 comes on 2027-04-01.
+    expect(planned(decideDaily([after], dir, '2027-04-01', settings).decisions).map((r) => [r.variables.tanggal_berakhir, r.variables.sisa_hari])).toEqual([['2027-06-30', '90']]);
+  });
+  it('when a renewal is approved, then the old date\'s pending warnings are cancelled with the renewal as reason', () => {
+    const s0 = withExpiryPlanned(given(registered(), issued('REG-1', '2026-12-31')), '2026-12-31', 60);
+    const { decisions } = decideOnEvent(s0, ev({ type: 'PermitRenewalApproved', no_surat_baru: '503/2', tanggal_mulai: '2027-01-01', tanggal_berakhir: '2029-12-31', masa_berlaku_tahun: 3, link_download: 'https://x.test/b.pdf' }), dir, settings);
+    expect(decisionsOf(decisions)).toEqual([
+      ['planned', 'permit_renewal_approved', 'REG-1'],
+      ['cancelled', 'permit_expiry_warning', 'REG-1', '30-day warning for 2026-12-31 cancelled: permit renewed: new expiry date 2029-12-31'],
+      ['cancelled', 'permit_expiry_warning', 'REG-1', '7-day warning for 2026-12-31 cancelled: permit renewed: new expiry date 2029-12-31'],
+    ]);
+  });
+  it('when the permit is cancelled, then its pending warnings are cancelled; the same expiry date set again cancels nothing', () => {
+    const s0 = given(registered(), issued('REG-1', '2027-02-20'));
+    const cancel = decideOnEvent(s0, ev({ type: 'PermitStatusChanged', status_lama: 'Terbit', status_baru: 'Dicabut', changedAt: 0, link_detail: null }), dir, settings);
+    expect(cancel.decisions.filter((d) => d.kind === 'cancelled').map((d) => d.reason)).toEqual([90, 60, 30, 7].map((t) => `${t}-day warning for 2027-02-20 cancelled: permit cancelled (status Dicabut)`));
+    expect(decideOnEvent(s0, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-02-20' }), dir, settings).decisions).toEqual([]);
+  });
+  it('when the old date has already passed, then there is nothing left to cancel', () => {
+    const s0 = given(registered(), issued('REG-1', '2026-11-01'));
+    expect(decideOnEvent(s0, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-11-01' }), dir, settings).decisions).toEqual([]);
+  });
+
+  it('leap years and month ends: each threshold is due on its calendar day', () => {
+    const leap = { ...given(registered()), tanggal_berakhir: '2028-02-29' };
+    const due = (asOf: string, s: PermitState) => planned(decideDaily([s], dir, asOf, settings).decisions).map((r) => r.variables.sisa_hari);
+    expect(due('2027-11-30', leap)).toEqual([]);
+    expect(due('2027-12-01', leap)).toEqual(['90']);
+    expect(due('2028-02-22', withExpiryPlanned(withExpiryPlanned(withExpiryPlanned(leap, '2028-02-29', 90), '2028-02-29', 60), '2028-02-29', 30))).toEqual(['7']);
+    const monthEnd = { ...given(registered()), tanggal_berakhir: '2027-03-31' };
+    expect(due('2027-03-01', withExpiryPlanned(withExpiryPlanned(monthEnd, '2027-03-31', 90), '2027-03-31', 60))).toEqual(['30']);
+    expect(due('2027-01-30', monthEnd)).toEqual(['60']); // 2027-01-30 + 60 days = 2027-03-31; the missed 90 is superseded
+  });
+
+  it('property: a cancelled threshold is never one that was already planned, and never for a passed date', () => {
+    fc.assert(fc.property(fc.subarray([90, 60, 30, 7]), fc.integer({ min: -10, max: 200 }), (done, daysAhead) => {
+      const expiry = DateTime.fromISO('2026-11-22').plus({ days: daysAhead }).toISODate()!;
+      let s = given(registered(), issued('REG-1', expiry));
+      for (const t of done) s = withExpiryPlanned(s, expiry, t);
+      const out = decideOnEvent(s, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2030-01-01' }), dir, settings).decisions;
+      const cancelled = out.map((d) => (d.kind === 'cancelled' ? Number(d.reason.split('-')[0]) : -1));
+      if (daysAhead <= 0) expect(cancelled).toEqual([]);
+      for (const t of cancelled) expect(done.some((p) => p <= t)).toBe(false);
+      expect(cancelled).toEqual([90, 60, 30, 7].filter((t) => daysAhead > 0 && !done.some((p) => p <= t)));
+    }));
   });
 });

@@ -1,7 +1,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { ValidationError, deterministicId } from '@sicantik/core';
-import { bearerAuth } from '@sicantik/observability';
+import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
 import { render, templateVariables } from '@sicantik/templates';
 import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
@@ -14,6 +14,7 @@ export interface TemplateAdminDeps {
   publish(t: TemplateEvent): Promise<void>;
   now(): Date;
   adminToken: string;
+  logger: Logger;
   ops: express.Router;
 }
 
@@ -96,5 +97,6 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
     }
   });
   app.use('/v1/admin', r);
+  app.use(errorHandler(deps.logger));
   return app;
 }

@@ -1,0 +1,108 @@
+import { createHmac } from 'node:crypto';
+import axios from 'axios';
+import { uniq, waitFor } from '../support';
+import { startSystem, type System } from '../support/system';
+
+////////// "Why did X (not) get Y", end to end: opt-out by a WhatsApp reply, skip and
+// cancel decisions visible in the statistics API, and two planner instances
+// running the same schedule at once without a second message.
+
+interface SimRequest { body: { to: string; template: { name: string; components: { parameters: { text: string }[] }[] } } }
+interface DecisionView { decision: string; scenario: string; recipientKind: string | null; recipientId: string | null; reason: string | null; notificationId: string | null; message: { status: string } | null }
+
+describe('planner decisions, opt-out and concurrent planners', () => {
+  let sys: System;
+  const http = axios.create({ validateStatus: () => true });
+  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
+  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
+  const stats = { Authorization: 'Bearer e2e-stats-token-0000001' };
+  const run = uniq('');
+  const D = `REG-D-${run}`, E = `REG-E-${run}`;
+  const applicantPhone = '+6285277778888';
+  let n = 0;
+  const post = async (pendaftaran_id: string, type: string, data: object, occurred_at = '2026-11-20T08:00:00+07:00') => {
+    const r = await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${pendaftaran_id}-${++n}`, type, occurred_at, pendaftaran_id, data }, { headers: ingest });
+    expect(r.status).toBe(202);
+  };
+  const sentTo = async (phone: string, template?: string) => (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data
+    .filter((r) => r.body.to === phone.replace('+', '') || r.body.to === phone)
+    .filter((r) => !template || r.body.template.name === template);
+  const decisionsOf = async (q: Record<string, string>) => {
+    const r = await http.get<{ decisions: DecisionView[] }>(`${sys.trackerUrl}/v1/stats/decisions`, { params: q, headers: stats });
+    expect(r.status).toBe(200);
+    return r.data.decisions;
+  };
+  const reply = async (text: string, id: string) => {
+    const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messages', value: {
+      messaging_product: 'whatsapp', metadata: { phone_number_id: '100000000000001' }, contacts: [{ wa_id: applicantPhone.slice(1), profile: { name: 'Sari' } }],
+      messages: [{ from: applicantPhone.slice(1), id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }] });
+    const sig = `sha256=${createHmac('sha256', 'e2e-meta-app-secret').update(body).digest('hex')}`;
+    const r = await http.post(`${sys.trackerUrl}/webhooks/meta`, body, { headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sig } });
+    expect([r.status, r.data.inbound]).toEqual([200, 2]);
+  };
+  const optedOut = async () => (await http.get(`${sys.plannerUrl}/v1/admin/contacts/${encodeURIComponent(applicantPhone)}`, { headers: admin })).data.optedOut as boolean;
+
+  beforeAll(async () => {
+    sys = await startSystem();
+    const r = await http.put(`${sys.plannerUrl}/v1/admin/directory/staff-pbg`, { role: 'STAFF', name: 'Rina Ginting', phone: '0813-1111-2222', jenisIzin: ['PBG'] }, { headers: admin });
+    expect(r.status).toBe(200);
+  });
+  afterAll(async () => { await sys?.stop(); });
+
+  it('the decisions query needs the stats token and a filter', async () => {
+    expect((await http.get(`${sys.trackerUrl}/v1/stats/decisions`, { params: { pendaftaran_id: D } })).status).toBe(401);
+    const bad = await http.get(`${sys.trackerUrl}/v1/stats/decisions`, { headers: stats });
+    expect([bad.status, bad.data.issues[0].message]).toEqual([400, 'give pendaftaran_id, recipientId or notificationId']);
+  });
+
+  it('an applicant who replies BERHENTI gets nothing more; the skip and its reason are queryable; MULAI turns messages back on', async () => {
+    await post(D, 'PermitRegistered', { jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', telepon_pemohon: '0852-7777-8888', status: 'Baru' });
+    await post(D, 'PermitIssued', { no_surat: '503/11/2026', jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/d.pdf', tanggal_berakhir: '2027-03-01' });
+    await waitFor(async () => (await sentTo(applicantPhone, 'sicantik_permit_ready')).length === 1, { timeoutMs: 60_000, what: 'permit_ready sent' });
+
+    await reply('Berhenti', `wamid.stop-${run}`);
+    expect(await waitFor(optedOut, { timeoutMs: 30_000, what: 'opt-out reaches the planner' })).toBe(true);
+    await post(D, 'PermitStatusChanged', { status_lama: 'Terbit', status_baru: 'Diserahkan', changed_at: '2026-11-21T09:00:00+07:00' }, '2026-11-21T09:00:00+07:00');
+    await waitFor(async () => (await sentTo('+6281311112222', 'sicantik_status_update')).length === 1, { timeoutMs: 60_000, what: 'staff status update' });
+
+    const ds = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: D, scenario: 'status_update' }); return x.length === 2 && x; }, { what: 'two status_update decisions' });
+    expect(ds.map((d) => [d.decision, d.recipientKind, d.reason])).toEqual(expect.arrayContaining([['SKIPPED', 'APPLICANT', 'recipient opted out of WhatsApp notifications'], ['PLANNED', 'STAFF', null]]));
+    expect(await sentTo(applicantPhone, 'sicantik_status_update')).toEqual([]);
+    // The planned permit_ready shows how far the message got.
+    const ready = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: D, scenario: 'permit_ready' }); return x[0]?.message?.status === 'delivered' && x; }, { timeoutMs: 30_000, what: 'permit_ready delivered' });
+    expect(ready.map((d) => [d.decision, d.recipientKind, d.message?.status])).toEqual([['PLANNED', 'APPLICANT', 'delivered']]);
+
+    // The expiry date moves: the old date's four pending warnings are cancelled, with the reason.
+    await post(D, 'PermitExpiryDateSet', { no_surat: '503/11/2026', tanggal_berakhir: '2027-06-30' }, '2026-11-22T08:00:00+07:00');
+    const cancelled = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: D, decision: 'CANCELLED' }); return x.length === 4 && x; }, { what: 'four cancellations' });
+    expect(cancelled.map((d) => d.reason).sort()).toEqual([30, 60, 7, 90].map((t) => `${t}-day warning for 2027-03-01 cancelled: expiry date changed from 2027-03-01 to 2027-06-30`).sort());
+
+    // Opted out on the new date's 90-day run: skipped; back in with MULAI, the 60-day warning goes out.
+    const r90 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-04-01' }, { headers: admin });
+    expect(r90.data).toMatchObject({ planned: 0, skipped: 1 });
+    await reply('MULAI', `wamid.start-${run}`);
+    await waitFor(async () => !(await optedOut()), { timeoutMs: 30_000, what: 'opt-in reaches the planner' });
+    const r60 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-05-01' }, { headers: admin });
+    expect(r60.data).toMatchObject({ planned: 1, skipped: 0 });
+    const warnings = await waitFor(async () => { const x = await sentTo(applicantPhone, 'sicantik_permit_expiry_warning'); return x.length === 1 && x; }, { timeoutMs: 60_000, what: '60-day warning' });
+    expect(warnings[0]!.body.template.components[0]!.parameters.map((p) => p.text)).toContain('60');
+    const expiry = await decisionsOf({ pendaftaran_id: D, scenario: 'permit_expiry_warning' });
+    expect(expiry.filter((d) => d.decision !== 'CANCELLED').map((d) => [d.decision, d.reason])).toEqual([['SKIPPED', 'recipient opted out of WhatsApp notifications'], ['PLANNED', null]]);
+  });
+
+  it('two planner instances running the same date at the same moment send one message', async () => {
+    const second = await sys.addInstance('notification-planner');
+    await post(E, 'PermitIssued', { no_surat: '503/12/2026', jenis_izin: 'PBG', nama_pemohon: 'Ucok Tarigan', telepon_pemohon: '0853-1234-5678', tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/e.pdf', tanggal_berakhir: '2027-02-18' });
+    await waitFor(async () => (await sentTo('+6285312345678', 'sicantik_permit_ready')).length === 1, { timeoutMs: 60_000, what: 'permit_ready for E' });
+    const runs = await Promise.all([sys.plannerUrl, second, sys.plannerUrl, second].map((u) => http.post(`${u}/v1/admin/schedules/daily/run`, { date: '2026-11-20' }, { headers: admin })));
+    expect(runs.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    // One run plans it; each other run either finds the claim (a duplicate) or, later, the threshold already marked.
+    expect(runs.map((r) => r.data.planned).sort()).toEqual([0, 0, 0, 1]);
+    await waitFor(async () => (await sentTo('+6285312345678', 'sicantik_permit_expiry_warning')).length === 1, { timeoutMs: 60_000, what: 'E warning' });
+    await new Promise((r) => setTimeout(r, 2000)); // a second message would have arrived by now
+    expect(await sentTo('+6285312345678', 'sicantik_permit_expiry_warning')).toHaveLength(1);
+    const dup = await decisionsOf({ pendaftaran_id: E, scenario: 'permit_expiry_warning' });
+    expect(dup.filter((d) => d.decision === 'PLANNED')).toHaveLength(1);
+    expect(dup.filter((d) => d.decision !== 'PLANNED').map((d) => d.reason)).toEqual(runs.some((r) => r.data.duplicates > 0) ? ['duplicate: already planned by an earlier run'] : []);
+  });
+});
