@@ -29,9 +29,9 @@ describe('template admin API end to end', () => {
   });
   afterAll(async () => { await stopReader(); await sys?.stop(); });
 
-  it('lists the seven seed templates, and needs the admin token', async () => {
+  it('lists the seven seed-000 and three seed-004 templates, and needs the admin token', async () => {
     const list = await http.get(`${sys.rendererUrl}/v1/admin/templates`, { headers: admin });
-    expect(list.data.map((t: { code: string }) => t.code)).toEqual(['approval_required', 'document_pending', 'permit_expiry_warning', 'permit_ready', 'permit_renewal_approved', 'reminder', 'status_update']);
+    expect(list.data.map((t: { code: string }) => t.code)).toEqual(['approval_required', 'document_pending', 'meta_opt_in_request', 'permit_expiry_warning', 'permit_ready', 'permit_reminder', 'permit_renewal_approved', 'reminder', 'renewal_approved', 'status_update']);
     expect((await http.get(`${sys.rendererUrl}/v1/admin/templates`)).status).toBe(401);
   });
 
@@ -39,6 +39,16 @@ describe('template admin API end to end', () => {
     const p = await http.post(`${sys.rendererUrl}/v1/admin/templates/permit_ready/preview`, { variables: { nama_pemohon: 'Sari' } }, { headers: admin });
     expect(p.status).toBe(200);
     expect(p.data.text).toBe(fillSeed(seedTemplate('permit_ready'), { nama_pemohon: 'Sari', jenis_izin: 'Izin Usaha Mikro', no_surat: '503/123/DPMPTSP/2026', tanggal_terbit: '22 November 2026', link_download: 'https://sicantik.karokab.go.id/izin/REG-2026-000123.pdf' }));
+  });
+
+  it('previews a seed-004 universal template: generic names filled from the sample SICANTIK data, with its provider formats', async () => {
+    const p = await http.post(`${sys.rendererUrl}/v1/admin/templates/permit_reminder/preview`, {}, { headers: admin });
+    expect(p.status).toBe(200);
+    expect(p.data.parameters.map((x: { name: string; value: string }) => [x.name, x.value])).toEqual([
+      ['partner_name', 'Budi Sembiring'], ['permit_type', 'Izin Usaha Mikro'], ['permit_number', '503/123/DPMPTSP/2026'], ['expiry_date', '20 Februari 2027'],
+      ['days_remaining', '90'], ['renewal_link', 'https://sicantik.karokab.go.id/perpanjangan'], ['office_contact', '(0628) 20655'],
+    ]);
+    expect(p.data.providerParameters.fonnte).toMatchObject({ var1: 'Budi Sembiring', var4: '20 Februari 2027' });
   });
 
   it('rejects an edit with an unknown variable, naming it; accepts a rewording as version 2 that renders from then on', async () => {

@@ -60,6 +60,8 @@ export interface NotificationRendered extends Envelope {
   metaTemplateName: string | null;
   metaLanguage: string;
   failureReason: string | null;
+  /** Provider -> parameters in its format (added later: absent in the oldest events, read as {}). */
+  providerParameters?: Record<string, Record<string, string>>;
 }
 
 export type DispatchStatus = 'SENDING' | 'ACCEPTED' | 'RETRY_SCHEDULED' | 'FAILED' | 'IN_DOUBT' | 'DUPLICATE_SUPPRESSED';

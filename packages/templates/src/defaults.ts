@@ -15,6 +15,9 @@ export interface TemplateDefinition {
   category: 'UTILITY' | 'MARKETING' | 'AUTHENTICATION';
 }
 
+import { UNIVERSAL_TEMPLATES } from './universal';
+
+/** Seed 000's seven templates, then seed 004's universal ones (universal.ts). */
 export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
   {
     code: "permit_ready",
@@ -74,4 +77,5 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
     metaLanguage: 'id',
     category: 'UTILITY',
   },
+  ...UNIVERSAL_TEMPLATES,
 ];

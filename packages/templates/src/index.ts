@@ -1,2 +1,3 @@
 export * from './defaults';
 export * from './render';
+export * from './universal';

@@ -2,6 +2,7 @@ import Handlebars from 'handlebars';
 import { DateTime } from 'luxon';
 import { PermanentError } from '@sicantik/core';
 import type { TemplateDefinition } from './defaults';
+import { resolveVariables } from './universal';
 
 ////////// Rendering (pure): template + variables -> full text and Meta parameters
 
@@ -59,10 +60,13 @@ export function formatTanggal(iso: string): string {
   return d.setLocale('id').toFormat('d MMMM yyyy');
 }
 
-/** Values shown to people: tanggal_* ISO dates become Indonesian dates; others unchanged. */
+const GENERIC_DATES = new Set(['expiry_date', 'valid_from', 'valid_until']);
+const isDateVariable = (k: string) => k.startsWith('tanggal_') || GENERIC_DATES.has(k);
+
+/** Values shown to people: ISO dates in date variables (tanggal_*, generic *_date ones) become Indonesian dates; others unchanged. */
 export function displayValues(vars: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(vars)) out[k] = k.startsWith('tanggal_') && ISO_DATE.test(v) ? formatTanggal(v) : v;
+  for (const [k, v] of Object.entries(vars)) out[k] = isDateVariable(k) && ISO_DATE.test(v) ? formatTanggal(v) : v;
   return out;
 }
 
@@ -80,7 +84,9 @@ export function sanitizeMetaParameter(value: string, maxLength = 1024): string {
  * digest, bound to the template's list variable ({{#each dokumen}}); in Meta's
  * positional parameters a list becomes one line: rows joined by "; ".
  */
-export function render(t: TemplateDefinition, variables: Record<string, string>, items: Record<string, string>[] = []): Rendered {
+export function render(t: TemplateDefinition, given: Record<string, string>, items: Record<string, string>[] = []): Rendered {
+  // Generic (seed 004) names are filled from the SICANTIK variables they stand for.
+  const variables = resolveVariables(t.variables, given);
   const vars = templateVariables(t.body);
   const lists = new Set(vars.filter((v) => v.list).map((v) => v.name));
   const missing = t.variables.filter((v) => (lists.has(v) ? items.length === 0 : variables[v] === undefined || variables[v] === null));

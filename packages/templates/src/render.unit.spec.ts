@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { fillSeed, seedTemplate } from '../../../test/support';
-import { DEFAULT_TEMPLATES, MissingVariableError, formatTanggal, render, sanitizeMetaParameter, usedVariables } from './index';
+import { DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, PROVIDERS, UNIVERSAL_TEMPLATES, allProviderParameters, formatTanggal, positionalValues, providerParameters, render, sanitizeMetaParameter, usedVariables } from './index';
 
 const permitReady = DEFAULT_TEMPLATES.find((t) => t.code === 'permit_ready')!;
 const vars = {
@@ -27,9 +27,11 @@ describe('permit_ready', () => {
   });
 });
 
+const SEED_000 = DEFAULT_TEMPLATES.filter((t) => !UNIVERSAL_TEMPLATES.includes(t));
+
 describe('every seed template', () => {
   const rowFields: Record<string, string[]> = { document_pending: ['jenis_izin', 'nama_pemohon', 'pendaftaran_id'], reminder: ['jenis_izin', 'nama_pemohon', 'waktu_pending'] };
-  it.each(DEFAULT_TEMPLATES.map((t) => [t.code, t] as const))('%s equals the seed text and declares exactly the variables it uses', (code, t) => {
+  it.each(SEED_000.map((t) => [t.code, t] as const))('%s equals the seed text and declares exactly the variables it uses', (code, t) => {
     expect(usedVariables(t.body)).toEqual(t.variables);
     const scalars = t.variables.filter((v) => v !== 'dokumen');
     const sample = Object.fromEntries(scalars.map((n) => [n, `<${n}>`]));
@@ -73,5 +75,52 @@ describe('Meta parameter sanitising', () => {
   it('keeps ordinary text unchanged', () => {
     expect(sanitizeMetaParameter('Budi  Sembiring')).toBe('Budi  Sembiring');
     expect(sanitizeMetaParameter('a\n\tb       c')).toBe('a b    c');
+  });
+});
+
+describe('seed 004: universal templates with generic named parameters', () => {
+  const byCode = (c: string) => DEFAULT_TEMPLATES.find((t) => t.code === c)!;
+  it('the set is seeded with its Meta twins (name, language id, utility) and uses exactly its declared variables', () => {
+    expect(UNIVERSAL_TEMPLATES.map((t) => [t.code, t.metaTemplateName, t.metaLanguage, t.category])).toEqual([
+      ['permit_reminder', 'sicantik_permit_reminder', 'id', 'UTILITY'],
+      ['renewal_approved', 'sicantik_renewal_approved', 'id', 'UTILITY'],
+      ['meta_opt_in_request', 'sicantik_meta_opt_in_request', 'id', 'UTILITY'],
+    ]);
+    for (const t of UNIVERSAL_TEMPLATES) {
+      expect(usedVariables(t.body)).toEqual(t.variables);
+      for (const v of t.variables) expect(GENERIC_PARAMETERS[v]).toEqual(expect.any(String)); // every generic name has a SICANTIK source
+    }
+    expect(['permit_ready', 'status_update'].every((c) => DEFAULT_TEMPLATES.some((t) => t.code === c))).toBe(true);
+  });
+  it('permit_reminder renders from the planner\'s expiry-warning variables, in Meta order, with Indonesian dates', () => {
+    const r = render(byCode('permit_reminder'), { nama_pemohon: 'Sari Br Karo', jenis_izin: 'PBG', no_surat: '503/8/2026', tanggal_berakhir: '2027-03-01', sisa_hari: '30', link_perpanjangan: 'https://p.test/x', kontak_dpmptsp: '(0628) 20655' });
+    expect(r.text).toBe('⚠️ Peringatan Masa Berlaku Izin\n\nYth. Bapak/Ibu Sari Br Karo,\n\nIzin PBG Anda dengan No. Surat 503/8/2026 berlaku sampai 1 Maret 2027 (sisa 30 hari).\n\nAjukan perpanjangan:\n🔗 https://p.test/x\n\nHubungi kami:\n📞 (0628) 20655\n\nDPMPTSP Kabupaten Karo');
+    expect(r.parameters.map((p) => p.value)).toEqual(['Sari Br Karo', 'PBG', '503/8/2026', '1 Maret 2027', '30', 'https://p.test/x', '(0628) 20655']);
+  });
+  it('renewal_approved and meta_opt_in_request render; a generic value given directly wins over its source', () => {
+    const r = render(byCode('renewal_approved'), { nama_pemohon: 'Sari', jenis_izin: 'PBG', no_surat_baru: '503/9', tanggal_mulai: '2027-03-01', tanggal_berakhir: '2030-02-28', masa_berlaku: '3', link_download: 'https://d.test/b.pdf' });
+    expect(r.text).toContain('📅 Berlaku: 1 Maret 2027 s/d 28 Februari 2030 (3 tahun)');
+    const o = render(byCode('meta_opt_in_request'), { nama_pemohon: 'Sari', partner_name: 'Ibu Sari', pendaftaran_id: 'REG-1', link_opt_in: 'https://wa.me/6281100000000?text=MULAI' });
+    expect(o.parameters).toEqual([{ name: 'partner_name', value: 'Ibu Sari' }, { name: 'registration_number', value: 'REG-1' }, { name: 'opt_in_link', value: 'https://wa.me/6281100000000?text=MULAI' }]);
+    expect(() => render(byCode('meta_opt_in_request'), { nama_pemohon: 'Sari', pendaftaran_id: 'REG-1' })).toThrow('opt_in_link');
+  });
+});
+
+describe('seed 004: parameters converted per provider', () => {
+  const params = [{ name: 'partner_name', value: 'Budi' }, { name: 'permit_number', value: '503/1' }, { name: 'expiry_date', value: '1 Maret 2027' }];
+  it('Meta positional {{1}}.., Watzap {"1": ..}, Fonnte {"var1": ..}, Bird by name', () => {
+    expect(providerParameters('meta', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
+    expect(providerParameters('watzap', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
+    expect(providerParameters('twilio', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
+    expect(providerParameters('fonnte', params)).toEqual({ var1: 'Budi', var2: '503/1', var3: '1 Maret 2027' });
+    expect(providerParameters('bird', params)).toEqual({ partner_name: 'Budi', permit_number: '503/1', expiry_date: '1 Maret 2027' });
+    expect(Object.keys(allProviderParameters(params)).sort()).toEqual([...PROVIDERS].sort());
+  });
+  it('property: every positional format gives back the values in the template order, whatever their count', () => {
+    fc.assert(fc.property(fc.array(fc.string(), { maxLength: 15 }), (values) => {
+      const ps = values.map((value, i) => ({ name: `p${i}`, value }));
+      for (const p of PROVIDERS.filter((x) => x !== 'bird')) expect(positionalValues(providerParameters(p, ps))).toEqual(values);
+      expect(Object.values(providerParameters('bird', ps))).toEqual(values);
+    }));
   });
 });

@@ -13,6 +13,20 @@ export const configSchema = z.object({
   REMINDER_AFTER_HOURS: z.coerce.number().int().min(1).default(24),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Scenario -> template code, e.g. "permit_expiry_warning=permit_reminder,permit_renewal_approved=renewal_approved" (seed 004 set). */
+  SCENARIO_TEMPLATES: z.string().default('').transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const m = /^([a-z][a-z0-9_]*)=([a-z][a-z0-9_]*)$/.exec(pair);
+      if (!m) { ctx.addIssue({ code: 'custom', message: `"${pair}" is not scenario=template_code` }); return z.NEVER; }
+      out[m[1]!] = m[2]!;
+    }
+    return out;
+  }),
+  /** Seed 004: send meta_opt_in_request once to each new applicant number. */
+  OPT_IN_REQUEST_ENABLED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Where an applicant opts in: a wa.me link to the official number with the MULAI keyword prefilled. */
+  LINK_OPT_IN: z.url().default('https://wa.me/6281100000000?text=MULAI'),
 });
 export type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

@@ -88,8 +88,8 @@ export class PlannerStore {
   }
   async contact(phone: string): Promise<ContactDoc | null> { return this.contactsColl.findOne({ _id: phone }); }
   async contacts(): Promise<Contacts> {
-    const docs = await this.contactsColl.find({ optedOut: true }, { projection: { _id: 1 } }).toArray();
-    return { optedOut: new Set(docs.map((d) => d._id)) };
+    const docs = await this.contactsColl.find({}, { projection: { _id: 1, optedOut: 1 } }).toArray();
+    return { optedOut: new Set(docs.filter((d) => d.optedOut).map((d) => d._id)), optedIn: new Set(docs.filter((d) => !d.optedOut).map((d) => d._id)) };
   }
 
   async runDone(key: string): Promise<boolean> { return (await this.runs.countDocuments({ _id: key }, { limit: 1 })) > 0; }

@@ -27,6 +27,10 @@ export interface PlannerSettings {
   kontakDpmptsp: string;
   /** Documents pending longer than this are in the daily reminder (seed: 24 h). */
   reminderAfterHours: number;
+  /** Scenario -> template code, e.g. the seed-004 universal set (permit_expiry_warning -> permit_reminder). Default: the scenario's own. */
+  templates?: Readonly<Record<string, string>>;
+  /** Seed 004: ask new applicants once per number to opt in to the official WhatsApp channel (off unless set). */
+  optInRequest?: { linkOptIn: string } | null;
 }
 
 export type Decision =
@@ -39,8 +43,10 @@ export type Decision =
 export interface Contacts {
   /** E.164 numbers that opted out (a STOP reply); they get no message until they opt in again. */
   optedOut: ReadonlySet<string>;
+  /** E.164 numbers that opted in (a MULAI reply); they get no opt-in request. */
+  optedIn?: ReadonlySet<string>;
 }
-export const NO_CONTACTS: Contacts = { optedOut: new Set() };
+export const NO_CONTACTS: Contacts = { optedOut: new Set(), optedIn: new Set() };
 
 /** Reason texts shared with tests and docs. */
 export const REASON = {
@@ -164,11 +170,20 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
       }));
       break;
     }
-    // Facts that only change state; their messages come from schedules (digests, expiry).
     case 'PermitRegistered':
+    case 'ApplicantContactChanged': {
+      // Seed 004: a new number is asked once to opt in to the official channel.
+      if (!settings.optInRequest || !after.telepon_pemohon || after.telepon_pemohon === before.telepon_pemohon) break;
+      const a = applicant(after, contacts);
+      if (!a.ok) { out.push(skip('meta_opt_in_request', reg, a.reason, { kind: 'APPLICANT', id: reg })); break; }
+      const id = notificationId('meta_opt_in_request', a.recipient.phone, '');
+      if (contacts.optedIn?.has(a.recipient.phone)) { out.push(skip('meta_opt_in_request', reg, 'recipient already opted in', { kind: 'APPLICANT', id: reg }, id)); break; }
+      out.push(request('meta_opt_in_request', id, cause, reg, a.recipient, { nama_pemohon: after.nama_pemohon ?? '', pendaftaran_id: reg, link_opt_in: settings.optInRequest.linkOptIn }));
+      break;
+    }
+    // Facts that only change state; their messages come from schedules (digests, expiry).
     case 'DocumentPendingSignature':
     case 'PermitExpiryDateSet':
-    case 'ApplicantContactChanged':
       break;
     default: {
       const _never: never = p;
@@ -176,7 +191,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
     }
   }
   out.push(...cancelledWarnings(before, after, ev));
-  return { after, decisions: out };
+  return { after, decisions: withTemplates(out, settings) };
 }
 
 /**
@@ -252,7 +267,14 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
   }
   const orphans = stale.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)));
   for (const { s } of orphans) decisions.push(skip('reminder', s.pendaftaran_id, `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}`));
-  return { decisions, marks };
+  return { decisions: withTemplates(decisions, settings), marks };
+}
+
+/** Each planned request uses the template configured for its scenario (default: the scenario's own). */
+function withTemplates(ds: Decision[], settings: PlannerSettings): Decision[] {
+  const map = settings.templates;
+  if (!map || Object.keys(map).length === 0) return ds;
+  return ds.map((d) => (d.kind === 'planned' && map[d.request.scenario] ? { ...d, request: { ...d.request, templateCode: map[d.request.scenario]! } } : d));
 }
 
 ////////// Document digest: documents that started waiting for a signature in [from, to)
@@ -274,5 +296,5 @@ export function decideDocumentDigest(permits: PermitState[], directory: Director
   for (const { s } of fresh.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)))) {
     out.push(skip('document_pending', s.pendaftaran_id, `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}`));
   }
-  return out;
+  return withTemplates(out, settings);
 }

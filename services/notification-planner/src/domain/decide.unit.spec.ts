@@ -216,3 +216,32 @@ describe('every skip reason, and cancellations', () => {
     }));
   });
 });
+
+describe('seed 004: universal templates and the opt-in request', () => {
+  const universal: PlannerSettings = { ...settings, templates: { permit_expiry_warning: 'permit_reminder', permit_renewal_approved: 'renewal_approved' }, optInRequest: { linkOptIn: 'https://wa.me/6281100000000?text=MULAI' } };
+  it('given a scenario -> template mapping, then the request names the universal template and keeps its variables and id', () => {
+    const s = { ...given(registered()), no_surat: '503/1', tanggal_berakhir: '2027-02-20' };
+    const [seed] = planned(decideDaily([s], dir, '2026-11-22', settings).decisions);
+    const [uni] = planned(decideDaily([s], dir, '2026-11-22', universal).decisions);
+    expect([seed!.templateCode, uni!.templateCode]).toEqual(['permit_expiry_warning', 'permit_reminder']);
+    expect({ ...uni, templateCode: 'permit_expiry_warning' }).toEqual(seed);
+  });
+  it('given opt-in requests are on, when an applicant registers, then meta_opt_in_request is planned once per number', () => {
+    const { decisions, after } = decideOnEvent(initialState('REG-1'), registered(), dir, universal);
+    expect(planned(decisions).map((r) => [r.scenario, r.templateCode, r.recipient.phone, r.variables])).toEqual([
+      ['meta_opt_in_request', 'meta_opt_in_request', '+6281234567890', { nama_pemohon: 'Budi', pendaftaran_id: 'REG-1', link_opt_in: 'https://wa.me/6281100000000?text=MULAI' }],
+    ]);
+    const other = planned(decideOnEvent(initialState('REG-2'), registered('REG-2'), dir, universal).decisions);
+    expect(other[0]!.notificationId).toBe(planned(decisions)[0]!.notificationId); // same number -> same id -> sent once
+    const same = decideOnEvent(after, ev({ type: 'ApplicantContactChanged', nama_pemohon: null, telepon_pemohon: '0812-3456-7890' }), dir, universal);
+    expect(same.decisions).toEqual([]);
+    const changed = decideOnEvent(after, ev({ type: 'ApplicantContactChanged', nama_pemohon: null, telepon_pemohon: '0812-0000-1111' }), dir, universal);
+    expect(planned(changed.decisions).map((r) => r.recipient.phone)).toEqual(['+6281200001111']);
+  });
+  it('given the number already opted in or out, or the feature off, then no opt-in request is sent', () => {
+    expect(decisionsOfKind(decideOnEvent(initialState('REG-1'), registered(), dir, universal, { optedOut: new Set(), optedIn: new Set(['+6281234567890']) }).decisions)).toEqual([['skipped', 'recipient already opted in']]);
+    expect(decisionsOfKind(decideOnEvent(initialState('REG-1'), registered(), dir, universal, { optedOut: new Set(['+6281234567890']) }).decisions)).toEqual([['skipped', REASON.optedOut]]);
+    expect(decideOnEvent(initialState('REG-1'), registered(), dir, settings).decisions).toEqual([]);
+  });
+});
+const decisionsOfKind = (ds: Decision[]) => ds.map((d) => [d.kind, d.kind === 'planned' ? null : d.reason]);

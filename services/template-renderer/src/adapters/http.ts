@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ValidationError, deterministicId } from '@sicantik/core';
 import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
-import { render, templateVariables } from '@sicantik/templates';
+import { GENERIC_PARAMETERS, allProviderParameters, render, templateVariables } from '@sicantik/templates';
 import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
 import type { TemplateStore } from './templateStore';
 
@@ -87,11 +87,11 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
     const p = previewBody.safeParse(req.body ?? {});
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zIssues(p.error) }); return; }
     const lists = templateVariables(cur.body).filter((v) => v.list).map((v) => v.name);
-    const vars = { ...Object.fromEntries(cur.variables.filter((v) => !lists.includes(v)).map((v) => [v, SAMPLE[v] ?? `<${v}>`])), ...p.data.variables };
+    const vars = { ...Object.fromEntries(cur.variables.filter((v) => !lists.includes(v)).map((v) => [v, SAMPLE[v] ?? SAMPLE[GENERIC_PARAMETERS[v] ?? ''] ?? `<${v}>`])), ...p.data.variables };
     const items = p.data.items ?? (lists.length ? [SAMPLE_ROW] : []);
     try {
       const out = render({ ...cur, category: cur.category as 'UTILITY' }, vars, items);
-      res.json({ code: cur.code, version: cur.version, text: out.text, metaTemplateName: cur.metaTemplateName, parameters: out.parameters });
+      res.json({ code: cur.code, version: cur.version, text: out.text, metaTemplateName: cur.metaTemplateName, parameters: out.parameters, providerParameters: allProviderParameters(out.parameters) });
     } catch (e) {
       res.status(400).json({ error: 'render_failed', message: (e as Error).message });
     }

@@ -1,6 +1,6 @@
 import { deterministicId, errorMessage } from '@sicantik/core';
 import type { NotificationRendered, NotificationRequested, TemplateEvent } from '@sicantik/schemas';
-import { render } from '@sicantik/templates';
+import { allProviderParameters, render } from '@sicantik/templates';
 
 ////////// Request + current template -> rendered event, or a failed one with the reason (pure)
 
@@ -18,7 +18,7 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
     metaLanguage: template?.metaLanguage ?? 'id',
   };
   const failed = (reason: string, version = 0): NotificationRendered => ({
-    ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], metaTemplateName: null, failureReason: reason,
+    ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], metaTemplateName: null, failureReason: reason, providerParameters: {},
   });
   if (!template) return failed(`unknown template ${req.templateCode}`);
   if (!template.active) return failed(`template ${req.templateCode} is deactivated`, template.version);
@@ -26,7 +26,7 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
     const r = render({ ...template, category: template.category as 'UTILITY' }, req.variables, req.items ?? []);
     return {
       ...base, templateVersion: template.version, outcome: 'RENDERED', text: r.text, parameters: r.parameters,
-      metaTemplateName: template.metaTemplateName, failureReason: null,
+      metaTemplateName: template.metaTemplateName, failureReason: null, providerParameters: allProviderParameters(r.parameters),
     };
   } catch (e) {
     return failed(errorMessage(e), template.version);

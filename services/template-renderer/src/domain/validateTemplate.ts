@@ -48,6 +48,6 @@ export const SAMPLE: Record<string, string> = {
   link_dashboard: 'https://sicantik.karokab.go.id/dashboard', nama_pejabat: 'Drs. Kepala Dinas', link_approval: 'https://sicantik.karokab.go.id/approve/123',
   status_lama: 'Verifikasi', status_baru: 'Survey Lapangan', timestamp: '22 November 2026 09.30 WIB', link_detail: 'https://sicantik.karokab.go.id/dashboard/REG-2026-000123',
   waktu_pending: '1 hari 2 jam', tanggal_berakhir: '2027-02-20', sisa_hari: '90', link_perpanjangan: 'https://sicantik.karokab.go.id/perpanjangan',
-  kontak_dpmptsp: '(0628) 20655', no_surat_baru: '503/124/DPMPTSP/2027', tanggal_mulai: '2027-02-21', masa_berlaku: '3',
+  kontak_dpmptsp: '(0628) 20655', link_opt_in: 'https://wa.me/6281100000000?text=MULAI', no_surat_baru: '503/124/DPMPTSP/2027', tanggal_mulai: '2027-02-21', masa_berlaku: '3',
 };
 export const SAMPLE_ROW = { jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', pendaftaran_id: 'REG-2026-000123', waktu_pending: '1 hari 2 jam' };

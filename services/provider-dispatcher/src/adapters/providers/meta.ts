@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { NotificationRendered } from '@sicantik/schemas';
+import { positionalValues } from '@sicantik/templates';
 import { classifyMetaError } from '../../domain/metaErrors';
 import type { Provider, SendResult } from '../../domain/provider';
 
@@ -8,6 +9,8 @@ import type { Provider, SendResult } from '../../domain/provider';
 export interface MetaConfig { baseUrl: string; apiVersion: string; phoneNumberId: string; accessToken: string; timeoutMs: number }
 
 export function metaTemplateBody(n: NotificationRendered) {
+  // The renderer's Meta format ({{1}}..{{n}}); events from before it existed carry only the ordered list.
+  const values = n.providerParameters?.meta ? positionalValues(n.providerParameters.meta) : n.parameters.map((p) => p.value);
   return {
     messaging_product: 'whatsapp',
     recipient_type: 'individual',
@@ -16,7 +19,7 @@ export function metaTemplateBody(n: NotificationRendered) {
     template: {
       name: n.metaTemplateName,
       language: { code: n.metaLanguage, policy: 'deterministic' },
-      components: [{ type: 'body', parameters: n.parameters.map((p) => ({ type: 'text', text: p.value })) }],
+      components: [{ type: 'body', parameters: values.map((text) => ({ type: 'text', text })) }],
     },
   };
 }
