@@ -25,10 +25,16 @@ for _ in $(seq 1 30); do
 done
 echo "statistics:"
 curl -sf -H "Authorization: Bearer $STATS_TOKEN" "$TRACKER/v1/stats/summary"; echo
+echo "planner decisions for $REG (why it got what it got):"
+for _ in $(seq 1 10); do
+  curl -sf -H "Authorization: Bearer $STATS_TOKEN" "$TRACKER/v1/stats/decisions?pendaftaran_id=$REG" | grep -q '"delivered"' && break; sleep 1
+done
+curl -sf -H "Authorization: Bearer $STATS_TOKEN" "$TRACKER/v1/stats/decisions?pendaftaran_id=$REG"; echo
 cat <<TXT
 
 Where to look:
   statistics   curl -H 'Authorization: Bearer $STATS_TOKEN' $TRACKER/v1/stats/summary
+  decisions    curl -H 'Authorization: Bearer $STATS_TOKEN' '$TRACKER/v1/stats/decisions?pendaftaran_id=$REG'
   simulator    curl $SIM/_sim/requests          (every request a provider received)
   metrics      $INGEST/metrics  $TRACKER/metrics
   service logs .stack/services/*.log   stack logs .stack/logs/*.log
