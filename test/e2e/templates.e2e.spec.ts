@@ -64,6 +64,19 @@ describe('template admin API end to end', () => {
     expect(r.parameters.map((p) => p.name)).toEqual(['jenis_izin', 'no_surat', 'nama_pemohon', 'tanggal_terbit', 'link_download']);
   });
 
+  it('concurrent edits: If-Match guards against overwriting an edit you have not seen; simultaneous saves get distinct versions', async () => {
+    const url = `${sys.rendererUrl}/v1/admin/templates/approval_required`;
+    const seen = await http.get(url, { headers: admin });
+    expect(seen.headers.etag).toBe(`"v${seen.data.version}"`);
+    const body = (w: string) => ({ body: `${w} {{nama_pejabat}}: {{jenis_izin}} / {{nama_pemohon}} / {{no_surat}} {{link_approval}}` });
+    const first = await http.put(url, body('Mohon persetujuan'), { headers: { ...admin, 'If-Match': seen.headers.etag } });
+    expect([first.status, first.data.version]).toEqual([200, seen.data.version + 1]);
+    const late = await http.put(url, body('Persetujuan diperlukan'), { headers: { ...admin, 'If-Match': seen.headers.etag } });
+    expect([late.status, late.data.error, late.data.currentVersion]).toEqual([412, 'version_conflict', first.data.version]);
+    const both = await Promise.all(['A', 'B', 'C'].map((w) => http.put(url, body(w), { headers: admin })));
+    expect(both.map((r) => r.data.version).sort()).toEqual([first.data.version + 1, first.data.version + 2, first.data.version + 3]);
+  });
+
   it('a deactivated template turns its requests into failed notifications with the reason, visible in the statistics', async () => {
     const d = await http.post(`${sys.rendererUrl}/v1/admin/templates/status_update/deactivate`, {}, { headers: admin });
     expect([d.status, d.data.active]).toEqual([200, false]);

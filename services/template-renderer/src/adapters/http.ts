@@ -37,6 +37,22 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
   r.use(bearerAuth(deps.adminToken));
   r.use(express.json({ limit: '64kb' }));
 
+  // Edits of one template are applied one at a time in this process, so two at once get versions N+1 and N+2.
+  const queues = new Map<string, Promise<unknown>>();
+  const serial = <T>(code: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (queues.get(code) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    queues.set(code, run);
+    return run;
+  };
+  const etag = (t: TemplateEvent) => `"v${t.version}"`;
+  /** Optimistic concurrency: with If-Match, the edit applies only to the version the editor saw (412 otherwise). */
+  const stale = (req: express.Request, res: express.Response, cur: TemplateEvent | undefined): boolean => {
+    const want = req.get('if-match');
+    if (!want || want === '*' || (cur && want === etag(cur))) return false;
+    res.status(412).json({ error: 'version_conflict', message: `template changed since you read it: current version is ${cur?.version ?? 'none'}`, currentVersion: cur?.version ?? null });
+    return true;
+  };
+
   const save = async (code: string, patch: Partial<TemplateEvent>, cur: TemplateEvent | undefined): Promise<TemplateEvent> => {
     const now = deps.now();
     const version = (cur?.version ?? 0) + 1;
@@ -50,36 +66,44 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
     deps.store.apply(t);
     return t;
   };
+  const send = (res: express.Response, status: number, t: TemplateEvent) => { res.status(status).set('ETag', etag(t)).json(t); };
 
   r.get('/templates', (_req, res) => { res.json(deps.store.all().sort((a, b) => a.code.localeCompare(b.code))); });
   r.get('/templates/:code', (req, res) => {
     const t = deps.store.get(req.params.code);
     if (!t) { res.status(404).json({ error: 'not_found' }); return; }
-    res.json(t);
+    send(res, 200, t);
   });
   r.put('/templates/:code', async (req, res) => {
     const p = putBody.safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zIssues(p.error) }); return; }
     const code = req.params.code;
-    const cur = deps.store.get(code);
-    try {
-      const { variables } = validateTemplate(code, p.data, cur);
-      const t = await save(code, { body: p.data.body, variables, ...(p.data.metaTemplateName ? { metaTemplateName: p.data.metaTemplateName } : {}), ...(p.data.metaLanguage ? { metaLanguage: p.data.metaLanguage } : {}), ...(p.data.category ? { category: p.data.category } : {}) }, cur);
-      res.status(cur ? 200 : 201).json(t);
-    } catch (e) {
-      if (e instanceof ValidationError) { res.status(400).json({ error: 'validation_failed', message: e.message, issues: e.issues }); return; }
-      throw e;
-    }
+    await serial(code, async () => {
+      const cur = deps.store.get(code);
+      if (stale(req, res, cur)) return;
+      try {
+        const { variables } = validateTemplate(code, p.data, cur);
+        const t = await save(code, { body: p.data.body, variables, ...(p.data.metaTemplateName ? { metaTemplateName: p.data.metaTemplateName } : {}), ...(p.data.metaLanguage ? { metaLanguage: p.data.metaLanguage } : {}), ...(p.data.category ? { category: p.data.category } : {}) }, cur);
+        send(res, cur ? 200 : 201, t);
+      } catch (e) {
+        if (e instanceof ValidationError) { res.status(400).json({ error: 'validation_failed', message: e.message, issues: e.issues }); return; }
+        throw e;
+      }
+    });
   });
   r.post('/templates/:code/deactivate', async (req, res) => {
-    const cur = deps.store.get(req.params.code);
-    if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
-    res.json(await save(cur.code, { active: false }, cur));
+    await serial(req.params.code, async () => {
+      const cur = deps.store.get(req.params.code);
+      if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
+      if (!stale(req, res, cur)) send(res, 200, await save(cur.code, { active: false }, cur));
+    });
   });
   r.post('/templates/:code/activate', async (req, res) => {
-    const cur = deps.store.get(req.params.code);
-    if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
-    res.json(await save(cur.code, { active: true }, cur));
+    await serial(req.params.code, async () => {
+      const cur = deps.store.get(req.params.code);
+      if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
+      if (!stale(req, res, cur)) send(res, 200, await save(cur.code, { active: true }, cur));
+    });
   });
   r.post('/templates/:code/preview', (req, res) => {
     const cur = deps.store.get(req.params.code);
