@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import axios from 'axios';
-import { uniq, waitFor } from '../support';
+import { MongoClient } from 'mongodb';
+import { stack, uniq, waitFor } from '../support';
 import { startSystem, type System } from '../support/system';
 
 ////////// "Why did X (not) get Y", end to end: opt-out by a WhatsApp reply, skip and
@@ -104,5 +105,34 @@ describe('planner decisions, opt-out and concurrent planners', () => {
     const dup = await decisionsOf({ pendaftaran_id: E, scenario: 'permit_expiry_warning' });
     expect(dup.filter((d) => d.decision === 'PLANNED')).toHaveLength(1);
     expect(dup.filter((d) => d.decision !== 'PLANNED').map((d) => d.reason)).toEqual(runs.some((r) => r.data.duplicates > 0) ? ['duplicate: already planned by an earlier run'] : []);
+  });
+
+  it('a planner rebuilt from the topics alone (new database, new group) has the same permit state and sends nothing again', async () => {
+    const simBefore = (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length;
+    const rebuiltDb = `${sys.db('notification-planner')}_rebuilt`;
+    const rebuilt = await sys.addInstance('notification-planner', { MONGO_DB: rebuiltDb, CONSUMER_GROUP: `${sys.prefix}planner-rebuild` });
+    const mongo = await MongoClient.connect(stack.mongoUrl);
+    try {
+      const live = mongo.db(sys.db('notification-planner'));
+      const copy = mongo.db(rebuiltDb);
+      const state = async (db: typeof live) => (await db.collection('permits').find({}).sort({ _id: 1 }).toArray()).map(({ expiryPlanned: _marks, ...rest }) => rest);
+      const liveState = await state(live);
+      expect(liveState.map((d) => d._id)).toEqual([D, E].sort());
+      await waitFor(async () => JSON.stringify(await state(copy)) === JSON.stringify(liveState), { timeoutMs: 60_000, what: 'rebuilt permit state equals the live one' });
+      await waitFor(async () => JSON.stringify(await copy.collection('contacts').find({}).sort({ _id: 1 }).toArray()) === JSON.stringify(await live.collection('contacts').find({}).sort({ _id: 1 }).toArray()), { what: 'rebuilt opt-in state' });
+      await waitFor(async () => (await copy.collection('directory').countDocuments()) === 1, { what: 'rebuilt directory' });
+      // Seeded from the decision log first, the replay re-decides no permit event (the applicant who
+      // was opted out then is opted in now: her skipped status update must stay skipped), and the
+      // rebuilt marks keep a daily run from planning E's 90-day warning again.
+      expect(await copy.collection('decided_events').countDocuments()).toBeGreaterThan(0);
+      const again = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2026-11-20' }, { headers: admin });
+      expect(again.data).toMatchObject({ planned: 0, duplicates: 0 });
+      const later = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2027-05-01' }, { headers: admin });
+      expect(later.data).toMatchObject({ planned: 0 }); // D's 60-day warning for 2027-06-30 was sent before the rebuild
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
+    } finally {
+      await mongo.close();
+    }
   });
 });

@@ -21,7 +21,9 @@ export interface System {
   kill(name: string): Promise<void>;
   restart(name: string): Promise<void>;
   /** Starts one more instance of a service (same topics, group and database); returns its base URL. */
-  addInstance(name: string): Promise<string>;
+  addInstance(name: string, env?: Record<string, string>): Promise<string>;
+  /** Database name a service uses (its MONGO_DB). */
+  db(name: string): string;
 }
 
 const SERVICES: [name: string, dir: string][] = [
@@ -93,10 +95,11 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
       await exited;
     },
     restart: async (name) => { await sys.kill(name); launch(name, SERVICES.find(([n]) => n === name)![1]); },
-    addInstance: async (name) => {
+    db: (name) => perService[name]!.MONGO_DB!,
+    addInstance: async (name, over = {}) => {
       const port = await freePort();
       const instance = `${name}-${procs.size}`;
-      launch(name, SERVICES.find(([n]) => n === name)![1], instance, { HTTP_PORT: String(port) });
+      launch(name, SERVICES.find(([n]) => n === name)![1], instance, { HTTP_PORT: String(port), ...over });
       const url = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: `${instance} ready` });
       return url;

@@ -2,3 +2,4 @@ export * from './client';
 export * from './consumer';
 export * from './lifecycle';
 export * from './bootstrap';
+export * from './follow';

@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { systemClock } from '@sicantik/core';
-import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { followTopic, installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createAdminApp } from './adapters/http';
 import { PlannerStore } from './adapters/store';
@@ -19,6 +19,12 @@ async function main() {
     linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
     templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null,
   }, logger, now);
+  // A new or rebuilt store first learns from the decision log what was already decided.
+  const seeded = await planner.bootstrapFromDecisionLog(async (apply) => (await followTopic({
+    kafka: infra.kafka, admin: infra.admin, codec: infra.codec, topic: 'planner.decisions',
+    groupId: `${cfg.TOPIC_PREFIX}planner-bootstrap-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`, onMessage: apply,
+  })).records);
+  if (seeded !== null) logger.info({ decisions: seeded }, 'store seeded from the decision log');
   const planned = new metrics.client.Counter({ name: 'sicantik_planner_decisions_total', help: 'Planner decisions', labelNames: ['decision'], registers: [metrics.registry] });
   const consumer = await runConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`, dlqProducer: producer.producer, logger, metrics,

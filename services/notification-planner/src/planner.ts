@@ -8,6 +8,9 @@ import { ZONE, decideDaily, decideDocumentDigest, decideOnEvent, type Decision, 
 
 ////////// Application service: runs the pure decisions against the store and Kafka
 
+/** What caused a batch of decisions: a permit event or a schedule run (then the decision time is now). */
+interface Cause { eventId: string; correlationId: string; occurredAt: number | null }
+
 export interface RunSummary { planned: number; skipped: number; duplicates: number; cancelled: number }
 
 const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
@@ -16,7 +19,7 @@ export class Planner {
   constructor(private readonly store: PlannerStore, private readonly producer: EventProducer, private readonly settings: PlannerSettings, private readonly logger: Logger, private readonly now: () => Date) {}
 
   /** Emits the planned requests (once per notification id) and a decision event for each decision. */
-  private async emit(decisions: Decision[]): Promise<RunSummary> {
+  private async emit(decisions: Decision[], cause: Cause): Promise<RunSummary> {
     const summary: RunSummary = { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
     const now = this.now();
     for (const d of decisions) {
@@ -39,13 +42,14 @@ export class Planner {
           if (first) await this.store.releasePlanned(r.notificationId).catch(() => undefined);
           throw e;
         }
+        if (first) await this.store.markEmitted(r.notificationId);
         summary.planned++;
         record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.causationId,
           decision: 'PLANNED', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id, reason: null };
       } else {
         const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
         if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
-        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: now.getTime(), correlationId: d.notificationId ?? d.pendaftaran_id, causationId: null,
+        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt ?? now.getTime(), correlationId: cause.correlationId, causationId: cause.eventId,
           decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
         this.logger.info({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
       }
@@ -54,18 +58,37 @@ export class Planner {
     return summary;
   }
 
+  /**
+   * Decides once per permit event: a redelivered or replayed event whose decisions
+   * are all out (live, or in the decision log a rebuilt store was seeded from) only
+   * updates the state, so a rebuild never re-decides history with today's facts.
+   */
   async onPermitEvent(ev: PermitEvent): Promise<RunSummary> {
     const before = await this.store.load(ev.pendaftaran_id);
     const { after, decisions } = decideOnEvent(before, ev, await this.store.directoryEntries(), this.settings, await this.store.contacts());
-    const summary = await this.emit(decisions);
+    if (await this.store.eventDecided(ev.eventId)) {
+      await this.store.save(after);
+      return { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
+    }
+    const summary = await this.emit(decisions, ev);
+    await this.store.markEventDecided(ev.eventId, this.now());
     await this.store.save(after);
     return summary;
+  }
+
+  /** Seeds claims, expiry marks and decided events from the decision log (a new or rebuilt store). */
+  async bootstrapFromDecisionLog(read: (apply: (d: PlannerDecisionRecorded) => Promise<void>) => Promise<number>): Promise<number | null> {
+    if (await this.store.runDone('bootstrap:decision-log')) return null;
+    const n = await read((d) => this.store.recordPastDecision(d));
+    await this.store.markRun('bootstrap:decision-log', this.now());
+    return n;
   }
 
   /** The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings and pending reminders. */
   async runDaily(date: string): Promise<RunSummary> {
     const { decisions, marks } = decideDaily(await this.store.scheduled(), await this.store.directoryEntries(), date, this.settings, await this.store.contacts());
-    const summary = await this.emit(decisions);
+    const id = `schedule:daily:${date}`;
+    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: null });
     for (const m of marks) await this.store.markExpiry(m);
     await this.store.markRun(`daily:${date}`, this.now());
     this.logger.info({ date, ...summary }, 'daily schedule run');
@@ -75,7 +98,8 @@ export class Planner {
   /** The document_pending digest for the window [from, to). */
   async runDocumentDigest(from: Date, to: Date): Promise<RunSummary> {
     const decisions = decideDocumentDigest(await this.store.scheduled(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings, await this.store.contacts());
-    const summary = await this.emit(decisions);
+    const id = `schedule:document_pending:${from.toISOString()}`;
+    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: null });
     await this.store.markRun(`digest:${from.toISOString()}`, this.now());
     return summary;
   }

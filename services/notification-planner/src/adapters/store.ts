@@ -1,14 +1,25 @@
 import type { Collection, Db } from 'mongodb';
+import { notificationId } from '@sicantik/core';
+import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { Contacts, DirectoryEntry } from '../domain/decide';
+import { EXPIRY_THRESHOLDS } from '../domain/expiry';
 import type { ExpiryMark } from '../domain/decide';
-import { initialState, type PermitState } from '../domain/state';
+import { initialState, withExpiryPlanned, type PermitState } from '../domain/state';
+
+const ignoreDuplicate = (e: unknown) => { if ((e as { code?: number }).code !== 11000) throw e; };
+/** Inserts {_id, at} unless present; a concurrent insert of the same id is the same fact. */
+async function upsertOnce(c: Collection<IdDoc>, id: string, at: Date): Promise<void> {
+  await c.updateOne({ _id: id }, { $setOnInsert: { at } }, { upsert: true }).catch(ignoreDuplicate);
+}
 
 ////////// Planner state in MongoDB, rebuilt from permit.events and directory.events.
 // Updates are idempotent: replaying an event writes the same state.
 
 type PermitDoc = Omit<PermitState, 'expiryPlanned'> & { _id: string; expiryPlanned: { expiry: string; threshold: number }[] };
 type DirectoryDoc = DirectoryEntry & { _id: string };
-interface PlannedDoc { _id: string; scenario: string; at: Date }
+/** A planned notification id: `claimed` before its request is produced, `emitted` after. */
+interface PlannedDoc { _id: string; scenario: string; at: Date; state?: 'claimed' | 'emitted' }
+interface IdDoc { _id: string; at: Date }
 interface RunDoc { _id: string; at: Date }
 /** Opt-in state per E.164 number, from contact.events (keyed by phone, so in order). */
 interface ContactDoc { _id: string; optedOut: boolean; at: number; provider: string }
@@ -19,12 +30,18 @@ export class PlannerStore {
   readonly planned: Collection<PlannedDoc>;
   readonly runs: Collection<RunDoc>;
   readonly contactsColl: Collection<ContactDoc>;
+  /** Permit events whose decisions are all out: a redelivery or replay only updates the state. */
+  readonly decidedEvents: Collection<IdDoc>;
+  /** Expiry-warning ids decided before (planned or skipped), from the decision log: marks that survive a rebuild. */
+  readonly expiryDecided: Collection<IdDoc>;
   constructor(db: Db) {
     this.permits = db.collection<PermitDoc>('permits');
     this.directory = db.collection<DirectoryDoc>('directory');
     this.planned = db.collection<PlannedDoc>('planned_notifications');
     this.runs = db.collection<RunDoc>('schedule_runs');
     this.contactsColl = db.collection<ContactDoc>('contacts');
+    this.decidedEvents = db.collection<IdDoc>('decided_events');
+    this.expiryDecided = db.collection<IdDoc>('expiry_decided');
   }
 
   private static toState(d: PermitDoc): PermitState {
@@ -52,7 +69,20 @@ export class PlannerStore {
   /** Permits a schedule may concern: an expiry date or documents waiting. */
   async scheduled(): Promise<PermitState[]> {
     const docs = await this.permits.find({ $or: [{ tanggal_berakhir: { $ne: null } }, { 'pendingDocuments.0': { $exists: true } }] }).toArray();
-    return docs.map(PlannerStore.toState);
+    const states = docs.map(PlannerStore.toState);
+    // Thresholds decided in the decision log count as planned too (a rebuilt store has no marks of its own).
+    const ids = new Map<string, { s: PermitState; t: number }>();
+    for (const s of states) if (s.tanggal_berakhir) for (const t of EXPIRY_THRESHOLDS) ids.set(notificationId('permit_expiry_warning', s.pendaftaran_id, `${s.tanggal_berakhir}:${t}`), { s, t });
+    if (ids.size) {
+      const keys = [...ids.keys()];
+      for (let i = 0; i < keys.length; i += 5000) {
+        for (const d of await this.expiryDecided.find({ _id: { $in: keys.slice(i, i + 5000) } }, { projection: { _id: 1 } }).toArray()) {
+          const { s, t } = ids.get(d._id)!;
+          Object.assign(s, withExpiryPlanned(s, s.tanggal_berakhir!, t));
+        }
+      }
+    }
+    return states;
   }
 
   async directoryEntries(): Promise<DirectoryEntry[]> {
@@ -68,12 +98,31 @@ export class PlannerStore {
     }
   }
 
-  /** True for the first caller only: the planner emits a request once per notification id. */
-  async claimPlanned(notificationId: string, scenario: string, at: Date): Promise<boolean> {
-    try { await this.planned.insertOne({ _id: notificationId, scenario, at }); return true; } catch (e) {
-      if ((e as { code?: number }).code === 11000) return false;
-      throw e;
+  /**
+   * True for the first caller only: the planner emits a request once per notification id.
+   * A claim left `claimed` for longer than `staleMs` (its process died before producing)
+   * is taken over, so a crash between claim and produce never loses the message.
+   */
+  async claimPlanned(notificationId: string, scenario: string, at: Date, staleMs = 120_000): Promise<boolean> {
+    try { await this.planned.insertOne({ _id: notificationId, scenario, at, state: 'claimed' }); return true; } catch (e) {
+      if ((e as { code?: number }).code !== 11000) throw e;
     }
+    const takeover = await this.planned.updateOne({ _id: notificationId, state: 'claimed', at: { $lt: new Date(at.getTime() - staleMs) } }, { $set: { at } });
+    return takeover.modifiedCount === 1;
+  }
+  async markEmitted(notificationId: string): Promise<void> { await this.planned.updateOne({ _id: notificationId }, { $set: { state: 'emitted' } }); }
+
+  async eventDecided(eventId: string): Promise<boolean> { return (await this.decidedEvents.countDocuments({ _id: eventId }, { limit: 1 })) > 0; }
+  async markEventDecided(eventId: string, at: Date): Promise<void> { await upsertOnce(this.decidedEvents, eventId, at); }
+
+  /** Rebuilds claims, expiry marks and decided events from one record of the decision log. */
+  async recordPastDecision(d: PlannerDecisionRecorded): Promise<void> {
+    const at = new Date(d.occurredAt);
+    if (d.notificationId && d.decision === 'PLANNED') {
+      await this.planned.updateOne({ _id: d.notificationId }, { $set: { state: 'emitted' }, $setOnInsert: { scenario: d.scenario, at } }, { upsert: true }).catch(ignoreDuplicate);
+    }
+    if (d.notificationId && d.scenario === 'permit_expiry_warning' && d.decision !== 'CANCELLED') await upsertOnce(this.expiryDecided, d.notificationId, at);
+    if (d.causationId && !d.causationId.startsWith('schedule:')) await upsertOnce(this.decidedEvents, d.causationId, at);
   }
   async releasePlanned(notificationId: string): Promise<void> { await this.planned.deleteOne({ _id: notificationId }); }
 

@@ -1,7 +1,7 @@
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { deterministicId } from '@sicantik/core';
 import type { Logger } from '@sicantik/observability';
-import type { EventProducer } from '@sicantik/kafka';
+import { followTopic, type EventProducer, type Followed } from '@sicantik/kafka';
 import type { SchemaCodec, TemplateEvent } from '@sicantik/schemas';
 import { DEFAULT_TEMPLATES } from '@sicantik/templates';
 
@@ -11,7 +11,7 @@ import { DEFAULT_TEMPLATES } from '@sicantik/templates';
 
 export class TemplateStore {
   private readonly templates = new Map<string, TemplateEvent>();
-  private consumer?: Consumer;
+  private followed?: Followed;
   constructor(private readonly kafka: Kafka, private readonly admin: Admin, private readonly codec: SchemaCodec, private readonly logger: Logger) {}
 
   get(code: string): TemplateEvent | undefined { return this.templates.get(code); }
@@ -23,28 +23,11 @@ export class TemplateStore {
   all(): TemplateEvent[] { return [...this.templates.values()]; }
 
   async start(instance: string): Promise<void> {
-    const topic = this.codec.topic('template.events');
-    const ends = await this.admin.fetchTopicOffsets(topic);
-    const pending = new Map(ends.filter((e) => BigInt(e.high) > 0n).map((e) => [e.partition, BigInt(e.high)]));
-    let caughtUp!: () => void;
-    const ready = new Promise<void>((r) => { caughtUp = r; });
-    if (pending.size === 0) caughtUp();
-    this.consumer = this.kafka.consumer({ groupId: `template-store-${instance}-${process.pid}-${Date.now()}` });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic, fromBeginning: true });
-    await this.consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (message.value) {
-          this.apply(await this.codec.decode('template.events', message.value));
-        }
-        const end = pending.get(partition);
-        if (end !== undefined && BigInt(message.offset) + 1n >= end) {
-          pending.delete(partition);
-          if (pending.size === 0) caughtUp();
-        }
-      },
+    this.followed = await followTopic({
+      kafka: this.kafka, admin: this.admin, codec: this.codec, topic: 'template.events', keepFollowing: true,
+      groupId: `template-store-${instance}-${process.pid}-${Date.now()}`,
+      onMessage: (t) => this.apply(t),
     });
-    await ready;
     this.logger.info({ templates: this.templates.size }, 'template store caught up');
   }
 
@@ -70,5 +53,5 @@ export class TemplateStore {
     return missing.map((d) => d.code);
   }
 
-  async stop(): Promise<void> { await this.consumer?.disconnect(); }
+  async stop(): Promise<void> { await this.followed?.stop(); }
 }

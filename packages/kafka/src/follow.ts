@@ -1,0 +1,57 @@
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
+
+////////// Reading a whole topic into memory or a store (compacted sets, decision logs)
+// Reads from the beginning with a throw-away group (nothing committed) and
+// resolves once every partition has reached the end offset it had when the call
+// started; then either keeps following or disconnects.
+
+export interface FollowOptions<T extends TopicName> {
+  kafka: Kafka;
+  admin: Admin;
+  codec: SchemaCodec;
+  topic: T;
+  /** Unique per reader, e.g. `<prefix>templates-<instance>-<pid>-<time>`. */
+  groupId: string;
+  onMessage(value: TopicValues[T], meta: { partition: number; offset: string }): Promise<void> | void;
+  /** Keep applying new records after catching up (default false: disconnect). */
+  keepFollowing?: boolean;
+}
+
+export interface Followed { records: number; consumer: Consumer | null; stop(): Promise<void> }
+
+export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Promise<Followed> {
+  const topic = o.codec.topic(o.topic);
+  const ends = await o.admin.fetchTopicOffsets(topic);
+  const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+  if (pending.size === 0 && !o.keepFollowing) return { records: 0, consumer: null, stop: async () => undefined };
+  let records = 0;
+  let caughtUp!: () => void;
+  let failed!: (e: unknown) => void;
+  const ready = new Promise<void>((res, rej) => { caughtUp = res; failed = rej; });
+  if (pending.size === 0) caughtUp();
+  const consumer = o.kafka.consumer({ groupId: o.groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  consumer.on(consumer.events.CRASH, (e) => failed(e.payload.error));
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      if (message.value) {
+        await o.onMessage(await o.codec.decode(o.topic, message.value), { partition, offset: message.offset });
+        records++;
+      }
+      const end = pending.get(partition);
+      if (end !== undefined && BigInt(message.offset) + 1n >= end) {
+        pending.delete(partition);
+        if (pending.size === 0) caughtUp();
+      }
+    },
+  });
+  try { await ready; } catch (e) { await consumer.disconnect().catch(() => undefined); throw e; }
+  if (!o.keepFollowing) {
+    await consumer.disconnect();
+    return { records, consumer: null, stop: async () => undefined };
+  }
+  return { records, consumer, stop: () => consumer.disconnect() };
+}
