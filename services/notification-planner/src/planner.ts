@@ -13,47 +13,56 @@ interface Cause { eventId: string; correlationId: string; occurredAt: number | n
 
 export interface RunSummary { planned: number; skipped: number; duplicates: number; cancelled: number }
 
+/** Decisions handled per bulk claim and produce. */
+const EMIT_CHUNK = 500;
+
 const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
 
 export class Planner {
   constructor(private readonly store: PlannerStore, private readonly producer: EventProducer, private readonly settings: PlannerSettings, private readonly logger: Logger, private readonly now: () => Date) {}
 
-  /** Emits the planned requests (once per notification id) and a decision event for each decision. */
+  /**
+   * Emits the planned requests (once per notification id) and a decision event for
+   * each decision, in chunks: claims in one bulk write, requests in one produce,
+   * then the decision records (a PLANNED record is never out before its request).
+   */
   private async emit(decisions: Decision[], cause: Cause): Promise<RunSummary> {
     const summary: RunSummary = { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
-    const now = this.now();
-    for (const d of decisions) {
-      let record: PlannerDecisionRecorded;
-      if (d.kind === 'planned') {
-        const r = d.request;
-        const first = await this.store.claimPlanned(r.notificationId, r.scenario, now);
-        // A redelivered input re-sends the same request (harmless: same ids downstream);
-        // only a second *run* of a schedule is suppressed here, and recorded as a duplicate.
-        if (!first && r.causationId?.startsWith('schedule:')) {
+    const fromSchedule = cause.eventId.startsWith('schedule:');
+    for (let i = 0; i < decisions.length; i += EMIT_CHUNK) {
+      const chunk = decisions.slice(i, i + EMIT_CHUNK);
+      const now = this.now();
+      const planned = chunk.flatMap((d) => (d.kind === 'planned' ? [d.request] : []));
+      const won = await this.store.claimMany(planned.map((r) => ({ id: r.notificationId, scenario: r.scenario })), now);
+      // A redelivered input re-sends the same request (harmless: same ids downstream);
+      // only a second *run* of a schedule is suppressed here, and recorded as a duplicate.
+      const send = planned.filter((r) => won.has(r.notificationId) || !fromSchedule);
+      try {
+        await this.producer.send(send.map((r) => ({ topic: 'notification.requests' as const, key: r.pendaftaran_id || r.recipient.id, value: r })));
+      } catch (e) {
+        await this.store.releaseMany([...won]).catch(() => undefined);
+        throw e;
+      }
+      await this.store.markEmittedMany([...won], now);
+      const sent = new Set(send.map((r) => r.notificationId));
+      const records: PlannerDecisionRecorded[] = chunk.map((d) => {
+        if (d.kind === 'planned') {
+          const r = d.request;
+          const base = { correlationId: r.correlationId, causationId: r.causationId, scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id };
+          if (sent.has(r.notificationId)) {
+            summary.planned++;
+            return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null };
+          }
           summary.duplicates++;
-          record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId), occurredAt: now.getTime(), correlationId: r.correlationId, causationId: r.causationId,
-            decision: 'SKIPPED', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id, reason: 'duplicate: already planned by an earlier run' };
-          await this.producer.send([{ topic: 'planner.decisions', key: decisionKey(record), value: record }]);
-          continue;
+          return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: now.getTime(), decision: 'SKIPPED', reason: 'duplicate: already planned by an earlier run' };
         }
-        try {
-          await this.producer.send([{ topic: 'notification.requests', key: r.pendaftaran_id || r.recipient.id, value: r }]);
-        } catch (e) {
-          if (first) await this.store.releasePlanned(r.notificationId).catch(() => undefined);
-          throw e;
-        }
-        if (first) await this.store.markEmitted(r.notificationId);
-        summary.planned++;
-        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.causationId,
-          decision: 'PLANNED', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id, reason: null };
-      } else {
         const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
         if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
-        record = { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt ?? now.getTime(), correlationId: cause.correlationId, causationId: cause.eventId,
-          decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
         this.logger.info({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
-      }
-      await this.producer.send([{ topic: 'planner.decisions', key: decisionKey(record), value: record }]);
+        return { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt ?? now.getTime(), correlationId: cause.correlationId, causationId: cause.eventId,
+          decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
+      });
+      await this.producer.send(records.map((r) => ({ topic: 'planner.decisions' as const, key: decisionKey(r), value: r })));
     }
     return summary;
   }
@@ -86,10 +95,10 @@ export class Planner {
 
   /** The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings and pending reminders. */
   async runDaily(date: string): Promise<RunSummary> {
-    const { decisions, marks } = decideDaily(await this.store.scheduled(), await this.store.directoryEntries(), date, this.settings, await this.store.contacts());
+    const { decisions, marks } = decideDaily(await this.store.scheduled(date), await this.store.directoryEntries(), date, this.settings, await this.store.contacts());
     const id = `schedule:daily:${date}`;
     const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: null });
-    for (const m of marks) await this.store.markExpiry(m);
+    await this.store.markExpiryMany(marks, this.now());
     await this.store.markRun(`daily:${date}`, this.now());
     this.logger.info({ date, ...summary }, 'daily schedule run');
     return summary;

@@ -30,6 +30,21 @@ describe('planner store on the MongoDB-compatible database', () => {
     expect(await s.claimPlanned('n-1', 'permit_ready', new Date(t.getTime() + 3_600_000))).toBe(false);
   });
 
+  it('bulk claims: only new or abandoned ids are won, duplicates inside one call count once, concurrent bulk claimers split the ids', async () => {
+    const s = fresh();
+    const t = new Date('2026-11-22T02:00:00Z');
+    await s.claimPlanned('b-1', 'x', t);
+    await s.claimPlanned('b-2', 'x', t);
+    await s.markEmitted('b-2');
+    const won = await s.claimMany(['b-1', 'b-2', 'b-3', 'b-3', 'b-4'].map((id) => ({ id, scenario: 'x' })), new Date(t.getTime() + 1000));
+    expect([...won].sort()).toEqual(['b-3', 'b-4']);
+    expect([...(await s.claimMany([{ id: 'b-1', scenario: 'x' }, { id: 'b-2', scenario: 'x' }], new Date(t.getTime() + 200_000)))]).toEqual(['b-1']); // b-1 abandoned, b-2 emitted
+    const ids = Array.from({ length: 300 }, (_, i) => ({ id: `c-${i}`, scenario: 'x' }));
+    const [a, b] = await Promise.all([s.claimMany(ids, t), s.claimMany([...ids].reverse(), t)]);
+    expect(a.size + b.size).toBe(300);
+    expect([...a].filter((x) => b.has(x))).toEqual([]);
+  });
+
   it('a store seeded from the decision log knows the decided events, emitted claims and expiry marks', async () => {
     const s = fresh();
     const id60 = notificationId('permit_expiry_warning', 'REG-1', '2027-03-01:60');
@@ -43,7 +58,8 @@ describe('planner store on the MongoDB-compatible database', () => {
     ]) { await s.recordPastDecision(d); await s.recordPastDecision(d); } // replayed twice: same result
     expect([await s.eventDecided('evt-7'), await s.eventDecided('evt-9'), await s.eventDecided('evt-8')]).toEqual([true, true, false]);
     expect(await s.claimPlanned(id60, 'permit_expiry_warning', new Date('2030-01-01'))).toBe(false);
-    const [p] = await s.scheduled();
+    expect((await s.scheduled())[0]!.expiryPlanned).toEqual({}); // digests need no marks
+    const [p] = await s.scheduled('2027-01-02');
     expect(p!.expiryPlanned).toEqual({ '2027-03-01': [60, 90] }); // the cancelled 30-day one stays plannable
   });
 

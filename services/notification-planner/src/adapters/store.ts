@@ -2,12 +2,22 @@ import type { Collection, Db } from 'mongodb';
 import { notificationId } from '@sicantik/core';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { Contacts, DirectoryEntry } from '../domain/decide';
-import { EXPIRY_THRESHOLDS } from '../domain/expiry';
+import { EXPIRY_THRESHOLDS, daysUntil } from '../domain/expiry';
 import type { ExpiryMark } from '../domain/decide';
 import { initialState, withExpiryPlanned, type PermitState } from '../domain/state';
 
 const ignoreDuplicate = (e: unknown) => { if ((e as { code?: number }).code !== 11000) throw e; };
 /** Inserts {_id, at} unless present; a concurrent insert of the same id is the same fact. */
+/** Inserts {_id, at} for each id in one unordered bulk insert; ids already present are skipped. */
+async function insertOnceMany(c: Collection<IdDoc>, ids: string[], at: Date): Promise<void> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return;
+  try { await c.insertMany(unique.map((_id) => ({ _id, at })), { ordered: false }); } catch (e) {
+    const errs = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
+    const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
+    if (list.length === 0 || list.some((w) => w.code !== 11000)) throw e;
+  }
+}
 async function upsertOnce(c: Collection<IdDoc>, id: string, at: Date): Promise<void> {
   await c.updateOne({ _id: id }, { $setOnInsert: { at } }, { upsert: true }).catch(ignoreDuplicate);
 }
@@ -17,8 +27,8 @@ async function upsertOnce(c: Collection<IdDoc>, id: string, at: Date): Promise<v
 
 type PermitDoc = Omit<PermitState, 'expiryPlanned'> & { _id: string; expiryPlanned: { expiry: string; threshold: number }[] };
 type DirectoryDoc = DirectoryEntry & { _id: string };
-/** A planned notification id: `claimed` before its request is produced, `emitted` after. */
-interface PlannedDoc { _id: string; scenario: string; at: Date; state?: 'claimed' | 'emitted' }
+/** A claimed notification id (before its request is produced); `emitted_notifications` holds those produced. */
+interface PlannedDoc { _id: string; scenario: string; at: Date }
 interface IdDoc { _id: string; at: Date }
 interface RunDoc { _id: string; at: Date }
 /** Opt-in state per E.164 number, from contact.events (keyed by phone, so in order). */
@@ -29,6 +39,7 @@ export class PlannerStore {
   readonly directory: Collection<DirectoryDoc>;
   readonly planned: Collection<PlannedDoc>;
   readonly runs: Collection<RunDoc>;
+  readonly emitted: Collection<IdDoc>;
   readonly contactsColl: Collection<ContactDoc>;
   /** Permit events whose decisions are all out: a redelivery or replay only updates the state. */
   readonly decidedEvents: Collection<IdDoc>;
@@ -39,6 +50,7 @@ export class PlannerStore {
     this.directory = db.collection<DirectoryDoc>('directory');
     this.planned = db.collection<PlannedDoc>('planned_notifications');
     this.runs = db.collection<RunDoc>('schedule_runs');
+    this.emitted = db.collection<IdDoc>('emitted_notifications');
     this.contactsColl = db.collection<ContactDoc>('contacts');
     this.decidedEvents = db.collection<IdDoc>('decided_events');
     this.expiryDecided = db.collection<IdDoc>('expiry_decided');
@@ -62,23 +74,41 @@ export class PlannerStore {
     await this.permits.updateOne({ _id: s.pendaftaran_id }, { $set: rest, $setOnInsert: { expiryPlanned: [] } }, { upsert: true });
   }
 
-  async markExpiry(m: ExpiryMark): Promise<void> {
-    await this.permits.updateOne({ _id: m.pendaftaran_id }, { $addToSet: { expiryPlanned: { expiry: m.expiry, threshold: m.threshold } } });
+  /**
+   * Marks thresholds as decided: insert-only by the warning's notification id (one
+   * bulk insert; the same ids the decision log seeds), merged into the state by scheduled().
+   */
+  async markExpiryMany(marks: ExpiryMark[], at: Date): Promise<void> {
+    await insertOnceMany(this.expiryDecided, marks.map((m) => notificationId('permit_expiry_warning', m.pendaftaran_id, `${m.expiry}:${m.threshold}`)), at);
   }
 
-  /** Permits a schedule may concern: an expiry date or documents waiting. */
-  async scheduled(): Promise<PermitState[]> {
+  /**
+   * Permits a schedule may concern: an expiry date or documents waiting. With
+   * `expiryAsOf` (a daily run's date), the thresholds already decided are merged in
+   * for the permits whose warnings can be due that day (0 < days left <= 90).
+   */
+  async scheduled(expiryAsOf?: string): Promise<PermitState[]> {
     const docs = await this.permits.find({ $or: [{ tanggal_berakhir: { $ne: null } }, { 'pendingDocuments.0': { $exists: true } }] }).toArray();
     const states = docs.map(PlannerStore.toState);
-    // Thresholds decided in the decision log count as planned too (a rebuilt store has no marks of its own).
+    if (!expiryAsOf) return states;
+    const maxT = Math.max(...EXPIRY_THRESHOLDS);
     const ids = new Map<string, { s: PermitState; t: number }>();
-    for (const s of states) if (s.tanggal_berakhir) for (const t of EXPIRY_THRESHOLDS) ids.set(notificationId('permit_expiry_warning', s.pendaftaran_id, `${s.tanggal_berakhir}:${t}`), { s, t });
+    for (const s of states) {
+      if (!s.tanggal_berakhir) continue;
+      const left = daysUntil(s.tanggal_berakhir, expiryAsOf);
+      if (left <= 0 || left > maxT) continue;
+      for (const t of EXPIRY_THRESHOLDS) ids.set(notificationId('permit_expiry_warning', s.pendaftaran_id, `${s.tanggal_berakhir}:${t}`), { s, t });
+    }
     if (ids.size) {
       const keys = [...ids.keys()];
-      for (let i = 0; i < keys.length; i += 5000) {
-        for (const d of await this.expiryDecided.find({ _id: { $in: keys.slice(i, i + 5000) } }, { projection: { _id: 1 } }).toArray()) {
-          const { s, t } = ids.get(d._id)!;
-          Object.assign(s, withExpiryPlanned(s, s.tanggal_berakhir!, t));
+      const mark = (id: string) => { const hit = ids.get(id); if (hit) Object.assign(hit.s, withExpiryPlanned(hit.s, hit.s.tanggal_berakhir!, hit.t)); };
+      // Few candidates: look them up ($in). Many, relative to the marks stored: one scan is
+      // cheaper (measured on FerretDB/SQLite: ~0.26 ms per $in id vs ~0.035 ms per scanned mark).
+      if (keys.length * 8 > (await this.expiryDecided.estimatedDocumentCount())) {
+        for await (const d of this.expiryDecided.find({}, { projection: { _id: 1 } })) mark(d._id);
+      } else {
+        for (let i = 0; i < keys.length; i += 2000) {
+          for (const d of await this.expiryDecided.find({ _id: { $in: keys.slice(i, i + 2000) } }, { projection: { _id: 1 } }).toArray()) mark(d._id);
         }
       }
     }
@@ -104,13 +134,41 @@ export class PlannerStore {
    * is taken over, so a crash between claim and produce never loses the message.
    */
   async claimPlanned(notificationId: string, scenario: string, at: Date, staleMs = 120_000): Promise<boolean> {
-    try { await this.planned.insertOne({ _id: notificationId, scenario, at, state: 'claimed' }); return true; } catch (e) {
-      if ((e as { code?: number }).code !== 11000) throw e;
-    }
-    const takeover = await this.planned.updateOne({ _id: notificationId, state: 'claimed', at: { $lt: new Date(at.getTime() - staleMs) } }, { $set: { at } });
-    return takeover.modifiedCount === 1;
+    return (await this.claimMany([{ id: notificationId, scenario }], at, staleMs)).has(notificationId);
   }
-  async markEmitted(notificationId: string): Promise<void> { await this.planned.updateOne({ _id: notificationId }, { $set: { state: 'emitted' } }); }
+  /**
+   * Claims many ids in one bulk insert: returns the ids this caller won (new
+   * claims, plus abandoned ones taken over).
+   */
+  async claimMany(claims: { id: string; scenario: string }[], at: Date, staleMs = 120_000): Promise<Set<string>> {
+    const won = new Set<string>();
+    if (claims.length === 0) return won;
+    const unique = [...new Map(claims.map((c) => [c.id, c])).values()];
+    let lost = new Set<string>();
+    try {
+      await this.planned.insertMany(unique.map((c) => ({ _id: c.id, scenario: c.scenario, at })), { ordered: false });
+    } catch (e) {
+      type W = { code?: number; index?: number; err?: { index?: number; code?: number } };
+      const errs = (e as { writeErrors?: W[] | W }).writeErrors;
+      const list: W[] = Array.isArray(errs) ? errs : errs ? [errs] : [];
+      if (list.length === 0 || list.some((w) => (w.code ?? w.err?.code) !== 11000)) throw e;
+      lost = new Set(list.map((w) => unique[(w.index ?? w.err?.index)!]!.id));
+    }
+    for (const c of unique) if (!lost.has(c.id)) won.add(c.id);
+    if (lost.size) {
+      const stale = await this.planned.find({ _id: { $in: [...lost] }, at: { $lt: new Date(at.getTime() - staleMs) } }, { projection: { _id: 1, at: 1 } }).toArray();
+      const done = new Set((await this.emitted.find({ _id: { $in: stale.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      for (const d of stale.filter((x) => !done.has(x._id))) {
+        const r = await this.planned.updateOne({ _id: d._id, at: d.at }, { $set: { at } });
+        if (r.modifiedCount === 1) won.add(d._id);
+      }
+    }
+    return won;
+  }
+  async releaseMany(ids: string[]): Promise<void> { if (ids.length) await this.planned.deleteMany({ _id: { $in: ids } }); }
+  /** Insert-only (bulk inserts are fast on every MongoDB-compatible store; bulk updates are not). */
+  async markEmittedMany(ids: string[], at = new Date()): Promise<void> { await insertOnceMany(this.emitted, ids, at); }
+  async markEmitted(notificationId: string): Promise<void> { await this.markEmittedMany([notificationId]); }
 
   async eventDecided(eventId: string): Promise<boolean> { return (await this.decidedEvents.countDocuments({ _id: eventId }, { limit: 1 })) > 0; }
   async markEventDecided(eventId: string, at: Date): Promise<void> { await upsertOnce(this.decidedEvents, eventId, at); }
@@ -119,12 +177,12 @@ export class PlannerStore {
   async recordPastDecision(d: PlannerDecisionRecorded): Promise<void> {
     const at = new Date(d.occurredAt);
     if (d.notificationId && d.decision === 'PLANNED') {
-      await this.planned.updateOne({ _id: d.notificationId }, { $set: { state: 'emitted' }, $setOnInsert: { scenario: d.scenario, at } }, { upsert: true }).catch(ignoreDuplicate);
+      await this.planned.updateOne({ _id: d.notificationId }, { $setOnInsert: { scenario: d.scenario, at } }, { upsert: true }).catch(ignoreDuplicate);
+      await upsertOnce(this.emitted, d.notificationId, at);
     }
     if (d.notificationId && d.scenario === 'permit_expiry_warning' && d.decision !== 'CANCELLED') await upsertOnce(this.expiryDecided, d.notificationId, at);
     if (d.causationId && !d.causationId.startsWith('schedule:')) await upsertOnce(this.decidedEvents, d.causationId, at);
   }
-  async releasePlanned(notificationId: string): Promise<void> { await this.planned.deleteOne({ _id: notificationId }); }
 
   /** Applies an opt-in or opt-out; an older event than the stored one changes nothing. */
   async putContact(phone: string, optedOut: boolean, at: number, provider: string): Promise<void> {

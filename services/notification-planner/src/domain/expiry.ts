@@ -10,11 +10,18 @@ import { DateTime } from 'luxon';
 export const EXPIRY_THRESHOLDS = [90, 60, 30, 7] as const;
 export type Threshold = (typeof EXPIRY_THRESHOLDS)[number];
 
+const YMD = /^(\d{4})-(\d{2})-(\d{2})$/;
+const dayNumber = (iso: string): number | null => {
+  const m = YMD.exec(iso);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000 : null;
+};
+
 /** Whole calendar days from `asOf` to `expiry` (both yyyy-MM-dd, Asia/Jakarta). */
 export function daysUntil(expiry: string, asOf: string): number {
-  const e = DateTime.fromISO(expiry, { zone: 'utc' });
-  const d = DateTime.fromISO(asOf, { zone: 'utc' });
-  return Math.round(e.diff(d, 'days').days);
+  // Calendar dates carry no zone: day numbers since the epoch differ by exactly the days between them.
+  const e = dayNumber(expiry), d = dayNumber(asOf);
+  if (e !== null && d !== null) return e - d;
+  return Math.round(DateTime.fromISO(expiry, { zone: 'utc' }).diff(DateTime.fromISO(asOf, { zone: 'utc' }), 'days').days);
 }
 
 export type ExpiryDecision =

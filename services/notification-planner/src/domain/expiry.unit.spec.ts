@@ -67,4 +67,10 @@ describe('expiry warnings', () => {
       expect(planned).toEqual([90, 60, 30, 7]);
     }));
   });
+  it('property: days between two calendar dates equal luxon\'s calendar difference (leap years, month ends, any order)', () => {
+    const day = fc.integer({ min: 0, max: 200 * 366 }).map((n) => DateTime.fromISO('1950-01-01', { zone: 'utc' }).plus({ days: n }).toISODate()!);
+    fc.assert(fc.property(day, day, (a, b) => {
+      expect(daysUntil(a, b)).toBe(Math.round(DateTime.fromISO(a, { zone: 'utc' }).diff(DateTime.fromISO(b, { zone: 'utc' }), 'days').days));
+    }));
+  });
 });
