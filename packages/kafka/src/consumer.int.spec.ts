@@ -74,4 +74,30 @@ describe('consumer loop against a real broker', () => {
     await waitFor(async () => handled.includes('ok-3'), { what: 'new record after restart' });
     expect(handled).toEqual(['ok-3']);
   });
+
+  it('stopping during retries: records done before are committed, the stuck one and those after it are redelivered, none lost', async () => {
+    const group = uniq('g-');
+    const handled: string[] = [];
+    let attempts = 0;
+    let healthy = false;
+    const handler = async ({ value }: { value: ContactEvent }) => {
+      if (value.text === 'stuck' && !healthy) { attempts++; throw new TransientError('database down'); }
+      handled.push(value.eventId);
+    };
+    const metrics = createMetrics('it');
+    const start = async () => {
+      const c = await runConsumer({ kafka, codec, groupId: group, handlers: { 'contact.events': handler as never }, dlqProducer: producer.producer, logger: silentLogger(), metrics, retry: { initialMs: 20, maxMs: 40 } });
+      running.push(c); return c;
+    };
+    const c1 = await start();
+    await producer.send(['a', 'b', 'c'].map((k) => ({ topic: 'contact.events' as const, key: 'same-key', value: contact(`${group}-${k}`, k === 'b' ? 'stuck' : k) })));
+    await waitFor(async () => handled.includes(`${group}-a`) && attempts >= 2, { what: 'a done, b failing' });
+    await c1.stop(); running.pop();
+    expect(handled.filter((h) => h.startsWith(group))).toEqual([`${group}-a`]);
+    healthy = true;
+    handled.length = 0;
+    await start();
+    await waitFor(async () => handled.filter((h) => h.startsWith(group)).length >= 2, { what: 'b and c after restart' });
+    expect(handled.filter((h) => h.startsWith(group))).toEqual([`${group}-b`, `${group}-c`]);
+  });
 });

@@ -32,6 +32,8 @@ export interface ConsumerOptions {
   logger: Logger;
   metrics: Metrics;
   fromBeginning?: boolean;
+  /** Partitions handled at once (records of one partition stay in order). Default 3. */
+  concurrency?: number;
   retry?: { initialMs?: number; maxMs?: number };
 }
 
@@ -78,41 +80,74 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     metrics.deadLetters.inc({ topic, reason: code });
   };
 
+  /** Handles one record; false when the consumer is stopping and the record is left for redelivery. */
+  const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<boolean> => {
+    const logical = physicalToLogical.get(topic)!;
+    const handler = handlers[logical] as ((m: Delivered<TopicName>) => Promise<void>) | undefined;
+    const end = metrics.handleSeconds.startTimer({ topic });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!message.value) throw Object.assign(new Error('record has no value (tombstone)'), { retriable: false, code: 'TOMBSTONE' });
+        const value = await codec.decode(logical, message.value);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+        await handler!({
+          topic: logical, partition, offset: message.offset, key: message.key?.toString() ?? null,
+          value, headers, timestamp: Number(message.timestamp), heartbeat: () => heartbeat(),
+        } as Delivered<TopicName>);
+        metrics.consumed.inc({ topic, outcome: 'ok' });
+        end();
+        return true;
+      } catch (err) {
+        if (!isRetriable(err)) {
+          log.error({ topic, partition, offset: message.offset, err: errorMessage(err) }, 'permanent error; sending record to dead-letter topic');
+          await toDlq(topic, partition, message, err); // if this throws, kafkajs redelivers: nothing is lost
+          metrics.consumed.inc({ topic, outcome: 'dead_letter' });
+          end();
+          return true;
+        }
+        // Stopping: leave it uncommitted, redelivered after the restart. (Throwing here would make
+        // kafkajs restart this consumer, which then rejoins the group while stopping.)
+        if (stopping) return false;
+        const wait = backoffMs(attempt, initialMs, maxMs);
+        metrics.retries.inc({ topic });
+        log.warn({ topic, partition, offset: message.offset, attempt, waitMs: wait, err: errorMessage(err) }, 'retriable error; retrying');
+        await sleep(wait);
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  };
+
+  // Records of one partition are handled one after another, in order; up to
+  // `concurrency` partitions at once. The offset committed is always that of the
+  // last record whose effect is done (every 100 records or 1 s, and at the end of a
+  // batch): a crash redelivers at most those, which every handler absorbs.
   await consumer.run({
     autoCommit: false,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => {
-      const logical = physicalToLogical.get(topic)!;
-      const handler = handlers[logical] as ((m: Delivered<TopicName>) => Promise<void>) | undefined;
-      const end = metrics.handleSeconds.startTimer({ topic });
-      for (let attempt = 0; ; attempt++) {
-        try {
-          if (!message.value) throw Object.assign(new Error('record has no value (tombstone)'), { retriable: false, code: 'TOMBSTONE' });
-          const value = await codec.decode(logical, message.value);
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-          await handler!({
-            topic: logical, partition, offset: message.offset, key: message.key?.toString() ?? null,
-            value, headers, timestamp: Number(message.timestamp), heartbeat: () => heartbeat(),
-          } as Delivered<TopicName>);
-          metrics.consumed.inc({ topic, outcome: 'ok' });
-          break;
-        } catch (err) {
-          if (!isRetriable(err)) {
-            log.error({ topic, partition, offset: message.offset, err: errorMessage(err) }, 'permanent error; sending record to dead-letter topic');
-            await toDlq(topic, partition, message, err); // if this throws, kafkajs redelivers: nothing is lost
-            metrics.consumed.inc({ topic, outcome: 'dead_letter' });
-            break;
-          }
-          if (stopping) throw err; // leave uncommitted: redelivered after restart
-          const wait = backoffMs(attempt, initialMs, maxMs);
-          metrics.retries.inc({ topic });
-          log.warn({ topic, partition, offset: message.offset, attempt, waitMs: wait, err: errorMessage(err) }, 'retriable error; retrying');
-          await sleep(wait);
-          await heartbeat().catch(() => undefined);
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.concurrency ?? 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+      let done: string | null = null;
+      let since = 0;
+      let last = Date.now();
+      const commit = async () => {
+        if (done === null) return;
+        // The batch's own commit: consumer.commitOffsets is a silent no-op once stop() has begun.
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(done) + 1n).toString() }] }] });
+        done = null; since = 0; last = Date.now();
+      };
+      try {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          if (!(await handleOne(batch.topic, batch.partition, message, heartbeat))) break;
+          resolveOffset(message.offset);
+          done = message.offset;
+          if (++since >= 100 || Date.now() - last >= 1000) await commit();
+          await heartbeat();
         }
+      } finally {
+        await commit();
       }
-      end();
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
     },
   });
 

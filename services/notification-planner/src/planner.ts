@@ -1,9 +1,10 @@
 import { DateTime } from 'luxon';
-import { deterministicId } from '@sicantik/core';
+import { deterministicId, normalizePhone } from '@sicantik/core';
 import type { EventProducer } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
 import type { PermitEvent, PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { PlannerStore } from './adapters/store';
+import { evolve } from './domain/state';
 import { ZONE, decideDaily, decideDocumentDigest, decideOnEvent, type Decision, type PlannerSettings } from './domain/decide';
 
 ////////// Application service: runs the pure decisions against the store and Kafka
@@ -73,12 +74,15 @@ export class Planner {
    * updates the state, so a rebuild never re-decides history with today's facts.
    */
   async onPermitEvent(ev: PermitEvent): Promise<RunSummary> {
-    const before = await this.store.load(ev.pendaftaran_id);
-    const { after, decisions } = decideOnEvent(before, ev, await this.store.directoryEntries(), this.settings, await this.store.contacts());
-    if (await this.store.eventDecided(ev.eventId)) {
-      await this.store.save(after);
+    const [before, directory, decided] = await Promise.all([this.store.load(ev.pendaftaran_id), this.store.directoryEntries(), this.store.eventDecided(ev.eventId)]);
+    if (decided) {
+      await this.store.save(evolve(before, ev));
       return { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
     }
+    // Only the numbers this event can concern: the applicant's (old and new) and the directory's.
+    const phones = [before.telepon_pemohon, ev.payload.type === 'PermitIssued' || ev.payload.type === 'PermitRegistered' || ev.payload.type === 'ApplicantContactChanged' ? ev.payload.telepon_pemohon : null, ...directory.map((e) => e.phone)]
+      .flatMap((p) => { const n = p ? normalizePhone(p) : null; return n?.ok ? [n.e164] : []; });
+    const { after, decisions } = decideOnEvent(before, ev, directory, this.settings, await this.store.contacts(phones));
     const summary = await this.emit(decisions, ev);
     await this.store.markEventDecided(ev.eventId, this.now());
     await this.store.save(after);

@@ -171,7 +171,7 @@ export class PlannerStore {
   async markEmitted(notificationId: string): Promise<void> { await this.markEmittedMany([notificationId]); }
 
   async eventDecided(eventId: string): Promise<boolean> { return (await this.decidedEvents.countDocuments({ _id: eventId }, { limit: 1 })) > 0; }
-  async markEventDecided(eventId: string, at: Date): Promise<void> { await upsertOnce(this.decidedEvents, eventId, at); }
+  async markEventDecided(eventId: string, at: Date): Promise<void> { await insertOnceMany(this.decidedEvents, [eventId], at); }
 
   /** Rebuilds claims, expiry marks and decided events from one record of the decision log. */
   async recordPastDecision(d: PlannerDecisionRecorded): Promise<void> {
@@ -194,8 +194,10 @@ export class PlannerStore {
     }
   }
   async contact(phone: string): Promise<ContactDoc | null> { return this.contactsColl.findOne({ _id: phone }); }
-  async contacts(): Promise<Contacts> {
-    const docs = await this.contactsColl.find({}, { projection: { _id: 1, optedOut: 1 } }).toArray();
+  /** Opt-in state of the given numbers (all known numbers when none are given). */
+  async contacts(phones?: string[]): Promise<Contacts> {
+    if (phones && phones.length === 0) return { optedOut: new Set(), optedIn: new Set() };
+    const docs = await this.contactsColl.find(phones ? { _id: { $in: [...new Set(phones)] } } : {}, { projection: { _id: 1, optedOut: 1 } }).toArray();
     return { optedOut: new Set(docs.filter((d) => d.optedOut).map((d) => d._id)), optedIn: new Set(docs.filter((d) => !d.optedOut).map((d) => d._id)) };
   }
 
