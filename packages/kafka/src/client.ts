@@ -24,10 +24,14 @@ export function createKafka(opts: { brokers: string[]; clientId: string; logger:
 
 export interface TopicLayout { prefix: string; partitions: number; replicationFactor: number }
 
-/** Creates every topic (and each consumed topic's DLQ) explicitly; existing ones are left as they are. */
+/**
+ * Creates every topic (and each consumed topic's DLQ) explicitly; existing ones are
+ * left as they are. Several services starting at once race to create the same
+ * topics: a creation that fails is retried for what is still missing, and the call
+ * returns only when every topic is known with a leader for each partition.
+ */
 export async function ensureTopics(admin: Admin, layout: TopicLayout, names: readonly TopicName[] = TOPIC_NAMES): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const wanted = names.flatMap((n) => {
+  const all = names.flatMap((n) => {
     const topic = `${layout.prefix}${n}`;
     const spec = TOPICS[n];
     const configEntries = spec.compacted
@@ -37,16 +41,23 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
       { topic, numPartitions: spec.compacted ? 1 : layout.partitions, replicationFactor: layout.replicationFactor, configEntries },
       { topic: dlqTopicOf(topic), numPartitions: 1, replicationFactor: layout.replicationFactor, configEntries: [{ name: 'retention.ms', value: '-1' }] },
     ];
-  }).filter((t) => !existing.has(t.topic));
-  if (wanted.length === 0) return;
-  try {
-    await admin.createTopics({ topics: wanted, waitForLeaders: true });
-  } catch (e) {
-    // Another instance may have created them concurrently.
-    const after = new Set(await admin.listTopics());
-    const missing = wanted.filter((t) => !after.has(t.topic)).map((t) => t.topic);
-    if (missing.length) throw new TransientError(`could not create topics: ${missing.join(', ')}`, e);
+  });
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const existing = new Set(await admin.listTopics());
+    const missing = all.filter((t) => !existing.has(t.topic));
+    try {
+      if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: true });
+      const meta = await admin.fetchTopicMetadata({ topics: all.map((t) => t.topic) });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (e) {
+      lastError = e; // created concurrently by another service, or not yet visible: look again
+    }
+    await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
   }
+  const after = new Set(await admin.listTopics());
+  const missing = all.filter((t) => !after.has(t.topic)).map((t) => t.topic);
+  throw new TransientError(`could not create topics: ${missing.join(', ') || '(all exist, but without leaders)'}`, lastError);
 }
 
 export interface OutMessage<T extends TopicName> { topic: T; key: string; value: TopicValues[T]; headers?: IHeaders }

@@ -32,6 +32,21 @@ describe('consumer loop against a real broker', () => {
     expect(topics).toEqual(expect.arrayContaining([`${prefix}contact.events`, dlqTopicOf(`${prefix}contact.events`)]));
   });
 
+  it('six services creating the same topics at the same moment all succeed, and every partition has a leader', async () => {
+    const racePrefix = `${uniq('it-race-')}.`;
+    const admins = Array.from({ length: 6 }, () => kafka.admin());
+    await Promise.all(admins.map((a) => a.connect()));
+    try {
+      await Promise.all(admins.map((a) => ensureTopics(a, { prefix: racePrefix, partitions: 3, replicationFactor: 1 }, ['permit.events', 'notification.requests', 'template.events'])));
+      const meta = await admin.fetchTopicMetadata({ topics: ['permit.events', 'notification.requests', 'template.events'].map((t) => `${racePrefix}${t}`) });
+      expect(meta.topics.map((t) => [t.name.slice(racePrefix.length), t.partitions.length, t.partitions.every((p) => p.leader >= 0)]).sort()).toEqual([
+        ['notification.requests', 3, true], ['permit.events', 3, true], ['template.events', 1, true],
+      ]);
+    } finally {
+      await Promise.all(admins.map((a) => a.disconnect()));
+    }
+  });
+
   it('retries retriable errors, dead-letters permanent ones and poison bytes with the reason, and commits only after the effect', async () => {
     const group = uniq('g-');
     const handled: string[] = [];
