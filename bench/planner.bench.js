@@ -76,6 +76,24 @@ async function real() {
     if (again.planned !== 0) throw new Error('a second run planned again');
     rows.push([`Planner.runDaily, ${N} due warnings (Kafka + FerretDB)`, `${(full / 1000).toFixed(2)} s`, `${(base / 1000).toFixed(2)} s`, (full / base).toFixed(1), `${Math.round(N / (full / 1000))} warnings/s`]);
     rows.push([`same date again (all marked, nothing planned)`, `${(rerun / 1000).toFixed(2)} s`, '', '', '']);
+    // Part 3: seeding a new store from the decision log (what a rebuild does first).
+    const M = 10 * N;
+    const log = Array.from({ length: M }, (_, i) => ({ eventId: `seed-${i}`, occurredAt: Date.now(), correlationId: 'c', causationId: i % 2 ? `evt-${i}` : 'schedule:daily:2026-11-22',
+      decision: i % 3 ? 'PLANNED' : 'SKIPPED', scenario: i % 2 ? 'status_update' : 'permit_expiry_warning', pendaftaran_id: `REG-${i}`, notificationId: `n-${i}`, recipientKind: 'APPLICANT', recipientId: `REG-${i}`, reason: null }));
+    for (let i = 0; i < log.length; i += 1000) await producer.send(log.slice(i, i + 1000).map((v) => ({ topic: 'planner.decisions', key: v.pendaftaran_id, value: v })));
+    const { followTopic } = require('@sicantik/kafka');
+    const total = (await admin.fetchTopicOffsets(`${prefix}planner.decisions`)).reduce((a, p) => a + Number(p.high), 0);
+    t = performance.now();
+    await followTopic({ kafka, admin, codec, topic: 'planner.decisions', groupId: `${prefix}read-${Date.now()}`, onMessage: () => undefined });
+    const read = performance.now() - t;
+    const fresh = new PlannerStore(mongo.db(`bench_${prefix.slice(6, 12)}_seed`));
+    const seedPlanner = new Planner(fresh, producer, settings, pino({ level: 'silent' }), () => new Date());
+    t = performance.now();
+    const seeded = await seedPlanner.bootstrapFromDecisionLog(async (apply) => (await followTopic({ kafka, admin, codec, topic: 'planner.decisions', groupId: `${prefix}seed-${Date.now()}`, onMessage: apply })).records);
+    const seed = performance.now() - t;
+    await mongo.db(`bench_${prefix.slice(6, 12)}_seed`).dropDatabase();
+    if (seeded !== total) throw new Error(`seeded ${seeded} of ${total}`);
+    rows.push([`seed a new store from a ${total}-record decision log`, `${(seed / 1000).toFixed(2)} s`, `${(read / 1000).toFixed(2)} s (read + decode only)`, (seed / read).toFixed(1), `${Math.round(total / (seed / 1000))} records/s`]);
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await mongo.close(); await producer.disconnect();

@@ -92,7 +92,9 @@ export class Planner {
   /** Seeds claims, expiry marks and decided events from the decision log (a new or rebuilt store). */
   async bootstrapFromDecisionLog(read: (apply: (d: PlannerDecisionRecorded) => Promise<void>) => Promise<number>): Promise<number | null> {
     if (await this.store.runDone('bootstrap:decision-log')) return null;
-    const n = await read((d) => this.store.recordPastDecision(d));
+    const seeder = this.store.seeder();
+    const n = await read(async (d) => { await seeder.add(d); });
+    await seeder.flush();
     await this.store.markRun('bootstrap:decision-log', this.now());
     return n;
   }

@@ -6,20 +6,18 @@ import { EXPIRY_THRESHOLDS, daysUntil } from '../domain/expiry';
 import type { ExpiryMark } from '../domain/decide';
 import { initialState, withExpiryPlanned, type PermitState } from '../domain/state';
 
-const ignoreDuplicate = (e: unknown) => { if ((e as { code?: number }).code !== 11000) throw e; };
-/** Inserts {_id, at} unless present; a concurrent insert of the same id is the same fact. */
+/** For unordered bulk inserts: duplicates of ids already present are fine, anything else is not. */
+const ignoreDuplicates = (e: unknown) => {
+  const errs = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
+  const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
+  if (list.length === 0 || list.some((w) => w.code !== 11000)) throw e;
+};
+
 /** Inserts {_id, at} for each id in one unordered bulk insert; ids already present are skipped. */
 async function insertOnceMany(c: Collection<IdDoc>, ids: string[], at: Date): Promise<void> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return;
-  try { await c.insertMany(unique.map((_id) => ({ _id, at })), { ordered: false }); } catch (e) {
-    const errs = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-    const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
-    if (list.length === 0 || list.some((w) => w.code !== 11000)) throw e;
-  }
-}
-async function upsertOnce(c: Collection<IdDoc>, id: string, at: Date): Promise<void> {
-  await c.updateOne({ _id: id }, { $setOnInsert: { at } }, { upsert: true }).catch(ignoreDuplicate);
+  await c.insertMany(unique.map((_id) => ({ _id, at })), { ordered: false }).catch(ignoreDuplicates);
 }
 
 ////////// Planner state in MongoDB, rebuilt from permit.events and directory.events.
@@ -175,13 +173,39 @@ export class PlannerStore {
 
   /** Rebuilds claims, expiry marks and decided events from one record of the decision log. */
   async recordPastDecision(d: PlannerDecisionRecorded): Promise<void> {
-    const at = new Date(d.occurredAt);
-    if (d.notificationId && d.decision === 'PLANNED') {
-      await this.planned.updateOne({ _id: d.notificationId }, { $setOnInsert: { scenario: d.scenario, at } }, { upsert: true }).catch(ignoreDuplicate);
-      await upsertOnce(this.emitted, d.notificationId, at);
-    }
-    if (d.notificationId && d.scenario === 'permit_expiry_warning' && d.decision !== 'CANCELLED') await upsertOnce(this.expiryDecided, d.notificationId, at);
-    if (d.causationId && !d.causationId.startsWith('schedule:')) await upsertOnce(this.decidedEvents, d.causationId, at);
+    const seeder = this.seeder();
+    seeder.add(d);
+    await seeder.flush();
+  }
+
+  /**
+   * Collects decision-log records and writes what they imply in bulk inserts of up
+   * to `batch` ids per collection (a rebuild reads the whole log).
+   */
+  seeder(batch = 1000): { add(d: PlannerDecisionRecorded): Promise<void> | void; flush(): Promise<void> } {
+    const planned = new Map<string, { scenario: string; at: Date }>();
+    const expiry: string[] = [], events: string[] = [];
+    let at = new Date(0);
+    const flush = async () => {
+      if (planned.size) {
+        const docs = [...planned].map(([_id, v]) => ({ _id, ...v }));
+        planned.clear();
+        await this.planned.insertMany(docs, { ordered: false }).catch(ignoreDuplicates);
+        await insertOnceMany(this.emitted, docs.map((x) => x._id), at);
+      }
+      await insertOnceMany(this.expiryDecided, expiry.splice(0), at);
+      await insertOnceMany(this.decidedEvents, events.splice(0), at);
+    };
+    return {
+      add: (d) => {
+        at = new Date(d.occurredAt);
+        if (d.notificationId && d.decision === 'PLANNED') planned.set(d.notificationId, { scenario: d.scenario, at });
+        if (d.notificationId && d.scenario === 'permit_expiry_warning' && d.decision !== 'CANCELLED') expiry.push(d.notificationId);
+        if (d.causationId && !d.causationId.startsWith('schedule:')) events.push(d.causationId);
+        if (planned.size >= batch || expiry.length >= batch || events.length >= batch) return flush();
+      },
+      flush,
+    };
   }
 
   /** Applies an opt-in or opt-out; an older event than the stored one changes nothing. */
