@@ -5,7 +5,7 @@ import type { Logger } from '@sicantik/observability';
 import type { PermitEvent, PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { PlannerStore } from './adapters/store';
 import { evolve } from './domain/state';
-import { ZONE, decideDaily, decideDocumentDigest, decideOnEvent, type Decision, type PlannerSettings } from './domain/decide';
+import { ZONE, decideDaily, decideDocumentDigest, documentDigestCause, decideOnEvent, type Decision, type PlannerSettings } from './domain/decide';
 
 ////////// Application service: runs the pure decisions against the store and Kafka
 
@@ -80,7 +80,7 @@ export class Planner {
       return { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
     }
     // Only the numbers this event can concern: the applicant's (old and new) and the directory's.
-    const phones = [before.telepon_pemohon, ev.payload.type === 'PermitIssued' || ev.payload.type === 'PermitRegistered' || ev.payload.type === 'ApplicantContactChanged' ? ev.payload.telepon_pemohon : null, ...directory.map((e) => e.phone)]
+    const phones = [before.telepon_pemohon, (ev.payload as { telepon_pemohon?: string | null }).telepon_pemohon, ...directory.map((e) => e.phone)]
       .flatMap((p) => { const n = p ? normalizePhone(p) : null; return n?.ok ? [n.e164] : []; });
     const { after, decisions } = decideOnEvent(before, ev, directory, this.settings, await this.store.contacts(phones));
     const summary = await this.emit(decisions, ev);
@@ -112,8 +112,8 @@ export class Planner {
 
   /** The document_pending digest for the window [from, to). */
   async runDocumentDigest(from: Date, to: Date): Promise<RunSummary> {
-    const decisions = decideDocumentDigest(await this.store.scheduled(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings, await this.store.contacts());
-    const id = `schedule:document_pending:${from.toISOString()}`;
+    const decisions = decideDocumentDigest(await this.store.withPendingDocuments(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings, await this.store.contacts());
+    const id = documentDigestCause(from.getTime());
     const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: null });
     await this.store.markRun(`digest:${from.toISOString()}`, this.now());
     return summary;

@@ -6,18 +6,8 @@ import type { NotificationDoc } from './store';
 // One document per decision event (idempotent by event id), joined at query
 // time with the notification projection so a planned message shows how far it got.
 
-export interface DecisionDoc {
-  _id: string;
-  at: Date;
-  decision: PlannerDecisionRecorded['decision'];
-  scenario: string;
-  pendaftaran_id: string;
-  notificationId: string | null;
-  recipientKind: string | null;
-  recipientId: string | null;
-  reason: string | null;
-  correlationId: string;
-}
+/** The decision event as stored: its id as _id, its time as a date, its cause left out. */
+export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt' | 'causationId'> & { _id: string; at: Date };
 
 export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; limit: number }
 

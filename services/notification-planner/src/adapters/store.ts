@@ -113,6 +113,11 @@ export class PlannerStore {
     return states;
   }
 
+  /** Permits with documents waiting for a signature (the document digest needs no others). */
+  async withPendingDocuments(): Promise<PermitState[]> {
+    return (await this.permits.find({ 'pendingDocuments.0': { $exists: true } }).toArray()).map(PlannerStore.toState);
+  }
+
   async directoryEntries(): Promise<DirectoryEntry[]> {
     return (await this.directory.find({}).sort({ _id: 1 }).toArray()).map(({ _id, ...e }) => e);
   }

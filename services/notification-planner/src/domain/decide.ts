@@ -279,9 +279,12 @@ function withTemplates(ds: Decision[], settings: PlannerSettings): Decision[] {
 
 ////////// Document digest: documents that started waiting for a signature in [from, to)
 
+/** The cause id of the digest run for the window starting at `from`. */
+export const documentDigestCause = (from: number) => `schedule:document_pending:${DateTime.fromMillis(from, { zone: ZONE }).toISO()!}`;
+
 export function decideDocumentDigest(permits: PermitState[], directory: DirectoryEntry[], from: number, to: number, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): Decision[] {
   const windowKey = DateTime.fromMillis(from, { zone: ZONE }).toISO()!;
-  const cause: Cause = { eventId: `schedule:document_pending:${windowKey}`, correlationId: `schedule:document_pending:${windowKey}`, occurredAt: to };
+  const cause: Cause = { eventId: documentDigestCause(from), correlationId: documentDigestCause(from), occurredAt: to };
   const fresh = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince >= from && d.pendingSince < to).map((d) => ({ s, d })));
   const out: Decision[] = [];
   for (const staff of directory.filter((e) => e.role === 'STAFF' && e.active)) {
