@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import * as fs from 'node:fs';
 import axios from 'axios';
 import { MongoClient } from 'mongodb';
 import { stack, uniq, waitFor } from '../support';
@@ -130,6 +131,26 @@ describe('planner decisions, opt-out and concurrent planners', () => {
       const later = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2027-05-01' }, { headers: admin });
       expect(later.data).toMatchObject({ planned: 0 }); // D's 60-day warning for 2027-06-30 was sent before the rebuild
       await new Promise((r) => setTimeout(r, 3000));
+      expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
+    } finally {
+      await mongo.close();
+    }
+  });
+
+  it('a dispatcher rebuilt from the topics (new database, new group) replays every rendered notification and sends none again', async () => {
+    const simBefore = (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length;
+    const rebuiltDb = `${sys.db('provider-dispatcher')}_rebuilt`;
+    await sys.addInstance('provider-dispatcher', { MONGO_DB: rebuiltDb, CONSUMER_GROUP: `${sys.prefix}dispatcher-rebuild` });
+    const mongo = await MongoClient.connect(stack.mongoUrl);
+    try {
+      const live = mongo.db(sys.db('provider-dispatcher')).collection('dispatch_claims');
+      const copy = mongo.db(rebuiltDb).collection('dispatch_claims');
+      const states = async (c: typeof live) => (await c.find({}).sort({ _id: 1 }).toArray()).map((d) => [d._id, d.state, d.providerMessageId ?? null]);
+      const liveStates = await states(live);
+      expect(liveStates.length).toBe(simBefore);
+      await waitFor(async () => JSON.stringify(await states(copy)) === JSON.stringify(liveStates), { timeoutMs: 30_000, what: 'seeded claims equal the live ones' });
+      await waitFor(async () => fs.readFileSync(sys.logs[Object.keys(sys.logs).find((k) => k.startsWith('provider-dispatcher-'))!]!, 'utf8').includes('"status":"ACCEPTED"'), { timeoutMs: 30_000, what: 'the rebuilt dispatcher replayed rendered notifications' });
+      await new Promise((r) => setTimeout(r, 2000));
       expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
     } finally {
       await mongo.close();

@@ -99,7 +99,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     addInstance: async (name, over = {}) => {
       const port = await freePort();
       const instance = `${name}-${procs.size}`;
-      launch(name, SERVICES.find(([n]) => n === name)![1], instance, { HTTP_PORT: String(port), ...over });
+      launch(name, SERVICES.find(([n]) => n === name)![1], instance, { HTTP_PORT: String(port), OPS_PORT: String(port), ...over });
       const url = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: `${instance} ready` });
       return url;

@@ -1,7 +1,7 @@
 import express from 'express';
 import { MongoClient } from 'mongodb';
 import { maskPhone, systemClock } from '@sicantik/core';
-import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { followTopic, installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { ClaimStore } from './adapters/claims';
 import { MetaProvider } from './adapters/providers/meta';
@@ -19,6 +19,14 @@ async function main() {
     baseUrl: cfg.META_BASE_URL, apiVersion: cfg.META_API_VERSION, phoneNumberId: cfg.META_PHONE_NUMBER_ID,
     accessToken: cfg.META_ACCESS_TOKEN, timeoutMs: cfg.PROVIDER_TIMEOUT_MS,
   });
+  // A new or rebuilt store first learns from the dispatch log what was sent: a replay never sends again.
+  if (!(await claims.seeded())) {
+    const n = await claims.seedFromLog(async (apply) => (await followTopic({
+      kafka: infra.kafka, admin: infra.admin, codec: infra.codec, topic: 'notification.dispatch',
+      groupId: `${cfg.TOPIC_PREFIX}dispatcher-bootstrap-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`, onMessage: apply,
+    })).records, systemClock.now());
+    logger.info({ claims: n }, 'claims seeded from the dispatch log');
+  }
   const outcomes = new metrics.client.Counter({ name: 'sicantik_dispatch_outcomes_total', help: 'Dispatch outcomes by provider and status', labelNames: ['provider', 'status'], registers: [metrics.registry] });
   const consumer = await runConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}provider-dispatcher`, dlqProducer: producer.producer, logger, metrics,
