@@ -90,6 +90,17 @@ describe('planner decisions, opt-out and concurrent planners', () => {
     expect(warnings[0]!.body.template.components[0]!.parameters.map((p) => p.text)).toContain('60');
     const expiry = await decisionsOf({ pendaftaran_id: D, scenario: 'permit_expiry_warning' });
     expect(expiry.filter((d) => d.decision !== 'CANCELLED').map((d) => [d.decision, d.reason])).toEqual([['SKIPPED', 'recipient opted out of WhatsApp notifications'], ['PLANNED', null]]);
+    // Analysts count the reasons: this system has seen only permit D so far.
+    const summary = await waitFor(async () => {
+      const r = await http.get(`${sys.trackerUrl}/v1/stats/decisions/summary`, { headers: stats });
+      return r.data.counts.some((c: { scenario: string; decision: string }) => c.scenario === 'permit_expiry_warning' && c.decision === 'PLANNED') && r.data.counts;
+    }, { what: 'decision summary' });
+    expect(summary).toEqual(expect.arrayContaining([
+      { scenario: 'permit_expiry_warning', decision: 'CANCELLED', reasonCode: 'EXPIRY_DATE_CHANGED', count: 4 },
+      { scenario: 'permit_expiry_warning', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 1 },
+      { scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 1 },
+      { scenario: 'permit_ready', decision: 'PLANNED', reasonCode: null, count: 1 },
+    ]));
   });
 
   it('two planner instances running the same date at the same moment send one message', async () => {

@@ -116,6 +116,8 @@ export interface PlannerDecisionRecorded extends Envelope {
   recipientKind: string | null;
   recipientId: string | null;
   reason: string | null;
+  /** Stable code of the reason (added later: absent in the oldest events). */
+  reasonCode?: string | null;
 }
 
 export interface DirectoryEntryUpdated extends Envelope {

@@ -52,16 +52,16 @@ export class Planner {
           const base = { correlationId: r.correlationId, causationId: r.causationId, scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id };
           if (sent.has(r.notificationId)) {
             summary.planned++;
-            return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null };
+            return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null, reasonCode: null };
           }
           summary.duplicates++;
-          return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: now.getTime(), decision: 'SKIPPED', reason: 'duplicate: already planned by an earlier run' };
+          return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: now.getTime(), decision: 'SKIPPED', reason: 'duplicate: already planned by an earlier run', reasonCode: 'DUPLICATE' };
         }
         const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
         if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
         this.logger.info({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
         return { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt ?? now.getTime(), correlationId: cause.correlationId, causationId: cause.eventId,
-          decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason };
+          decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason, reasonCode: d.code };
       });
       await this.producer.send(records.map((r) => ({ topic: 'planner.decisions' as const, key: decisionKey(r), value: r })));
     }

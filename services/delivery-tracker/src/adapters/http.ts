@@ -84,6 +84,14 @@ export function createApp(deps: TrackerDeps): express.Express {
     notificationId: z.string().min(1).optional(), decision: z.enum(['PLANNED', 'SKIPPED', 'CANCELLED']).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
   }).strict().refine((q) => q.pendaftaran_id || q.recipientId || q.notificationId, { message: 'give pendaftaran_id, recipientId or notificationId', path: ['(query)'] });
+  // How many were planned per scenario, and why the others were not (counts by reason code).
+  stats.get('/decisions/summary', async (req, res) => {
+    const from = req.query.from as string | undefined; const to = req.query.to as string | undefined;
+    for (const [k, v] of [['from', from], ['to', to]] as const) {
+      if (v !== undefined && !day.test(v)) { res.status(400).json({ error: 'validation_failed', issues: [{ path: k, message: 'must be a date yyyy-MM-dd' }] }); return; }
+    }
+    res.json({ from: from ?? null, to: to ?? null, counts: await deps.decisions.summary(from, to) });
+  });
   // Why did X (not) get Y: every planner decision for a permit, recipient or notification, with its reason and delivery status.
   stats.get('/decisions', async (req, res) => {
     const q = decisionQuery.safeParse(req.query);

@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { DateTime } from 'luxon';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { NotificationDoc } from './store';
 
@@ -28,6 +29,22 @@ export class DecisionProjection {
     await this.col.updateOne({ _id: eventId }, { $setOnInsert: { ...rest, at: new Date(occurredAt) } }, { upsert: true });
   }
 
+  /**
+   * Counts by scenario, decision and reason code over a range of days (Asia/Jakarta):
+   * how many were planned, and why the others were not.
+   */
+  async summary(from?: string, to?: string): Promise<{ scenario: string; decision: string; reasonCode: string | null; count: number }[]> {
+    const at: Record<string, Date> = {};
+    if (from) at.$gte = DateTime.fromISO(from, { zone: 'Asia/Jakarta' }).startOf('day').toJSDate();
+    if (to) at.$lt = DateTime.fromISO(to, { zone: 'Asia/Jakarta' }).plus({ days: 1 }).startOf('day').toJSDate();
+    const rows = await this.col.aggregate<{ _id: { scenario: string; decision: string; reasonCode?: string | null }; count: number }>([
+      ...(from || to ? [{ $match: { at } }] : []),
+      { $group: { _id: { scenario: '$scenario', decision: '$decision', reasonCode: '$reasonCode' }, count: { $sum: 1 } } },
+    ]).toArray();
+    return rows.map((r) => ({ scenario: r._id.scenario, decision: r._id.decision, reasonCode: r._id.reasonCode ?? null, count: r.count }))
+      .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.decision.localeCompare(b.decision) || (a.reasonCode ?? '').localeCompare(b.reasonCode ?? ''));
+  }
+
   /** Decisions matching every given filter, oldest first, each planned one with its message's current status. */
   async find(q: DecisionQuery) {
     const filter: Record<string, string> = {};
@@ -38,7 +55,7 @@ export class DecisionProjection {
     const byId = new Map(notes.map((n) => [n._id, n]));
     return docs.map(({ _id, ...d }) => {
       const n = d.notificationId ? byId.get(d.notificationId) : undefined;
-      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, message: n ? { status: n.status, provider: n.provider ?? null, failureReason: n.failureReason ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
+      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null, message: n ? { status: n.status, provider: n.provider ?? null, failureReason: n.failureReason ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
     });
   }
 }

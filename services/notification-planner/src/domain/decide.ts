@@ -35,9 +35,15 @@ export interface PlannerSettings {
 
 export type Decision =
   | { kind: 'planned'; request: NotificationRequested }
-  | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; notificationId: string | null }
+  | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string | null }
   /** A warning that was still ahead and will now never be sent (expiry date changed, renewed, cancelled). */
-  | { kind: 'cancelled'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; notificationId: string };
+  | { kind: 'cancelled'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string };
+
+/** Stable codes for analysis (counts by reason); the text says the particulars. */
+export type ReasonCode =
+  | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
+  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED';
+interface Reason { code: ReasonCode; text: string }
 
 /** What the planner knows about recipients beyond the permit and the directory. */
 export interface Contacts {
@@ -69,21 +75,21 @@ function request(scenario: string, id: string, cause: Cause, pendaftaran_id: str
   };
 }
 
-const skip = (scenario: string, pendaftaran_id: string, reason: string, r: { kind: RecipientKind; id: string } | null = null, id: string | null = null): Decision =>
-  ({ kind: 'skipped', scenario, pendaftaran_id, recipientKind: r?.kind ?? null, recipientId: r?.id ?? null, reason, notificationId: id });
+const skip = (scenario: string, pendaftaran_id: string, reason: Reason, r: { kind: RecipientKind; id: string } | null = null, id: string | null = null): Decision =>
+  ({ kind: 'skipped', scenario, pendaftaran_id, recipientKind: r?.kind ?? null, recipientId: r?.id ?? null, reason: reason.text, code: reason.code, notificationId: id });
 
-function applicant(s: PermitState, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
-  if (!s.telepon_pemohon) return { ok: false, reason: REASON.noPhone };
+function applicant(s: PermitState, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: Reason } {
+  if (!s.telepon_pemohon) return { ok: false, reason: { code: 'NO_PHONE', text: REASON.noPhone } };
   const p = normalizePhone(s.telepon_pemohon);
-  if (!p.ok) return { ok: false, reason: `applicant phone unusable: ${p.reason}` };
-  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: REASON.optedOut };
+  if (!p.ok) return { ok: false, reason: { code: 'PHONE_UNUSABLE', text: `applicant phone unusable: ${p.reason}` } };
+  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: { code: 'OPTED_OUT', text: REASON.optedOut } };
   return { ok: true, recipient: { kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone: p.e164 } };
 }
 
-function person(e: DirectoryEntry, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
+function person(e: DirectoryEntry, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: Reason } {
   const p = normalizePhone(e.phone);
-  if (!p.ok) return { ok: false, reason: `directory phone unusable: ${p.reason}` };
-  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: REASON.optedOut };
+  if (!p.ok) return { ok: false, reason: { code: 'PHONE_UNUSABLE', text: `directory phone unusable: ${p.reason}` } };
+  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: { code: 'OPTED_OUT', text: REASON.optedOut } };
   return { ok: true, recipient: { kind: e.role, id: e.id, name: e.name, phone: p.e164 } };
 }
 
@@ -126,7 +132,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
         ? directory.filter((e) => e.id === p.pejabat_id && e.role === 'OFFICIAL' && e.active)
         : directory.filter((e) => e.role === 'OFFICIAL' && handles(e, p.jenis_izin));
       if (officials.length === 0) {
-        out.push(skip('approval_required', reg, p.pejabat_id ? `official ${p.pejabat_id} is not an active official in the directory` : `no official in the directory handles ${p.jenis_izin}`));
+        out.push(skip('approval_required', reg, { code: 'NO_OFFICIAL', text: p.pejabat_id ? `official ${p.pejabat_id} is not an active official in the directory` : `no official in the directory handles ${p.jenis_izin}` }));
       }
       for (const o of officials) {
         const id = notificationId('approval_required', reg, `${ev.eventId}:${o.id}`);
@@ -141,7 +147,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
     case 'PermitStatusChanged': {
       // Compare the old status with the new one (the Odoo version compared a value with itself).
       if (p.status_lama.trim().toLowerCase() === p.status_baru.trim().toLowerCase()) {
-        out.push(skip('status_update', reg, `status unchanged (${p.status_baru})`));
+        out.push(skip('status_update', reg, { code: 'STATUS_UNCHANGED', text: `status unchanged (${p.status_baru})` }));
         break;
       }
       const vars = {
@@ -177,7 +183,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
       const a = applicant(after, contacts);
       if (!a.ok) { out.push(skip('meta_opt_in_request', reg, a.reason, { kind: 'APPLICANT', id: reg })); break; }
       const id = notificationId('meta_opt_in_request', a.recipient.phone, '');
-      if (contacts.optedIn?.has(a.recipient.phone)) { out.push(skip('meta_opt_in_request', reg, 'recipient already opted in', { kind: 'APPLICANT', id: reg }, id)); break; }
+      if (contacts.optedIn?.has(a.recipient.phone)) { out.push(skip('meta_opt_in_request', reg, { code: 'ALREADY_OPTED_IN', text: 'recipient already opted in' }, { kind: 'APPLICANT', id: reg }, id)); break; }
       out.push(request('meta_opt_in_request', id, cause, reg, a.recipient, { nama_pemohon: after.nama_pemohon ?? '', pendaftaran_id: reg, link_opt_in: settings.optInRequest.linkOptIn }));
       break;
     }
@@ -210,14 +216,14 @@ export function cancelledWarnings(before: PermitState, after: PermitState, ev: P
   if (daysUntil(old, asOf) <= 0 || before.cancelled) return [];
   const planned = before.expiryPlanned[old] ?? [];
   const reg = before.pendaftaran_id;
-  const reason = nowCancelled
-    ? `${REASON.cancelled} (status ${after.status ?? 'unknown'})`
+  const [code, reason]: [ReasonCode, string] = nowCancelled
+    ? ['PERMIT_CANCELLED', `${REASON.cancelled} (status ${after.status ?? 'unknown'})`]
     : ev.payload.type === 'PermitRenewalApproved'
-      ? `permit renewed: new expiry date ${after.tanggal_berakhir}`
-      : `expiry date changed from ${old} to ${after.tanggal_berakhir ?? 'none'}`;
+      ? ['RENEWED', `permit renewed: new expiry date ${after.tanggal_berakhir}`]
+      : ['EXPIRY_DATE_CHANGED', `expiry date changed from ${old} to ${after.tanggal_berakhir ?? 'none'}`];
   return EXPIRY_THRESHOLDS.filter((t) => !planned.some((p) => p <= t)).map((t) => ({
     kind: 'cancelled' as const, scenario: 'permit_expiry_warning', pendaftaran_id: reg, recipientKind: 'APPLICANT' as const, recipientId: reg,
-    reason: `${t}-day warning for ${old} cancelled: ${reason}`, notificationId: notificationId('permit_expiry_warning', reg, `${old}:${t}`),
+    reason: `${t}-day warning for ${old} cancelled: ${reason}`, code, notificationId: notificationId('permit_expiry_warning', reg, `${old}:${t}`),
   }));
 }
 
@@ -237,14 +243,14 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
     const planned = s.expiryPlanned[s.tanggal_berakhir] ?? [];
     const d = expiryDecision(s.tanggal_berakhir, asOf, planned);
     if (d.kind === 'none') {
-      if (d.reason === 'expired' && d.daysLeft === 0) decisions.push(skip('permit_expiry_warning', reg, REASON.expired));
+      if (d.reason === 'expired' && d.daysLeft === 0) decisions.push(skip('permit_expiry_warning', reg, { code: 'PERMIT_EXPIRED', text: REASON.expired }));
       continue;
     }
-    for (const t of d.superseded) decisions.push(skip('permit_expiry_warning', reg, `${t}-day warning superseded by the ${d.threshold}-day warning (missed while the scheduler did not run)`, null, notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${t}`)));
+    for (const t of d.superseded) decisions.push(skip('permit_expiry_warning', reg, { code: 'SUPERSEDED', text: `${t}-day warning superseded by the ${d.threshold}-day warning (missed while the scheduler did not run)` }, null, notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${t}`)));
     const id = notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${d.threshold}`);
     // The threshold is decided now, sent or skipped: marked so no later run decides it again.
     marks.push({ pendaftaran_id: reg, expiry: s.tanggal_berakhir, threshold: d.threshold });
-    if (s.cancelled) { decisions.push(skip('permit_expiry_warning', reg, REASON.cancelled, { kind: 'APPLICANT', id: reg }, id)); continue; }
+    if (s.cancelled) { decisions.push(skip('permit_expiry_warning', reg, { code: 'PERMIT_CANCELLED', text: REASON.cancelled }, { kind: 'APPLICANT', id: reg }, id)); continue; }
     const a = applicant(s, contacts);
     if (!a.ok) { decisions.push(skip('permit_expiry_warning', reg, a.reason, { kind: 'APPLICANT', id: reg }, id)); continue; }
     decisions.push(request('permit_expiry_warning', id, cause, reg, a.recipient, {
@@ -266,7 +272,7 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
       mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(runAt.toMillis() - d.pendingSince) }))));
   }
   const orphans = stale.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)));
-  for (const { s } of orphans) decisions.push(skip('reminder', s.pendaftaran_id, `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}`));
+  for (const { s } of orphans) decisions.push(skip('reminder', s.pendaftaran_id, { code: 'NO_STAFF', text: `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}` }));
   return { decisions: withTemplates(decisions, settings), marks };
 }
 
@@ -297,7 +303,7 @@ export function decideDocumentDigest(permits: PermitState[], directory: Director
       mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id }))));
   }
   for (const { s } of fresh.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)))) {
-    out.push(skip('document_pending', s.pendaftaran_id, `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}`));
+    out.push(skip('document_pending', s.pendaftaran_id, { code: 'NO_STAFF', text: `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}` }));
   }
   return withTemplates(out, settings);
 }

@@ -245,3 +245,22 @@ describe('seed 004: universal templates and the opt-in request', () => {
   });
 });
 const decisionsOfKind = (ds: Decision[]) => ds.map((d) => [d.kind, d.kind === 'planned' ? null : d.reason]);
+
+describe('reason codes', () => {
+  it('every skip and cancellation carries the stable code of its reason', () => {
+    const coded = (ds: Decision[]) => ds.flatMap((d) => (d.kind === 'planned' ? [] : [[d.code, d.reason.replace(/\d{4}-\d{2}-\d{2}/g, 'D')]]));
+    const issued = ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: '2027-02-20' });
+    expect(coded(decideOnEvent(given(registered('REG-1', null)), issued, dir, settings).decisions)).toEqual([['NO_PHONE', REASON.noPhone]]);
+    expect(coded(decideOnEvent(given(registered('REG-1', '12')), issued, dir, settings).decisions)[0]![0]).toBe('PHONE_UNUSABLE');
+    expect(coded(decideOnEvent(given(registered()), issued, dir, settings, { optedOut: new Set(['+6281234567890']) }).decisions)).toEqual([['OPTED_OUT', REASON.optedOut]]);
+    expect(coded(decideOnEvent(given(registered()), ev({ type: 'PermitStatusChanged', status_lama: 'A', status_baru: 'a', changedAt: 0, link_detail: null }), dir, settings).decisions)).toEqual([['STATUS_UNCHANGED', 'status unchanged (a)']]);
+    expect(coded(decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'X', nama_pemohon: 'B', no_surat: null, link_approval: 'https://a.test', pejabat_id: 'nobody' }), dir, settings).decisions)[0]![0]).toBe('NO_OFFICIAL');
+    const s = given(registered(), issued);
+    expect(coded(decideOnEvent(s, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-06-30' }), dir, settings).decisions).map((c) => c[0])).toEqual(['EXPIRY_DATE_CHANGED', 'EXPIRY_DATE_CHANGED', 'EXPIRY_DATE_CHANGED', 'EXPIRY_DATE_CHANGED']);
+    expect(coded(decideOnEvent(s, ev({ type: 'PermitRenewalApproved', no_surat_baru: '503/2', tanggal_mulai: '2027-02-21', tanggal_berakhir: '2030-02-20', masa_berlaku_tahun: 3, link_download: 'https://x.test/b.pdf' }), dir, settings).decisions).map((c) => c[0])).toEqual(['RENEWED', 'RENEWED', 'RENEWED', 'RENEWED']);
+    expect(coded(decideOnEvent(s, ev({ type: 'PermitStatusChanged', status_lama: 'Terbit', status_baru: 'Dicabut', changedAt: 0, link_detail: null }), dir, settings).decisions).filter((c) => c[0] === 'PERMIT_CANCELLED')).toHaveLength(4);
+    expect(coded(decideDaily([{ ...s, tanggal_berakhir: '2027-01-21' }], dir, '2026-11-22', settings).decisions)).toEqual([['SUPERSEDED', '90-day warning superseded by the 60-day warning (missed while the scheduler did not run)']]);
+    expect(coded(decideDaily([{ ...s, tanggal_berakhir: '2026-11-22' }], dir, '2026-11-22', settings).decisions)).toEqual([['PERMIT_EXPIRED', REASON.expired]]);
+    expect(coded(decideDaily([{ ...s, cancelled: true }], dir, '2026-11-22', settings).decisions)).toEqual([['PERMIT_CANCELLED', REASON.cancelled]]);
+  });
+});
