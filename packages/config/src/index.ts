@@ -7,6 +7,11 @@ import { ValidationError } from '@sicantik/core';
 
 export { z };
 
+/** Zod issues as `{path, message}` pairs for API answers; `root` names the whole input. */
+export function zodIssues(e: z.ZodError, root = '(body)', prefix: (string | number)[] = []): { path: string; message: string }[] {
+  return e.issues.map((i) => ({ path: [...prefix, ...i.path].map(String).join('.') || root, message: i.message }));
+}
+
 export class ConfigError extends ValidationError {
   constructor(issues: { path: string; message: string }[]) {
     super(

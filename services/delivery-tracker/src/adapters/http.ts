@@ -1,6 +1,7 @@
 import express from 'express';
 import { bearerAuth, errorHandler, safeEqual, type Logger } from '@sicantik/observability';
 import { z } from 'zod';
+import { zodIssues } from '@sicantik/config';
 import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
 import { metaContactEvents } from '../domain/inbound';
 import { metaStatusEvents, verifyMetaSignature } from '../domain/metaWebhook';
@@ -95,7 +96,7 @@ export function createApp(deps: TrackerDeps): express.Express {
   // Why did X (not) get Y: every planner decision for a permit, recipient or notification, with its reason and delivery status.
   stats.get('/decisions', async (req, res) => {
     const q = decisionQuery.safeParse(req.query);
-    if (!q.success) { res.status(400).json({ error: 'validation_failed', issues: q.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(query)', message: i.message })) }); return; }
+    if (!q.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(q.error, '(query)') }); return; }
     res.json({ decisions: await deps.decisions.find(q.data) });
   });
   app.use('/v1/stats', stats);

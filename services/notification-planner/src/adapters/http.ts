@@ -1,5 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
+import { zodIssues } from '@sicantik/config';
 import { deterministicId, normalizePhone } from '@sicantik/core';
 import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
@@ -27,7 +28,6 @@ const directoryBody = z.object({
   active: z.boolean().default(true),
 }).strict();
 
-const issues = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
 
 export function createAdminApp(deps: AdminDeps): express.Express {
   const app = express();
@@ -39,19 +39,19 @@ export function createAdminApp(deps: AdminDeps): express.Express {
 
   admin.post('/schedules/daily/run', async (req, res) => {
     const p = z.object({ date: isoDate }).safeParse(req.body);
-    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: issues(p.error) }); return; }
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     res.json({ date: p.data.date, ...(await deps.planner.runDaily(p.data.date)) });
   });
   admin.post('/schedules/document-digest/run', async (req, res) => {
     const p = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).safeParse(req.body);
-    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: issues(p.error) }); return; }
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     res.json(await deps.planner.runDocumentDigest(new Date(p.data.from), new Date(p.data.to)));
   });
 
   admin.get('/directory', async (_req, res) => { res.json(await deps.store.directoryEntries()); });
   admin.put('/directory/:id', async (req, res) => {
     const p = directoryBody.safeParse(req.body);
-    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: issues(p.error) }); return; }
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     const phone = normalizePhone(p.data.phone);
     if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
     const now = deps.now();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodIssues } from '@sicantik/config';
 import { ValidationError } from '@sicantik/core';
 import type { PermitEvent, PermitPayload } from '@sicantik/schemas';
 
@@ -38,8 +39,7 @@ const envelope = z.object({
 
 export type IngestBody = z.input<typeof envelope>;
 
-const issuesOf = (e: z.ZodError, prefix: (string | number)[] = []) =>
-  e.issues.map((i) => ({ path: [...prefix, ...i.path].map(String).join('.') || '(body)', message: i.message }));
+const issuesOf = (e: z.ZodError, prefix: (string | number)[] = []) => zodIssues(e, '(body)', prefix);
 
 /** Validates the body and builds the event (pure: no clock, no I/O). */
 export function toPermitEvent(body: unknown): PermitEvent {

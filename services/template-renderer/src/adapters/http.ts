@@ -1,5 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
+import { zodIssues } from '@sicantik/config';
 import { ValidationError, deterministicId } from '@sicantik/core';
 import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
@@ -27,7 +28,6 @@ const putBody = z.object({
 }).strict();
 const previewBody = z.object({ variables: z.record(z.string(), z.string()).optional(), items: z.array(z.record(z.string(), z.string())).optional() }).strict();
 
-const zIssues = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
 
 export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express {
   const app = express();
@@ -76,7 +76,7 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
   });
   r.put('/templates/:code', async (req, res) => {
     const p = putBody.safeParse(req.body);
-    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zIssues(p.error) }); return; }
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     const code = req.params.code;
     await serial(code, async () => {
       const cur = deps.store.get(code);
@@ -109,7 +109,7 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
     const cur = deps.store.get(req.params.code);
     if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
     const p = previewBody.safeParse(req.body ?? {});
-    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zIssues(p.error) }); return; }
+    if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     const lists = templateVariables(cur.body).filter((v) => v.list).map((v) => v.name);
     const vars = { ...Object.fromEntries(cur.variables.filter((v) => !lists.includes(v)).map((v) => [v, SAMPLE[v] ?? SAMPLE[GENERIC_PARAMETERS[v] ?? ''] ?? `<${v}>`])), ...p.data.variables };
     const items = p.data.items ?? (lists.length ? [SAMPLE_ROW] : []);
