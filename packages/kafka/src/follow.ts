@@ -22,7 +22,7 @@ export interface Followed { records: number; consumer: Consumer | null; stop(): 
 
 export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Promise<Followed> {
   const topic = o.codec.topic(o.topic);
-  const ends = await o.admin.fetchTopicOffsets(topic);
+  const ends = await untilAvailable(() => o.admin.fetchTopicOffsets(topic));
   const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
   if (pending.size === 0 && !o.keepFollowing) return { records: 0, consumer: null, stop: async () => undefined };
   let records = 0;
@@ -54,4 +54,21 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
     return { records, consumer: null, stop: async () => undefined };
   }
   return { records, consumer, stop: () => consumer.disconnect() };
+}
+
+/**
+ * Retries a call while Kafka answers with a retriable error (a broker that just
+ * restarted is not yet the leader of its partitions), for up to `ms`.
+ */
+export async function untilAvailable<T>(fn: () => Promise<T>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const retriable = (e as { retriable?: boolean }).retriable === true || /not the leader|leader not available|not available/i.test((e as Error).message ?? '');
+      if (!retriable || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
 }
