@@ -36,6 +36,8 @@ Where to look:
   statistics   curl -H 'Authorization: Bearer $STATS_TOKEN' $TRACKER/v1/stats/summary
   decisions    curl -H 'Authorization: Bearer $STATS_TOKEN' '$TRACKER/v1/stats/decisions?pendaftaran_id=$REG'
   simulator    curl $SIM/_sim/requests          (every request a provider received)
+  opt out      curl -X POST -H 'Content-Type: application/json' -d '{"from":"+6281234567890","text":"BERHENTI"}' $SIM/_sim/inbound
+               (the demo applicant replies BERHENTI; MULAI opts back in)
   metrics      $INGEST/metrics  $TRACKER/metrics
   service logs .stack/services/*.log   stack logs .stack/logs/*.log
   stop         scripts/stop.sh

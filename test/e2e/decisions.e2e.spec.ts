@@ -82,7 +82,9 @@ describe('planner decisions, opt-out and concurrent planners', () => {
     // Opted out on the new date's 90-day run: skipped; back in with MULAI, the 60-day warning goes out.
     const r90 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-04-01' }, { headers: admin });
     expect(r90.data).toMatchObject({ planned: 0, skipped: 1 });
-    await reply('MULAI', `wamid.start-${run}`);
+    // The simulator plays the citizen's reply as Meta would deliver it (signed inbound webhook).
+    const mulai = await http.post(`${sys.simUrl}/_sim/inbound`, { from: applicantPhone, text: 'MULAI' });
+    expect([mulai.status, mulai.data.webhookStatus]).toEqual([200, 200]);
     await waitFor(async () => !(await optedOut()), { timeoutMs: 30_000, what: 'opt-in reaches the planner' });
     const r60 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-05-01' }, { headers: admin });
     expect(r60.data).toMatchObject({ planned: 1, skipped: 0 });

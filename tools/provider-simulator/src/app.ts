@@ -1,10 +1,11 @@
 import axios from 'axios';
 import express from 'express';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 
 ////////// Provider simulator: speaks the Meta Cloud API send shape, records every
 // request it receives (exact bodies, for tests), and calls back signed status
-// webhooks (sent, then delivered) the way Meta does.
+// webhooks (sent, then delivered) the way Meta does; /_sim/inbound plays a
+// citizen's reply (e.g. BERHENTI) as a signed inbound-message webhook.
 
 export interface SimConfig {
   metaAccessToken: string;
@@ -29,17 +30,22 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
   const app = express();
   app.use(express.json({ limit: '1mb' }));
 
+  const metaWebhook = (value: object) => JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [{ id: 'WABA-SIM', changes: [{ field: 'messages', value: {
+      messaging_product: 'whatsapp', metadata: { display_phone_number: '6281100000000', phone_number_id: 'SIM' }, ...value,
+    } }] }],
+  });
   const sendWebhook = async (messageId: string, to: string, status: string) => {
-    if (!cfg.metaWebhookUrl) return;
-    const body = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [{ id: 'WABA-SIM', changes: [{ field: 'messages', value: {
-        messaging_product: 'whatsapp',
-        metadata: { display_phone_number: '6281100000000', phone_number_id: 'SIM' },
-        statuses: [{ id: messageId, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: to.replace(/^\+/, ''),
-          conversation: { id: 'CONV-SIM', origin: { type: 'utility' } }, pricing: { billable: true, pricing_model: 'PMP', category: 'utility' } }],
-      } }] }],
-    });
+    await postWebhook(metaWebhook({
+      statuses: [{ id: messageId, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: to.replace(/^\+/, ''),
+        conversation: { id: 'CONV-SIM', origin: { type: 'utility' } }, pricing: { billable: true, pricing_model: 'PMP', category: 'utility' } }],
+    }));
+  };
+  /** Delivers a signed webhook to the tracker, retrying like Meta while it answers 5xx; returns the last status. */
+  const postWebhook = async (body: string): Promise<number | null> => {
+    if (!cfg.metaWebhookUrl) return null;
+    let last: number | null = null;
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const r = await axios.post(cfg.metaWebhookUrl, body, {
@@ -47,12 +53,14 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
           validateStatus: () => true, timeout: 5000,
         });
         webhooks.push({ url: cfg.metaWebhookUrl, status: r.status, body });
-        if (r.status < 500) return;
+        last = r.status;
+        if (r.status < 500) return last;
       } catch (e) {
         log('webhook delivery failed', { err: (e as Error).message });
       }
       await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
     }
+    return last;
   };
 
   app.post('/meta/:version/:phoneNumberId/messages', (req, res) => {
@@ -86,6 +94,21 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
   app.get('/_sim/requests', (req, res) => {
     const provider = req.query.provider as string | undefined;
     res.json(recorded.filter((r) => !provider || r.provider === provider));
+  });
+  // A citizen's reply, as Meta would deliver it: POST /_sim/inbound {"from":"+6281234567890","text":"BERHENTI"}.
+  app.post('/_sim/inbound', async (req, res) => {
+    const { from, text } = (req.body ?? {}) as { from?: unknown; text?: unknown };
+    if (typeof from !== 'string' || !/^\+?\d{8,15}$/.test(from) || typeof text !== 'string' || !text) {
+      res.status(400).json({ error: 'give {"from": "+62…", "text": "…"}' });
+      return;
+    }
+    const wa = from.replace(/^\+/, '');
+    const id = `wamid.SIM-IN-${randomUUID()}`;
+    const status = await postWebhook(metaWebhook({
+      contacts: [{ wa_id: wa, profile: { name: 'Simulated citizen' } }],
+      messages: [{ from: wa, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+    }));
+    res.status(status === 200 ? 200 : 502).json({ id, webhookStatus: status });
   });
   app.get('/_sim/webhooks', (_req, res) => { res.json(webhooks); });
   app.post('/_sim/failures', (req, res) => { failures.push(...(req.body as typeof failures)); res.json({ queued: failures.length }); });
