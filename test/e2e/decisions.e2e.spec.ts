@@ -10,7 +10,7 @@ import { startSystem, type System } from '../support/system';
 // running the same schedule at once without a second message.
 
 interface SimRequest { body: { to: string; template: { name: string; components: { parameters: { text: string }[] }[] } } }
-interface DecisionView { decision: string; scenario: string; recipientKind: string | null; recipientId: string | null; reason: string | null; notificationId: string | null; message: { status: string } | null }
+interface DecisionView { pendaftaran_id: string; decision: string; scenario: string; recipientKind: string | null; recipientId: string | null; reason: string | null; notificationId: string | null; message: { status: string } | null }
 
 describe('planner decisions, opt-out and concurrent planners', () => {
   let sys: System;
@@ -54,7 +54,7 @@ describe('planner decisions, opt-out and concurrent planners', () => {
   it('the decisions query needs the stats token and a filter', async () => {
     expect((await http.get(`${sys.trackerUrl}/v1/stats/decisions`, { params: { pendaftaran_id: D } })).status).toBe(401);
     const bad = await http.get(`${sys.trackerUrl}/v1/stats/decisions`, { headers: stats });
-    expect([bad.status, bad.data.issues[0].message]).toEqual([400, 'give pendaftaran_id, recipientId or notificationId']);
+    expect([bad.status, bad.data.issues[0].message]).toEqual([400, 'give pendaftaran_id, recipientId, notificationId or reasonCode']);
   });
 
   it('an applicant who replies BERHENTI gets nothing more; the skip and its reason are queryable; MULAI turns messages back on', async () => {
@@ -97,6 +97,8 @@ describe('planner decisions, opt-out and concurrent planners', () => {
       const r = await http.get(`${sys.trackerUrl}/v1/stats/decisions/summary`, { headers: stats });
       return r.data.counts.some((c: { scenario: string; decision: string }) => c.scenario === 'permit_expiry_warning' && c.decision === 'PLANNED') && r.data.counts;
     }, { what: 'decision summary' });
+    const optOutSkips = await decisionsOf({ reasonCode: 'OPTED_OUT' });
+    expect(optOutSkips.map((d) => [d.pendaftaran_id, d.scenario])).toEqual([[D, 'status_update'], [D, 'permit_expiry_warning']]);
     expect(summary).toEqual(expect.arrayContaining([
       { scenario: 'permit_expiry_warning', decision: 'CANCELLED', reasonCode: 'EXPIRY_DATE_CHANGED', count: 4 },
       { scenario: 'permit_expiry_warning', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 1 },

@@ -83,8 +83,9 @@ export function createApp(deps: TrackerDeps): express.Express {
   const decisionQuery = z.object({
     pendaftaran_id: z.string().min(1).optional(), recipientId: z.string().min(1).optional(), scenario: z.string().min(1).optional(),
     notificationId: z.string().min(1).optional(), decision: z.enum(['PLANNED', 'SKIPPED', 'CANCELLED']).optional(),
+    reasonCode: z.string().regex(/^[A-Z_]{3,40}$/, 'must be a reason code such as OPTED_OUT').optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
-  }).strict().refine((q) => q.pendaftaran_id || q.recipientId || q.notificationId, { message: 'give pendaftaran_id, recipientId or notificationId', path: ['(query)'] });
+  }).strict().refine((q) => q.pendaftaran_id || q.recipientId || q.notificationId || q.reasonCode, { message: 'give pendaftaran_id, recipientId, notificationId or reasonCode', path: ['(query)'] });
   // How many were planned per scenario, and why the others were not (counts by reason code).
   stats.get('/decisions/summary', async (req, res) => {
     const from = req.query.from as string | undefined; const to = req.query.to as string | undefined;

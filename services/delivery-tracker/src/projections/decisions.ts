@@ -10,7 +10,7 @@ import type { NotificationDoc } from './store';
 /** The decision event as stored: its id as _id, its time as a date, its cause left out. */
 export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt' | 'causationId'> & { _id: string; at: Date };
 
-export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; limit: number }
+export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; reasonCode?: string; limit: number }
 
 export class DecisionProjection {
   readonly col: Collection<DecisionDoc>;
@@ -22,6 +22,7 @@ export class DecisionProjection {
     await this.col.createIndex({ pendaftaran_id: 1, at: 1 });
     await this.col.createIndex({ recipientId: 1, at: 1 });
     await this.col.createIndex({ notificationId: 1 });
+    await this.col.createIndex({ reasonCode: 1, at: 1 });
   }
 
   async onDecision(e: PlannerDecisionRecorded): Promise<void> {
@@ -48,7 +49,7 @@ export class DecisionProjection {
   /** Decisions matching every given filter, oldest first, each planned one with its message's current status. */
   async find(q: DecisionQuery) {
     const filter: Record<string, string> = {};
-    for (const k of ['pendaftaran_id', 'recipientId', 'scenario', 'notificationId', 'decision'] as const) if (q[k] !== undefined) filter[k] = q[k]!;
+    for (const k of ['pendaftaran_id', 'recipientId', 'scenario', 'notificationId', 'decision', 'reasonCode'] as const) if (q[k] !== undefined) filter[k] = q[k]!;
     const docs = await this.col.find(filter).sort({ at: 1, _id: 1 }).limit(q.limit).toArray();
     const ids = [...new Set(docs.map((d) => d.notificationId).filter((x): x is string => !!x))];
     const notes = ids.length ? await this.notifications.find({ _id: { $in: ids } }).toArray() : [];
