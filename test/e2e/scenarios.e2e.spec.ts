@@ -112,7 +112,7 @@ describe('every notification scenario end to end', () => {
     expect(textsFor('permit_renewal_approved')).toEqual([fillSeed(seedTemplate('permit_renewal_approved'), { nama_pemohon: 'Sari Br Karo', jenis_izin: 'PBG', no_surat_baru: '503/8/2027', tanggal_mulai: '1 Maret 2027', tanggal_berakhir: '1 Maret 2030', masa_berlaku: '3', link_download: 'https://sicantik.test/b2.pdf' })]);
   });
 
-  it('every rendered message reached the provider exactly once, and nothing else did', async () => {
+  it('every rendered message reached the provider exactly once, with its exact parameters, and nothing else did', async () => {
     await waitFor(async () => (await sent()).length === rendered.length, { timeoutMs: 60_000, what: 'all sends' });
     const reqs = await sent();
     const byTemplate: Record<string, number> = {};
@@ -123,6 +123,14 @@ describe('every notification scenario end to end', () => {
       sicantik_permit_ready: 1, sicantik_permit_expiry_warning: 4, sicantik_permit_renewal_approved: 1,
     });
     expect(new Set(rendered.map((r) => r.notificationId)).size).toBe(rendered.length);
+    // What reached the provider is what was rendered: for every rendered text, exactly one
+    // request to that number with that Meta template and exactly those parameters, in order.
+    for (const r of rendered) {
+      const values = r.parameters.map((p) => p.value);
+      const matching = reqs.filter((q) => q.body.to === r.recipient.phone && q.body.template.name === r.metaTemplateName
+        && JSON.stringify(q.body.template.components[0]!.parameters.map((p) => p.text)) === JSON.stringify(values));
+      expect([r.scenario, matching.length]).toEqual([r.scenario, 1]);
+    }
   });
 
   it('the CLI triggers the daily run for a range of dates; a second run of the same dates plans nothing', async () => {
