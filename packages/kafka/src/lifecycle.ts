@@ -17,3 +17,11 @@ export function installShutdown(logger: Logger, closers: (() => Promise<unknown>
   process.once('SIGINT', onSignal);
   return shutdown;
 }
+
+/** Runs a service's composition root; a start-up failure is printed with the service name and exits 1. */
+export function runService(name: string, main: () => Promise<void>): void {
+  main().catch((e) => {
+    process.stderr.write(`${name} failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,4 +1,4 @@
-import type express from 'express';
+import express from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from './logger';
 
@@ -32,4 +32,21 @@ export function errorHandler(logger: Logger): express.ErrorRequestHandler {
     logger.error({ err: err.message, code: (err as { code?: unknown }).code, method: req.method, path: req.path, retriable }, 'request failed');
     res.status(retriable ? 503 : 500).json({ error: retriable ? 'unavailable' : 'internal_error', message: retriable ? 'temporarily unavailable, try again' : 'the request failed; see the service log' });
   };
+}
+
+/**
+ * An admin-style app: the ops routes, then `router` mounted at `mount`, which
+ * needs the Bearer token and parses JSON, then the error handler. Add the routes
+ * to the router returned.
+ */
+export function authenticatedApp(o: { ops: express.Router; mount: string; token: string; logger: Logger; jsonLimit?: string }): { app: express.Express; router: express.Router } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(o.ops);
+  const router = express.Router();
+  router.use(bearerAuth(o.token));
+  router.use(express.json({ limit: o.jsonLimit ?? '64kb' }));
+  app.use(o.mount, router);
+  app.use(errorHandler(o.logger));
+  return { app, router };
 }

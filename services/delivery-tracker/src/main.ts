@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { systemClock } from '@sicantik/core';
-import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { readConfig } from './config';
@@ -41,7 +41,4 @@ async function main() {
   installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }
 
-main().catch((e) => {
-  process.stderr.write(`delivery-tracker failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runService('delivery-tracker', main);

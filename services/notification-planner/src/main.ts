@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { systemClock } from '@sicantik/core';
-import { followTopic, installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { followTopic, installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createAdminApp } from './adapters/http';
 import { PlannerStore } from './adapters/store';
@@ -64,7 +64,4 @@ async function main() {
   installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
-main().catch((e) => {
-  process.stderr.write(`notification-planner failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runService('notification-planner', main);

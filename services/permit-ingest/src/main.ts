@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { installShutdown, startInfra } from '@sicantik/kafka';
+import { installShutdown, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
@@ -25,7 +25,4 @@ async function main() {
   installShutdown(infra.logger, [() => infra.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
 }
 
-main().catch((e) => {
-  process.stderr.write(`permit-ingest failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runService('permit-ingest', main);

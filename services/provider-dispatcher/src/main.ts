@@ -1,7 +1,7 @@
 import express from 'express';
 import { MongoClient } from 'mongodb';
 import { maskPhone, systemClock } from '@sicantik/core';
-import { followTopic, installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { followTopic, installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { ClaimStore } from './adapters/claims';
 import { MetaProvider } from './adapters/providers/meta';
@@ -56,7 +56,4 @@ async function main() {
   installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }
 
-main().catch((e) => {
-  process.stderr.write(`provider-dispatcher failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runService('provider-dispatcher', main);

@@ -1,5 +1,5 @@
 import { systemClock } from '@sicantik/core';
-import { installShutdown, runConsumer, startInfra } from '@sicantik/kafka';
+import { installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createTemplateAdminApp } from './adapters/http';
 import { TemplateStore } from './adapters/templateStore';
@@ -35,7 +35,4 @@ async function main() {
   installShutdown(logger, [() => infra.close(), () => store.stop(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }
 
-main().catch((e) => {
-  process.stderr.write(`template-renderer failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runService('template-renderer', main);

@@ -1,8 +1,8 @@
-import express from 'express';
+import type express from 'express';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { deterministicId, normalizePhone } from '@sicantik/core';
-import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
+import { authenticatedApp, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
 import type { Planner } from '../planner';
 import type { PlannerStore } from './store';
@@ -30,12 +30,7 @@ const directoryBody = z.object({
 
 
 export function createAdminApp(deps: AdminDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(deps.ops);
-  const admin = express.Router();
-  admin.use(bearerAuth(deps.adminToken));
-  admin.use(express.json({ limit: '64kb' }));
+  const { app, router: admin } = authenticatedApp({ ops: deps.ops, mount: '/v1/admin', token: deps.adminToken, logger: deps.logger });
 
   admin.post('/schedules/daily/run', async (req, res) => {
     const p = z.object({ date: isoDate }).safeParse(req.body);
@@ -72,7 +67,5 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     const c = await deps.store.contact(phone.e164);
     res.json({ phone: phone.e164, optedOut: c?.optedOut ?? false, since: c ? new Date(c.at).toISOString() : null, provider: c?.provider ?? null });
   });
-  app.use('/v1/admin', admin);
-  app.use(errorHandler(deps.logger));
   return app;
 }

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { deterministicId, normalizePhone, notificationId } from '@sicantik/core';
 import type { NotificationRequested, PermitEvent, Recipient, RecipientKind } from '@sicantik/schemas';
 import { EXPIRY_THRESHOLDS, daysUntil, expiryDecision } from './expiry';
-import { evolve, type PermitState } from './state';
+import { evolve, type PendingDocument, type PermitState } from './state';
 
 ////////// Planner decisions (pure): permit facts and schedule runs -> notification requests
 // Every request's id is derived from its cause, so a replayed or duplicated
@@ -262,17 +262,8 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
   // Reminder digest: one message per staff member listing documents pending > 24 h.
   const cutoff = runAt.minus({ hours: settings.reminderAfterHours }).toMillis();
   const stale = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince <= cutoff).map((d) => ({ s, d })));
-  for (const staff of directory.filter((e) => e.role === 'STAFF' && e.active)) {
-    const mine = stale.filter(({ s, d }) => handles(staff, s.jenis_izin ?? d.jenis_izin));
-    if (mine.length === 0) continue;
-    const id = notificationId('reminder', `staff:${staff.id}`, asOf);
-    const r = person(staff, contacts);
-    if (!r.ok) { decisions.push(skip('reminder', '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
-    decisions.push(request('reminder', id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard },
-      mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(runAt.toMillis() - d.pendingSince) }))));
-  }
-  const orphans = stale.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)));
-  for (const { s } of orphans) decisions.push(skip('reminder', s.pendaftaran_id, { code: 'NO_STAFF', text: `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}` }));
+  decisions.push(...staffDigests('reminder', asOf, stale, directory, cause, settings, contacts,
+    ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(runAt.toMillis() - d.pendingSince) })));
   return { decisions: withTemplates(decisions, settings), marks };
 }
 
@@ -292,18 +283,31 @@ export function decideDocumentDigest(permits: PermitState[], directory: Director
   const windowKey = DateTime.fromMillis(from, { zone: ZONE }).toISO()!;
   const cause: Cause = { eventId: documentDigestCause(from), correlationId: documentDigestCause(from), occurredAt: to };
   const fresh = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince >= from && d.pendingSince < to).map((d) => ({ s, d })));
+  return withTemplates(staffDigests('document_pending', windowKey, fresh, directory, cause, settings, contacts,
+    ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id })), settings);
+}
+
+type WaitingDoc = { s: PermitState; d: PendingDocument };
+
+/**
+ * One digest per active staff member listing the documents of the permit types they
+ * handle (id: scenario + staff + `key`, the date or window); a document no staff
+ * member handles is recorded as skipped.
+ */
+function staffDigests(scenario: 'reminder' | 'document_pending', key: string, docs: WaitingDoc[], directory: DirectoryEntry[], cause: Cause,
+  settings: PlannerSettings, contacts: Contacts, row: (w: WaitingDoc) => Record<string, string>): Decision[] {
   const out: Decision[] = [];
+  const typeOf = ({ s, d }: WaitingDoc) => s.jenis_izin ?? d.jenis_izin;
   for (const staff of directory.filter((e) => e.role === 'STAFF' && e.active)) {
-    const mine = fresh.filter(({ s, d }) => handles(staff, s.jenis_izin ?? d.jenis_izin));
+    const mine = docs.filter((w) => handles(staff, typeOf(w)));
     if (mine.length === 0) continue;
-    const id = notificationId('document_pending', `staff:${staff.id}`, windowKey);
+    const id = notificationId(scenario, `staff:${staff.id}`, key);
     const r = person(staff, contacts);
-    if (!r.ok) { out.push(skip('document_pending', '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
-    out.push(request('document_pending', id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard },
-      mine.map(({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id }))));
+    if (!r.ok) { out.push(skip(scenario, '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
+    out.push(request(scenario, id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard }, mine.map(row)));
   }
-  for (const { s } of fresh.filter(({ s, d }) => !directory.some((e) => e.role === 'STAFF' && handles(e, s.jenis_izin ?? d.jenis_izin)))) {
-    out.push(skip('document_pending', s.pendaftaran_id, { code: 'NO_STAFF', text: `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}` }));
+  for (const { s } of docs.filter((w) => !directory.some((e) => e.role === 'STAFF' && handles(e, typeOf(w))))) {
+    out.push(skip(scenario, s.pendaftaran_id, { code: 'NO_STAFF', text: `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}` }));
   }
-  return withTemplates(out, settings);
+  return out;
 }

@@ -1,8 +1,8 @@
-import express from 'express';
+import type express from 'express';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { ValidationError, deterministicId } from '@sicantik/core';
-import { bearerAuth, errorHandler, type Logger } from '@sicantik/observability';
+import { authenticatedApp, type Logger } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
 import { GENERIC_PARAMETERS, allProviderParameters, render, templateVariables } from '@sicantik/templates';
 import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
@@ -30,12 +30,7 @@ const previewBody = z.object({ variables: z.record(z.string(), z.string()).optio
 
 
 export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(deps.ops);
-  const r = express.Router();
-  r.use(bearerAuth(deps.adminToken));
-  r.use(express.json({ limit: '64kb' }));
+  const { app, router: r } = authenticatedApp({ ops: deps.ops, mount: '/v1/admin', token: deps.adminToken, logger: deps.logger });
 
   // Edits of one template are applied one at a time in this process, so two at once get versions N+1 and N+2.
   const queues = new Map<string, Promise<unknown>>();
@@ -120,7 +115,5 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
       res.status(400).json({ error: 'render_failed', message: (e as Error).message });
     }
   });
-  app.use('/v1/admin', r);
-  app.use(errorHandler(deps.logger));
   return app;
 }
