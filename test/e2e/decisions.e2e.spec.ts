@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import axios from 'axios';
 import { MongoClient } from 'mongodb';
 import { stack, uniq, waitFor } from '../support';
-import { startSystem, type System } from '../support/system';
+import { AUTH, startSystem, type System } from '../support/system';
 
 ////////// "Why did X (not) get Y", end to end: opt-out by a WhatsApp reply, skip and
 // cancel decisions visible in the statistics API, and two planner instances
@@ -15,9 +15,7 @@ interface DecisionView { pendaftaran_id: string; decision: string; scenario: str
 describe('planner decisions, opt-out and concurrent planners', () => {
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
-  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
-  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
-  const stats = { Authorization: 'Bearer e2e-stats-token-0000001' };
+  const { ingest, admin, stats } = AUTH;
   const run = uniq('');
   const D = `REG-D-${run}`, E = `REG-E-${run}`;
   const applicantPhone = '+6285277778888';

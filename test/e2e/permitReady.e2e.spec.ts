@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
 import { fillSeed, seedTemplate, stack, uniq, waitFor } from '../support';
-import { startSystem, type System } from '../support/system';
+import { AUTH, startSystem, type System } from '../support/system';
 
 ////////// permit_ready through all five services, as separate processes, on the real stack
 
@@ -12,8 +12,7 @@ interface SimRequest { path: string; body: { to: string; template: { name: strin
 describe('permit_ready end to end', () => {
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
-  const ingestAuth = { Authorization: 'Bearer e2e-ingest-token-000001' };
-  const statsAuth = { Authorization: 'Bearer e2e-stats-token-0000001' };
+  const { ingest: ingestAuth, stats: statsAuth } = AUTH;
   const reg = uniq('REG-');
   const data = {
     no_surat: '503/123/DPMPTSP/2026', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi Sembiring', telepon_pemohon: '0812-3456-7890',

@@ -1,8 +1,7 @@
 import axios from 'axios';
-import { Kafka, logLevel } from 'kafkajs';
-import { SchemaCodec, type NotificationRendered, type PlannerDecisionRecorded } from '@sicantik/schemas';
-import { fillSeed, seedTemplate, stack, uniq, waitFor } from '../support';
-import { startSystem, type System } from '../support/system';
+import type { NotificationRendered, PlannerDecisionRecorded } from '@sicantik/schemas';
+import { fillSeed, seedTemplate, uniq, waitFor } from '../support';
+import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// Every seed-000 scenario through the five services on the real stack:
 // the exact texts that reach the provider, digests, schedules run for given dates.
@@ -12,8 +11,7 @@ interface SimRequest { body: { to: string; template: { name: string; components:
 describe('every notification scenario end to end', () => {
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
-  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
-  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
+  const { ingest, admin } = AUTH;
   const run = uniq('');
   const A = `REG-A-${run}`, B = `REG-B-${run}`, C = `REG-C-${run}`;
   const rendered: NotificationRendered[] = [];
@@ -29,16 +27,10 @@ describe('every notification scenario end to end', () => {
 
   beforeAll(async () => {
     sys = await startSystem();
-    const kafka = new Kafka({ brokers: stack.brokers, clientId: 'e2e-scenarios', logLevel: logLevel.NOTHING });
-    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
-    const consumer = kafka.consumer({ groupId: uniq('e2e-scn-') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [`${sys.prefix}notification.rendered`, `${sys.prefix}planner.decisions`], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ topic, message }) => {
-      if (topic.endsWith('notification.rendered')) rendered.push(await codec.decode('notification.rendered', message.value!));
-      else decisions.push(await codec.decode('planner.decisions', message.value!));
-    } });
-    stopReader = () => consumer.disconnect();
+    stopReader = await readTopics(sys, ['notification.rendered', 'planner.decisions'], (topic, value) => {
+      if (topic === 'notification.rendered') rendered.push(value as NotificationRendered);
+      else decisions.push(value as PlannerDecisionRecorded);
+    });
     for (const [id, body] of [
       ['staff-ium', { role: 'STAFF', name: 'Rina Ginting', phone: '0813-1111-2222', jenisIzin: ['Izin Usaha Mikro'] }],
       ['kadis', { role: 'OFFICIAL', name: 'Drs. Kepala Dinas', phone: '0812-9999-0000', jenisIzin: ['*'] }],

@@ -1,9 +1,8 @@
 import axios from 'axios';
-import { Kafka, logLevel } from 'kafkajs';
 import { notificationId } from '@sicantik/core';
-import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
-import { fillSeed, seedTemplate, stack, uniq, waitFor } from '../support';
-import { startSystem, type System } from '../support/system';
+import type { NotificationRendered } from '@sicantik/schemas';
+import { fillSeed, seedTemplate, uniq, waitFor } from '../support';
+import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// Template admin API on the running system: edits are events, versioned, validated;
 // a request whose template is deactivated becomes a failed notification with the reason.
@@ -11,21 +10,13 @@ import { startSystem, type System } from '../support/system';
 describe('template admin API end to end', () => {
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
-  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
-  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
-  const stats = { Authorization: 'Bearer e2e-stats-token-0000001' };
+  const { admin, ingest, stats } = AUTH;
   const rendered: NotificationRendered[] = [];
   let stopReader: () => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
     sys = await startSystem();
-    const kafka = new Kafka({ brokers: stack.brokers, clientId: 'e2e-templates', logLevel: logLevel.NOTHING });
-    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
-    const consumer = kafka.consumer({ groupId: uniq('e2e-tpl-') });
-    await consumer.connect();
-    await consumer.subscribe({ topic: `${sys.prefix}notification.rendered`, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => { rendered.push(await codec.decode('notification.rendered', message.value!)); } });
-    stopReader = () => consumer.disconnect();
+    stopReader = await readTopics(sys, ['notification.rendered'], (_t, v) => { rendered.push(v); });
   });
   afterAll(async () => { await stopReader(); await sys?.stop(); });
 

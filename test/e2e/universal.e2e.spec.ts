@@ -1,8 +1,7 @@
 import axios from 'axios';
-import { Kafka, logLevel } from 'kafkajs';
-import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
-import { stack, uniq, waitFor } from '../support';
-import { startSystem, type System } from '../support/system';
+import type { NotificationRendered } from '@sicantik/schemas';
+import { uniq, waitFor } from '../support';
+import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// Seed 004 end to end: the universal template set chosen per scenario, the
 // opt-in request, and each provider's parameter format on notification.rendered.
@@ -12,8 +11,7 @@ interface SimRequest { body: { to: string; template: { name: string; language: {
 describe('seed 004: universal templates end to end', () => {
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
-  const ingest = { Authorization: 'Bearer e2e-ingest-token-000001' };
-  const admin = { Authorization: 'Bearer e2e-admin-token-0000001' };
+  const { ingest, admin } = AUTH;
   const U = `REG-U-${uniq('')}`;
   const rendered: NotificationRendered[] = [];
   let stopReader: () => Promise<void> = async () => undefined;
@@ -30,13 +28,7 @@ describe('seed 004: universal templates end to end', () => {
       SCENARIO_TEMPLATES: 'permit_expiry_warning=permit_reminder,permit_renewal_approved=renewal_approved',
       OPT_IN_REQUEST_ENABLED: 'true', LINK_OPT_IN: 'https://wa.me/6281100000000?text=MULAI',
     });
-    const kafka = new Kafka({ brokers: stack.brokers, clientId: 'e2e-universal', logLevel: logLevel.NOTHING });
-    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
-    const consumer = kafka.consumer({ groupId: uniq('e2e-uni-') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [`${sys.prefix}notification.rendered`], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => { rendered.push(await codec.decode('notification.rendered', message.value!)); } });
-    stopReader = () => consumer.disconnect();
+    stopReader = await readTopics(sys, ['notification.rendered'], (_t, v) => { rendered.push(v); });
   });
   afterAll(async () => { await stopReader(); await sys?.stop(); });
 

@@ -1,12 +1,36 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
 import { freePort, stack, uniq, waitFor } from './index';
 
 ////////// Runs the five services and the provider simulator as separate processes
 // (built output, as in production) on random ports, topics and databases.
 
 const root = path.resolve(__dirname, '..', '..');
+
+const TOKENS = { ingest: 'e2e-ingest-token-000001', stats: 'e2e-stats-token-0000001', admin: 'e2e-admin-token-0000001' };
+/** Authorization headers the test system accepts. */
+export const AUTH = {
+  ingest: { Authorization: `Bearer ${TOKENS.ingest}` },
+  stats: { Authorization: `Bearer ${TOKENS.stats}` },
+  admin: { Authorization: `Bearer ${TOKENS.admin}` },
+};
+
+/** Follows topics of a running system from the beginning, decoding each record; returns a stop function. */
+export async function readTopics<T extends TopicName>(sys: System, topics: T[], onRecord: <K extends T>(topic: K, value: TopicValues[K]) => void): Promise<() => Promise<void>> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-reader-'), logLevel: logLevel.NOTHING });
+  const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+  const consumer = kafka.consumer({ groupId: uniq('e2e-reader-') });
+  await consumer.connect();
+  await consumer.subscribe({ topics: topics.map((t) => `${sys.prefix}${t}`), fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ topic, message }) => {
+    const logical = topic.slice(sys.prefix.length) as T;
+    onRecord(logical, await codec.decode(logical, message.value!));
+  } });
+  return () => consumer.disconnect();
+}
 
 export interface System {
   prefix: string;
@@ -48,9 +72,9 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     MONGO_URL: stack.mongoUrl,
     TOPIC_PREFIX: `e2e-${id}.`,
     TOPIC_PARTITIONS: '3',
-    INGEST_API_TOKEN: 'e2e-ingest-token-000001',
-    STATS_API_TOKEN: 'e2e-stats-token-0000001',
-    ADMIN_API_TOKEN: 'e2e-admin-token-0000001',
+    INGEST_API_TOKEN: TOKENS.ingest,
+    STATS_API_TOKEN: TOKENS.stats,
+    ADMIN_API_TOKEN: TOKENS.admin,
     SCHEDULER_ENABLED: 'false',
     LINK_DASHBOARD: 'https://sicantik.test/dashboard',
     LINK_PERPANJANGAN: 'https://sicantik.test/perpanjangan',

@@ -15,6 +15,13 @@ describe('consumer loop against a real broker', () => {
   const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: prefix });
   const producer = EventProducer.create(kafka, codec);
   const running: RunningConsumer[] = [];
+  const metrics = createMetrics('it');
+  /** A consumer of contact.events in `group` with short retry waits; stopped after the suite. */
+  const startConsumer = async (group: string, handler: (m: { value: ContactEvent }) => Promise<void>) => {
+    const c = await runConsumer({ kafka, codec, groupId: group, handlers: { 'contact.events': handler as never }, dlqProducer: producer.producer, logger: silentLogger(), metrics, retry: { initialMs: 20, maxMs: 50 } });
+    running.push(c);
+    return c;
+  };
 
   beforeAll(async () => {
     await admin.connect();
@@ -56,11 +63,7 @@ describe('consumer loop against a real broker', () => {
       if (value.text === 'bad') throw new PermanentError('cannot process', 'BAD_DATA');
       handled.push(value.eventId);
     };
-    const metrics = createMetrics('it');
-    const start = async () => {
-      const c = await runConsumer({ kafka, codec, groupId: group, handlers: { 'contact.events': handler as never }, dlqProducer: producer.producer, logger: silentLogger(), metrics, retry: { initialMs: 20, maxMs: 50 } });
-      running.push(c); return c;
-    };
+    const start = () => startConsumer(group, handler);
     const c1 = await start();
     await producer.send([
       { topic: 'contact.events', key: 'k', value: contact('ok-1', 'hello') },
@@ -99,11 +102,7 @@ describe('consumer loop against a real broker', () => {
       if (value.text === 'stuck' && !healthy) { attempts++; throw new TransientError('database down'); }
       handled.push(value.eventId);
     };
-    const metrics = createMetrics('it');
-    const start = async () => {
-      const c = await runConsumer({ kafka, codec, groupId: group, handlers: { 'contact.events': handler as never }, dlqProducer: producer.producer, logger: silentLogger(), metrics, retry: { initialMs: 20, maxMs: 40 } });
-      running.push(c); return c;
-    };
+    const start = () => startConsumer(group, handler);
     const c1 = await start();
     await producer.send(['a', 'b', 'c'].map((k) => ({ topic: 'contact.events' as const, key: 'same-key', value: contact(`${group}-${k}`, k === 'b' ? 'stuck' : k) })));
     await waitFor(async () => handled.includes(`${group}-a`) && attempts >= 2, { what: 'a done, b failing' });
