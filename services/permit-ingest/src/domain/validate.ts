@@ -11,7 +11,11 @@ const isRealDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s
 const isoDate = z.string().refine((s) => { try { return isRealDate(s); } catch { return false; } }, 'must be a date yyyy-MM-dd');
 const text = z.string().trim().min(1, 'must not be empty').max(500);
 const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const phone = z.string().trim().min(6, 'is too short').max(32).nullable().default(null);
+// A phone is data, not structure: any string is published as typed (trimmed; blank
+// means none) and the planner records an unusable one as SKIPPED PHONE_UNUSABLE.
+const PHONE_MAX = 64;
+const phone = z.string({ error: 'must be a string or null' }).trim().max(PHONE_MAX, `is too long (at most ${PHONE_MAX} characters)`)
+  .transform((s) => s || null).nullable().default(null);
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time with offset' });
 
 const payloads = {

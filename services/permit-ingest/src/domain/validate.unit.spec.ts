@@ -29,6 +29,34 @@ describe('ingest validation', () => {
   ])('names the bad field (%#: %s)', (body, path) => {
     expect(issuesOf(body).map((i) => i.path)).toContain(path);
   });
+
+  ////////// The applicant's phone is data: whatever upstream typed is published (the planner decides)
+  const phoneOf = (telepon_pemohon: unknown) => (toPermitEvent({ ...good, data: { ...good.data, telepon_pemohon } }).payload as { telepon_pemohon: string | null }).telepon_pemohon;
+  it.each([
+    ['abc', 'abc'], ['08123', '08123'], ['(0628) 20655', '(0628) 20655'], ['  0812-3456-7890 ', '0812-3456-7890'],
+    ['', null], ['   ', null], [null, null], [undefined, null],
+  ])('accepts the phone %j as %j', (input, out) => {
+    expect(phoneOf(input)).toBe(out);
+  });
+  it('accepts any phone string in ApplicantContactChanged and PermitRegistered', () => {
+    expect(toPermitEvent({ ...good, type: 'ApplicantContactChanged', data: { telepon_pemohon: 'abc' } }).payload).toEqual({ type: 'ApplicantContactChanged', nama_pemohon: null, telepon_pemohon: 'abc' });
+    expect(toPermitEvent({ ...good, type: 'PermitRegistered', data: { jenis_izin: 'PBG', nama_pemohon: 'Budi', telepon_pemohon: ' ', status: 'Baru' } }).payload).toMatchObject({ telepon_pemohon: null });
+  });
+  it.each([
+    [12345, 'must be a string or null'],
+    [{ no: '0812' }, 'must be a string or null'],
+    ['0'.repeat(65), 'is too long (at most 64 characters)'],
+  ])('rejects the phone %j with an accurate message', (telepon_pemohon, message) => {
+    expect(issuesOf({ ...good, data: { ...good.data, telepon_pemohon } })).toEqual([{ path: 'data.telepon_pemohon', message }]);
+  });
+  it('never calls a phone "too short"', () => {
+    for (const telepon_pemohon of ['abc', '08123', '', 'x', 12345, '0'.repeat(65)]) {
+      let messages: string[] = [];
+      try { toPermitEvent({ ...good, data: { ...good.data, telepon_pemohon } }); } catch (e) { messages = (e as ValidationError).issues.map((i) => i.message); }
+      expect(messages.filter((m) => /too short/.test(m))).toEqual([]);
+    }
+  });
+
   it('converts status-change times to epoch millis', () => {
     const ev = toPermitEvent({ ...good, type: 'PermitStatusChanged', data: { status_lama: 'draft', status_baru: 'proses', changed_at: '2026-11-22T10:00:00+07:00' } });
     expect(ev.payload).toEqual({ type: 'PermitStatusChanged', status_lama: 'draft', status_baru: 'proses', changedAt: Date.parse('2026-11-22T03:00:00Z'), link_detail: null });
