@@ -39,7 +39,7 @@ const envelope = z.object({
   source: z.string().trim().min(1).max(64).default('sicantik'),
   correlation_id: z.string().trim().min(1).max(128).optional(),
   data: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
-});
+}).strict(); // unknown fields are rejected here as in data (openapi: additionalProperties: false)
 
 export type IngestBody = z.input<typeof envelope>;
 

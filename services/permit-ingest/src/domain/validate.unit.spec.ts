@@ -29,6 +29,10 @@ describe('ingest validation', () => {
   ])('names the bad field (%#: %s)', (body, path) => {
     expect(issuesOf(body).map((i) => i.path)).toContain(path);
   });
+  it('rejects unknown top-level fields, naming them', () => {
+    const issues = issuesOf({ ...good, foo: 1 });
+    expect(issues).toEqual([{ path: '(body)', message: expect.stringContaining('"foo"') }]);
+  });
 
   ////////// The applicant's phone is data: whatever upstream typed is published (the planner decides)
   const phoneOf = (telepon_pemohon: unknown) => (toPermitEvent({ ...good, data: { ...good.data, telepon_pemohon } }).payload as { telepon_pemohon: string | null }).telepon_pemohon;
