@@ -13,7 +13,8 @@ async function main() {
   const infra = await startInfra('delivery-tracker', cfg, ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions']);
   const { logger, metrics, producer } = infra;
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
-  const projection = new NotificationProjection(mongo.db(cfg.MONGO_DB));
+  const anomalies = new metrics.client.Counter({ name: 'sicantik_status_anomalies_total', help: 'Notifications that newly showed a status anomaly (failed_but_delivered: a failure reported for a delivered or read message)', labelNames: ['kind'], registers: [metrics.registry] });
+  const projection = new NotificationProjection(mongo.db(cfg.MONGO_DB), { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) });
   await projection.init();
   const decisions = new DecisionProjection(mongo.db(cfg.MONGO_DB), projection.col);
   await decisions.init();

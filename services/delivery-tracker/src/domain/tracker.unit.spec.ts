@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { createHmac } from 'node:crypto';
 import { metaStatusEvents, verifyMetaSignature } from './metaWebhook';
-import { RANK, advance, type MessageState } from '../projections/notificationStatus';
+import { RANK, advance, anomaliesOf, type MessageState } from '../projections/notificationStatus';
 
 const secret = 'app-secret-123';
 const sign = (body: string) => `sha256=${createHmac('sha256', secret).update(Buffer.from(body, 'utf8')).digest('hex')}`;
@@ -52,5 +52,42 @@ describe('statuses only move forward', () => {
   });
   it('property: never moves backwards', () => {
     fc.assert(fc.property(state, state, (a, b) => { expect(RANK[advance(a, b)]).toBeGreaterThanOrEqual(RANK[a]); }));
+  });
+});
+
+describe('delivery evidence wins over a failure report', () => {
+  // Invariant: the final status is the highest evidence seen, read > delivered > failed > sent > sending > queued
+  // (failed beats queued/sending/sent; a delivery or read receipt beats failed), in any arrival order.
+  const ALL: MessageState[] = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed'];
+  const expected = (seen: MessageState[]): MessageState =>
+    (['read', 'delivered', 'failed', 'sent', 'sending', 'queued'] as const).find((s) => seen.includes(s))!;
+  const fold = (seq: MessageState[]) => seq.reduce<MessageState | undefined>((cur, s) => advance(cur, s), undefined)!;
+  const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+
+  it.each<[MessageState[], MessageState]>([
+    [['sent', 'delivered', 'failed'], 'delivered'],
+    [['sent', 'delivered', 'failed', 'read'], 'read'],
+    [['sent', 'failed', 'read'], 'read'],
+    [['failed', 'delivered'], 'delivered'],
+    [['sending', 'failed', 'sent'], 'failed'],
+    [['queued', 'failed'], 'failed'],
+  ])('%j ends %s', (seq, want) => { expect(fold(seq)).toBe(want); });
+
+  it('property: every permutation of any set of states (with repeats) ends at the highest evidence', () => {
+    fc.assert(fc.property(fc.subarray(ALL, { minLength: 1 }), fc.array(fc.constantFrom(...ALL), { maxLength: 1 }), (set, extra) => {
+      const seen = set.length < ALL.length ? [...set, ...extra.filter((s) => set.includes(s))] : set; // at most 720 orders
+      for (const p of permutations(seen)) expect(fold(p)).toBe(expected(set));
+    }));
+  });
+
+  it('a failure together with delivery evidence is an anomaly, whatever the order; alone it is none', () => {
+    expect(anomaliesOf(['sent', 'delivered', 'failed'])).toEqual(['failed_but_delivered']);
+    expect(anomaliesOf(['failed', 'read'])).toEqual(['failed_but_delivered']);
+    expect(anomaliesOf(['sent', 'failed'])).toEqual([]);
+    expect(anomaliesOf(['sent', 'delivered', 'read'])).toEqual([]);
+    fc.assert(fc.property(fc.subarray(ALL, { minLength: 1 }), (set) => {
+      const want = set.includes('failed') && (set.includes('delivered') || set.includes('read')) ? ['failed_but_delivered'] : [];
+      for (const p of permutations(set)) expect(anomaliesOf(p)).toEqual(want);
+    }));
   });
 });

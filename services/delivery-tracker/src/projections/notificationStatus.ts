@@ -1,15 +1,36 @@
 import type { DeliveryStatus, DispatchStatus } from '@sicantik/schemas';
 
 ////////// Notification status model (pure)
-// draft -> queued -> sending -> sent -> delivered -> read, or failed (terminal).
-// A status only ever moves forward: out-of-order or repeated events are no-ops.
+// queued -> sending -> sent -> delivered -> read, or failed. A status only ever
+// moves up this rank, so out-of-order or repeated events are no-ops. Invariant: the
+// final status is the highest evidence seen, whatever the arrival order:
+//   read > delivered > failed > sent > sending > queued
+// A failure beats queued/sending/sent, but a delivery or read receipt proves
+// delivery and beats a failure (reported before or after it). A failure together
+// with delivery evidence is kept (failedAt, failureReason) and flagged as an anomaly.
 
 export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
-export const RANK: Record<MessageState, number> = { queued: 1, sending: 2, sent: 3, delivered: 4, read: 5, failed: 9 };
+export const RANK: Record<MessageState, number> = { queued: 1, sending: 2, sent: 3, failed: 4, delivered: 5, read: 6 };
 
 export function advance(current: MessageState | undefined, next: MessageState): MessageState {
   if (!current) return next;
   return RANK[next] > RANK[current] ? next : current;
+}
+
+/**
+ * Anomalies, each a set of states seen together: `failed_but_delivered`, a failure
+ * reported for a message with delivery evidence (delivered or read), in any order.
+ */
+export const ANOMALIES = {
+  failed_but_delivered: { all: ['failed'], any: ['delivered', 'read'] },
+} as const satisfies Record<string, { all: readonly MessageState[]; any: readonly MessageState[] }>;
+export type AnomalyKind = keyof typeof ANOMALIES;
+export const ANOMALY_KINDS = Object.keys(ANOMALIES) as AnomalyKind[];
+
+/** Anomalies shown by the states seen for one message (a set: order and repetition do not matter). */
+export function anomaliesOf(seen: Iterable<MessageState>): AnomalyKind[] {
+  const s = new Set<MessageState>(seen);
+  return ANOMALY_KINDS.filter((k) => ANOMALIES[k].all.every((x) => s.has(x)) && ANOMALIES[k].any.some((x) => s.has(x)));
 }
 
 export function fromDispatch(s: DispatchStatus): MessageState | undefined {

@@ -1,11 +1,13 @@
 import type { Collection, Db } from 'mongodb';
 import { DateTime } from 'luxon';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
-import { RANK, STAMP, fromDelivery, fromDispatch, type MessageState } from './notificationStatus';
+import { ANOMALIES, ANOMALY_KINDS, RANK, STAMP, fromDelivery, fromDispatch, type AnomalyKind, type MessageState } from './notificationStatus';
 
 ////////// MongoDB projection of notifications, built only from topics (replayable).
 // Every update is idempotent: statuses move forward through a rank guard and a
 // "first reached" timestamp is set only when absent, so redelivery changes nothing.
+// A failure that does not change the status (delivery evidence wins) still leaves
+// its failedAt, failureReason and errorCode, and the anomaly is flagged and counted.
 
 export interface NotificationDoc {
   _id: string;
@@ -21,6 +23,8 @@ export interface NotificationDoc {
   failureReason?: string;
   errorCode?: string;
   inDoubt?: boolean;
+  /** Anomalies seen, e.g. failed_but_delivered (a failure reported for a delivered or read message). */
+  anomalies?: AnomalyKind[];
   queuedAt?: Date; sendingAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date;
 }
 
@@ -31,7 +35,8 @@ const jakartaDay = (ms: number) => DateTime.fromMillis(ms, { zone: 'Asia/Jakarta
 export class NotificationProjection {
   readonly col: Collection<NotificationDoc>;
   private readonly pending: Collection<PendingStatus>;
-  constructor(db: Db) {
+  /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
+  constructor(db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}) {
     this.col = db.collection<NotificationDoc>('notifications');
     this.pending = db.collection<PendingStatus>('pending_delivery_statuses');
   }
@@ -40,6 +45,8 @@ export class NotificationProjection {
     await this.col.createIndex({ providerMessageId: 1 });
     await this.col.createIndex({ day: 1 });
     await this.pending.createIndex({ providerMessageId: 1 });
+    // failed was ranked 9 (above delivered/read) before delivery evidence beat it.
+    await this.col.updateMany({ status: 'failed', statusRank: { $ne: RANK.failed } }, { $set: { statusRank: RANK.failed } });
   }
 
   /**
@@ -59,10 +66,19 @@ export class NotificationProjection {
     );
   }
 
-  private async moveTo(filter: Record<string, unknown>, state: MessageState, at: Date, extra: Record<string, unknown> = {}) {
+  private async moveTo(filter: Record<string, unknown>, state: MessageState, at: Date, failure?: { failureReason: string; errorCode: string }) {
     const stamp = STAMP[state];
     await this.col.updateMany({ ...filter, [stamp]: { $exists: false } }, { $set: { [stamp]: at } });
-    await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state], ...extra } });
+    if (failure) await this.col.updateMany({ ...filter, failureReason: { $exists: false } }, { $set: failure });
+    await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state] } });
+    // Anomalies from the states seen so far (their timestamps), as anomaliesOf defines them.
+    for (const kind of ANOMALY_KINDS) {
+      const { all, any } = ANOMALIES[kind];
+      if (![...all, ...any].includes(state as never)) continue;
+      const seen = (s: MessageState) => ({ [STAMP[s]]: { $exists: true } });
+      const r = await this.col.updateMany({ ...filter, anomalies: { $ne: kind }, $and: all.map(seen), $or: any.map(seen) }, { $addToSet: { anomalies: kind } });
+      if (r.modifiedCount) this.hooks.onAnomaly?.(kind, r.modifiedCount);
+    }
   }
 
   async onRequested(e: NotificationRequested): Promise<void> { await this.upsertBase(e, e.recipient.kind, true); }
@@ -80,8 +96,8 @@ export class NotificationProjection {
     await this.col.updateOne({ _id: e.notificationId }, { $set: set });
     const state = fromDispatch(e.status);
     if (state) {
-      const extra = state === 'failed' ? { failureReason: e.reason ?? 'failed', errorCode: e.errorCode ?? 'FAILED' } : {};
-      await this.moveTo({ _id: e.notificationId }, state, new Date(e.occurredAt), extra);
+      const failure = state === 'failed' ? { failureReason: e.reason ?? 'failed', errorCode: e.errorCode ?? 'FAILED' } : undefined;
+      await this.moveTo({ _id: e.notificationId }, state, new Date(e.occurredAt), failure);
     }
     if (e.providerMessageId) {
       // Statuses that arrived before we knew which notification the message id belongs to.
@@ -106,22 +122,26 @@ export class NotificationProjection {
   }
 
   private async applyStatus(providerMessageId: string, state: MessageState, at: Date, errorCode: string | null, errorTitle: string | null) {
-    const extra = state === 'failed' ? { failureReason: errorTitle ?? 'failed at provider', errorCode: errorCode ?? 'FAILED' } : {};
-    await this.moveTo({ providerMessageId }, state, at, extra);
+    const failure = state === 'failed' ? { failureReason: errorTitle ?? 'failed at provider', errorCode: errorCode ?? 'FAILED' } : undefined;
+    await this.moveTo({ providerMessageId }, state, at, failure);
   }
 
   ////////// Queries for the statistics API
+  // Each notification is counted once in byStatus and failed, under its final status;
+  // sent/delivered/read count the evidence reached (a read receipt proves delivery).
   async summary(from?: string, to?: string) {
     const f: Record<string, unknown> = {};
     if (from || to) f.day = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
     const count = (extra: Record<string, unknown>) => this.col.countDocuments({ ...f, ...extra });
     const [total, sent, delivered, read, failed, inDoubt] = await Promise.all([
-      count({}), count({ $or: [{ sentAt: { $exists: true } }, { deliveredAt: { $exists: true } }, { readAt: { $exists: true } }] }), count({ deliveredAt: { $exists: true } }), count({ readAt: { $exists: true } }),
+      count({}), count({ $or: [{ sentAt: { $exists: true } }, { deliveredAt: { $exists: true } }, { readAt: { $exists: true } }] }), count({ $or: [{ deliveredAt: { $exists: true } }, { readAt: { $exists: true } }] }), count({ readAt: { $exists: true } }),
       count({ status: 'failed' }), count({ inDoubt: true }),
     ]);
     const byStatus: Record<string, number> = {};
     for (const s of Object.keys(RANK)) byStatus[s] = await count({ status: s });
-    return { total, sent, delivered, read, failed, inDoubt, deliveryRate: sent ? delivered / sent : null, byStatus };
+    const anomalies: Record<string, number> = {};
+    for (const k of ANOMALY_KINDS) anomalies[k] = await count({ anomalies: k });
+    return { total, sent, delivered, read, failed, inDoubt, deliveryRate: sent ? delivered / sent : null, byStatus, anomalies };
   }
 
   async get(id: string): Promise<NotificationDoc | null> { return this.col.findOne({ _id: id }); }
