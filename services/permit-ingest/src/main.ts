@@ -1,4 +1,5 @@
 import { MongoClient } from 'mongodb';
+import { errorMessage } from '@sicantik/core';
 import { installShutdown, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
@@ -10,15 +11,15 @@ async function main() {
   const cfg = readConfig();
   const infra = await startInfra('permit-ingest', cfg, ['permit.events']);
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
-  const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB));
+  const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB), {
+    onUnrecorded: (eventId, err) => infra.logger.warn({ eventId, err: errorMessage(err) }, 'event published but not recorded; a repeat after the claim goes stale publishes it again'),
+  });
   const ops = opsRouter(infra.metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]);
   const app = createApp({
     logger: infra.logger,
     apiToken: cfg.INGEST_API_TOKEN,
     ops,
-    isDuplicate: (id) => ledger.seen(id),
-    publish: (ev) => infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }]),
-    markSeen: (ev) => ledger.record(ev.eventId, ev.pendaftaran_id, new Date()),
+    acceptOnce: (ev) => ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, () => infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }])),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   infra.logger.info({ port }, 'permit-ingest listening');

@@ -1,21 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Collection, Db } from 'mongodb';
+import { TransientError, isDuplicateKey } from '@sicantik/core';
 
-////////// De-duplication by event id (MongoDB)
-// An id is recorded only after its event is durably on Kafka, so a crash in
-// between makes the upstream retry re-publish (downstream is idempotent by
-// deterministic ids); a recorded id is never published twice.
+////////// De-duplication by event id (MongoDB): one publish per id, across requests and instances
+// A request first claims the id (insert into `ingest_claims`; the unique _id makes
+// exactly one insert win), then publishes, then records the id done (insert into
+// `ingested_event_ids`). The success path only inserts: on the embedded FerretDB every
+// update or delete scans the whole collection, so deletes happen only on failures.
+// - A request that finds the id claimed waits (polls) for the holder: done → duplicate;
+//   claim released because the holder could not publish → it claims and publishes
+//   itself; still busy after `waitMs` → retriable error (503, retry with the same id).
+// - A claim older than `staleMs` without a done record (holder crashed before
+//   publishing) is taken over, atomically on the old claim's `at`.
+// - Concurrent requests for one id in one process share one attempt.
+// A crash after publishing but before the done record leaves a claim that is taken
+// over once stale and published again: downstream is idempotent (deterministic ids).
 
-interface Seen { _id: string; pendaftaran_id: string; at: Date }
+export type Outcome = 'accepted' | 'duplicate';
+interface Done { _id: string; pendaftaran_id: string; at: Date }
+interface Claim { _id: string; at: Date; instance: string }
+
+export interface LedgerOptions {
+  /** How long a request waits for another holder of its id (ms). */
+  waitMs?: number;
+  /** Age after which a claim without a done record is taken over (ms); longer than any publish. */
+  staleMs?: number;
+  pollMs?: number;
+  /** Names this process in its claims. */
+  instance?: string;
+  /** Told when an event was published but could not be recorded done. */
+  onUnrecorded?: (eventId: string, err: unknown) => void;
+}
 
 export class EventIdLedger {
-  private readonly col: Collection<Seen>;
-  constructor(db: Db) { this.col = db.collection<Seen>('ingested_event_ids'); }
-  async seen(eventId: string): Promise<boolean> { return (await this.col.countDocuments({ _id: eventId }, { limit: 1 })) > 0; }
-  async record(eventId: string, pendaftaranId: string, at: Date): Promise<void> {
+  readonly done: Collection<Done>;
+  readonly claims: Collection<Claim>;
+  private readonly inflight = new Map<string, Promise<Outcome>>();
+  private readonly opts: Required<Omit<LedgerOptions, 'onUnrecorded'>> & Pick<LedgerOptions, 'onUnrecorded'>;
+
+  constructor(db: Db, opts: LedgerOptions = {}) {
+    this.done = db.collection<Done>('ingested_event_ids');
+    this.claims = db.collection<Claim>('ingest_claims');
+    this.opts = { waitMs: 5000, staleMs: 120_000, pollMs: 100, instance: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, ...opts };
+  }
+
+  /**
+   * Runs `publish` unless this event id was (or is being) published by another request:
+   * 'accepted' if this call published it, 'duplicate' otherwise. Throws if it could not
+   * be published now (retriable: the caller answers 503 and upstream retries).
+   */
+  async acceptOnce(eventId: string, pendaftaranId: string, publish: () => Promise<void>): Promise<Outcome> {
+    const deadline = Date.now() + this.opts.waitMs;
+    for (let running = this.inflight.get(eventId); running; running = this.inflight.get(eventId)) {
+      const ok = await settledBy(running, deadline);
+      if (ok === 'timeout') throw busy(eventId);
+      if (ok) return 'duplicate';
+      if (this.inflight.get(eventId) === running) this.inflight.delete(eventId); // it failed: try ourselves
+    }
+    const attempt = this.claimAndPublish(eventId, pendaftaranId, publish, deadline);
+    this.inflight.set(eventId, attempt);
     try {
-      await this.col.insertOne({ _id: eventId, pendaftaran_id: pendaftaranId, at });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 11000) throw e;
+      return await attempt;
+    } finally {
+      if (this.inflight.get(eventId) === attempt) this.inflight.delete(eventId);
     }
   }
+
+  private async claimAndPublish(eventId: string, pendaftaranId: string, publish: () => Promise<void>, deadline: number): Promise<Outcome> {
+    for (;;) {
+      const claim: Claim = { _id: eventId, at: new Date(), instance: this.opts.instance };
+      if (!(await this.tryClaim(claim))) {
+        if (await this.awaitHolder(eventId, deadline)) return 'duplicate';
+        continue; // released or stale: claim again
+      }
+      // Ids recorded before claims existed, or by a holder that was slower than `staleMs`.
+      if (await this.isDone(eventId)) return 'duplicate';
+      try {
+        await publish();
+      } catch (e) {
+        // Released so that a waiting request or the upstream retry publishes it.
+        await this.claims.deleteOne({ _id: eventId, at: claim.at, instance: claim.instance }).catch(() => undefined);
+        throw e;
+      }
+      try {
+        await this.done.insertOne({ _id: eventId, pendaftaran_id: pendaftaranId, at: new Date() });
+      } catch (e) {
+        // The event is on Kafka: accepted. Our claim stays, so repeats wait, then take over once stale.
+        if (!isDuplicateKey(e)) this.opts.onUnrecorded?.(eventId, e);
+      }
+      return 'accepted';
+    }
+  }
+
+  private async tryClaim(claim: Claim): Promise<boolean> {
+    try {
+      await this.claims.insertOne(claim);
+      return true;
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+      return false;
+    }
+  }
+
+  /** Waits while another request holds the claim: true once the id is done, false once the claim is gone. */
+  private async awaitHolder(eventId: string, deadline: number): Promise<boolean> {
+    for (;;) {
+      if (await this.isDone(eventId)) return true;
+      const holder = await this.claims.findOne({ _id: eventId });
+      if (!holder) return false;
+      if (Date.now() - holder.at.getTime() >= this.opts.staleMs) {
+        await this.claims.deleteOne({ _id: eventId, at: holder.at, instance: holder.instance });
+        return false;
+      }
+      if (Date.now() + this.opts.pollMs > deadline) throw busy(eventId);
+      await new Promise((r) => setTimeout(r, this.opts.pollMs));
+    }
+  }
+
+  private async isDone(eventId: string): Promise<boolean> {
+    return (await this.done.countDocuments({ _id: eventId }, { limit: 1 })) > 0;
+  }
+}
+
+const busy = (eventId: string) => new TransientError(`event ${eventId} is being accepted by another request; retry later with the same event_id`);
+
+/** true if `p` resolved, false if it rejected, 'timeout' if neither by `deadline`. */
+function settledBy(p: Promise<unknown>, deadline: number): Promise<boolean | 'timeout'> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+    p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(false); });
+  });
 }

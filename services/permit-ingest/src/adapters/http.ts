@@ -7,9 +7,8 @@ import { toPermitEvent } from '../domain/validate';
 ////////// HTTP edge: POST /v1/permit-events (see openapi.yaml)
 
 export interface IngestDeps {
-  isDuplicate(eventId: string): Promise<boolean>;
-  publish(ev: PermitEvent): Promise<void>;
-  markSeen(ev: PermitEvent): Promise<void>;
+  /** Publishes the event unless its event_id was (or is being) accepted elsewhere: see EventIdLedger. */
+  acceptOnce(ev: PermitEvent): Promise<'accepted' | 'duplicate'>;
   logger: Logger;
   apiToken: string;
   ops: express.Router;
@@ -31,12 +30,10 @@ export function createApp(deps: IngestDeps): express.Express {
       throw e;
     }
     try {
-      if (await deps.isDuplicate(ev.eventId)) {
+      if ((await deps.acceptOnce(ev)) === 'duplicate') {
         res.status(200).json({ status: 'duplicate', event_id: ev.eventId });
         return;
       }
-      await deps.publish(ev);
-      await deps.markSeen(ev);
       deps.logger.info({ eventId: ev.eventId, type: ev.payload.type, pendaftaranId: ev.pendaftaran_id }, 'permit event accepted');
       res.status(202).json({ status: 'accepted', event_id: ev.eventId });
     } catch (e) {
