@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { fillSeed, seedTemplate } from '../../../test/support';
-import { DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, PROVIDERS, UNIVERSAL_TEMPLATES, allProviderParameters, formatTanggal, positionalValues, providerParameters, render, sanitizeMetaParameter, usedVariables } from './index';
+import { DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, PROVIDERS, UNIVERSAL_TEMPLATES, allProviderParameters, cleanText, formatTanggal, positionalValues, providerParameters, render, sanitizeMetaParameter, usedVariables } from './index';
 
 const permitReady = DEFAULT_TEMPLATES.find((t) => t.code === 'permit_ready')!;
 const vars = {
@@ -122,5 +122,67 @@ describe('seed 004: parameters converted per provider', () => {
       for (const p of PROVIDERS.filter((x) => x !== 'bird')) expect(positionalValues(providerParameters(p, ps))).toEqual(values);
       expect(Object.values(providerParameters('bird', ps))).toEqual(values);
     }));
+  });
+});
+
+describe('cleanText: control and invisible characters never reach the text or any provider parameter', () => {
+  // A ZWJ is allowed only inside an emoji sequence: after a pictographic (with its skin tone or VS16) and before one.
+  const ZWJ_IN_EMOJI = /(?<=\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0F]?)\u200D(?=\p{Extended_Pictographic})/gu;
+  const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Noncharacter_Code_Point}]/u;
+  const family = '👨\u200D👩\u200D👧\u200D👦';
+
+  it.each([
+    ['NUL', 'Bu\u0000di', 'Budi'], ['zero-width space', 'Budi\u200BSembiring', 'BudiSembiring'], ['right-to-left override', '\u202EBudi Sembiring', 'Budi Sembiring'],
+    ['BOM', '\uFEFFBudi', 'Budi'], ['soft hyphen', 'Sembi\u00ADring', 'Sembiring'], ['word joiner, LRM, RLM, isolates', 'B\u2060u\u200Ed\u200Fi\u2066\u2069', 'Budi'],
+    ['C1 control', 'Bu\u009Bdi', 'Budi'], ['noncharacters and a lone surrogate', 'Bu\uFFFE\uFFFFd\uD800i\u{10FFFF}', 'Budi'],
+    ['newline, CR, tab become one space', 'Budi\r\n\tSembiring', 'Budi Sembiring'], ['NEL and line separator too', 'Budi\u0085Sembiring\u2028Karo', 'Budi Sembiring Karo'],
+    ['at most four spaces in a row, trimmed', '  Budi         Sembiring \n', 'Budi    Sembiring'], ['NFC', 'Jose\u0301', 'Jos\u00E9'],
+    ['ZWJ outside an emoji sequence', 'Bu\u200Ddi 👨\u200D', 'Budi 👨'],
+  ])('%s', (_what, input, want) => { expect(cleanText(input)).toBe(want); });
+
+  it('keeps emoji sequences joined by ZWJ: a family, with skin tone, with VS16', () => {
+    for (const e of [family, '👩🏽\u200D💻', '❤\uFE0F\u200D🔥', '🏳\uFE0F\u200D🌈']) expect(cleanText(`Keluarga ${e}`)).toBe(`Keluarga ${e}`);
+  });
+
+  it('keeps ordinary Indonesian text unchanged', () => {
+    for (const t of ['Budi  Sembiring', 'Sari Br Karo', '503/123/DPMPTSP/2026', 'https://p.test/x?a=1&b=2', '(0628) 20655', 'Izin Usaha Mikro – PBG']) expect(cleanText(t)).toBe(t);
+  });
+
+  const specials = ['\u0000', '\u200B', '\u200D', '\u202E', '\uFEFF', '\u00AD', '\uFE0F', '\u{1F3FD}', '👨', '👩', '❤', 'a', ' ', '\n', '\t', '\uD83D', '\uDC68', '\u0301', '\uFFFF'];
+  const text = fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 4 }), fc.constantFrom(...specials)), { maxLength: 30 }).map((xs) => xs.join(''));
+  it('property: no Cc, Cf, lone surrogate or noncharacter remains except a ZWJ inside an emoji sequence; NFC; idempotent', () => {
+    fc.assert(fc.property(text, (s) => {
+      const out = cleanText(s);
+      expect(out.replace(ZWJ_IN_EMOJI, '')).not.toMatch(FORBIDDEN);
+      expect(out).not.toMatch(/ {5}/);
+      expect(out).toBe(out.normalize('NFC'));
+      expect(cleanText(out)).toBe(out);
+    }), { numRuns: 500 });
+  });
+
+  it('property: Meta parameters obey the same rule, also when cut to the length cap', () => {
+    fc.assert(fc.property(text, fc.integer({ min: 2, max: 40 }), (s, max) => {
+      const out = sanitizeMetaParameter(s, max);
+      expect(out.replace(ZWJ_IN_EMOJI, '')).not.toMatch(FORBIDDEN);
+      expect(out.length).toBeLessThanOrEqual(max);
+    }), { numRuns: 500 });
+  });
+
+  it('a render with such a name gives full text, Meta parameters and every provider\'s parameters without them', () => {
+    const dirty = '\uFEFFBu\u0000di\u200B \u202ESembi\u00ADring\u2066\r\n';
+    const r = render(permitReady, { ...vars, nama_pemohon: dirty, jenis_izin: `Izin\tUsaha ${family}` });
+    expect(r.text).toBe(render(permitReady, { ...vars, nama_pemohon: 'Budi Sembiring', jenis_izin: `Izin Usaha ${family}` }).text);
+    expect(r.parameters.slice(0, 2)).toEqual([{ name: 'nama_pemohon', value: 'Budi Sembiring' }, { name: 'jenis_izin', value: `Izin Usaha ${family}` }]);
+    for (const [provider, map] of Object.entries(allProviderParameters(r.parameters))) {
+      expect([provider, Object.values(map).filter((v) => v.replace(ZWJ_IN_EMOJI, '').match(FORBIDDEN))]).toEqual([provider, []]);
+    }
+    expect(allProviderParameters(r.parameters).meta!['1']).toBe('Budi Sembiring');
+  });
+
+  it('digest rows are cleaned too; template bodies keep their newlines', () => {
+    const docPending = DEFAULT_TEMPLATES.find((t) => t.code === 'document_pending')!;
+    const r = render(docPending, { jumlah: '1', link_dashboard: 'https://d.test' }, [{ jenis_izin: 'PBG\u0000', nama_pemohon: 'Sa\u200Bri\n', pendaftaran_id: '\u202EREG-2' }]);
+    expect(r.text).toContain('1. PBG - Sari\n   No: REG-2\n');
+    expect(r.parameters[1]).toEqual({ name: 'dokumen', value: 'PBG - Sari - REG-2' });
   });
 });
