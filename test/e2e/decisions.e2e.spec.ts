@@ -20,7 +20,7 @@ describe('planner decisions, opt-out and concurrent planners', () => {
   const D = `REG-D-${run}`, E = `REG-E-${run}`;
   const applicantPhone = '+6285277778888';
   let n = 0;
-  const post = async (pendaftaran_id: string, type: string, data: object, occurred_at = '2026-11-20T08:00:00+07:00') => {
+  const post = async (pendaftaran_id: string, type: string, data: object, occurred_at = '2024-11-20T08:00:00+07:00') => {
     const r = await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${pendaftaran_id}-${++n}`, type, occurred_at, pendaftaran_id, data }, { headers: ingest });
     expect(r.status).toBe(202);
   };
@@ -57,12 +57,12 @@ describe('planner decisions, opt-out and concurrent planners', () => {
 
   it('an applicant who replies BERHENTI gets nothing more; the skip and its reason are queryable; MULAI turns messages back on', async () => {
     await post(D, 'PermitRegistered', { jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', telepon_pemohon: '0852-7777-8888', status: 'Baru' });
-    await post(D, 'PermitIssued', { no_surat: '503/11/2026', jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/d.pdf', tanggal_berakhir: '2027-03-01' });
+    await post(D, 'PermitIssued', { no_surat: '503/11/2026', jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', tanggal_terbit: '2024-11-20', link_download: 'https://sicantik.test/d.pdf', tanggal_berakhir: '2025-03-01' });
     await waitFor(async () => (await sentTo(applicantPhone, 'sicantik_permit_ready')).length === 1, { timeoutMs: 60_000, what: 'permit_ready sent' });
 
     await reply('Berhenti', `wamid.stop-${run}`);
     expect(await waitFor(optedOut, { timeoutMs: 30_000, what: 'opt-out reaches the planner' })).toBe(true);
-    await post(D, 'PermitStatusChanged', { status_lama: 'Terbit', status_baru: 'Diserahkan', changed_at: '2026-11-21T09:00:00+07:00' }, '2026-11-21T09:00:00+07:00');
+    await post(D, 'PermitStatusChanged', { status_lama: 'Terbit', status_baru: 'Diserahkan', changed_at: '2024-11-21T09:00:00+07:00' }, '2024-11-21T09:00:00+07:00');
     await waitFor(async () => (await sentTo('+6281311112222', 'sicantik_status_update')).length === 1, { timeoutMs: 60_000, what: 'staff status update' });
 
     const ds = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: D, scenario: 'status_update' }); return x.length === 2 && x; }, { what: 'two status_update decisions' });
@@ -73,18 +73,18 @@ describe('planner decisions, opt-out and concurrent planners', () => {
     expect(ready.map((d) => [d.decision, d.recipientKind, d.message?.status])).toEqual([['PLANNED', 'APPLICANT', 'delivered']]);
 
     // The expiry date moves: the old date's four pending warnings are cancelled, with the reason.
-    await post(D, 'PermitExpiryDateSet', { no_surat: '503/11/2026', tanggal_berakhir: '2027-06-30' }, '2026-11-22T08:00:00+07:00');
+    await post(D, 'PermitExpiryDateSet', { no_surat: '503/11/2026', tanggal_berakhir: '2025-06-30' }, '2024-11-22T08:00:00+07:00');
     const cancelled = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: D, decision: 'CANCELLED' }); return x.length === 4 && x; }, { what: 'four cancellations' });
-    expect(cancelled.map((d) => d.reason).sort()).toEqual([30, 60, 7, 90].map((t) => `${t}-day warning for 2027-03-01 cancelled: expiry date changed from 2027-03-01 to 2027-06-30`).sort());
+    expect(cancelled.map((d) => d.reason).sort()).toEqual([30, 60, 7, 90].map((t) => `${t}-day warning for 2025-03-01 cancelled: expiry date changed from 2025-03-01 to 2025-06-30`).sort());
 
     // Opted out on the new date's 90-day run: skipped; back in with MULAI, the 60-day warning goes out.
-    const r90 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-04-01' }, { headers: admin });
+    const r90 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2025-04-01' }, { headers: admin });
     expect(r90.data).toMatchObject({ planned: 0, skipped: 1 });
     // The simulator plays the citizen's reply as Meta would deliver it (signed inbound webhook).
     const mulai = await http.post(`${sys.simUrl}/_sim/inbound`, { from: applicantPhone, text: 'MULAI' });
     expect([mulai.status, mulai.data.webhookStatus]).toEqual([200, 200]);
     await waitFor(async () => !(await optedOut()), { timeoutMs: 30_000, what: 'opt-in reaches the planner' });
-    const r60 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-05-01' }, { headers: admin });
+    const r60 = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2025-05-01' }, { headers: admin });
     expect(r60.data).toMatchObject({ planned: 1, skipped: 0 });
     const warnings = await waitFor(async () => { const x = await sentTo(applicantPhone, 'sicantik_permit_expiry_warning'); return x.length === 1 && x; }, { timeoutMs: 60_000, what: '60-day warning' });
     expect(warnings[0]!.body.template.components[0]!.parameters.map((p) => p.text)).toContain('60');
@@ -103,13 +103,23 @@ describe('planner decisions, opt-out and concurrent planners', () => {
       { scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 1 },
       { scenario: 'permit_ready', decision: 'PLANNED', reasonCode: null, count: 1 },
     ]));
+
+    // Renewed after the 60-day warning went out: only the warnings still ahead (30 and 7 days) are cancelled;
+    // the sent 60-day warning and the decided 90-day one keep their one final decision.
+    await post(D, 'PermitRenewalApproved', { no_surat_baru: '503/11/2025', tanggal_mulai: '2025-06-30', tanggal_berakhir: '2028-06-30', masa_berlaku_tahun: 3, link_download: 'https://sicantik.test/d2.pdf' }, '2025-05-02T08:00:00+07:00');
+    await waitFor(async () => (await sentTo(applicantPhone, 'sicantik_permit_renewal_approved')).length === 1, { timeoutMs: 60_000, what: 'renewal sent' });
+    const cancelledFor = async (date: string) => (await decisionsOf({ pendaftaran_id: D, decision: 'CANCELLED' })).filter((d) => d.reason?.includes(`for ${date}`));
+    await waitFor(async () => (await cancelledFor('2025-06-30')).length >= 2, { what: 'renewal cancellations' });
+    await new Promise((r) => setTimeout(r, 1000)); // a wrong cancellation of the sent warnings would have arrived by now
+    const renewed = await cancelledFor('2025-06-30');
+    expect(renewed.map((d) => d.reason).sort()).toEqual([30, 7].map((t) => `${t}-day warning for 2025-06-30 cancelled: permit renewed: new expiry date 2028-06-30`).sort());
   });
 
   it('two planner instances running the same date at the same moment send one message', async () => {
     const second = await sys.addInstance('notification-planner');
-    await post(E, 'PermitIssued', { no_surat: '503/12/2026', jenis_izin: 'PBG', nama_pemohon: 'Ucok Tarigan', telepon_pemohon: '0853-1234-5678', tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/e.pdf', tanggal_berakhir: '2027-02-18' });
+    await post(E, 'PermitIssued', { no_surat: '503/12/2026', jenis_izin: 'PBG', nama_pemohon: 'Ucok Tarigan', telepon_pemohon: '0853-1234-5678', tanggal_terbit: '2024-11-20', link_download: 'https://sicantik.test/e.pdf', tanggal_berakhir: '2025-02-18' });
     await waitFor(async () => (await sentTo('+6285312345678', 'sicantik_permit_ready')).length === 1, { timeoutMs: 60_000, what: 'permit_ready for E' });
-    const runs = await Promise.all([sys.plannerUrl, second, sys.plannerUrl, second].map((u) => http.post(`${u}/v1/admin/schedules/daily/run`, { date: '2026-11-20' }, { headers: admin })));
+    const runs = await Promise.all([sys.plannerUrl, second, sys.plannerUrl, second].map((u) => http.post(`${u}/v1/admin/schedules/daily/run`, { date: '2024-11-20' }, { headers: admin })));
     expect(runs.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     // One run plans it; each other run either finds the claim (a duplicate) or, later, the threshold already marked.
     expect(runs.map((r) => r.data.planned).sort()).toEqual([0, 0, 0, 1]);
@@ -139,10 +149,10 @@ describe('planner decisions, opt-out and concurrent planners', () => {
       // was opted out then is opted in now: her skipped status update must stay skipped), and the
       // rebuilt marks keep a daily run from planning E's 90-day warning again.
       expect(await copy.collection('decided_events').countDocuments()).toBeGreaterThan(0);
-      const again = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2026-11-20' }, { headers: admin });
+      const again = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2024-11-20' }, { headers: admin });
       expect(again.data).toMatchObject({ planned: 0, duplicates: 0 });
-      const later = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2027-05-01' }, { headers: admin });
-      expect(later.data).toMatchObject({ planned: 0 }); // D's 60-day warning for 2027-06-30 was sent before the rebuild
+      const later = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2025-05-01' }, { headers: admin });
+      expect(later.data).toMatchObject({ planned: 0 }); // D's 60-day warning for 2025-06-30 was sent before the rebuild
       await new Promise((r) => setTimeout(r, 3000));
       expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
     } finally {

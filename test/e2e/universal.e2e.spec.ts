@@ -17,7 +17,7 @@ describe('seed 004: universal templates end to end', () => {
   let stopReader: () => Promise<void> = async () => undefined;
   let n = 0;
   const post = async (type: string, data: object) => {
-    const r = await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${U}-${++n}`, type, occurred_at: '2026-11-20T08:00:00+07:00', pendaftaran_id: U, data }, { headers: ingest });
+    const r = await http.post(`${sys.ingestUrl}/v1/permit-events`, { event_id: `${U}-${++n}`, type, occurred_at: '2024-11-20T08:00:00+07:00', pendaftaran_id: U, data }, { headers: ingest });
     expect(r.status).toBe(202);
   };
   const sim = async (name: string) => (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.filter((r) => r.body.template.name === name);
@@ -46,18 +46,18 @@ describe('seed 004: universal templates end to end', () => {
   });
 
   it('expiry warning and renewal use the universal permit_reminder and renewal_approved texts', async () => {
-    await post('PermitIssued', { no_surat: '503/21/2026', jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/u.pdf', tanggal_berakhir: '2027-03-01' });
+    await post('PermitIssued', { no_surat: '503/21/2026', jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', tanggal_terbit: '2024-11-20', link_download: 'https://sicantik.test/u.pdf', tanggal_berakhir: '2025-03-01' });
     await one('permit_ready'); // the planner has the expiry date now
-    const run = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2027-01-30' }, { headers: admin });
+    const run = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2025-01-30' }, { headers: admin });
     expect(run.data).toMatchObject({ planned: 1 });
     const w = await one('permit_expiry_warning');
     expect([w.templateCode, w.metaTemplateName]).toEqual(['permit_reminder', 'sicantik_permit_reminder']);
-    expect(w.text).toBe(`⚠️ Peringatan Masa Berlaku Izin\n\nYth. Bapak/Ibu Sari Br Karo,\n\nIzin PBG Anda dengan No. Surat 503/21/2026 berlaku sampai 1 Maret 2027 (sisa 30 hari).\n\nAjukan perpanjangan:\n🔗 https://sicantik.test/perpanjangan?pendaftaran_id=${U}\n\nHubungi kami:\n📞 (0628) 20655\n\nDPMPTSP Kabupaten Karo`);
-    await post('PermitRenewalApproved', { no_surat_baru: '503/21/2027', tanggal_mulai: '2027-03-01', tanggal_berakhir: '2030-03-01', masa_berlaku_tahun: 3, link_download: 'https://sicantik.test/u2.pdf' });
+    expect(w.text).toBe(`⚠️ Peringatan Masa Berlaku Izin\n\nYth. Bapak/Ibu Sari Br Karo,\n\nIzin PBG Anda dengan No. Surat 503/21/2026 berlaku sampai 1 Maret 2025 (sisa 30 hari).\n\nAjukan perpanjangan:\n🔗 https://sicantik.test/perpanjangan?pendaftaran_id=${U}\n\nHubungi kami:\n📞 (0628) 20655\n\nDPMPTSP Kabupaten Karo`);
+    await post('PermitRenewalApproved', { no_surat_baru: '503/21/2027', tanggal_mulai: '2025-03-01', tanggal_berakhir: '2028-03-01', masa_berlaku_tahun: 3, link_download: 'https://sicantik.test/u2.pdf' });
     const a = await one('permit_renewal_approved');
     expect(a.templateCode).toBe('renewal_approved');
-    expect(a.text).toBe('✅ Perpanjangan Izin Disetujui\n\nYth. Bapak/Ibu Sari Br Karo,\n\nPerpanjangan izin PBG Anda telah disetujui.\n📄 No. Surat Baru: 503/21/2027\n📅 Berlaku: 1 Maret 2027 s/d 1 Maret 2030 (3 tahun)\n\nDownload dokumen:\n🔗 https://sicantik.test/u2.pdf\n\nDPMPTSP Kabupaten Karo');
-    expect(a.providerParameters?.fonnte).toEqual({ var1: 'Sari Br Karo', var2: 'PBG', var3: '503/21/2027', var4: '1 Maret 2027', var5: '1 Maret 2030', var6: '3', var7: 'https://sicantik.test/u2.pdf' });
+    expect(a.text).toBe('✅ Perpanjangan Izin Disetujui\n\nYth. Bapak/Ibu Sari Br Karo,\n\nPerpanjangan izin PBG Anda telah disetujui.\n📄 No. Surat Baru: 503/21/2027\n📅 Berlaku: 1 Maret 2025 s/d 1 Maret 2028 (3 tahun)\n\nDownload dokumen:\n🔗 https://sicantik.test/u2.pdf\n\nDPMPTSP Kabupaten Karo');
+    expect(a.providerParameters?.fonnte).toEqual({ var1: 'Sari Br Karo', var2: 'PBG', var3: '503/21/2027', var4: '1 Maret 2025', var5: '1 Maret 2028', var6: '3', var7: 'https://sicantik.test/u2.pdf' });
     await waitFor(async () => (await sim('sicantik_permit_reminder')).length === 1 && (await sim('sicantik_renewal_approved')).length === 1, { timeoutMs: 60_000, what: 'both sent' });
   });
 });

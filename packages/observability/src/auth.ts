@@ -28,6 +28,9 @@ export function errorHandler(logger: Logger): express.ErrorRequestHandler {
   return (err: Error & { status?: number; type?: string; retriable?: boolean }, req, res, _next) => {
     if (err.type === 'entity.parse.failed') { res.status(400).json({ error: 'invalid_json', message: 'the body is not valid JSON' }); return; }
     if (err.type === 'entity.too.large') { res.status(413).json({ error: 'too_large' }); return; }
+    // A ValidationError (@sicantik/core) thrown by an application service: the caller's input, named.
+    const v = err as { code?: unknown; issues?: unknown };
+    if (v.code === 'VALIDATION' && Array.isArray(v.issues)) { res.status(400).json({ error: 'validation_failed', message: err.message, issues: v.issues }); return; }
     const retriable = err.retriable === true;
     logger.error({ err: err.message, code: (err as { code?: unknown }).code, method: req.method, path: req.path, retriable }, 'request failed');
     res.status(retriable ? 503 : 500).json({ error: retriable ? 'unavailable' : 'internal_error', message: retriable ? 'temporarily unavailable, try again' : 'the request failed; see the service log' });

@@ -1,4 +1,5 @@
 import { baseEnv, loadConfig, port, z } from '@sicantik/config';
+import { parseCountryList } from '@sicantik/core';
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -25,6 +26,13 @@ export const configSchema = z.object({
   }),
   /** Seed 004: send meta_opt_in_request once to each new applicant number. */
   OPT_IN_REQUEST_ENABLED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** ISO 3166 regions whose phone numbers may be messaged, e.g. "ID" (default) or "ID,MY"; other numbers are skipped (COUNTRY_NOT_ALLOWED). */
+  ALLOWED_COUNTRIES: z.string().default('ID').transform((v, ctx) => {
+    const r = parseCountryList(v);
+    if (!r.ok) { ctx.addIssue({ code: 'custom', message: `unknown region code(s): ${r.unknown.join(', ')} (use ISO 3166 codes such as ID, MY)` }); return z.NEVER; }
+    if (r.countries.length === 0) { ctx.addIssue({ code: 'custom', message: 'must name at least one region, e.g. ID' }); return z.NEVER; }
+    return r.countries;
+  }),
   /** Where an applicant opts in: a wa.me link to the official number with the MULAI keyword prefilled. */
   LINK_OPT_IN: z.url().default('https://wa.me/6281100000000?text=MULAI'),
 });

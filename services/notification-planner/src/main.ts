@@ -17,7 +17,7 @@ async function main() {
   const now = () => systemClock.now();
   const planner = new Planner(store, producer, {
     linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
-    templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null,
+    templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null, allowedCountries: cfg.ALLOWED_COUNTRIES,
   }, logger, now);
   // A new or rebuilt store first learns from the decision log what was already decided.
   const seeded = await planner.bootstrapFromDecisionLog(async (apply) => (await followTopic({
@@ -55,7 +55,7 @@ async function main() {
     void tick();
   }
   const app = createAdminApp({
-    planner, store, now, logger, adminToken: cfg.ADMIN_API_TOKEN,
+    planner, store, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
     ops: opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]),
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
   });

@@ -1,16 +1,16 @@
 import { DateTime } from 'luxon';
-import { deterministicId, normalizePhone } from '@sicantik/core';
+import { ValidationError, deterministicId, normalizePhone } from '@sicantik/core';
 import type { EventProducer } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
 import type { PermitEvent, PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { PlannerStore } from './adapters/store';
 import { evolve } from './domain/state';
-import { ZONE, decideDaily, decideDocumentDigest, documentDigestCause, decideOnEvent, type Decision, type PlannerSettings } from './domain/decide';
+import { ZONE, dailyRunTime, decideDaily, decideDocumentDigest, documentDigestCause, decideOnEvent, jakartaDate, type Decision, type PlannerSettings } from './domain/decide';
 
 ////////// Application service: runs the pure decisions against the store and Kafka
 
-/** What caused a batch of decisions: a permit event or a schedule run (then the decision time is now). */
-interface Cause { eventId: string; correlationId: string; occurredAt: number | null }
+/** What caused a batch of decisions: a permit event (its time) or a schedule run (the time it stands for: one run, one date). */
+interface Cause { eventId: string; correlationId: string; occurredAt: number }
 
 export interface RunSummary { planned: number; skipped: number; duplicates: number; cancelled: number }
 
@@ -34,10 +34,14 @@ export class Planner {
       const chunk = decisions.slice(i, i + EMIT_CHUNK);
       const now = this.now();
       const planned = chunk.flatMap((d) => (d.kind === 'planned' ? [d.request] : []));
-      const won = await this.store.claimMany(planned.map((r) => ({ id: r.notificationId, scenario: r.scenario })), now);
-      // A redelivered input re-sends the same request (harmless: same ids downstream);
-      // only a second *run* of a schedule is suppressed here, and recorded as a duplicate.
-      const send = planned.filter((r) => won.has(r.notificationId) || !fromSchedule);
+      const won = await this.store.claimMany(planned.map((r) => ({ id: r.notificationId, scenario: r.scenario, cause: cause.eventId })), now);
+      // A redelivered input (the same event, claimed before a crash) re-sends the same request
+      // (harmless: same ids downstream). Another event or a second schedule run that yields a
+      // notification id already claimed is a duplicate: not sent, recorded as such.
+      const lost = planned.filter((r) => !won.has(r.notificationId)).map((r) => r.notificationId);
+      const claimedBy = fromSchedule || lost.length === 0 ? new Map<string, string | null>() : await this.store.claimCauses(lost);
+      const sameCause = (id: string) => { const c = claimedBy.get(id); return c === undefined || c === null || c === cause.eventId; };
+      const send = planned.filter((r) => won.has(r.notificationId) || (!fromSchedule && sameCause(r.notificationId)));
       try {
         await this.producer.send(send.map((r) => ({ topic: 'notification.requests' as const, key: r.pendaftaran_id || r.recipient.id, value: r })));
       } catch (e) {
@@ -55,12 +59,13 @@ export class Planner {
             return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null, reasonCode: null };
           }
           summary.duplicates++;
-          return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: now.getTime(), decision: 'SKIPPED', reason: 'duplicate: already planned by an earlier run', reasonCode: 'DUPLICATE' };
+          const reason = fromSchedule ? 'duplicate: already planned by an earlier run' : `duplicate: already planned for event ${claimedBy.get(r.notificationId)}`;
+          return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: cause.occurredAt, decision: 'SKIPPED', reason, reasonCode: 'DUPLICATE' };
         }
         const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
         if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
         this.logger.info({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
-        return { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt ?? now.getTime(), correlationId: cause.correlationId, causationId: cause.eventId,
+        return { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt, correlationId: cause.correlationId, causationId: cause.eventId,
           decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason, reasonCode: d.code };
       });
       await this.producer.send(records.map((r) => ({ topic: 'planner.decisions' as const, key: decisionKey(r), value: r })));
@@ -81,7 +86,7 @@ export class Planner {
     }
     // Only the numbers this event can concern: the applicant's (old and new) and the directory's.
     const phones = [before.telepon_pemohon, (ev.payload as { telepon_pemohon?: string | null }).telepon_pemohon, ...directory.map((e) => e.phone)]
-      .flatMap((p) => { const n = p ? normalizePhone(p) : null; return n?.ok ? [n.e164] : []; });
+      .flatMap((p) => { const n = p ? normalizePhone(p, { allowedCountries: this.settings.allowedCountries }) : null; return n?.ok ? [n.e164] : []; });
     const { after, decisions } = decideOnEvent(before, ev, directory, this.settings, await this.store.contacts(phones));
     const summary = await this.emit(decisions, ev);
     await this.store.markEventDecided(ev.eventId, this.now());
@@ -99,11 +104,18 @@ export class Planner {
     return n;
   }
 
-  /** The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings and pending reminders. */
+  /**
+   * The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings (a past date
+   * catches up) and, for the current day only, the pending reminders. A future date
+   * is refused: it would send warnings early.
+   */
   async runDaily(date: string): Promise<RunSummary> {
-    const { decisions, marks } = decideDaily(await this.store.scheduled(date), await this.store.directoryEntries(), date, this.settings, await this.store.contacts());
+    const now = this.now().getTime();
+    const today = jakartaDate(now);
+    if (date > today) throw new ValidationError('a daily run for a future date is refused', [{ path: 'date', message: `is after today (${today}, Asia/Jakarta): a run for a future date would send messages early` }]);
+    const { decisions, marks } = decideDaily(await this.store.scheduled(date), await this.store.directoryEntries(), date, this.settings, await this.store.contacts(), now);
     const id = `schedule:daily:${date}`;
-    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: null });
+    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: dailyRunTime(date) });
     await this.store.markExpiryMany(marks, this.now());
     await this.store.markRun(`daily:${date}`, this.now());
     this.logger.info({ date, ...summary }, 'daily schedule run');
@@ -112,9 +124,11 @@ export class Planner {
 
   /** The document_pending digest for the window [from, to). */
   async runDocumentDigest(from: Date, to: Date): Promise<RunSummary> {
+    if (to.getTime() > this.now().getTime()) throw new ValidationError('a digest for a window not yet closed is refused', [{ path: 'to', message: `is in the future (now ${this.now().toISOString()}): documents may still arrive in this window` }]);
+    if (from.getTime() >= to.getTime()) throw new ValidationError('an empty digest window', [{ path: 'from', message: 'must be before to' }]);
     const decisions = decideDocumentDigest(await this.store.withPendingDocuments(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings, await this.store.contacts());
     const id = documentDigestCause(from.getTime());
-    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: null });
+    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: to.getTime() });
     await this.store.markRun(`digest:${from.toISOString()}`, this.now());
     return summary;
   }

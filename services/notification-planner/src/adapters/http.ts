@@ -1,7 +1,7 @@
 import type express from 'express';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
-import { deterministicId, normalizePhone } from '@sicantik/core';
+import { deterministicId, normalizePhone, type PhoneRules } from '@sicantik/core';
 import { authenticatedApp, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
 import type { Planner } from '../planner';
@@ -15,6 +15,8 @@ export interface AdminDeps {
   publishDirectory(e: DirectoryEntryUpdated): Promise<void>;
   now(): Date;
   adminToken: string;
+  /** Which numbers the directory accepts (the planner's allowed countries). */
+  phoneRules?: PhoneRules;
   logger: Logger;
   ops: express.Router;
 }
@@ -47,7 +49,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   admin.put('/directory/:id', async (req, res) => {
     const p = directoryBody.safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
-    const phone = normalizePhone(p.data.phone);
+    const phone = normalizePhone(p.data.phone, deps.phoneRules);
     if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
     const now = deps.now();
     const id = req.params.id;
@@ -62,7 +64,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   });
   // Opt-in state of a number as the planner sees it (from contact.events).
   admin.get('/contacts/:phone', async (req, res) => {
-    const phone = normalizePhone(req.params.phone);
+    const phone = normalizePhone(req.params.phone, deps.phoneRules);
     if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
     const c = await deps.store.contact(phone.e164);
     res.json({ phone: phone.e164, optedOut: c?.optedOut ?? false, since: c ? new Date(c.at).toISOString() : null, provider: c?.provider ?? null });

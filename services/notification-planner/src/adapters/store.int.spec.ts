@@ -30,6 +30,27 @@ describe('planner store on the MongoDB-compatible database', () => {
     expect(await s.claimPlanned('n-1', 'permit_ready', new Date(t.getTime() + 3_600_000))).toBe(false);
   });
 
+  it('load: the thresholds already decided for the current expiry date come with the state (a date change must not cancel a sent warning)', async () => {
+    const s = fresh();
+    await s.save({ ...initialState('REG-9'), tanggal_berakhir: '2027-02-20' });
+    await s.markExpiryMany([{ pendaftaran_id: 'REG-9', expiry: '2027-02-20', threshold: 90 }, { pendaftaran_id: 'REG-9', expiry: '2026-01-01', threshold: 60 }], new Date());
+    expect((await s.load('REG-9')).expiryPlanned).toEqual({ '2027-02-20': [90] });
+    expect((await s.load('REG-unknown')).expiryPlanned).toEqual({});
+  });
+
+  it('claims remember their cause: a second event claiming the same id is told which event has it', async () => {
+    const s = fresh();
+    const t = new Date('2026-11-22T02:00:00Z');
+    expect([...(await s.claimMany([{ id: 'c-1', scenario: 'permit_ready', cause: 'evt-1' }], t))]).toEqual(['c-1']);
+    expect([...(await s.claimMany([{ id: 'c-1', scenario: 'permit_ready', cause: 'evt-2' }], t))]).toEqual([]);
+    expect(await s.claimCauses(['c-1', 'c-2'])).toEqual(new Map([['c-1', 'evt-1']]));
+    // seeded from the decision log: the PLANNED record's causation is the cause
+    const seeder = s.seeder();
+    await seeder.add(decision({ notificationId: 'c-3', scenario: 'permit_ready', causationId: 'evt-3' }));
+    await seeder.flush();
+    expect(await s.claimCauses(['c-3'])).toEqual(new Map([['c-3', 'evt-3']]));
+  });
+
   it('bulk claims: only new or abandoned ids are won, duplicates inside one call count once, concurrent bulk claimers split the ids', async () => {
     const s = fresh();
     const t = new Date('2026-11-22T02:00:00Z');

@@ -25,8 +25,8 @@ async function insertOnceMany(c: Collection<IdDoc>, ids: string[], at: Date): Pr
 
 type PermitDoc = Omit<PermitState, 'expiryPlanned'> & { _id: string; expiryPlanned: { expiry: string; threshold: number }[] };
 type DirectoryDoc = DirectoryEntry & { _id: string };
-/** A claimed notification id (before its request is produced); `emitted_notifications` holds those produced. */
-interface PlannedDoc { _id: string; scenario: string; at: Date }
+/** A claimed notification id (before its request is produced) and the event or run that claimed it; `emitted_notifications` holds those produced. */
+interface PlannedDoc { _id: string; scenario: string; at: Date; cause?: string | null }
 interface IdDoc { _id: string; at: Date }
 interface RunDoc { _id: string; at: Date }
 /** Opt-in state per E.164 number, from contact.events (keyed by phone, so in order). */
@@ -61,9 +61,17 @@ export class PlannerStore {
     return { ...rest, expiryPlanned: byDate };
   }
 
+  /** The permit's state with the thresholds already decided for its current expiry date (the marks live apart, insert-only). */
   async load(pendaftaranId: string): Promise<PermitState> {
     const d = await this.permits.findOne({ _id: pendaftaranId });
-    return d ? PlannerStore.toState(d) : initialState(pendaftaranId);
+    if (!d) return initialState(pendaftaranId);
+    let s = PlannerStore.toState(d);
+    const expiry = s.tanggal_berakhir;
+    if (expiry) {
+      const byId = new Map<string, number>(EXPIRY_THRESHOLDS.map((t) => [notificationId('permit_expiry_warning', pendaftaranId, `${expiry}:${t}`), t]));
+      for (const m of await this.expiryDecided.find({ _id: { $in: [...byId.keys()] } }, { projection: { _id: 1 } }).toArray()) s = withExpiryPlanned(s, expiry, byId.get(m._id)!);
+    }
+    return s;
   }
 
   /** Saves everything but the expiry marks, which only grow through markExpiry. */
@@ -143,13 +151,13 @@ export class PlannerStore {
    * Claims many ids in one bulk insert: returns the ids this caller won (new
    * claims, plus abandoned ones taken over).
    */
-  async claimMany(claims: { id: string; scenario: string }[], at: Date, staleMs = 120_000): Promise<Set<string>> {
+  async claimMany(claims: { id: string; scenario: string; cause?: string }[], at: Date, staleMs = 120_000): Promise<Set<string>> {
     const won = new Set<string>();
     if (claims.length === 0) return won;
     const unique = [...new Map(claims.map((c) => [c.id, c])).values()];
     let lost = new Set<string>();
     try {
-      await this.planned.insertMany(unique.map((c) => ({ _id: c.id, scenario: c.scenario, at })), { ordered: false });
+      await this.planned.insertMany(unique.map((c) => ({ _id: c.id, scenario: c.scenario, at, cause: c.cause ?? null })), { ordered: false });
     } catch (e) {
       type W = { code?: number; index?: number; err?: { index?: number; code?: number } };
       const errs = (e as { writeErrors?: W[] | W }).writeErrors;
@@ -167,6 +175,11 @@ export class PlannerStore {
       }
     }
     return won;
+  }
+  /** Which event or run claimed each id (null: claimed before causes were recorded). */
+  async claimCauses(ids: string[]): Promise<Map<string, string | null>> {
+    const docs = await this.planned.find({ _id: { $in: [...new Set(ids)] } }, { projection: { _id: 1, cause: 1 } }).toArray();
+    return new Map(docs.map((d) => [d._id, d.cause ?? null]));
   }
   async releaseMany(ids: string[]): Promise<void> { if (ids.length) await this.planned.deleteMany({ _id: { $in: ids } }); }
   /** Insert-only (bulk inserts are fast on every MongoDB-compatible store; bulk updates are not). */
@@ -188,7 +201,7 @@ export class PlannerStore {
    * to `batch` ids per collection (a rebuild reads the whole log).
    */
   seeder(batch = 1000): { add(d: PlannerDecisionRecorded): Promise<void> | void; flush(): Promise<void> } {
-    const planned = new Map<string, { scenario: string; at: Date }>();
+    const planned = new Map<string, { scenario: string; at: Date; cause: string | null }>();
     const expiry: string[] = [], events: string[] = [];
     let at = new Date(0);
     const flush = async () => {
@@ -204,7 +217,7 @@ export class PlannerStore {
     return {
       add: (d) => {
         at = new Date(d.occurredAt);
-        if (d.notificationId && d.decision === 'PLANNED') planned.set(d.notificationId, { scenario: d.scenario, at });
+        if (d.notificationId && d.decision === 'PLANNED') planned.set(d.notificationId, { scenario: d.scenario, at, cause: d.causationId });
         if (d.notificationId && d.scenario === 'permit_expiry_warning' && d.decision !== 'CANCELLED') expiry.push(d.notificationId);
         if (d.causationId && !d.causationId.startsWith('schedule:')) events.push(d.causationId);
         if (planned.size >= batch || expiry.length >= batch || events.length >= batch) return flush();

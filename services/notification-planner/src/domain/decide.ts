@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
-import { deterministicId, normalizePhone, notificationId } from '@sicantik/core';
+import { deterministicId, normalizePhone, notificationId, type PhoneResult } from '@sicantik/core';
 import type { NotificationRequested, PermitEvent, Recipient, RecipientKind } from '@sicantik/schemas';
-import { EXPIRY_THRESHOLDS, daysUntil, expiryDecision } from './expiry';
+import { EXPIRY_THRESHOLDS, daysUntil, expiryDecision, thresholdDay } from './expiry';
 import { evolve, type PendingDocument, type PermitState } from './state';
 
 ////////// Planner decisions (pure): permit facts and schedule runs -> notification requests
@@ -31,6 +31,8 @@ export interface PlannerSettings {
   templates?: Readonly<Record<string, string>>;
   /** Seed 004: ask new applicants once per number to opt in to the official WhatsApp channel (off unless set). */
   optInRequest?: { linkOptIn: string } | null;
+  /** ISO 3166 regions whose numbers may be messaged (default: Indonesia only); others are skipped with COUNTRY_NOT_ALLOWED. */
+  allowedCountries?: readonly string[];
 }
 
 export type Decision =
@@ -41,8 +43,8 @@ export type Decision =
 
 /** Stable codes for analysis (counts by reason); the text says the particulars. */
 export type ReasonCode =
-  | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
-  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED';
+  | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'COUNTRY_NOT_ALLOWED' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
+  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL';
 interface Reason { code: ReasonCode; text: string }
 
 /** What the planner knows about recipients beyond the permit and the directory. */
@@ -78,20 +80,24 @@ function request(scenario: string, id: string, cause: Cause, pendaftaran_id: str
 const skip = (scenario: string, pendaftaran_id: string, reason: Reason, r: { kind: RecipientKind; id: string } | null = null, id: string | null = null): Decision =>
   ({ kind: 'skipped', scenario, pendaftaran_id, recipientKind: r?.kind ?? null, recipientId: r?.id ?? null, reason: reason.text, code: reason.code, notificationId: id });
 
-function applicant(s: PermitState, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: Reason } {
-  if (!s.telepon_pemohon) return { ok: false, reason: { code: 'NO_PHONE', text: REASON.noPhone } };
-  const p = normalizePhone(s.telepon_pemohon);
-  if (!p.ok) return { ok: false, reason: { code: 'PHONE_UNUSABLE', text: `applicant phone unusable: ${p.reason}` } };
-  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: { code: 'OPTED_OUT', text: REASON.optedOut } };
-  return { ok: true, recipient: { kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone: p.e164 } };
+/** Who can be reached: the phone rules from the settings and the opt-in state. */
+interface Reach { settings: PlannerSettings; contacts: Contacts }
+type Reached = { ok: true; recipient: Recipient } | { ok: false; reason: Reason };
+
+/** One rule for every recipient: a usable number (valid, mobile, allowed country) that has not opted out. */
+function reach(who: 'applicant' | 'directory', phone: string | null, r: Reach, recipient: (e164: string) => Recipient): Reached {
+  const p: PhoneResult = phone ? normalizePhone(phone, { allowedCountries: r.settings.allowedCountries }) : { ok: false, problem: 'EMPTY', reason: 'empty phone number' };
+  if (!p.ok && p.problem === 'EMPTY' && who === 'applicant') return { ok: false, reason: { code: 'NO_PHONE', text: REASON.noPhone } };
+  if (!p.ok) return { ok: false, reason: { code: p.problem === 'COUNTRY_NOT_ALLOWED' ? 'COUNTRY_NOT_ALLOWED' : 'PHONE_UNUSABLE', text: `${who} phone unusable: ${p.reason}` } };
+  if (r.contacts.optedOut.has(p.e164)) return { ok: false, reason: { code: 'OPTED_OUT', text: REASON.optedOut } };
+  return { ok: true, recipient: recipient(p.e164) };
 }
 
-function person(e: DirectoryEntry, contacts: Contacts): { ok: true; recipient: Recipient } | { ok: false; reason: Reason } {
-  const p = normalizePhone(e.phone);
-  if (!p.ok) return { ok: false, reason: { code: 'PHONE_UNUSABLE', text: `directory phone unusable: ${p.reason}` } };
-  if (contacts.optedOut.has(p.e164)) return { ok: false, reason: { code: 'OPTED_OUT', text: REASON.optedOut } };
-  return { ok: true, recipient: { kind: e.role, id: e.id, name: e.name, phone: p.e164 } };
-}
+const applicant = (s: PermitState, r: Reach): Reached =>
+  reach('applicant', s.telepon_pemohon, r, (phone) => ({ kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone }));
+
+const person = (e: DirectoryEntry, r: Reach): Reached =>
+  reach('directory', e.phone, r, (phone) => ({ kind: e.role, id: e.id, name: e.name, phone }));
 
 const handles = (e: DirectoryEntry, jenis: string | null) =>
   e.active && (e.jenisIzin.includes('*') || (jenis !== null && e.jenisIzin.some((j) => j.toLowerCase() === jenis.toLowerCase())));
@@ -113,6 +119,7 @@ export function formatDurasi(ms: number): string {
 
 export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: DirectoryEntry[], settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): { after: PermitState; decisions: Decision[] } {
   const after = evolve(before, ev);
+  const rc: Reach = { settings, contacts };
   const p = ev.payload;
   const reg = ev.pendaftaran_id;
   const cause: Cause = ev;
@@ -120,7 +127,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
   switch (p.type) {
     case 'PermitIssued': {
       const id = notificationId('permit_ready', reg, p.no_surat);
-      const a = applicant(after, contacts);
+      const a = applicant(after, rc);
       if (!a.ok) out.push(skip('permit_ready', reg, a.reason, { kind: 'APPLICANT', id: reg }, id));
       else out.push(request('permit_ready', id, cause, reg, a.recipient, {
         nama_pemohon: p.nama_pemohon, jenis_izin: p.jenis_izin, no_surat: p.no_surat, tanggal_terbit: p.tanggal_terbit, link_download: p.link_download,
@@ -136,7 +143,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
       }
       for (const o of officials) {
         const id = notificationId('approval_required', reg, `${ev.eventId}:${o.id}`);
-        const r = person(o, contacts);
+        const r = person(o, rc);
         if (!r.ok) { out.push(skip('approval_required', reg, r.reason, { kind: 'OFFICIAL', id: o.id }, id)); continue; }
         out.push(request('approval_required', id, cause, reg, r.recipient, {
           nama_pejabat: o.name, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? after.no_surat ?? reg, link_approval: p.link_approval,
@@ -154,13 +161,13 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
         pendaftaran_id: reg, status_lama: p.status_lama, status_baru: p.status_baru, timestamp: formatWaktu(p.changedAt),
         link_detail: p.link_detail ?? `${settings.linkDashboard}/${encodeURIComponent(reg)}`,
       };
-      const a = applicant(after, contacts);
+      const a = applicant(after, rc);
       const aid = notificationId('status_update', reg, `${ev.eventId}:applicant`);
       if (!a.ok) out.push(skip('status_update', reg, a.reason, { kind: 'APPLICANT', id: reg }, aid));
       else out.push(request('status_update', aid, cause, reg, a.recipient, vars));
       for (const s of directory.filter((e) => e.role === 'STAFF' && handles(e, after.jenis_izin))) {
         const id = notificationId('status_update', reg, `${ev.eventId}:${s.id}`);
-        const r = person(s, contacts);
+        const r = person(s, rc);
         if (!r.ok) out.push(skip('status_update', reg, r.reason, { kind: 'STAFF', id: s.id }, id));
         else out.push(request('status_update', id, cause, reg, r.recipient, vars));
       }
@@ -168,7 +175,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
     }
     case 'PermitRenewalApproved': {
       const id = notificationId('permit_renewal_approved', reg, p.no_surat_baru);
-      const a = applicant(after, contacts);
+      const a = applicant(after, rc);
       if (!a.ok) out.push(skip('permit_renewal_approved', reg, a.reason, { kind: 'APPLICANT', id: reg }, id));
       else out.push(request('permit_renewal_approved', id, cause, reg, a.recipient, {
         nama_pemohon: after.nama_pemohon ?? '', jenis_izin: after.jenis_izin ?? '', no_surat_baru: p.no_surat_baru,
@@ -180,7 +187,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
     case 'ApplicantContactChanged': {
       // Seed 004: a new number is asked once to opt in to the official channel.
       if (!settings.optInRequest || !after.telepon_pemohon || after.telepon_pemohon === before.telepon_pemohon) break;
-      const a = applicant(after, contacts);
+      const a = applicant(after, rc);
       if (!a.ok) { out.push(skip('meta_opt_in_request', reg, a.reason, { kind: 'APPLICANT', id: reg })); break; }
       const id = notificationId('meta_opt_in_request', a.recipient.phone, '');
       if (contacts.optedIn?.has(a.recipient.phone)) { out.push(skip('meta_opt_in_request', reg, { code: 'ALREADY_OPTED_IN', text: 'recipient already opted in' }, { kind: 'APPLICANT', id: reg }, id)); break; }
@@ -201,8 +208,9 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
 }
 
 /**
- * Warnings of the old expiry date that were still ahead (not planned, not
- * superseded by a sent one, date not passed) and will now never be sent: the
+ * Warnings of the old expiry date that were still ahead (not decided, not
+ * superseded by a decided one, not superseded by a more urgent threshold that
+ * already applies, date not passed) and will now never be sent: the
  * expiry date changed, the permit was renewed, or it was cancelled. Each becomes
  * a CANCELLED decision under the id the warning would have had.
  */
@@ -212,16 +220,19 @@ export function cancelledWarnings(before: PermitState, after: PermitState, ev: P
   const dateChanged = after.tanggal_berakhir !== old;
   const nowCancelled = after.cancelled && !before.cancelled;
   if (!dateChanged && !nowCancelled) return [];
-  const asOf = DateTime.fromMillis(ev.occurredAt, { zone: ZONE }).toISODate()!;
-  if (daysUntil(old, asOf) <= 0 || before.cancelled) return [];
+  const asOf = jakartaDate(ev.occurredAt);
+  const daysLeft = daysUntil(old, asOf);
+  if (daysLeft <= 0 || before.cancelled) return [];
   const planned = before.expiryPlanned[old] ?? [];
+  // The most urgent threshold that already applies: the next run would send it and supersede the earlier ones.
+  const urgent = EXPIRY_THRESHOLDS.filter((t) => daysLeft <= t).at(-1) ?? Infinity;
   const reg = before.pendaftaran_id;
   const [code, reason]: [ReasonCode, string] = nowCancelled
     ? ['PERMIT_CANCELLED', `${REASON.cancelled} (status ${after.status ?? 'unknown'})`]
     : ev.payload.type === 'PermitRenewalApproved'
       ? ['RENEWED', `permit renewed: new expiry date ${after.tanggal_berakhir}`]
       : ['EXPIRY_DATE_CHANGED', `expiry date changed from ${old} to ${after.tanggal_berakhir ?? 'none'}`];
-  return EXPIRY_THRESHOLDS.filter((t) => !planned.some((p) => p <= t)).map((t) => ({
+  return EXPIRY_THRESHOLDS.filter((t) => t <= urgent && !planned.some((p) => p <= t)).map((t) => ({
     kind: 'cancelled' as const, scenario: 'permit_expiry_warning', pendaftaran_id: reg, recipientKind: 'APPLICANT' as const, recipientId: reg,
     reason: `${t}-day warning for ${old} cancelled: ${reason}`, code, notificationId: notificationId('permit_expiry_warning', reg, `${old}:${t}`),
   }));
@@ -231,9 +242,24 @@ export function cancelledWarnings(before: PermitState, after: PermitState, ev: P
 
 export interface ExpiryMark { pendaftaran_id: string; expiry: string; threshold: number }
 
-export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): { decisions: Decision[]; marks: ExpiryMark[] } {
-  const runAt = DateTime.fromISO(`${asOf}T09:00:00`, { zone: ZONE });
-  const cause: Cause = { eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: runAt.toMillis() };
+/** The date (yyyy-MM-dd) of an instant in Asia/Jakarta. */
+export const jakartaDate = (ms: number): string => DateTime.fromMillis(ms, { zone: ZONE }).toISODate()!;
+
+/** The time a daily run stands for: 09:00 Asia/Jakarta on its date. Every decision of the run carries it. */
+export const dailyRunTime = (asOf: string): number => DateTime.fromISO(`${asOf}T09:00:00`, { zone: ZONE }).toMillis();
+
+/**
+ * The daily run for `asOf`, executed at `now` (default: 09:00 that day).
+ * - Expiry warnings catch up: a run for a past date still decides what was due then.
+ * - The reminder digest reflects the real state when it is sent: only the run for
+ *   the current day (Asia/Jakarta) sends it, listing the documents waiting longer
+ *   than `reminderAfterHours` at `now` with their true age. A backfill of past
+ *   dates records it as skipped (BACKFILL), so a sweep over many days never sends
+ *   a staff member one reminder per day. (A future date is refused by the caller.)
+ */
+export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, now: number = dailyRunTime(asOf)): { decisions: Decision[]; marks: ExpiryMark[] } {
+  const cause: Cause = { eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: dailyRunTime(asOf) };
+  const rc: Reach = { settings, contacts };
   const decisions: Decision[] = [];
   const marks: ExpiryMark[] = [];
 
@@ -246,12 +272,15 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
       if (d.reason === 'expired' && d.daysLeft === 0) decisions.push(skip('permit_expiry_warning', reg, { code: 'PERMIT_EXPIRED', text: REASON.expired }));
       continue;
     }
-    for (const t of d.superseded) decisions.push(skip('permit_expiry_warning', reg, { code: 'SUPERSEDED', text: `${t}-day warning superseded by the ${d.threshold}-day warning (missed while the scheduler did not run)` }, null, notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${t}`)));
+    for (const t of d.superseded) {
+      decisions.push(skip('permit_expiry_warning', reg, { code: 'SUPERSEDED', text: `${t}-day warning superseded by the ${d.threshold}-day warning: ${supersededCause(s, t, asOf)}` },
+        null, notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${t}`)));
+    }
     const id = notificationId('permit_expiry_warning', reg, `${s.tanggal_berakhir}:${d.threshold}`);
     // The threshold is decided now, sent or skipped: marked so no later run decides it again.
     marks.push({ pendaftaran_id: reg, expiry: s.tanggal_berakhir, threshold: d.threshold });
     if (s.cancelled) { decisions.push(skip('permit_expiry_warning', reg, { code: 'PERMIT_CANCELLED', text: REASON.cancelled }, { kind: 'APPLICANT', id: reg }, id)); continue; }
-    const a = applicant(s, contacts);
+    const a = applicant(s, rc);
     if (!a.ok) { decisions.push(skip('permit_expiry_warning', reg, a.reason, { kind: 'APPLICANT', id: reg }, id)); continue; }
     decisions.push(request('permit_expiry_warning', id, cause, reg, a.recipient, {
       nama_pemohon: s.nama_pemohon ?? '', jenis_izin: s.jenis_izin ?? '', no_surat: s.no_surat ?? reg, tanggal_berakhir: s.tanggal_berakhir,
@@ -259,12 +288,36 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
     }));
   }
 
-  // Reminder digest: one message per staff member listing documents pending > 24 h.
-  const cutoff = runAt.minus({ hours: settings.reminderAfterHours }).toMillis();
+  // Reminder digest: one message per staff member listing documents pending > 24 h, as they are now.
+  const cutoff = now - settings.reminderAfterHours * 3_600_000;
   const stale = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince <= cutoff).map((d) => ({ s, d })));
-  decisions.push(...staffDigests('reminder', asOf, stale, directory, cause, settings, contacts,
-    ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(runAt.toMillis() - d.pendingSince) })));
+  const today = jakartaDate(now);
+  const reminders = staffDigests('reminder', asOf, stale, directory, cause, rc,
+    ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(now - d.pendingSince) }));
+  decisions.push(...(asOf === today ? reminders : reminders.map((r) => (r.kind === 'planned'
+    ? skip('reminder', '', { code: 'BACKFILL', text: `reminders are sent only by the run for the current day (${today}, Asia/Jakarta); the run for ${asOf} is a backfill` },
+      { kind: r.request.recipient.kind, id: r.request.recipient.id }, r.request.notificationId)
+    : r))));
   return { decisions: withTemplates(decisions, settings), marks };
+}
+
+/**
+ * Why threshold `t` was never decided on its day: the expiry date became known
+ * (issued late, or changed) fewer than `t` days before it, or no daily run
+ * happened from its day until `asOf`.
+ */
+export function supersededCause(s: PermitState, t: number, asOf: string): string {
+  const expiry = s.tanggal_berakhir!;
+  const due = thresholdDay(expiry, t);
+  if (s.expirySetAt == null) return `not decided on its day (${due}): the scheduler did not run, or the expiry date was not yet known`;
+  const known = jakartaDate(s.expirySetAt);
+  const left = daysUntil(expiry, known);
+  if (left < t) {
+    return s.expiryChangedFrom
+      ? `the expiry date changed from ${s.expiryChangedFrom} to ${expiry} on ${known}, ${left} days before it`
+      : `the expiry date ${expiry} became known on ${known}, ${left} days before it`;
+  }
+  return `no daily run from ${due}, when it was due, until ${asOf} (missed while the scheduler did not run)`;
 }
 
 /** Each planned request uses the template configured for its scenario (default: the scenario's own). */
@@ -283,7 +336,7 @@ export function decideDocumentDigest(permits: PermitState[], directory: Director
   const windowKey = DateTime.fromMillis(from, { zone: ZONE }).toISO()!;
   const cause: Cause = { eventId: documentDigestCause(from), correlationId: documentDigestCause(from), occurredAt: to };
   const fresh = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince >= from && d.pendingSince < to).map((d) => ({ s, d })));
-  return withTemplates(staffDigests('document_pending', windowKey, fresh, directory, cause, settings, contacts,
+  return withTemplates(staffDigests('document_pending', windowKey, fresh, directory, cause, { settings, contacts },
     ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id })), settings);
 }
 
@@ -295,16 +348,16 @@ type WaitingDoc = { s: PermitState; d: PendingDocument };
  * member handles is recorded as skipped.
  */
 function staffDigests(scenario: 'reminder' | 'document_pending', key: string, docs: WaitingDoc[], directory: DirectoryEntry[], cause: Cause,
-  settings: PlannerSettings, contacts: Contacts, row: (w: WaitingDoc) => Record<string, string>): Decision[] {
+  rc: Reach, row: (w: WaitingDoc) => Record<string, string>): Decision[] {
   const out: Decision[] = [];
   const typeOf = ({ s, d }: WaitingDoc) => s.jenis_izin ?? d.jenis_izin;
   for (const staff of directory.filter((e) => e.role === 'STAFF' && e.active)) {
     const mine = docs.filter((w) => handles(staff, typeOf(w)));
     if (mine.length === 0) continue;
     const id = notificationId(scenario, `staff:${staff.id}`, key);
-    const r = person(staff, contacts);
+    const r = person(staff, rc);
     if (!r.ok) { out.push(skip(scenario, '', r.reason, { kind: 'STAFF', id: staff.id }, id)); continue; }
-    out.push(request(scenario, id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: settings.linkDashboard }, mine.map(row)));
+    out.push(request(scenario, id, cause, '', r.recipient, { jumlah: String(mine.length), link_dashboard: rc.settings.linkDashboard }, mine.map(row)));
   }
   for (const { s } of docs.filter((w) => !directory.some((e) => e.role === 'STAFF' && handles(e, typeOf(w))))) {
     out.push(skip(scenario, s.pendaftaran_id, { code: 'NO_STAFF', text: `no staff in the directory handles ${s.jenis_izin ?? 'this permit type'}` }));

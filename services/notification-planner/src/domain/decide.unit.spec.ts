@@ -69,10 +69,42 @@ describe('daily run: expiry warnings', () => {
     expect(planned(decisions)).toEqual([expect.objectContaining({ scenario: 'permit_expiry_warning', variables: expect.objectContaining({ sisa_hari: '90', tanggal_berakhir: '2027-02-20', link_perpanjangan: 'https://sicantik.test/perpanjangan?pendaftaran_id=REG-1', kontak_dpmptsp: '0628-20000' }) })]);
     expect(marks).toEqual([{ pendaftaran_id: 'REG-1', expiry: '2027-02-20', threshold: 90 }]);
   });
-  it('a missed 90-day run is superseded by the 60-day warning, recorded as skipped', () => {
-    const { decisions } = decideDaily([permit('2027-01-21')], dir, '2026-11-22', settings);
+  it('a missed 90-day run is superseded by the 60-day warning, recorded as skipped with the true cause', () => {
+    // The expiry date was known on 2026-10-01 (112 days ahead): the 90-day warning was due on 2026-10-23 and no run decided it.
+    const known = { expirySetAt: Date.parse('2026-10-01T02:00:00Z'), expiryChangedFrom: null };
+    const { decisions } = decideDaily([permit('2027-01-21', known)], dir, '2026-11-22', settings);
     expect(planned(decisions).map((r) => r.variables.sisa_hari)).toEqual(['60']);
-    expect(skipped(decisions)).toEqual(['90-day warning superseded by the 60-day warning (missed while the scheduler did not run)']);
+    expect(skipped(decisions)).toEqual(['90-day warning superseded by the 60-day warning: no daily run from 2026-10-23, when it was due, until 2026-11-22 (missed while the scheduler did not run)']);
+  });
+  it('a permit issued late, or an expiry date changed late, says so instead of blaming the scheduler', () => {
+    const late = given(registered(), ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-21', link_download: 'https://x.test/a.pdf', tanggal_berakhir: '2027-01-21' }, 'REG-1', '2026-11-21T02:00:00Z'));
+    expect(skipped(decideDaily([late], dir, '2026-11-22', settings).decisions)).toEqual(['90-day warning superseded by the 60-day warning: the expiry date 2027-01-21 became known on 2026-11-21, 61 days before it']);
+    const moved = evolve(permit('2027-11-01'), ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-01-10' }, 'REG-1', '2026-11-20T02:00:00Z'));
+    expect(skipped(decideDaily([moved], dir, '2026-11-22', settings).decisions)).toEqual([
+      '90-day warning superseded by the 60-day warning: the expiry date changed from 2027-11-01 to 2027-01-10 on 2026-11-20, 51 days before it',
+    ]);
+  });
+  it('a superseded threshold is recorded once: not again when a later threshold comes due', () => {
+    const s = withExpiryPlanned(permit('2027-01-21', { expirySetAt: Date.parse('2026-11-21T02:00:00Z') }), '2027-01-21', 60);
+    const at30 = decideDaily([s], dir, '2026-12-22', settings).decisions;
+    expect([planned(at30).map((r) => r.variables.sisa_hari), skipped(at30)]).toEqual([['30'], []]);
+    // 7 days left, 30 missed: only 30 is superseded now (90 was superseded by 60 before).
+    const at7 = decideDaily([s], dir, '2027-01-14', settings).decisions;
+    expect(skipped(at7)).toEqual(['30-day warning superseded by the 7-day warning: no daily run from 2026-12-22, when it was due, until 2027-01-14 (missed while the scheduler did not run)']);
+  });
+  it('property: over any sequence of runs, each threshold gets at most one decision (planned or superseded)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.uniqueArray(fc.integer({ min: 0, max: 220 }), { maxLength: 12 }), (ahead, offsets) => {
+      const expiry = DateTime.fromISO('2027-06-01').toISODate()!;
+      let s = permit(expiry, { expirySetAt: DateTime.fromISO(expiry).minus({ days: ahead }).toMillis() });
+      const seen: string[] = [];
+      for (const o of [...offsets].sort((a, b) => a - b)) {
+        const asOf = DateTime.fromISO(expiry).minus({ days: ahead }).plus({ days: o }).toISODate()!;
+        const { decisions, marks } = decideDaily([s], dir, asOf, settings);
+        for (const d of decisions) if (d.kind === 'planned' || d.code === 'SUPERSEDED') seen.push(d.kind === 'planned' ? d.request.notificationId : d.notificationId!);
+        for (const m of marks) s = withExpiryPlanned(s, m.expiry, m.threshold);
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+    }));
   });
   it('cancelled permits get none; expired permits get none', () => {
     expect(planned(decideDaily([permit('2027-01-21', { cancelled: true })], dir, '2026-11-22', settings).decisions)).toEqual([]);
@@ -96,6 +128,29 @@ describe('digests', () => {
     expect(reqs[0]!.items).toEqual([{ jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Pemohon REG-1', pendaftaran_id: 'REG-1', waktu_pending: '2 hari 1 jam' }]);
     const nextDay = planned(decideDaily([p1, p2, p3], dir, '2026-11-23', settings).decisions);
     expect(nextDay[0]!.items.map((i) => i.pendaftaran_id)).toEqual(['REG-1', 'REG-2', 'REG-3']);
+  });
+  it('reminder: the run for the current day lists what waits now, with the true age at sending time', () => {
+    const now = Date.parse('2026-11-22T05:30:00Z'); // 12.30 WIB, the run was triggered late
+    const [r] = planned(decideDaily([p1, p2, p3], dir, '2026-11-22', settings, undefined, now).decisions);
+    expect(r!.items.map((i) => [i.pendaftaran_id, i.waktu_pending])).toEqual([['REG-1', '2 hari 4 jam'], ['REG-2', '1 hari']]);
+  });
+  it('reminder: a backfill of past dates sends none (recorded as BACKFILL), expiry warnings still catch up', () => {
+    const now = Date.parse('2026-11-25T02:00:00Z');
+    const withExpiry = { ...p1, no_surat: '503/1', tanggal_berakhir: '2027-02-20' };
+    const d = decideDaily([withExpiry], dir, '2026-11-22', settings, undefined, now).decisions;
+    expect(planned(d).map((r) => r.scenario)).toEqual(['permit_expiry_warning']);
+    expect(d.filter((x) => x.kind === 'skipped').map((x) => x.kind === 'skipped' && [x.scenario, x.recipientId, x.code, x.reason])).toEqual(['staff-1', 'staff-2'].map((id) => [
+      'reminder', id, 'BACKFILL', 'reminders are sent only by the run for the current day (2026-11-25, Asia/Jakarta); the run for 2026-11-22 is a backfill',
+    ]));
+  });
+  it('property: a sweep over any past and current dates sends each staff member at most one reminder, today\'s, with the true age', () => {
+    const now = Date.parse('2026-11-30T03:00:00Z');
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 10 }), (back) => {
+      const dates = back.map((b) => DateTime.fromMillis(now, { zone: 'Asia/Jakarta' }).minus({ days: b }).toISODate()!);
+      const reqs = dates.flatMap((date) => planned(decideDaily([p1], dir, date, settings, undefined, now).decisions));
+      expect(reqs.map((r) => r.recipient.id).sort()).toEqual(back.includes(0) ? ['staff-1', 'staff-2'] : []);
+      for (const r of reqs) expect(r.items[0]!.waktu_pending).toBe(formatDurasi(now - Date.parse('2026-11-20T01:00:00Z')));
+    }));
   });
   it('reminder: a missed day is not lost, the next run still lists the documents (new id per date)', () => {
     const d1 = planned(decideDaily([p1], dir, '2026-11-22', settings).decisions)[0]!;
@@ -203,6 +258,17 @@ describe('every skip reason, and cancellations', () => {
     expect(due('2027-01-30', monthEnd)).toEqual(['60']); // 2027-01-30 + 60 days = 2027-03-31; the missed 90 is superseded
   });
 
+  it('given a warning already decided (sent), when the date changes, then only the thresholds still ahead are cancelled', () => {
+    const s0 = withExpiryPlanned(given(registered(), issued('REG-1', '2027-02-20')), '2027-02-20', 90);
+    const out = decideOnEvent(s0, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-09-30' }, 'REG-1', '2026-12-20T02:00:00Z'), dir, settings).decisions;
+    // 62 days left: the 60-day warning is next; 90 keeps its one final decision (sent).
+    expect(out.map((d) => d.kind === 'cancelled' && Number(d.reason.split('-')[0]))).toEqual([60, 30, 7]);
+  });
+  it('given a threshold that a more urgent one already supersedes, then it is not cancelled (it would never have been sent)', () => {
+    const s0 = given(registered(), issued('REG-1', '2027-01-01'));
+    const out = decideOnEvent(s0, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-09-30' }, 'REG-1', '2026-12-20T02:00:00Z'), dir, settings).decisions;
+    expect(out.map((d) => d.kind === 'cancelled' && Number(d.reason.split('-')[0]))).toEqual([30, 7]);
+  });
   it('property: a cancelled threshold is never one that was already planned, and never for a passed date', () => {
     fc.assert(fc.property(fc.subarray([90, 60, 30, 7]), fc.integer({ min: -10, max: 200 }), (done, daysAhead) => {
       const expiry = DateTime.fromISO('2026-11-22').plus({ days: daysAhead }).toISODate()!;
@@ -212,7 +278,8 @@ describe('every skip reason, and cancellations', () => {
       const cancelled = out.map((d) => (d.kind === 'cancelled' ? Number(d.reason.split('-')[0]) : -1));
       if (daysAhead <= 0) expect(cancelled).toEqual([]);
       for (const t of cancelled) expect(done.some((p) => p <= t)).toBe(false);
-      expect(cancelled).toEqual([90, 60, 30, 7].filter((t) => daysAhead > 0 && !done.some((p) => p <= t)));
+      const urgent = [90, 60, 30, 7].filter((t) => daysAhead <= t).at(-1) ?? Infinity;
+      expect(cancelled).toEqual([90, 60, 30, 7].filter((t) => daysAhead > 0 && t <= urgent && !done.some((p) => p <= t)));
     }));
   });
 });
@@ -251,7 +318,9 @@ describe('reason codes', () => {
     const coded = (ds: Decision[]) => ds.flatMap((d) => (d.kind === 'planned' ? [] : [[d.code, d.reason.replace(/\d{4}-\d{2}-\d{2}/g, 'D')]]));
     const issued = ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: '2027-02-20' });
     expect(coded(decideOnEvent(given(registered('REG-1', null)), issued, dir, settings).decisions)).toEqual([['NO_PHONE', REASON.noPhone]]);
-    expect(coded(decideOnEvent(given(registered('REG-1', '12')), issued, dir, settings).decisions)[0]![0]).toBe('PHONE_UNUSABLE');
+    for (const bad of ['12', 'abc', '08123', '0062 812 3456 7890', '021 1234 5678']) {
+      expect([bad, coded(decideOnEvent(given(registered('REG-1', bad)), issued, dir, settings).decisions)[0]![0]]).toEqual([bad, 'PHONE_UNUSABLE']);
+    }
     expect(coded(decideOnEvent(given(registered()), issued, dir, settings, { optedOut: new Set(['+6281234567890']) }).decisions)).toEqual([['OPTED_OUT', REASON.optedOut]]);
     expect(coded(decideOnEvent(given(registered()), ev({ type: 'PermitStatusChanged', status_lama: 'A', status_baru: 'a', changedAt: 0, link_detail: null }), dir, settings).decisions)).toEqual([['STATUS_UNCHANGED', 'status unchanged (a)']]);
     expect(coded(decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'X', nama_pemohon: 'B', no_surat: null, link_approval: 'https://a.test', pejabat_id: 'nobody' }), dir, settings).decisions)[0]![0]).toBe('NO_OFFICIAL');
@@ -259,8 +328,27 @@ describe('reason codes', () => {
     expect(coded(decideOnEvent(s, ev({ type: 'PermitExpiryDateSet', no_surat: '503/1', tanggal_berakhir: '2027-06-30' }), dir, settings).decisions).map((c) => c[0])).toEqual(['EXPIRY_DATE_CHANGED', 'EXPIRY_DATE_CHANGED', 'EXPIRY_DATE_CHANGED', 'EXPIRY_DATE_CHANGED']);
     expect(coded(decideOnEvent(s, ev({ type: 'PermitRenewalApproved', no_surat_baru: '503/2', tanggal_mulai: '2027-02-21', tanggal_berakhir: '2030-02-20', masa_berlaku_tahun: 3, link_download: 'https://x.test/b.pdf' }), dir, settings).decisions).map((c) => c[0])).toEqual(['RENEWED', 'RENEWED', 'RENEWED', 'RENEWED']);
     expect(coded(decideOnEvent(s, ev({ type: 'PermitStatusChanged', status_lama: 'Terbit', status_baru: 'Dicabut', changedAt: 0, link_detail: null }), dir, settings).decisions).filter((c) => c[0] === 'PERMIT_CANCELLED')).toHaveLength(4);
-    expect(coded(decideDaily([{ ...s, tanggal_berakhir: '2027-01-21' }], dir, '2026-11-22', settings).decisions)).toEqual([['SUPERSEDED', '90-day warning superseded by the 60-day warning (missed while the scheduler did not run)']]);
+    expect(coded(decideDaily([{ ...s, tanggal_berakhir: '2027-01-21', expirySetAt: Date.parse('2026-10-01T02:00:00Z') }], dir, '2026-11-22', settings).decisions)).toEqual([['SUPERSEDED', '90-day warning superseded by the 60-day warning: no daily run from D, when it was due, until D (missed while the scheduler did not run)']]);
+    const waiting = given(registered(), ev({ type: 'DocumentPendingSignature', document_id: 'D1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', pendingSince: Date.parse('2026-11-20T01:00:00Z') }));
+    expect(coded(decideDaily([waiting], dir, '2026-11-24', settings, undefined, Date.parse('2026-11-25T02:00:00Z')).decisions).map((c) => c[0])).toEqual(['BACKFILL', 'BACKFILL']);
+    const abroad = ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: '+44 7911 123456', tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null });
+    expect(coded(decideOnEvent(given(registered('REG-1', null)), abroad, dir, settings).decisions)).toEqual([['COUNTRY_NOT_ALLOWED', 'applicant phone unusable: country not allowed: +44 (GG); allowed: ID']]);
     expect(coded(decideDaily([{ ...s, tanggal_berakhir: '2026-11-22' }], dir, '2026-11-22', settings).decisions)).toEqual([['PERMIT_EXPIRED', REASON.expired]]);
     expect(coded(decideDaily([{ ...s, cancelled: true }], dir, '2026-11-22', settings).decisions)).toEqual([['PERMIT_CANCELLED', REASON.cancelled]]);
+  });
+});
+
+describe('foreign numbers', () => {
+  const issuedTo = (phone: string) => ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: phone, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null });
+  it('by default only Indonesian numbers are messaged; a configured country is reached, mobile numbers only', () => {
+    const kinds = (st: PlannerSettings, phone: string) => decideOnEvent(initialState('REG-1'), issuedTo(phone), dir, st).decisions.map((d) => (d.kind === 'planned' ? d.request.recipient.phone : d.code));
+    expect(kinds(settings, '+1 415 523 8886')).toEqual(['COUNTRY_NOT_ALLOWED']);
+    expect(kinds(settings, '+60 12-345 6789')).toEqual(['COUNTRY_NOT_ALLOWED']);
+    expect(kinds({ ...settings, allowedCountries: ['ID', 'MY'] }, '+60 12-345 6789')).toEqual(['+60123456789']);
+    expect(kinds({ ...settings, allowedCountries: ['ID', 'MY'] }, '+60 3-2345 6789')).toEqual(['PHONE_UNUSABLE']);
+    // the same rule for directory entries
+    const abroad: DirectoryEntry[] = [{ id: 'kadis', role: 'OFFICIAL', name: 'K', phone: '+1 415 523 8886', jenisIzin: ['*'], active: true }];
+    const approval = decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'X', nama_pemohon: 'B', no_surat: null, link_approval: 'https://a.test', pejabat_id: 'kadis' }), abroad, settings).decisions;
+    expect(approval.map((d) => d.kind !== 'planned' && d.code)).toEqual(['COUNTRY_NOT_ALLOWED']);
   });
 });

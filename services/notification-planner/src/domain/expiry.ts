@@ -24,6 +24,11 @@ export function daysUntil(expiry: string, asOf: string): number {
   return Math.round(DateTime.fromISO(expiry, { zone: 'utc' }).diff(DateTime.fromISO(asOf, { zone: 'utc' }), 'days').days);
 }
 
+/** The day a threshold's warning is due: `threshold` calendar days before the expiry date. */
+export function thresholdDay(expiry: string, threshold: number): string {
+  return DateTime.fromISO(expiry, { zone: 'utc' }).minus({ days: threshold }).toISODate()!;
+}
+
 export type ExpiryDecision =
   | { kind: 'due'; threshold: Threshold; daysLeft: number; superseded: Threshold[] }
   | { kind: 'none'; reason: 'not_yet' | 'expired' | 'already_planned'; daysLeft: number };
@@ -35,6 +40,8 @@ export function expiryDecision(expiry: string, asOf: string, planned: readonly n
   if (applicable.length === 0) return { kind: 'none', reason: 'not_yet', daysLeft };
   const threshold = applicable[applicable.length - 1]!;
   if (planned.some((p) => p <= threshold)) return { kind: 'none', reason: 'already_planned', daysLeft };
-  const superseded = applicable.filter((t) => t > threshold && !planned.includes(t));
+  // Superseded now: the earlier thresholds no earlier decision covered (a threshold decided, or
+  // superseded by a decided one, is never recorded again at a later threshold).
+  const superseded = applicable.filter((t) => t > threshold && !planned.some((p) => p <= t));
   return { kind: 'due', threshold, daysLeft, superseded };
 }

@@ -14,13 +14,16 @@ export interface PermitState {
   tanggal_berakhir: string | null;
   cancelled: boolean;
   pendingDocuments: PendingDocument[];
-  /** Expiry thresholds already planned, per expiry date. */
+  /** Expiry thresholds already decided (planned or skipped), per expiry date. */
   expiryPlanned: Record<string, number[]>;
+  /** When the current expiry date became known (the event's time), and the date it replaced: the true cause of a superseded warning. */
+  expirySetAt?: number | null;
+  expiryChangedFrom?: string | null;
 }
 
 export const initialState = (pendaftaran_id: string): PermitState => ({
   pendaftaran_id, nama_pemohon: null, telepon_pemohon: null, jenis_izin: null, no_surat: null, status: null,
-  tanggal_berakhir: null, cancelled: false, pendingDocuments: [], expiryPlanned: {},
+  tanggal_berakhir: null, cancelled: false, pendingDocuments: [], expiryPlanned: {}, expirySetAt: null, expiryChangedFrom: null,
 });
 
 /** Statuses after which a permit gets no more notifications (compared lower-case). */
@@ -51,13 +54,13 @@ export function evolve(s: PermitState, ev: PermitEvent): PermitState {
       return { ...s, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? s.no_surat };
     case 'PermitIssued':
       return {
-        ...s, no_surat: p.no_surat, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon,
-        telepon_pemohon: p.telepon_pemohon ?? s.telepon_pemohon, tanggal_berakhir: p.tanggal_berakhir ?? s.tanggal_berakhir, pendingDocuments: [],
+        ...withExpiryDate(s, p.tanggal_berakhir, ev.occurredAt), no_surat: p.no_surat, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon,
+        telepon_pemohon: p.telepon_pemohon ?? s.telepon_pemohon, pendingDocuments: [],
       };
     case 'PermitExpiryDateSet':
-      return { ...s, no_surat: p.no_surat, tanggal_berakhir: p.tanggal_berakhir };
+      return { ...withExpiryDate(s, p.tanggal_berakhir, ev.occurredAt), no_surat: p.no_surat };
     case 'PermitRenewalApproved':
-      return { ...s, no_surat: p.no_surat_baru, tanggal_berakhir: p.tanggal_berakhir, cancelled: false };
+      return { ...withExpiryDate(s, p.tanggal_berakhir, ev.occurredAt), no_surat: p.no_surat_baru, cancelled: false };
     case 'ApplicantContactChanged':
       return { ...s, nama_pemohon: p.nama_pemohon ?? s.nama_pemohon, telepon_pemohon: p.telepon_pemohon ?? s.telepon_pemohon };
     default: {
@@ -65,6 +68,12 @@ export function evolve(s: PermitState, ev: PermitEvent): PermitState {
       return _never;
     }
   }
+}
+
+/** A new expiry date (a repeat of the current one, or none, changes nothing) and when it became known. */
+function withExpiryDate(s: PermitState, date: string | null, at: number): PermitState {
+  if (!date || date === s.tanggal_berakhir) return s;
+  return { ...s, tanggal_berakhir: date, expirySetAt: at, expiryChangedFrom: s.tanggal_berakhir };
 }
 
 export function withExpiryPlanned(s: PermitState, expiry: string, threshold: number): PermitState {
