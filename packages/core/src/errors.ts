@@ -60,3 +60,15 @@ export function errorMessage(err: unknown): string {
 export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 11000;
 }
+
+/**
+ * For an unordered bulk insert that failed: the indexes of the documents whose key was
+ * already there, when duplicates are all that went wrong; otherwise the error is rethrown.
+ */
+export function duplicateKeyIndexes(err: unknown): number[] {
+  type W = { code?: number; index?: number; err?: { index?: number; code?: number } };
+  const errs = (err as { writeErrors?: W[] | W } | null)?.writeErrors;
+  const list: W[] = Array.isArray(errs) ? errs : errs ? [errs] : [];
+  if (list.length === 0 || list.some((w) => (w.code ?? w.err?.code) !== 11000)) throw err;
+  return list.map((w) => (w.index ?? w.err?.index)!);
+}

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { notificationId } from '@sicantik/core';
+import { duplicateKeyIndexes, isDuplicateKey, notificationId } from '@sicantik/core';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { Contacts, DirectoryEntry } from '../domain/decide';
 import { EXPIRY_THRESHOLDS, daysUntil } from '../domain/expiry';
@@ -7,11 +7,7 @@ import type { ExpiryMark } from '../domain/decide';
 import { initialState, withExpiryPlanned, type PermitState } from '../domain/state';
 
 /** For unordered bulk inserts: duplicates of ids already present are fine, anything else is not. */
-const ignoreDuplicates = (e: unknown) => {
-  const errs = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-  const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
-  if (list.length === 0 || list.some((w) => w.code !== 11000)) throw e;
-};
+const ignoreDuplicates = (e: unknown) => { duplicateKeyIndexes(e); };
 
 /** Inserts {_id, at} for each id in one unordered bulk insert; ids already present are skipped. */
 async function insertOnceMany(c: Collection<IdDoc>, ids: string[], at: Date): Promise<void> {
@@ -134,7 +130,7 @@ export class PlannerStore {
     // directory consumer apply the same entry): the loser retries as a plain update.
     for (let attempt = 0; ; attempt++) {
       try { await this.directory.updateOne({ _id: e.id }, { $set: e }, { upsert: true }); return; } catch (err) {
-        if ((err as { code?: number }).code !== 11000 || attempt > 0) throw err;
+        if (!isDuplicateKey(err) || attempt > 0) throw err;
       }
     }
   }
@@ -159,11 +155,7 @@ export class PlannerStore {
     try {
       await this.planned.insertMany(unique.map((c) => ({ _id: c.id, scenario: c.scenario, at, cause: c.cause ?? null })), { ordered: false });
     } catch (e) {
-      type W = { code?: number; index?: number; err?: { index?: number; code?: number } };
-      const errs = (e as { writeErrors?: W[] | W }).writeErrors;
-      const list: W[] = Array.isArray(errs) ? errs : errs ? [errs] : [];
-      if (list.length === 0 || list.some((w) => (w.code ?? w.err?.code) !== 11000)) throw e;
-      lost = new Set(list.map((w) => unique[(w.index ?? w.err?.index)!]!.id));
+      lost = new Set(duplicateKeyIndexes(e).map((i) => unique[i]!.id));
     }
     for (const c of unique) if (!lost.has(c.id)) won.add(c.id);
     if (lost.size) {
@@ -231,7 +223,7 @@ export class PlannerStore {
     const cur = await this.contactsColl.findOne({ _id: phone });
     if (cur && cur.at > at) return;
     try { await this.contactsColl.updateOne({ _id: phone }, { $set: { optedOut, at, provider } }, { upsert: true }); } catch (e) {
-      if ((e as { code?: number }).code !== 11000) throw e;
+      if (!isDuplicateKey(e)) throw e;
       await this.contactsColl.updateOne({ _id: phone, at: { $lte: at } }, { $set: { optedOut, at, provider } });
     }
   }
@@ -247,7 +239,7 @@ export class PlannerStore {
   async markRun(key: string, at: Date): Promise<void> {
     // Two instances finishing the same run insert the same key: the loser's duplicate is the same fact.
     try { await this.runs.updateOne({ _id: key }, { $setOnInsert: { at } }, { upsert: true }); } catch (e) {
-      if ((e as { code?: number }).code !== 11000) throw e;
+      if (!isDuplicateKey(e)) throw e;
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { duplicateKeyIndexes, isDuplicateKey } from '@sicantik/core';
 import type { NotificationDispatchRecorded } from '@sicantik/schemas';
 
 ////////// Send claims (MongoDB): one document per notification id.
@@ -36,7 +37,7 @@ export class ClaimStore implements Claims {
       await this.col.insertOne(claim);
       return { acquired: true, claim };
     } catch (e) {
-      if ((e as { code?: number }).code !== 11000) throw e;
+      if (!isDuplicateKey(e)) throw e;
     }
     // Only a claim whose last attempt certainly did not reach the provider may be retaken.
     const retaken = await this.col.findOneAndUpdate(
@@ -74,11 +75,7 @@ export class ClaimStore implements Claims {
     });
     const docs = [...claims.values()];
     for (let i = 0; i < docs.length; i += 1000) {
-      await this.col.insertMany(docs.slice(i, i + 1000), { ordered: false }).catch((e: unknown) => {
-        const errs = (e as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-        const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
-        if (list.length === 0 || list.some((w) => w.code !== 11000)) throw e;
-      });
+      await this.col.insertMany(docs.slice(i, i + 1000), { ordered: false }).catch((e: unknown) => { duplicateKeyIndexes(e); });
     }
     await this.col.db.collection<{ _id: string; at: Date }>('dispatch_meta').updateOne({ _id: 'bootstrap:dispatch-log' }, { $setOnInsert: { at: now } }, { upsert: true }).catch(() => undefined);
     return docs.length;
