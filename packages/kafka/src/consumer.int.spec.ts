@@ -114,4 +114,19 @@ describe('consumer loop against a real broker', () => {
     await waitFor(async () => handled.filter((h) => h.startsWith(group)).length >= 2, { what: 'b and c after restart' });
     expect(handled.filter((h) => h.startsWith(group))).toEqual([`${group}-b`, `${group}-c`]);
   });
+
+  // Last: its records would reach the groups of the tests above, which read the topic from the beginning.
+  it('concurrent sends are group-committed: 60 callers, a handful of produce requests, every record once and in each caller\'s order', async () => {
+    const seen: string[] = [];
+    await startConsumer(uniq('g-batch-'), async ({ value }) => { if (value.eventId.startsWith('gc-')) seen.push(value.eventId); });
+    const before = producer.requests;
+    await Promise.all(Array.from({ length: 60 }, (_, i) => producer.send([0, 1].map((j) => ({ topic: 'contact.events' as const, key: `k${i}`, value: contact(`gc-${i}-${j}`, 'x') })))));
+    const requests = producer.requests - before;
+    expect(requests).toBeGreaterThanOrEqual(1);
+    expect(requests).toBeLessThanOrEqual(6);
+    await waitFor(async () => seen.length >= 120, { what: '120 records' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toHaveLength(120);
+    for (let i = 0; i < 60; i++) expect(seen.indexOf(`gc-${i}-0`)).toBeLessThan(seen.indexOf(`gc-${i}-1`));
+  });
 });
