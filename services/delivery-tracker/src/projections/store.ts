@@ -70,8 +70,8 @@ export class NotificationProjection {
     const stamp = STAMP[state];
     await this.col.updateMany({ ...filter, [stamp]: { $exists: false } }, { $set: { [stamp]: at } });
     if (failure) await this.col.updateMany({ ...filter, failureReason: { $exists: false } }, { $set: failure });
-    await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state] } });
-    // Anomalies from the states seen so far (their timestamps), as anomaliesOf defines them.
+    // Anomalies from the states seen so far (their timestamps), as anomaliesOf defines them;
+    // flagged before the status moves, so a reader never sees the new status without them.
     for (const kind of ANOMALY_KINDS) {
       const { all, any } = ANOMALIES[kind];
       if (![...all, ...any].includes(state as never)) continue;
@@ -79,6 +79,7 @@ export class NotificationProjection {
       const r = await this.col.updateMany({ ...filter, anomalies: { $ne: kind }, $and: all.map(seen), $or: any.map(seen) }, { $addToSet: { anomalies: kind } });
       if (r.modifiedCount) this.hooks.onAnomaly?.(kind, r.modifiedCount);
     }
+    await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state] } });
   }
 
   async onRequested(e: NotificationRequested): Promise<void> { await this.upsertBase(e, e.recipient.kind, true); }
