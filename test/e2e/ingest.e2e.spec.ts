@@ -19,8 +19,8 @@ describe('permit-ingest', () => {
   const { ingest, admin, stats } = AUTH;
   const run = uniq('');
   const issued = (pendaftaran_id: string, event_id: string, telepon_pemohon: unknown) => ({
-    event_id, type: 'PermitIssued', occurred_at: '2026-11-20T08:00:00+07:00', pendaftaran_id,
-    data: { no_surat: `503/${pendaftaran_id}`, jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', telepon_pemohon, tanggal_terbit: '2026-11-20', link_download: 'https://sicantik.test/p.pdf', tanggal_berakhir: '2027-03-01' },
+    event_id, type: 'PermitIssued', occurred_at: '2024-11-20T08:00:00+07:00', pendaftaran_id,
+    data: { no_surat: `503/${pendaftaran_id}`, jenis_izin: 'PBG', nama_pemohon: 'Sari Br Karo', telepon_pemohon, tanggal_terbit: '2024-11-20', link_download: 'https://sicantik.test/p.pdf', tanggal_berakhir: '2025-03-01' },
   });
   const post = (url: string, body: object) => http.post(`${url}/v1/permit-events`, body, { headers: ingest });
   const decisionsOf = async (q: Record<string, string>) => {
@@ -50,7 +50,7 @@ describe('permit-ingest', () => {
       expect(ds[0]!.reason).toMatch(code === 'NO_PHONE' ? /no phone/ : /^applicant phone unusable: /);
     }
     // The expiry date of the same event was kept: the 90-day run decides each permit's warning.
-    const daily = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2026-12-01' }, { headers: admin });
+    const daily = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2024-12-01' }, { headers: admin });
     expect(daily.status).toBe(200);
     for (const [i, [, code]] of cases.entries()) {
       const ds = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: regs[i]!, scenario: 'permit_expiry_warning' }); return x.length > 0 && x; }, { what: `expiry decision for ${regs[i]}` });

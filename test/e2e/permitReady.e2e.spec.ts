@@ -111,9 +111,13 @@ describe('permit_ready end to end', () => {
     await sys.restart('notification-planner');
     const again = await http.post(`${sys.ingestUrl}/v1/permit-events`, { ...event, event_id: `${reg}-issued-resent` }, { headers: ingestAuth });
     expect(again.status).toBe(202); // a new upstream event for the same permit fact
-    // The planner re-plans the same notification id; the dispatcher finds its claim settled and re-emits the outcome.
-    const fs = await import('node:fs');
-    await waitFor(async () => (fs.readFileSync(sys.logs['provider-dispatcher']!, 'utf8').match(/"status":"ACCEPTED"/g) ?? []).length >= 2, { timeoutMs: 60_000, what: 'the redelivered notification at the dispatcher' });
+    // The restarted planner knows the notification id is claimed by the first event: a DUPLICATE decision, no second request.
+    const dup = await waitFor(async () => {
+      const r = await http.get(`${sys.trackerUrl}/v1/stats/decisions`, { params: { pendaftaran_id: reg, scenario: 'permit_ready' }, headers: statsAuth });
+      return r.data.decisions?.length === 2 && r.data.decisions;
+    }, { timeoutMs: 60_000, what: 'the re-sent issue decided' });
+    expect(dup.map((d: { decision: string; reasonCode: string | null }) => [d.decision, d.reasonCode])).toEqual([['PLANNED', null], ['SKIPPED', 'DUPLICATE']]);
+    await new Promise((r) => setTimeout(r, 1000));
     expect(await simRequests()).toHaveLength(1);
   });
 });
