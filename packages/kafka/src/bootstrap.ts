@@ -37,7 +37,7 @@ export async function startInfra(service: string, cfg: InfraConfig, topics: read
   const codec = new SchemaCodec({ registryUrl: cfg.SCHEMA_REGISTRY_URL, topicPrefix: cfg.TOPIC_PREFIX });
   const ids = await codec.register(topics);
   logger.info({ schemas: ids }, 'schemas registered');
-  const producer = EventProducer.create(kafka, codec, (topic) => metrics.produced.inc({ topic }));
+  const producer = EventProducer.create(kafka, codec, { produced: (topic) => metrics.produced.inc({ topic }), request: () => metrics.produceRequests.inc() });
   await producer.connect();
   const checks: ReadinessCheck[] = [
     { name: 'kafka', check: async () => { await admin.describeCluster(); } },

@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, logLevel, type Admin, type Producer, type IHeaders } from 'kafkajs';
-import { TransientError } from '@sicantik/core';
+import { TransientError, groupCommit } from '@sicantik/core';
 import type { Logger } from '@sicantik/observability';
 import { TOPICS, TOPIC_NAMES, dlqTopicOf, type SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
 
@@ -62,6 +62,9 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
 
 export interface OutMessage<T extends TopicName> { topic: T; key: string; value: TopicValues[T]; headers?: IHeaders }
 
+/** Metrics hooks: each record produced (by topic), each produce request made. */
+export interface ProducerHooks { produced?(topic: string): void; request?(): void }
+
 /**
  * Typed, schema-encoding, idempotent producer. `send` resolves only after all replicas
  * acknowledged. Sends are group-committed: while one produce request is in flight
@@ -71,50 +74,42 @@ export interface OutMessage<T extends TopicName> { topic: T; key: string; value:
  * (each retries its own messages).
  */
 export class EventProducer {
-  private pending: { messages: { topic: string; key: string; value: Buffer; headers?: IHeaders }[]; done: (e?: unknown) => void }[] = [];
-  private flushing: Promise<void> | null = null;
   /** Produce requests made (for tests and benchmarks: how many sends were merged). */
   requests = 0;
+  private readonly enqueue: (messages: Encoded[]) => Promise<void>;
 
-  constructor(readonly producer: Producer, private readonly codec: SchemaCodec, private readonly onProduced?: (topic: string) => void) {}
+  constructor(readonly producer: Producer, private readonly codec: SchemaCodec, private readonly hooks: ProducerHooks = {}) {
+    this.enqueue = groupCommit(async (groups: Encoded[][]) => {
+      const byTopic = new Map<string, Omit<Encoded, 'topic'>[]>();
+      for (const { topic, ...m } of groups.flat()) {
+        const list = byTopic.get(topic) ?? [];
+        list.push(m);
+        byTopic.set(topic, list);
+      }
+      this.requests++;
+      this.hooks.request?.();
+      try {
+        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      } catch (e) {
+        throw new TransientError(`produce failed: ${(e as Error).message}`, e);
+      }
+      for (const [topic, msgs] of byTopic) for (let i = 0; i < msgs.length; i++) this.hooks.produced?.(topic);
+      return groups.map(() => undefined);
+    });
+  }
 
-  static create(kafka: Kafka, codec: SchemaCodec, onProduced?: (topic: string) => void): EventProducer {
-    return new EventProducer(kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }), codec, onProduced);
+  static create(kafka: Kafka, codec: SchemaCodec, hooks: ProducerHooks = {}): EventProducer {
+    return new EventProducer(kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }), codec, hooks);
   }
 
   async connect(): Promise<void> { await this.producer.connect(); }
-  async disconnect(): Promise<void> { await this.flushing; await this.producer.disconnect(); }
+  async disconnect(): Promise<void> { await this.producer.disconnect(); }
 
   async send(messages: OutMessage<TopicName>[]): Promise<void> {
     if (messages.length === 0) return;
     // Encoded by the caller (a schema error is the caller's alone).
-    const encoded = messages.map((m) => ({ topic: this.codec.topic(m.topic), key: m.key, value: this.codec.encode(m.topic, m.value as never), headers: m.headers }));
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ messages: encoded, done: (e) => (e === undefined ? resolve() : reject(e)) });
-      this.flushing ??= this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length) {
-      const group = this.pending;
-      this.pending = [];
-      const byTopic = new Map<string, { key: string; value: Buffer; headers?: IHeaders }[]>();
-      for (const m of group.flatMap((g) => g.messages)) {
-        const list = byTopic.get(m.topic) ?? [];
-        list.push({ key: m.key, value: m.value, headers: m.headers });
-        byTopic.set(m.topic, list);
-      }
-      let err: unknown;
-      try {
-        this.requests++;
-        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
-        for (const [topic, msgs] of byTopic) for (let i = 0; i < msgs.length; i++) this.onProduced?.(topic);
-      } catch (e) {
-        err = new TransientError(`produce failed: ${(e as Error).message}`, e);
-      }
-      for (const g of group) g.done(err);
-    }
-    this.flushing = null;
+    await this.enqueue(messages.map((m) => ({ topic: this.codec.topic(m.topic), key: m.key, value: this.codec.encode(m.topic, m.value as never), headers: m.headers })));
   }
 }
+
+interface Encoded { topic: string; key: string; value: Buffer; headers?: IHeaders }

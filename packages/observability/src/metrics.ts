@@ -15,6 +15,9 @@ export function createMetrics(service: string) {
     name: 'sicantik_messages_produced_total', help: 'Kafka records produced, by topic',
     labelNames: ['topic'] as const, registers: [registry],
   });
+  const produceRequests = new client.Counter({
+    name: 'sicantik_produce_requests_total', help: 'Kafka produce requests made (records produced / requests = records per request)', registers: [registry],
+  });
   const handleSeconds = new client.Histogram({
     name: 'sicantik_handle_seconds', help: 'Time to handle one record',
     labelNames: ['topic'] as const, buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 1, 5], registers: [registry],
@@ -31,5 +34,5 @@ export function createMetrics(service: string) {
     name: 'sicantik_consumer_lag', help: 'High watermark minus next offset, per partition',
     labelNames: ['topic', 'partition'] as const, registers: [registry],
   });
-  return { registry, client, consumed, produced, handleSeconds, retries, deadLetters, lag };
+  return { registry, client, consumed, produced, produceRequests, handleSeconds, retries, deadLetters, lag };
 }

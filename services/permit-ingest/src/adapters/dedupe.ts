@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Collection, Db } from 'mongodb';
-import { TransientError, isDuplicateKey } from '@sicantik/core';
+import { TransientError, duplicateKeyIndexes, groupCommit } from '@sicantik/core';
 
 ////////// De-duplication by event id (MongoDB): one publish per id, across requests and instances
 // A request first claims the id (insert into `ingest_claims`; the unique _id makes
@@ -14,6 +14,9 @@ import { TransientError, isDuplicateKey } from '@sicantik/core';
 // - A claim older than `staleMs` without a done record (holder crashed before
 //   publishing) is taken over, atomically on the old claim's `at`.
 // - Concurrent requests for one id in one process share one attempt.
+// - Batch-first: the claims, done checks and done records of concurrent requests are
+//   group-committed (one insertMany / one $in find per batch), and so is their publish
+//   (the producer), so a burst costs a few round trips, not a few per event.
 // A crash after publishing but before the done record leaves a claim that is taken
 // over once stale and published again: downstream is idempotent (deterministic ids).
 
@@ -37,12 +40,29 @@ export class EventIdLedger {
   readonly done: Collection<Done>;
   readonly claims: Collection<Claim>;
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** true: this claim was inserted; false: the id was claimed already. */
+  private readonly claim: (c: Claim) => Promise<boolean>;
+  private readonly isDone: (eventId: string) => Promise<boolean>;
+  /** Resolves once recorded (an id already recorded counts as recorded). */
+  private readonly recordDone: (d: Done) => Promise<void>;
   private readonly opts: Required<Omit<LedgerOptions, 'onUnrecorded'>> & Pick<LedgerOptions, 'onUnrecorded'>;
 
   constructor(db: Db, opts: LedgerOptions = {}) {
     this.done = db.collection<Done>('ingested_event_ids');
     this.claims = db.collection<Claim>('ingest_claims');
     this.opts = { waitMs: 5000, staleMs: 120_000, pollMs: 100, instance: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, ...opts };
+    this.claim = groupCommit(async (cs: Claim[]) => {
+      const taken = await this.claims.insertMany(cs, { ordered: false }).then(() => new Set<number>(), (e: unknown) => new Set(duplicateKeyIndexes(e)));
+      return cs.map((_, i) => !taken.has(i));
+    });
+    this.isDone = groupCommit(async (ids: string[]) => {
+      const found = new Set((await this.done.find({ _id: { $in: [...new Set(ids)] } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      return ids.map((id) => found.has(id));
+    });
+    this.recordDone = groupCommit(async (ds: Done[]) => {
+      await this.done.insertMany(ds, { ordered: false }).catch((e: unknown) => { duplicateKeyIndexes(e); });
+      return ds.map(() => undefined);
+    });
   }
 
   /**
@@ -70,7 +90,7 @@ export class EventIdLedger {
   private async claimAndPublish(eventId: string, pendaftaranId: string, publish: () => Promise<void>, deadline: number): Promise<Outcome> {
     for (;;) {
       const claim: Claim = { _id: eventId, at: new Date(), instance: this.opts.instance };
-      if (!(await this.tryClaim(claim))) {
+      if (!(await this.claim(claim))) {
         if (await this.awaitHolder(eventId, deadline)) return 'duplicate';
         continue; // released or stale: claim again
       }
@@ -84,22 +104,12 @@ export class EventIdLedger {
         throw e;
       }
       try {
-        await this.done.insertOne({ _id: eventId, pendaftaran_id: pendaftaranId, at: new Date() });
+        await this.recordDone({ _id: eventId, pendaftaran_id: pendaftaranId, at: new Date() });
       } catch (e) {
         // The event is on Kafka: accepted. Our claim stays, so repeats wait, then take over once stale.
-        if (!isDuplicateKey(e)) this.opts.onUnrecorded?.(eventId, e);
+        this.opts.onUnrecorded?.(eventId, e);
       }
       return 'accepted';
-    }
-  }
-
-  private async tryClaim(claim: Claim): Promise<boolean> {
-    try {
-      await this.claims.insertOne(claim);
-      return true;
-    } catch (e) {
-      if (!isDuplicateKey(e)) throw e;
-      return false;
     }
   }
 
@@ -116,10 +126,6 @@ export class EventIdLedger {
       if (Date.now() + this.opts.pollMs > deadline) throw busy(eventId);
       await new Promise((r) => setTimeout(r, this.opts.pollMs));
     }
-  }
-
-  private async isDone(eventId: string): Promise<boolean> {
-    return (await this.done.countDocuments({ _id: eventId }, { limit: 1 })) > 0;
   }
 }
 
