@@ -52,6 +52,10 @@ describe('every notification scenario end to end', () => {
   it('rejects a bad directory entry naming the field, and requires the admin token', async () => {
     const bad = await http.put(`${sys.plannerUrl}/v1/admin/directory/x`, { role: 'STAFF', name: 'X', phone: '021 1234 5678', jenisIzin: ['*'] }, { headers: admin });
     expect([bad.status, bad.data.issues[0].path]).toEqual([400, 'phone']);
+    const abc = await http.put(`${sys.plannerUrl}/v1/admin/directory/x`, { role: 'STAFF', name: 'X', phone: 'abc', jenisIzin: ['*'] }, { headers: admin });
+    expect([abc.status, abc.data.issues]).toEqual([400, [{ path: 'phone', message: 'not a valid phone number: (no digits)' }]]);
+    const abroad = await http.put(`${sys.plannerUrl}/v1/admin/directory/x`, { role: 'STAFF', name: 'X', phone: '+1 415 523 8886', jenisIzin: ['*'] }, { headers: admin });
+    expect([abroad.status, abroad.data.issues[0].message]).toEqual([400, 'country not allowed: +1 (US); allowed: ID']);
     expect((await http.get(`${sys.plannerUrl}/v1/admin/directory`)).status).toBe(401);
   });
 

@@ -29,7 +29,7 @@ describe('phone numbers (Indonesia)', () => {
     ['021 1234 5678', 'NOT_MOBILE', /FIXED_LINE/],
     ['12', 'INVALID', /not a valid/],
     ['', 'EMPTY', /empty/],
-    ['abc', 'INVALID', /not a valid/],
+    ['abc', 'INVALID', /^not a valid phone number: \(no digits\)$/],
     ['08123', 'INVALID', /not a valid/],
     // libphonenumber itself calls this invalid for Indonesia: it is not rewritten to +62 by hand
     ['0062 812 3456 7890', 'INVALID', /not a valid/],

@@ -36,7 +36,7 @@ export function normalizePhone(input: string, rules: PhoneRules = {}): PhoneResu
   // Without "+", a number is read as Indonesian (0812…, 812…, and 62812… as libphonenumber itself does).
   const p = parsePhoneNumberFromString(raw, 'ID' as CountryCode);
   const n = p?.isValid() ? p : undefined;
-  if (!n) return { ok: false, problem: 'INVALID', reason: `not a valid phone number: ${maskPhone(raw)}` };
+  if (!n) return { ok: false, problem: 'INVALID', reason: `not a valid phone number: ${maskPhone(raw) || '(no digits)'}` };
   if (!n.country || !allowed.includes(n.country)) {
     return { ok: false, problem: 'COUNTRY_NOT_ALLOWED', reason: `country not allowed: +${n.countryCallingCode} (${n.country ?? 'non-geographic'}); allowed: ${allowed.join(', ')}` };
   }

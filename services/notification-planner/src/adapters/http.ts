@@ -25,7 +25,8 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-MM-
 const directoryBody = z.object({
   role: z.enum(['STAFF', 'OFFICIAL']),
   name: z.string().trim().min(1).max(200),
-  phone: z.string().trim().min(6).max(32),
+  // Checked by normalizePhone below, which says what is wrong ("abc" is not "too short").
+  phone: z.string().trim().min(1, 'must not be empty').max(64, 'is too long (at most 64 characters)'),
   jenisIzin: z.array(z.string().trim().min(1)).min(1, 'must name at least one permit type, or "*"'),
   active: z.boolean().default(true),
 }).strict();
