@@ -9,7 +9,6 @@
 const { performance } = require('node:perf_hooks');
 const { randomBytes } = require('node:crypto');
 const { spawn } = require('node:child_process');
-const net = require('node:net');
 const path = require('node:path');
 const { MongoClient } = require('mongodb');
 const { Kafka, logLevel } = require('kafkajs');
@@ -19,13 +18,7 @@ const { EventProducer, ensureTopics, runConsumer } = require('@sicantik/kafka');
 const { createMetrics } = require('@sicantik/observability');
 
 const N = Number(process.argv[2] ?? 2000);
-const env = {
-  KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
-  SCHEMA_REGISTRY_URL: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-  MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
-};
-const freePort = () => new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
-const waitUntil = async (probe, ms = 600_000) => { const end = Date.now() + ms; while (!(await probe())) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 50)); } };
+const { env, freePort, waitUntil } = require('./support');
 
 (async () => {
   const id = randomBytes(3).toString('hex');
