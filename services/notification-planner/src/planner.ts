@@ -5,7 +5,7 @@ import type { Logger } from '@sicantik/observability';
 import type { PermitEvent, PlannerDecisionRecorded } from '@sicantik/schemas';
 import type { PlannerStore } from './adapters/store';
 import { evolve } from './domain/state';
-import { ZONE, dailyRunTime, decideDaily, decideDocumentDigest, documentDigestCause, decideOnEvent, jakartaDate, type Decision, type PlannerSettings } from './domain/decide';
+import { ZONE, dailyRunTime, decideDaily, decideDocumentDigest, documentDigestCause, decideOnEvent, endsExpiryPlan, jakartaDate, type Decision, type PlannerSettings } from './domain/decide';
 
 ////////// Application service: runs the pure decisions against the store and Kafka
 
@@ -79,11 +79,13 @@ export class Planner {
    * updates the state, so a rebuild never re-decides history with today's facts.
    */
   async onPermitEvent(ev: PermitEvent): Promise<RunSummary> {
-    const [before, directory, decided] = await Promise.all([this.store.load(ev.pendaftaran_id), this.store.directoryEntries(), this.store.eventDecided(ev.eventId)]);
+    const [loaded, directory, decided] = await Promise.all([this.store.load(ev.pendaftaran_id), this.store.directoryEntries(), this.store.eventDecided(ev.eventId)]);
     if (decided) {
-      await this.store.save(evolve(before, ev));
+      await this.store.save(evolve(loaded, ev));
       return { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
     }
+    // What was already decided for the old expiry date matters only when this event ends that plan.
+    const before = endsExpiryPlan(loaded, evolve(loaded, ev)) ? await this.store.withExpiryMarks(loaded) : loaded;
     // Only the numbers this event can concern: the applicant's (old and new) and the directory's.
     const phones = [before.telepon_pemohon, (ev.payload as { telepon_pemohon?: string | null }).telepon_pemohon, ...directory.map((e) => e.phone)]
       .flatMap((p) => { const n = p ? normalizePhone(p, { allowedCountries: this.settings.allowedCountries }) : null; return n?.ok ? [n.e164] : []; });

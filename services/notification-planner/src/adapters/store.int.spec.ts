@@ -30,12 +30,12 @@ describe('planner store on the MongoDB-compatible database', () => {
     expect(await s.claimPlanned('n-1', 'permit_ready', new Date(t.getTime() + 3_600_000))).toBe(false);
   });
 
-  it('load: the thresholds already decided for the current expiry date come with the state (a date change must not cancel a sent warning)', async () => {
+  it('withExpiryMarks: the thresholds already decided for the current expiry date come with the state (a date change must not cancel a sent warning)', async () => {
     const s = fresh();
     await s.save({ ...initialState('REG-9'), tanggal_berakhir: '2027-02-20' });
     await s.markExpiryMany([{ pendaftaran_id: 'REG-9', expiry: '2027-02-20', threshold: 90 }, { pendaftaran_id: 'REG-9', expiry: '2026-01-01', threshold: 60 }], new Date());
-    expect((await s.load('REG-9')).expiryPlanned).toEqual({ '2027-02-20': [90] });
-    expect((await s.load('REG-unknown')).expiryPlanned).toEqual({});
+    expect((await s.withExpiryMarks(await s.load('REG-9'))).expiryPlanned).toEqual({ '2027-02-20': [90] });
+    expect((await s.withExpiryMarks(await s.load('REG-unknown'))).expiryPlanned).toEqual({});
   });
 
   it('claims remember their cause: a second event claiming the same id is told which event has it', async () => {

@@ -57,16 +57,21 @@ export class PlannerStore {
     return { ...rest, expiryPlanned: byDate };
   }
 
-  /** The permit's state with the thresholds already decided for its current expiry date (the marks live apart, insert-only). */
   async load(pendaftaranId: string): Promise<PermitState> {
     const d = await this.permits.findOne({ _id: pendaftaranId });
-    if (!d) return initialState(pendaftaranId);
-    let s = PlannerStore.toState(d);
+    return d ? PlannerStore.toState(d) : initialState(pendaftaranId);
+  }
+
+  /**
+   * The state with the thresholds already decided for its current expiry date (the marks
+   * live apart, insert-only). Read only when an event ends the current expiry plan, so
+   * other events pay no lookup.
+   */
+  async withExpiryMarks(s: PermitState): Promise<PermitState> {
     const expiry = s.tanggal_berakhir;
-    if (expiry) {
-      const byId = new Map<string, number>(EXPIRY_THRESHOLDS.map((t) => [notificationId('permit_expiry_warning', pendaftaranId, `${expiry}:${t}`), t]));
-      for (const m of await this.expiryDecided.find({ _id: { $in: [...byId.keys()] } }, { projection: { _id: 1 } }).toArray()) s = withExpiryPlanned(s, expiry, byId.get(m._id)!);
-    }
+    if (!expiry) return s;
+    const byId = new Map<string, number>(EXPIRY_THRESHOLDS.map((t) => [notificationId('permit_expiry_warning', s.pendaftaran_id, `${expiry}:${t}`), t]));
+    for (const m of await this.expiryDecided.find({ _id: { $in: [...byId.keys()] } }, { projection: { _id: 1 } }).toArray()) s = withExpiryPlanned(s, expiry, byId.get(m._id)!);
     return s;
   }
 

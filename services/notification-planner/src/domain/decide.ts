@@ -214,12 +214,14 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
  * expiry date changed, the permit was renewed, or it was cancelled. Each becomes
  * a CANCELLED decision under the id the warning would have had.
  */
+/** True when the event ends the current expiry plan: the expiry date changed, or the permit was cancelled. */
+export const endsExpiryPlan = (before: PermitState, after: PermitState): boolean =>
+  before.tanggal_berakhir !== null && (after.tanggal_berakhir !== before.tanggal_berakhir || (after.cancelled && !before.cancelled));
+
 export function cancelledWarnings(before: PermitState, after: PermitState, ev: PermitEvent): Decision[] {
   const old = before.tanggal_berakhir;
-  if (!old) return [];
-  const dateChanged = after.tanggal_berakhir !== old;
+  if (!old || !endsExpiryPlan(before, after)) return [];
   const nowCancelled = after.cancelled && !before.cancelled;
-  if (!dateChanged && !nowCancelled) return [];
   const asOf = jakartaDate(ev.occurredAt);
   const daysLeft = daysUntil(old, asOf);
   if (daysLeft <= 0 || before.cancelled) return [];
