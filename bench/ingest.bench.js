@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Front door throughput. Run after `npm run build`, with the local stack up:
-//   node bench/ingest.bench.js [events=2000] [clients=32]
+//   node bench/ingest.bench.js [events=2000] [clients=32] [stored=0]
+// `stored`: event ids already accepted before the run (claims and done records), to see
+// how the per-event cost grows with the data the ledger holds.
 // - R (same run): raw kafkajs produce -> consume of N records of ~600 B on fresh topics
 //   (batches of 500, acks=-1), the broker's ceiling for this machine;
 // - ingest: the real permit-ingest process (built output) taking N PermitIssued events
@@ -16,6 +18,7 @@ const { Kafka, logLevel } = require('kafkajs');
 
 const N = Number(process.argv[2] ?? 2000);
 const CLIENTS = Number(process.argv[3] ?? 32);
+const STORED = Number(process.argv[4] ?? 0);
 const { env, freePort, waitUntil } = require('./support');
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
@@ -50,6 +53,17 @@ async function rawR(kafka, id) {
     env: { PATH: process.env.PATH, ...env, TOPIC_PREFIX: `bench-${id}.`, TOPIC_PARTITIONS: '6', MONGO_DB: dbName, HTTP_PORT: String(port), INGEST_API_TOKEN: token, LOG_LEVEL: 'warn' } });
   try {
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => ({ ok: false }))).ok, 120_000);
+    if (STORED > 0) {
+      const mongo = await MongoClient.connect(env.MONGO_URL);
+      const db = mongo.db(dbName);
+      const at = new Date();
+      for (let i = 0; i < STORED; i += 1000) {
+        const ids = Array.from({ length: Math.min(1000, STORED - i) }, (_, j) => `old-${id}-${i + j}`);
+        await db.collection('ingest_claims').insertMany(ids.map((_id) => ({ _id, at, instance: 'bench' })));
+        await db.collection('ingested_event_ids').insertMany(ids.map((_id) => ({ _id, pendaftaran_id: 'REG-old', at })));
+      }
+      await mongo.close();
+    }
     const body = (i) => JSON.stringify({ event_id: `bench-${id}-${i}`, type: 'PermitIssued', occurred_at: '2026-11-22T09:00:00+07:00', pendaftaran_id: `REG-${id}-${i}`,
       data: { no_surat: `503/${i}/2026`, jenis_izin: 'PBG', nama_pemohon: `Pemohon ${i}`, telepon_pemohon: '0812-3456-7890', tanggal_terbit: '2026-11-22', link_download: 'https://sicantik.test/x.pdf', tanggal_berakhir: '2027-11-22' } });
     const lat = [];
@@ -70,7 +84,7 @@ async function rawR(kafka, id) {
     const rate = N / s;
     console.log(`\n| what | value |\n|---|---|`);
     console.log(`| R: raw kafkajs produce -> consume, ${N} records of 600 B | ${Math.round(R).toLocaleString('en')} records/s |`);
-    console.log(`| ingest: ${N} PermitIssued over HTTP, ${CLIENTS} clients | ${Math.round(rate).toLocaleString('en')} events/s (${(rate / R).toFixed(3)}·R), ${bad} not 202 |`);
+    console.log(`| ingest: ${N} PermitIssued over HTTP, ${CLIENTS} clients, ${STORED} ids stored before | ${Math.round(rate).toLocaleString('en')} events/s (${(rate / R).toFixed(3)}·R), ${bad} not 202 |`);
     console.log(`| ingest latency per request | p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms |`);
     console.log(`| produce requests made by ingest | ${Number.isNaN(produced) ? 'n/a' : `${produced} (${(N / produced).toFixed(1)} events per request)`} |`);
   } finally {
