@@ -34,5 +34,17 @@ export function createMetrics(service: string) {
     name: 'sicantik_consumer_lag', help: 'High watermark minus next offset, per partition',
     labelNames: ['topic', 'partition'] as const, registers: [registry],
   });
-  return { registry, client, consumed, produced, produceRequests, handleSeconds, retries, deadLetters, lag };
+  const dbOps = new client.Counter({
+    name: 'sicantik_db_operations_total', help: 'Database commands sent (by command name): with messages consumed, the database operations per event',
+    labelNames: ['op'] as const, registers: [registry],
+  });
+  return { registry, client, dbOps, consumed, produced, produceRequests, handleSeconds, retries, deadLetters, lag };
+}
+
+/** Something that emits the MongoDB driver's command-monitoring events (a MongoClient created with monitorCommands: true). */
+export interface CommandMonitored { on(event: 'commandStarted', listener: (e: { commandName: string }) => void): unknown }
+
+/** Counts every database command in sicantik_db_operations_total (connection handshakes and heartbeats are not commands here). */
+export function countDbCommands(client: CommandMonitored, metrics: Metrics): void {
+  client.on('commandStarted', (e) => { if (e.commandName !== 'hello' && e.commandName !== 'isMaster' && e.commandName !== 'ping') metrics.dbOps.inc({ op: e.commandName }); });
 }
