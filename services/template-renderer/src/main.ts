@@ -1,5 +1,5 @@
 import { systemClock } from '@sicantik/core';
-import { installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
+import { installShutdown, runBatchConsumer, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createTemplateAdminApp } from './adapters/http';
 import { TemplateStore } from './adapters/templateStore';
@@ -15,14 +15,17 @@ async function main() {
   await store.start(cfg.SERVICE_INSTANCE);
   const seeded = await store.seedDefaults(producer, systemClock.now());
   if (seeded.length) logger.info({ seeded }, 'seeded default templates');
-  const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}template-renderer`, dlqProducer: producer.producer, logger, metrics,
+  // Batch-first: a partition's records are rendered from memory and produced in one request.
+  const consumer = await runBatchConsumer({
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}template-renderer`, producer, logger, metrics,
     handlers: {
-      'notification.requests': async ({ value }) => {
-        const out = renderRequest(value, store.get(value.templateCode));
-        await producer.send([{ topic: 'notification.rendered', key: out.pendaftaran_id, value: out }]);
-        if (out.outcome === 'FAILED') logger.warn({ notificationId: out.notificationId, reason: out.failureReason }, 'notification could not be rendered');
-        else logger.info({ notificationId: out.notificationId, template: out.templateCode, version: out.templateVersion }, 'notification rendered');
+      'notification.requests': async ({ records }) => {
+        const rendered = records.map(({ value }) => renderRequest(value, store.get(value.templateCode)));
+        for (const out of rendered) {
+          if (out.outcome === 'FAILED') logger.warn({ notificationId: out.notificationId, reason: out.failureReason }, 'notification could not be rendered');
+          else logger.debug({ notificationId: out.notificationId, template: out.templateCode, version: out.templateVersion }, 'notification rendered');
+        }
+        return { out: rendered.map((out) => ({ topic: 'notification.rendered' as const, key: out.pendaftaran_id, value: out })) };
       },
     },
   });
