@@ -38,7 +38,7 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
       ? [{ name: 'cleanup.policy', value: 'compact' }]
       : [{ name: 'retention.ms', value: '-1' }];
     return [
-      { topic, numPartitions: spec.compacted ? 1 : layout.partitions, replicationFactor: layout.replicationFactor, configEntries },
+      { topic, numPartitions: spec.compacted && !spec.copartitioned ? 1 : layout.partitions, replicationFactor: layout.replicationFactor, configEntries },
       { topic: dlqTopicOf(topic), numPartitions: 1, replicationFactor: layout.replicationFactor, configEntries: [{ name: 'retention.ms', value: '-1' }] },
     ];
   });
@@ -60,7 +60,8 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
   throw new TransientError(`could not create topics: ${missing.join(', ') || '(all exist, but without leaders)'}`, lastError);
 }
 
-export interface OutMessage<T extends TopicName> { topic: T; key: string; value: TopicValues[T]; headers?: IHeaders }
+/** A record to produce; `partition` pins it (e.g. a changelog record to its input's partition), else the key decides. */
+export interface OutMessage<T extends TopicName> { topic: T; key: string; value: TopicValues[T]; headers?: IHeaders; partition?: number }
 
 /** Metrics hooks: each record produced (by topic), each produce request made. */
 export interface ProducerHooks { produced?(topic: string): void; request?(): void }
@@ -108,8 +109,8 @@ export class EventProducer {
   async send(messages: OutMessage<TopicName>[]): Promise<void> {
     if (messages.length === 0) return;
     // Encoded by the caller (a schema error is the caller's alone).
-    await this.enqueue(messages.map((m) => ({ topic: this.codec.topic(m.topic), key: m.key, value: this.codec.encode(m.topic, m.value as never), headers: m.headers })));
+    await this.enqueue(messages.map((m) => ({ topic: this.codec.topic(m.topic), key: m.key, value: this.codec.encode(m.topic, m.value as never), headers: m.headers, ...(m.partition !== undefined ? { partition: m.partition } : {}) })));
   }
 }
 
-interface Encoded { topic: string; key: string; value: Buffer; headers?: IHeaders }
+interface Encoded { topic: string; key: string; value: Buffer; headers?: IHeaders; partition?: number }

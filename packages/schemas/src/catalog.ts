@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
   ContactEvent, DirectoryEntryUpdated, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
-  NotificationRequested, PermitEvent, TemplateEvent,
+  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, TemplateEvent,
 } from './types';
 
 ////////// Topic catalogue: one Avro schema per topic value (schemas/<topic>.avsc)
@@ -17,10 +17,16 @@ export interface TopicValues {
   'template.events': TemplateEvent;
   'planner.decisions': PlannerDecisionRecorded;
   'directory.events': DirectoryEntryUpdated;
+  'planner.state': PlannerStateRecord;
+  'planner.commands': PlannerCommand;
 }
 export type TopicName = keyof TopicValues;
 
-export interface TopicSpec { name: TopicName; compacted: boolean; keyedBy: string }
+/**
+ * copartitioned: a compacted topic that still has the layout's partition count (a
+ * changelog of per-partition state); other compacted topics have one partition.
+ */
+export interface TopicSpec { name: TopicName; compacted: boolean; keyedBy: string; copartitioned?: boolean }
 export const TOPICS: Record<TopicName, TopicSpec> = {
   'permit.events': { name: 'permit.events', compacted: false, keyedBy: 'pendaftaran_id' },
   'notification.requests': { name: 'notification.requests', compacted: false, keyedBy: 'pendaftaran_id' },
@@ -31,6 +37,8 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'template.events': { name: 'template.events', compacted: true, keyedBy: 'code' },
   'planner.decisions': { name: 'planner.decisions', compacted: false, keyedBy: 'pendaftaran_id' },
   'directory.events': { name: 'directory.events', compacted: true, keyedBy: 'entryId' },
+  'planner.state': { name: 'planner.state', compacted: true, keyedBy: 'key', copartitioned: true },
+  'planner.commands': { name: 'planner.commands', compacted: false, keyedBy: 'commandId' },
 };
 export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
 

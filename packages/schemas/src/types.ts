@@ -128,3 +128,24 @@ export interface DirectoryEntryUpdated extends Envelope {
   jenisIzin: string[];
   active: boolean;
 }
+
+/** The planner's changelog record (planner.state): the latest state of one key, as JSON. */
+export interface PlannerStateRecord {
+  key: string;
+  kind: 'PERMIT' | 'RUN' | 'COMMAND_DONE';
+  partition: number;
+  body: string;
+  updatedAt: number;
+}
+
+/** An admin command to the owner of one permit.events partition (planner.commands). */
+export interface PlannerCommand {
+  commandId: string;
+  kind: 'DAILY' | 'DOCUMENT_DIGEST';
+  date: string | null;
+  from: number | null;
+  to: number | null;
+  partition: number;
+  partitions: number;
+  requestedAt: number;
+}
