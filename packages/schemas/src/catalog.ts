@@ -19,6 +19,7 @@ export interface TopicValues {
   'directory.events': DirectoryEntryUpdated;
   'planner.state': PlannerStateRecord;
   'planner.commands': PlannerCommand;
+  'dispatch.ledger': NotificationDispatchRecorded;
 }
 export type TopicName = keyof TopicValues;
 
@@ -39,6 +40,8 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'directory.events': { name: 'directory.events', compacted: true, keyedBy: 'entryId' },
   'planner.state': { name: 'planner.state', compacted: true, keyedBy: 'key', copartitioned: true },
   'planner.commands': { name: 'planner.commands', compacted: false, keyedBy: 'commandId' },
+  // The dispatcher's ledger (changelog, co-partitioned with notification.rendered): per notification id, the record that set its state.
+  'dispatch.ledger': { name: 'dispatch.ledger', compacted: true, keyedBy: 'notificationId', copartitioned: true },
 };
 export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
 
