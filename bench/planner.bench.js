@@ -3,9 +3,9 @@
 //   node bench/planner.bench.js [permits=2000]
 // Part 1 (pure): decideDaily over N permits vs a baseline loop that only computes
 // days-until-expiry for each permit (the least work any daily run must do).
-// Part 2 (real Kafka + FerretDB): Planner.runDaily with N due warnings vs a
-// baseline that produces the same 2N records (request + decision) in one batch
-// per 500 with no claims. Both measured in the same run; ratios are printed.
+// Part 2 (real Kafka, no database): the daily run command with N due warnings vs a
+// baseline that produces the same 2N records (request + decision) in batches of
+// 500 with no state. Part 3: restoring an instance from the changelog. Both measured in the same run; ratios are printed.
 const { performance } = require('node:perf_hooks');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');
@@ -35,68 +35,65 @@ for (const n of [1_000, 10_000, 50_000]) {
 }
 
 async function real() {
-  const { MongoClient } = require('mongodb');
   const { Kafka, logLevel } = require('kafkajs');
   const { SchemaCodec } = require('@sicantik/schemas');
-  const { EventProducer, ensureTopics } = require('@sicantik/kafka');
-  const { PlannerStore } = require(dist('services/notification-planner/dist/adapters/store.js'));
+  const { EventProducer, ensureTopics, followTopic } = require('@sicantik/kafka');
+  const { PlannerMemory } = require(dist('services/notification-planner/dist/adapters/memory.js'));
   const { Planner } = require(dist('services/notification-planner/dist/planner.js'));
   const pino = require('pino');
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'bench', logLevel: logLevel.NOTHING });
   const admin = kafka.admin(); await admin.connect();
-  const topics = ['notification.requests', 'planner.decisions'];
+  const topics = ['notification.requests', 'planner.decisions', 'planner.state'];
   await ensureTopics(admin, { prefix, partitions: 6, replicationFactor: 1 }, topics);
   const codec = new SchemaCodec({ registryUrl: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7', topicPrefix: prefix });
   await codec.register(topics);
   const producer = EventProducer.create(kafka, codec); await producer.connect();
-  const mongo = await MongoClient.connect(process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017');
-  const db = mongo.db(`bench_${prefix.slice(6, 12)}`);
   try {
-    const store = new PlannerStore(db);
+    // All N permits in partition 0 (in memory, as restored): the daily run is one command for that partition.
+    const memory = new PlannerMemory();
     const ps = permits(N, true);
-    for (let i = 0; i < ps.length; i += 500) await store.permits.insertMany(ps.slice(i, i + 500).map((p) => ({ _id: p.pendaftaran_id, ...p, expiryPlanned: [] })));
-    const planner = new Planner(store, producer, settings, pino({ level: 'silent' }), () => new Date());
-    // Baseline: the same decisions, produced in batches of 500 with no claims or marks.
+    for (const st of ps) memory.put(0, { state: st, claims: {}, decided: [] });
+    memory.own(0);
+    const planner = new Planner({ memory, producer, settings, logger: pino({ level: 'silent' }), now: () => new Date(`${asOf}T10:00:00+07:00`) });
+    const cmd = (id) => ({ commandId: id, kind: 'DAILY', date: asOf, from: null, to: null, partition: 0, partitions: 1, requestedAt: Date.now() });
+    // Baseline: the same decisions, produced in batches of 500 with no state.
     const { decisions } = decideDaily(ps, [], asOf, settings);
     const msgs = decisions.flatMap((d) => [
       { topic: 'notification.requests', key: d.request.pendaftaran_id, value: d.request },
-      { topic: 'planner.decisions', key: d.request.pendaftaran_id, value: { eventId: `b-${d.request.notificationId}`, occurredAt: d.request.occurredAt, correlationId: 'b', causationId: null, decision: 'PLANNED', scenario: d.request.scenario, pendaftaran_id: d.request.pendaftaran_id, notificationId: d.request.notificationId, recipientKind: 'APPLICANT', recipientId: d.request.recipient.id, reason: null } },
+      { topic: 'planner.decisions', key: d.request.pendaftaran_id, value: { eventId: `b-${d.request.notificationId}`, occurredAt: d.request.occurredAt, correlationId: 'b', causationId: null, decision: 'PLANNED', scenario: d.request.scenario, pendaftaran_id: d.request.pendaftaran_id, notificationId: d.request.notificationId, recipientKind: 'APPLICANT', recipientId: d.request.recipient.id, reason: null, reasonCode: null } },
     ]);
     let t = performance.now();
     for (let i = 0; i < msgs.length; i += 500) await producer.send(msgs.slice(i, i + 500));
     const base = performance.now() - t;
     t = performance.now();
-    const summary = await planner.runDaily(asOf);
+    const summary = await planner.onCommand(0, cmd('bench-1'));
     const full = performance.now() - t;
     if (summary.planned !== N) throw new Error(`planned ${summary.planned}, expected ${N}`);
     t = performance.now();
-    const again = await planner.runDaily(asOf);
+    const again = await planner.onCommand(0, cmd('bench-2'));
     const rerun = performance.now() - t;
     if (again.planned !== 0) throw new Error('a second run planned again');
-    rows.push([`Planner.runDaily, ${N} due warnings (Kafka + FerretDB)`, `${(full / 1000).toFixed(2)} s`, `${(base / 1000).toFixed(2)} s`, (full / base).toFixed(1), `${Math.round(N / (full / 1000))} warnings/s`]);
+    rows.push([`daily run, ${N} due warnings (in-memory state, Kafka: requests + decisions + changelog)`, `${(full / 1000).toFixed(2)} s`, `${(base / 1000).toFixed(2)} s`, (full / base).toFixed(1), `${Math.round(N / (full / 1000))} warnings/s`]);
     rows.push([`same date again (all marked, nothing planned)`, `${(rerun / 1000).toFixed(2)} s`, '', '', '']);
-    // Part 3: seeding a new store from the decision log (what a rebuild does first).
+    // Part 3: restoring an instance from the changelog (what a restart or a new owner does).
     const M = 10 * N;
-    const log = Array.from({ length: M }, (_, i) => ({ eventId: `seed-${i}`, occurredAt: Date.now(), correlationId: 'c', causationId: i % 2 ? `evt-${i}` : 'schedule:daily:2026-11-22',
-      decision: i % 3 ? 'PLANNED' : 'SKIPPED', scenario: i % 2 ? 'status_update' : 'permit_expiry_warning', pendaftaran_id: `REG-${i}`, notificationId: `n-${i}`, recipientKind: 'APPLICANT', recipientId: `REG-${i}`, reason: null }));
-    for (let i = 0; i < log.length; i += 1000) await producer.send(log.slice(i, i + 1000).map((v) => ({ topic: 'planner.decisions', key: v.pendaftaran_id, value: v })));
-    const { followTopic } = require('@sicantik/kafka');
-    const total = (await admin.fetchTopicOffsets(`${prefix}planner.decisions`)).reduce((a, p) => a + Number(p.high), 0);
+    const body = (i) => JSON.stringify({ state: { ...ps[i % ps.length], pendaftaran_id: `REG-R-${i}` }, claims: { [`n-${i}`]: `evt-${i}` }, decided: [`evt-${i}`] });
+    for (let i = 0; i < M; i += 1000) {
+      await producer.send(Array.from({ length: Math.min(1000, M - i) }, (_, j) => ({ topic: 'planner.state', key: `REG-R-${i + j}`, value: { key: `REG-R-${i + j}`, kind: 'PERMIT', partition: (i + j) % 6, body: body(i + j), updatedAt: Date.now() }, partition: (i + j) % 6 })));
+    }
+    const total = (await admin.fetchTopicOffsets(`${prefix}planner.state`)).reduce((a, p) => a + Number(p.high), 0);
     t = performance.now();
-    await followTopic({ kafka, admin, codec, topic: 'planner.decisions', groupId: `${prefix}read-${Date.now()}`, onMessage: () => undefined });
+    await followTopic({ kafka, admin, codec, topic: 'planner.state', groupId: `${prefix}read-${Date.now()}`, onMessage: () => undefined });
     const read = performance.now() - t;
-    const fresh = new PlannerStore(mongo.db(`bench_${prefix.slice(6, 12)}_seed`));
-    const seedPlanner = new Planner(fresh, producer, settings, pino({ level: 'silent' }), () => new Date());
+    const fresh = new PlannerMemory();
     t = performance.now();
-    const seeded = await seedPlanner.bootstrapFromDecisionLog(async (apply) => (await followTopic({ kafka, admin, codec, topic: 'planner.decisions', groupId: `${prefix}seed-${Date.now()}`, onMessage: apply })).records);
-    const seed = performance.now() - t;
-    await mongo.db(`bench_${prefix.slice(6, 12)}_seed`).dropDatabase();
-    if (seeded !== total) throw new Error(`seeded ${seeded} of ${total}`);
-    rows.push([`seed a new store from a ${total}-record decision log`, `${(seed / 1000).toFixed(2)} s`, `${(read / 1000).toFixed(2)} s (read + decode only)`, (seed / read).toFixed(1), `${Math.round(total / (seed / 1000))} records/s`]);
+    const restored = await followTopic({ kafka, admin, codec, topic: 'planner.state', groupId: `${prefix}restore-${Date.now()}`, onMessage: (r, { offset }) => fresh.applyChangelog(r, offset) });
+    const restore = performance.now() - t;
+    if (restored.records !== total) throw new Error(`restored ${restored.records} of ${total}`);
+    rows.push([`restore an instance from a ${total}-record changelog`, `${(restore / 1000).toFixed(2)} s`, `${(read / 1000).toFixed(2)} s (read + decode only)`, (restore / read).toFixed(1), `${Math.round(total / (restore / 1000))} records/s`]);
   } finally {
-    await db.dropDatabase().catch(() => undefined);
-    await mongo.close(); await producer.disconnect();
+    await producer.disconnect();
     await admin.deleteTopics({ topics: topics.flatMap((x) => [`${prefix}${x}`, `${prefix}${x}.dlq`]) }).catch(() => undefined);
     await admin.disconnect();
   }

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import axios from 'axios';
-import { MongoClient } from 'mongodb';
-import { stack, uniq, waitFor } from '../support';
-import { AUTH, startSystem, type System } from '../support/system';
+import { uniq, waitFor } from '../support';
+import type { PermitEvent, PlannerStateRecord } from '@sicantik/schemas';
+import { evolve, initialState, type PermitState } from '../../services/notification-planner/src/domain/state';
+import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// "Why did X (not) get Y", end to end: opt-out by a WhatsApp reply, skip and
 // cancel decisions visible in the statistics API, and two planner instances
@@ -131,52 +132,47 @@ describe('planner decisions, opt-out and concurrent planners', () => {
     expect(dup.filter((d) => d.decision !== 'PLANNED').map((d) => d.reason)).toEqual(runs.some((r) => r.data.duplicates > 0) ? ['duplicate: already planned by an earlier run'] : []);
   });
 
-  it('a planner rebuilt from the topics alone (new database, new group) has the same permit state and sends nothing again', async () => {
+  it('planners killed with SIGKILL restore their state from Kafka alone: it equals a rebuild from permit.events, and nothing is sent again', async () => {
     const simBefore = (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length;
-    const rebuiltDb = `${sys.db('notification-planner')}_rebuilt`;
-    const rebuilt = await sys.addInstance('notification-planner', { MONGO_DB: rebuiltDb, CONSUMER_GROUP: `${sys.prefix}planner-rebuild` });
-    const mongo = await MongoClient.connect(stack.mongoUrl);
+    for (const name of sys.instances('notification-planner')) await sys.kill(name, 'SIGKILL');
+    await sys.restart('notification-planner');
+    await waitFor(async () => (await fetch(`${sys.plannerUrl}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: 'restarted planner ready' });
+    // The live state is the changelog's latest record per permit; the rebuild folds permit.events with the same evolve.
+    const changelog = new Map<string, { state: PermitState }>();
+    const events: PermitEvent[] = [];
+    const stop = await readTopics(sys, ['planner.state', 'permit.events'], (topic, v) => {
+      if (topic === 'permit.events') events.push(v as PermitEvent);
+      else if ((v as PlannerStateRecord).kind === 'PERMIT') changelog.set((v as PlannerStateRecord).key, JSON.parse((v as PlannerStateRecord).body));
+    });
     try {
-      const live = mongo.db(sys.db('notification-planner'));
-      const copy = mongo.db(rebuiltDb);
-      const state = async (db: typeof live) => (await db.collection('permits').find({}).sort({ _id: 1 }).toArray()).map(({ expiryPlanned: _marks, ...rest }) => rest);
-      const liveState = await state(live);
-      expect(liveState.map((d) => d._id)).toEqual([D, E].sort());
-      await waitFor(async () => JSON.stringify(await state(copy)) === JSON.stringify(liveState), { timeoutMs: 60_000, what: 'rebuilt permit state equals the live one' });
-      await waitFor(async () => JSON.stringify(await copy.collection('contacts').find({}).sort({ _id: 1 }).toArray()) === JSON.stringify(await live.collection('contacts').find({}).sort({ _id: 1 }).toArray()), { what: 'rebuilt opt-in state' });
-      await waitFor(async () => (await copy.collection('directory').countDocuments()) === 1, { what: 'rebuilt directory' });
-      // Seeded from the decision log first, the replay re-decides no permit event (the applicant who
-      // was opted out then is opted in now: her skipped status update must stay skipped), and the
-      // rebuilt marks keep a daily run from planning E's 90-day warning again.
-      expect(await copy.collection('decided_events').countDocuments()).toBeGreaterThan(0);
-      const again = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2024-11-20' }, { headers: admin });
-      expect(again.data).toMatchObject({ planned: 0, duplicates: 0 });
-      const later = await http.post(`${rebuilt}/v1/admin/schedules/daily/run`, { date: '2025-05-01' }, { headers: admin });
-      expect(later.data).toMatchObject({ planned: 0 }); // D's 60-day warning for 2025-06-30 was sent before the rebuild
+      await waitFor(async () => changelog.has(D) && changelog.has(E) && events.filter((e) => e.pendaftaran_id === E).length > 0, { what: 'changelog and events read' });
+      await new Promise((r) => setTimeout(r, 1500)); // the rest of both topics
+      const strip = ({ expiryPlanned: _m, ...rest }: PermitState) => rest;
+      for (const reg of [D, E]) {
+        const rebuilt = events.filter((e) => e.pendaftaran_id === reg).reduce(evolve, initialState(reg));
+        expect(strip(changelog.get(reg)!.state)).toEqual(strip(rebuilt));
+      }
+      // The restored marks and claims keep the runs from planning E's 90-day warning or D's 60-day warning again.
+      const again = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2024-11-20' }, { headers: admin });
+      expect([again.status, again.data]).toMatchObject([200, { planned: 0, duplicates: 0 }]);
+      const later = await http.post(`${sys.plannerUrl}/v1/admin/schedules/daily/run`, { date: '2025-05-01' }, { headers: admin });
+      expect([later.status, later.data]).toMatchObject([200, { planned: 0 }]);
+      // The opt-in state and the directory came back from their topics too.
+      expect((await http.get(`${sys.plannerUrl}/v1/admin/directory`, { headers: admin })).data).toHaveLength(1);
       await new Promise((r) => setTimeout(r, 3000));
       expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
     } finally {
-      await mongo.close();
+      await stop();
     }
   });
 
-  it('a dispatcher rebuilt from the topics (new database, new group) replays every rendered notification and sends none again', async () => {
+  it('a dispatcher with a new group (no committed offsets) replays every rendered notification and sends none again: its ledger comes from Kafka', async () => {
     const simBefore = (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length;
-    const rebuiltDb = `${sys.db('provider-dispatcher')}_rebuilt`;
-    await sys.addInstance('provider-dispatcher', { MONGO_DB: rebuiltDb, CONSUMER_GROUP: `${sys.prefix}dispatcher-rebuild` });
-    const mongo = await MongoClient.connect(stack.mongoUrl);
-    try {
-      const live = mongo.db(sys.db('provider-dispatcher')).collection('dispatch_claims');
-      const copy = mongo.db(rebuiltDb).collection('dispatch_claims');
-      const states = async (c: typeof live) => (await c.find({}).sort({ _id: 1 }).toArray()).map((d) => [d._id, d.state, d.providerMessageId ?? null]);
-      const liveStates = await states(live);
-      expect(liveStates.length).toBe(simBefore);
-      await waitFor(async () => JSON.stringify(await states(copy)) === JSON.stringify(liveStates), { timeoutMs: 30_000, what: 'seeded claims equal the live ones' });
-      await waitFor(async () => fs.readFileSync(sys.logs[Object.keys(sys.logs).find((k) => k.startsWith('provider-dispatcher-'))!]!, 'utf8').includes('"status":"ACCEPTED"'), { timeoutMs: 30_000, what: 'the rebuilt dispatcher replayed rendered notifications' });
-      await new Promise((r) => setTimeout(r, 2000));
-      expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
-    } finally {
-      await mongo.close();
-    }
+    expect(simBefore).toBeGreaterThan(0);
+    await sys.addInstance('provider-dispatcher', { CONSUMER_GROUP: `${sys.prefix}dispatcher-rebuild` });
+    const log = () => fs.readFileSync(sys.logs[Object.keys(sys.logs).find((k) => k.startsWith('provider-dispatcher-'))!]!, 'utf8');
+    await waitFor(async () => (log().match(/"status":"ACCEPTED"/g) ?? []).length >= simBefore, { timeoutMs: 60_000, what: 'the new dispatcher replayed every rendered notification' });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data.length).toBe(simBefore);
   });
 });

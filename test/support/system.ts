@@ -42,7 +42,10 @@ export interface System {
   env: Record<string, string>;
   logs: Record<string, string>;
   stop(): Promise<void>;
-  kill(name: string): Promise<void>;
+  /** Stops a service or instance (SIGTERM: graceful; SIGKILL: a crash, nothing flushed). */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Names of the running instances of a service (the first one and those added). */
+  instances(name: string): string[];
   restart(name: string): Promise<void>;
   /** Starts one more instance of a service (same topics, group and database); returns its base URL. */
   addInstance(name: string, env?: Record<string, string>): Promise<string>;
@@ -111,15 +114,16 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   const sys: System = {
     prefix: env.TOPIC_PREFIX!, env, logs,
     ingestUrl: `http://127.0.0.1:${ingestPort}`, plannerUrl: `http://127.0.0.1:${plannerPort}`, rendererUrl: `http://127.0.0.1:${rendererPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
-    kill: async (name) => {
+    kill: async (name, signal = 'SIGTERM') => {
       const p = procs.get(name);
-      if (!p || p.exitCode !== null) return;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
       const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
+      p.kill(signal);
       await exited;
     },
     restart: async (name) => { await sys.kill(name); launch(name, SERVICES.find(([n]) => n === name)![1]); },
     db: (name) => perService[name]!.MONGO_DB!,
+    instances: (name) => [...procs.keys()].filter((k) => k === name || k.startsWith(`${name}-`)),
     addInstance: async (name, over = {}) => {
       const port = await freePort();
       const instance = `${name}-${procs.size}`;

@@ -6,7 +6,8 @@ export const configSchema = z.object({
   /** Defaults to TOPIC_PREFIX + 'notification-planner', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
   HTTP_PORT: port(8092),
-  MONGO_DB: z.string().default('sicantik_planner'),
+  /** How long an admin schedule run waits for every partition's owner to report it done. */
+  COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
   ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   LINK_DASHBOARD: z.url().default('https://sicantik.karokab.go.id/dashboard'),
   LINK_PERPANJANGAN: z.url().default('https://sicantik.karokab.go.id/perpanjangan'),

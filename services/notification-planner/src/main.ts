@@ -1,67 +1,137 @@
-import { MongoClient } from 'mongodb';
-import { systemClock } from '@sicantik/core';
-import { followTopic, installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
+import { randomUUID } from 'node:crypto';
+import { TransientError, ValidationError, systemClock } from '@sicantik/core';
+import { coPartitionedAssigner, followTopic, installShutdown, runBatchConsumer, runService, startInfra, untilAvailable } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
+import type { PlannerCommand } from '@sicantik/schemas';
 import { createAdminApp } from './adapters/http';
-import { PlannerStore } from './adapters/store';
+import { PlannerMemory } from './adapters/memory';
 import { readConfig } from './config';
-import { Planner } from './planner';
+import { Planner, addSummaries, commandDoneKey, type RunSummary } from './planner';
 
 ////////// Composition root
+// No database: the planner's state is in memory, restored from Kafka (the changelog
+// planner.state, directory.events, contact.events). Permit events and admin/scheduler
+// commands of partition p are handled by the owner of p (co-partitioned assignment).
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions']);
-  const { logger, metrics, producer } = infra;
-  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
-  const store = new PlannerStore(mongo.db(cfg.MONGO_DB));
+  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands']);
+  const { logger, metrics, producer, codec, kafka, admin } = infra;
   const now = () => systemClock.now();
-  const planner = new Planner(store, producer, {
-    linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
-    templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null, allowedCountries: cfg.ALLOWED_COUNTRIES,
-  }, logger, now);
-  // A new or rebuilt store first learns from the decision log what was already decided.
-  const seeded = await planner.bootstrapFromDecisionLog(async (apply) => (await followTopic({
-    kafka: infra.kafka, admin: infra.admin, codec: infra.codec, topic: 'planner.decisions',
-    groupId: `${cfg.TOPIC_PREFIX}planner-bootstrap-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`, onMessage: apply,
-  })).records);
-  if (seeded !== null) logger.info({ decisions: seeded }, 'store seeded from the decision log');
-  const planned = new metrics.client.Counter({ name: 'sicantik_planner_decisions_total', help: 'Planner decisions', labelNames: ['decision'], registers: [metrics.registry] });
-  const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`, dlqProducer: producer.producer, logger, metrics,
+  const memory = new PlannerMemory();
+  const planner = new Planner({
+    memory, producer, logger, now,
+    settings: {
+      linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
+      templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null, allowedCountries: cfg.ALLOWED_COUNTRIES,
+    },
+  });
+
+  // Restore: the directory, the opt-in state and the whole changelog, then keep following them.
+  const group = (what: string) => `${cfg.TOPIC_PREFIX}planner-${what}-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`;
+  const started = Date.now();
+  const followers = await Promise.all([
+    followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
+      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active }) }),
+    followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
+      onMessage: (e) => { if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider); } }),
+    followTopic({ kafka, admin, codec, topic: 'planner.state', keepFollowing: true, groupId: group('state'),
+      onMessage: (r, { offset }) => memory.applyChangelog(r, offset) }),
+  ]);
+  logger.info({ permits: memory.permits.size, directory: memory.directory.size, changelogRecords: followers[2].records, ms: Date.now() - started }, 'state restored from Kafka');
+
+  const changelogTopic = codec.topic('planner.state');
+  const permitTopic = codec.topic('permit.events');
+  const partitions = (await untilAvailable(() => admin.fetchTopicMetadata({ topics: [permitTopic] }))).topics[0]!.partitions.length;
+
+  // A partition is handled only once this instance has applied its changelog up to the end it had when assigned.
+  const restoring = new Map<number, Promise<void>>();
+  let assigned: number[] = [];
+  const restored = (p: number): Promise<void> => {
+    let r = restoring.get(p);
+    if (!r) {
+      r = (async () => {
+        const offsets = await untilAvailable(() => admin.fetchTopicOffsets(changelogTopic));
+        const high = BigInt(offsets.find((o) => o.partition === p)?.high ?? '0');
+        await memory.until(() => memory.appliedOffset(p) >= high - 1n, 120_000, `changelog partition ${p} restored`);
+        memory.own(p);
+        logger.info({ partition: p }, 'partition restored');
+      })();
+      restoring.set(p, r);
+      r.catch(() => restoring.delete(p));
+    }
+    return r;
+  };
+
+  const decided = new metrics.client.Counter({ name: 'sicantik_planner_decisions_total', help: 'Planner decisions', labelNames: ['decision'], registers: [metrics.registry] });
+  const count = (s: RunSummary) => {
+    decided.inc({ decision: 'planned' }, s.planned);
+    decided.inc({ decision: 'skipped' }, s.skipped + s.duplicates);
+    decided.inc({ decision: 'cancelled' }, s.cancelled);
+  };
+  const consumer = await runBatchConsumer({
+    kafka, codec, producer, logger, metrics, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`,
+    partitionAssigners: [coPartitionedAssigner],
+    onAssignment: (a) => {
+      assigned = a[permitTopic] ?? [];
+      for (const p of [...restoring.keys()]) if (!assigned.includes(p)) { restoring.delete(p); memory.disown(p); }
+      for (const p of assigned) void restored(p).catch((e: Error) => logger.warn({ partition: p, err: e.message }, 'restore not finished; retried with the next batch'));
+      logger.info({ partitions: assigned }, 'partitions assigned');
+    },
     handlers: {
-      'permit.events': async ({ value }) => {
-        const s = await planner.onPermitEvent(value);
-        planned.inc({ decision: 'planned' }, s.planned);
-        planned.inc({ decision: 'skipped' }, s.skipped);
-        planned.inc({ decision: 'cancelled' }, s.cancelled);
+      'permit.events': async ({ partition, records }) => {
+        await restored(partition);
+        count(await planner.onPermitEvents(partition, records.map((r) => r.value)));
       },
-      'contact.events': async ({ value: e }) => {
-        if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') await store.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider);
-      },
-      'directory.events': async ({ value: e }) => {
-        await store.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
+      'planner.commands': async ({ partition, records }) => {
+        await restored(partition);
+        for (const r of records) count(await planner.onCommand(partition, r.value));
       },
     },
   });
+
+  const sendCommands = (cmds: PlannerCommand[]) => producer.send(cmds.map((c) => ({ topic: 'planner.commands' as const, key: c.commandId, value: c, partition: c.partition })));
+
+  /** An admin run: one command per partition, answered when every partition's owner reports it done. */
+  const runSchedule = async (c: { kind: 'DAILY'; date: string } | { kind: 'DOCUMENT_DIGEST'; from: number; to: number }): Promise<RunSummary> => {
+    if (c.kind === 'DAILY') planner.validateDaily(c.date); else planner.validateDigest(c.from, c.to);
+    const commandId = `admin:${randomUUID()}`;
+    const parts = c.kind === 'DAILY' ? Array.from({ length: partitions }, (_, p) => p) : [0];
+    const base = { commandId, kind: c.kind, partitions: parts.length, requestedAt: now().getTime(), date: null, from: null, to: null };
+    await sendCommands(parts.map((p) => ({ ...base, ...(c.kind === 'DAILY' ? { date: c.date } : { from: c.from, to: c.to }), partition: p })));
+    try {
+      await memory.until(() => parts.every((p) => memory.done.has(commandDoneKey(commandId, p))), cfg.COMMAND_TIMEOUT_MS, `command ${commandId}`);
+    } catch {
+      throw new TransientError(`the run was sent to every partition but not all reported done within ${cfg.COMMAND_TIMEOUT_MS} ms; it completes in the background`);
+    }
+    const dones = parts.map((p) => memory.done.get(commandDoneKey(commandId, p))!);
+    const refused = dones.find((d) => d.error);
+    if (refused) throw new ValidationError('refused', (refused.error!.body as { issues: { path: string; message: string }[] }).issues);
+    return dones.map((d) => d.summary).reduce(addSummaries);
+  };
+
   let timer: NodeJS.Timeout | undefined;
   if (cfg.SCHEDULER_ENABLED) {
-    let busy = false;
+    const requested = new Map<string, number>();
     const tick = async () => {
-      if (busy) return;
-      busy = true;
-      try { await planner.tick(); } catch (e) { logger.error({ err: (e as Error).message }, 'scheduler tick failed; retried next tick'); } finally { busy = false; }
+      const owned = assigned.filter((p) => memory.owns(p));
+      const due = planner.dueCommands(owned, partitions).filter((c) => (requested.get(`${c.commandId}:${c.partition}`) ?? 0) < Date.now() - 10 * 60_000);
+      if (due.length === 0) return;
+      try {
+        await sendCommands(due);
+        for (const c of due) requested.set(`${c.commandId}:${c.partition}`, Date.now());
+      } catch (e) { logger.error({ err: (e as Error).message }, 'scheduler tick failed; retried next tick'); }
     };
     timer = setInterval(() => void tick(), cfg.SCHEDULER_INTERVAL_MS);
     void tick();
   }
   const app = createAdminApp({
-    planner, store, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
-    ops: opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]),
+    runSchedule, memory, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
+    ops: opsRouter(metrics, infra.checks),
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'notification-planner running');
-  installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
 runService('notification-planner', main);

@@ -1,153 +1,246 @@
 import { DateTime } from 'luxon';
-import { ValidationError, deterministicId, normalizePhone } from '@sicantik/core';
-import type { EventProducer } from '@sicantik/kafka';
+import { ValidationError, deterministicId } from '@sicantik/core';
+import type { EventProducer, OutMessage } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
-import type { PermitEvent, PlannerDecisionRecorded } from '@sicantik/schemas';
-import type { PlannerStore } from './adapters/store';
-import { evolve } from './domain/state';
-import { ZONE, dailyRunTime, decideDaily, decideDocumentDigest, documentDigestCause, decideOnEvent, endsExpiryPlan, jakartaDate, type Decision, type PlannerSettings } from './domain/decide';
+import type { PermitEvent, PlannerCommand, PlannerDecisionRecorded, PlannerStateRecord, TopicName } from '@sicantik/schemas';
+import { DECIDED_KEPT, type CommandDone, type PermitRecord, type PlannerMemory } from './adapters/memory';
+import { evolve, withExpiryPlanned } from './domain/state';
+import {
+  ZONE, dailyRunTime, decideDocumentDigest, decideExpiryWarnings, decideOnEvent, decideReminders, documentDigestCause, jakartaDate,
+  type Decision, type PlannerSettings,
+} from './domain/decide';
 
-////////// Application service: runs the pure decisions against the store and Kafka
+////////// Application service: the pure decisions against in-memory state and Kafka
+// Per partition of permit.events (and the same partition of planner.commands), under
+// one lock: decide from memory, produce the requests and decision records (one
+// produce), then the changed state to the changelog (one produce, one record per
+// permit however many events touched it), then apply it to memory. A crash before
+// the changelog write redelivers the batch, which decides the same again: the same
+// deterministic ids, absorbed downstream. A crash after it finds the events decided.
 
 /** What caused a batch of decisions: a permit event (its time) or a schedule run (the time it stands for: one run, one date). */
 interface Cause { eventId: string; correlationId: string; occurredAt: number }
 
-export interface RunSummary { planned: number; skipped: number; duplicates: number; cancelled: number }
-
-/** Decisions handled per bulk claim and produce. */
-const EMIT_CHUNK = 500;
+export type RunSummary = CommandDone['summary'];
+const zero = (): RunSummary => ({ planned: 0, skipped: 0, duplicates: 0, cancelled: 0 });
+export const addSummaries = (a: RunSummary, b: RunSummary): RunSummary => ({ planned: a.planned + b.planned, skipped: a.skipped + b.skipped, duplicates: a.duplicates + b.duplicates, cancelled: a.cancelled + b.cancelled });
 
 const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
+/** Run markers and claims of notifications that belong to no permit (staff digests), in the changelog. */
+export const dailyRunKey = (date: string, partition: number) => `run:daily:${date}:p${partition}`;
+export const digestRunKey = (from: number) => `run:digest:${DateTime.fromMillis(from, { zone: ZONE }).toUTC().toISO()!}`;
+const globalClaimKey = (notificationId: string) => `claim:${notificationId}`;
+export const commandDoneKey = (commandId: string, partition: number) => `done:${commandId}:${partition}`;
+
+export interface PlannerDeps {
+  memory: PlannerMemory;
+  producer: EventProducer;
+  settings: PlannerSettings;
+  logger: Logger;
+  now(): Date;
+}
+
+/** Claims as one batch sees them: a permit's (in its draft record) or the global ones (staff digests). */
+interface ClaimView { get(id: string): string | undefined; set(id: string, cause: string): void }
 
 export class Planner {
-  constructor(private readonly store: PlannerStore, private readonly producer: EventProducer, private readonly settings: PlannerSettings, private readonly logger: Logger, private readonly now: () => Date) {}
+  private readonly locks = new Map<number, Promise<unknown>>();
+  constructor(private readonly d: PlannerDeps) {}
+
+  /** Runs `fn` alone for its partition (permit events and commands of one partition never interleave). */
+  private exclusive<T>(partition: number, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(partition) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.locks.set(partition, next.catch(() => undefined));
+    return next;
+  }
 
   /**
-   * Emits the planned requests (once per notification id) and a decision event for
-   * each decision, in chunks: claims in one bulk write, requests in one produce,
-   * then the decision records (a PLANNED record is never out before its request).
+   * Turns decisions into requests and decision records against the claims: a new
+   * notification id is claimed and requested; one claimed before by the same cause
+   * is requested again (the same ids: harmless); one claimed by another event or an
+   * earlier run is a DUPLICATE, recorded and not sent.
    */
-  private async emit(decisions: Decision[], cause: Cause): Promise<RunSummary> {
-    const summary: RunSummary = { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
+  private plan(decisions: Decision[], cause: Cause, claims: (d: Decision) => ClaimView, summary: RunSummary): OutMessage<TopicName>[] {
     const fromSchedule = cause.eventId.startsWith('schedule:');
-    for (let i = 0; i < decisions.length; i += EMIT_CHUNK) {
-      const chunk = decisions.slice(i, i + EMIT_CHUNK);
-      const now = this.now();
-      const planned = chunk.flatMap((d) => (d.kind === 'planned' ? [d.request] : []));
-      const won = await this.store.claimMany(planned.map((r) => ({ id: r.notificationId, scenario: r.scenario, cause: cause.eventId })), now);
-      // A redelivered input (the same event, claimed before a crash) re-sends the same request
-      // (harmless: same ids downstream). Another event or a second schedule run that yields a
-      // notification id already claimed is a duplicate: not sent, recorded as such.
-      const lost = planned.filter((r) => !won.has(r.notificationId)).map((r) => r.notificationId);
-      const claimedBy = fromSchedule || lost.length === 0 ? new Map<string, string | null>() : await this.store.claimCauses(lost);
-      const sameCause = (id: string) => { const c = claimedBy.get(id); return c === undefined || c === null || c === cause.eventId; };
-      const send = planned.filter((r) => won.has(r.notificationId) || (!fromSchedule && sameCause(r.notificationId)));
-      try {
-        await this.producer.send(send.map((r) => ({ topic: 'notification.requests' as const, key: r.pendaftaran_id || r.recipient.id, value: r })));
-      } catch (e) {
-        await this.store.releaseMany([...won]).catch(() => undefined);
-        throw e;
-      }
-      await this.store.markEmittedMany([...won], now);
-      const sent = new Set(send.map((r) => r.notificationId));
-      const records: PlannerDecisionRecorded[] = chunk.map((d) => {
-        if (d.kind === 'planned') {
-          const r = d.request;
-          const base = { correlationId: r.correlationId, causationId: r.causationId, scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id };
-          if (sent.has(r.notificationId)) {
-            summary.planned++;
-            return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null, reasonCode: null };
-          }
+    const requests: OutMessage<TopicName>[] = [];
+    const records: PlannerDecisionRecorded[] = [];
+    for (const d of decisions) {
+      if (d.kind === 'planned') {
+        const r = d.request;
+        const base = { correlationId: r.correlationId, causationId: r.causationId, scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id };
+        const view = claims(d);
+        const claimedBy = view.get(r.notificationId);
+        if (claimedBy === undefined || (!fromSchedule && claimedBy === cause.eventId)) {
+          view.set(r.notificationId, cause.eventId);
+          requests.push({ topic: 'notification.requests', key: r.pendaftaran_id || r.recipient.id, value: r });
+          records.push({ ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null, reasonCode: null });
+          summary.planned++;
+        } else {
+          const reason = fromSchedule ? 'duplicate: already planned by an earlier run' : `duplicate: already planned for event ${claimedBy}`;
+          records.push({ ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: cause.occurredAt, decision: 'SKIPPED', reason, reasonCode: 'DUPLICATE' });
           summary.duplicates++;
-          const reason = fromSchedule ? 'duplicate: already planned by an earlier run' : `duplicate: already planned for event ${claimedBy.get(r.notificationId)}`;
-          return { ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: cause.occurredAt, decision: 'SKIPPED', reason, reasonCode: 'DUPLICATE' };
         }
-        const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
-        if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
-        this.logger.info({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
-        return { eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt, correlationId: cause.correlationId, causationId: cause.eventId,
-          decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason, reasonCode: d.code };
-      });
-      await this.producer.send(records.map((r) => ({ topic: 'planner.decisions' as const, key: decisionKey(r), value: r })));
+        continue;
+      }
+      const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
+      if (d.kind === 'cancelled') summary.cancelled++; else summary.skipped++;
+      this.d.logger.debug({ decision: kind, scenario: d.scenario, pendaftaranId: d.pendaftaran_id, recipientId: d.recipientId, reason: d.reason }, kind === 'CANCELLED' ? 'notification cancelled' : 'notification skipped');
+      records.push({ eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', kind, cause.eventId, d.scenario, d.pendaftaran_id, d.notificationId ?? '', d.recipientId ?? '', d.reason), occurredAt: cause.occurredAt, correlationId: cause.correlationId, causationId: cause.eventId,
+        decision: kind, scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId, reason: d.reason, reasonCode: d.code });
     }
-    return summary;
+    // A PLANNED record is never out before its request: both go in one produce, requests first.
+    return [...requests, ...records.map((r) => ({ topic: 'planner.decisions' as const, key: decisionKey(r), value: r }))];
+  }
+
+  /** Drafts of the permit records a batch changes (copy on first write), and the claims views over them. */
+  private drafts(partition: number) {
+    const { memory } = this.d;
+    const changed = new Map<string, PermitRecord>();
+    const get = (reg: string): PermitRecord => changed.get(reg) ?? memory.record(reg);
+    const put = (rec: PermitRecord) => { changed.set(rec.state.pendaftaran_id, rec); };
+    const globalClaims = new Map<string, string>();
+    const claims = (dec: Decision): ClaimView => {
+      const reg = dec.kind === 'planned' ? dec.request.pendaftaran_id : dec.pendaftaran_id;
+      if (!reg) {
+        return {
+          get: (id) => globalClaims.get(id) ?? memory.runs.get(globalClaimKey(id))?.cause,
+          set: (id, cause) => { globalClaims.set(id, cause); },
+        };
+      }
+      return {
+        get: (id) => get(reg).claims[id],
+        set: (id, cause) => { const r = get(reg); put({ ...r, claims: { ...r.claims, [id]: cause } }); },
+      };
+    };
+    const now = () => this.d.now().getTime();
+    const changelog = (extra: PlannerStateRecord[] = []): OutMessage<'planner.state'>[] => [
+      ...[...changed.values()].map((rec) => ({ key: rec.state.pendaftaran_id, kind: 'PERMIT' as const, partition, body: JSON.stringify(rec), updatedAt: now() })),
+      ...[...globalClaims].map(([id, cause]) => ({ key: globalClaimKey(id), kind: 'RUN' as const, partition, body: JSON.stringify({ at: now(), cause }), updatedAt: now() })),
+      ...extra,
+    ].map((value) => ({ topic: 'planner.state' as const, key: value.key, value, partition }));
+    const apply = (extra: PlannerStateRecord[] = []) => {
+      for (const rec of changed.values()) memory.put(partition, rec);
+      for (const [id, cause] of globalClaims) memory.runs.set(globalClaimKey(id), { at: now(), cause });
+      for (const r of extra) memory.applyChangelog(r, memory.appliedOffset(partition).toString());
+    };
+    return { get, put, claims, changelog, apply };
+  }
+
+  /** Writes outputs, then the changelog, then applies the batch to memory. */
+  private async commit(out: OutMessage<TopicName>[], drafts: ReturnType<Planner['drafts']>, extra: PlannerStateRecord[] = []): Promise<void> {
+    if (out.length) await this.d.producer.send(out);
+    await this.d.producer.send(drafts.changelog(extra));
+    drafts.apply(extra);
   }
 
   /**
-   * Decides once per permit event: a redelivered or replayed event whose decisions
-   * are all out (live, or in the decision log a rebuilt store was seeded from) only
-   * updates the state, so a rebuild never re-decides history with today's facts.
+   * Decides each permit event of a partition's batch once: a redelivered or replayed
+   * event already decided only evolves the state, so a replay never re-decides
+   * history with today's facts.
    */
-  async onPermitEvent(ev: PermitEvent): Promise<RunSummary> {
-    const [loaded, directory, decided] = await Promise.all([this.store.load(ev.pendaftaran_id), this.store.directoryEntries(), this.store.eventDecided(ev.eventId)]);
-    if (decided) {
-      await this.store.save(evolve(loaded, ev));
-      return { planned: 0, skipped: 0, duplicates: 0, cancelled: 0 };
-    }
-    // What was already decided for the old expiry date matters only when this event ends that plan.
-    const before = endsExpiryPlan(loaded, evolve(loaded, ev)) ? await this.store.withExpiryMarks(loaded) : loaded;
-    // Only the numbers this event can concern: the applicant's (old and new) and the directory's.
-    const phones = [before.telepon_pemohon, (ev.payload as { telepon_pemohon?: string | null }).telepon_pemohon, ...directory.map((e) => e.phone)]
-      .flatMap((p) => { const n = p ? normalizePhone(p, { allowedCountries: this.settings.allowedCountries }) : null; return n?.ok ? [n.e164] : []; });
-    const { after, decisions } = decideOnEvent(before, ev, directory, this.settings, await this.store.contacts(phones));
-    const summary = await this.emit(decisions, ev);
-    await this.store.markEventDecided(ev.eventId, this.now());
-    await this.store.save(after);
-    return summary;
+  onPermitEvents(partition: number, events: PermitEvent[]): Promise<RunSummary> {
+    return this.exclusive(partition, async () => {
+      const { memory, settings } = this.d;
+      const drafts = this.drafts(partition);
+      const summary = zero();
+      const out: OutMessage<TopicName>[] = [];
+      const directory = memory.directoryEntries();
+      const contacts = memory.contacts();
+      for (const ev of events) {
+        const rec = drafts.get(ev.pendaftaran_id);
+        if (rec.decided.includes(ev.eventId)) { drafts.put({ ...rec, state: evolve(rec.state, ev) }); continue; }
+        const { after, decisions } = decideOnEvent(rec.state, ev, directory, settings, contacts);
+        out.push(...this.plan(decisions, ev, drafts.claims, summary));
+        const claimed = drafts.get(ev.pendaftaran_id).claims;
+        drafts.put({ state: after, claims: claimed, decided: [...rec.decided, ev.eventId].slice(-DECIDED_KEPT) });
+      }
+      await this.commit(out, drafts);
+      return summary;
+    });
   }
 
-  /** Seeds claims, expiry marks and decided events from the decision log (a new or rebuilt store). */
-  async bootstrapFromDecisionLog(read: (apply: (d: PlannerDecisionRecorded) => Promise<void>) => Promise<number>): Promise<number | null> {
-    if (await this.store.runDone('bootstrap:decision-log')) return null;
-    const seeder = this.store.seeder();
-    const n = await read(async (d) => { await seeder.add(d); });
-    await seeder.flush();
-    await this.store.markRun('bootstrap:decision-log', this.now());
-    return n;
-  }
-
-  /**
-   * The daily run for a date (yyyy-MM-dd, Asia/Jakarta): expiry warnings (a past date
-   * catches up) and, for the current day only, the pending reminders. A future date
-   * is refused: it would send warnings early.
-   */
-  async runDaily(date: string): Promise<RunSummary> {
-    const now = this.now().getTime();
-    const today = jakartaDate(now);
+  /** Refuses a run for a future date: it would send warnings early. */
+  validateDaily(date: string): void {
+    const today = jakartaDate(this.d.now().getTime());
     if (date > today) throw new ValidationError('a daily run for a future date is refused', [{ path: 'date', message: `is after today (${today}, Asia/Jakarta): a run for a future date would send messages early` }]);
-    const { decisions, marks } = decideDaily(await this.store.scheduled(date), await this.store.directoryEntries(), date, this.settings, await this.store.contacts(), now);
-    const id = `schedule:daily:${date}`;
-    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: dailyRunTime(date) });
-    await this.store.markExpiryMany(marks, this.now());
-    await this.store.markRun(`daily:${date}`, this.now());
-    this.logger.info({ date, ...summary }, 'daily schedule run');
-    return summary;
   }
 
-  /** The document_pending digest for the window [from, to). */
-  async runDocumentDigest(from: Date, to: Date): Promise<RunSummary> {
-    if (to.getTime() > this.now().getTime()) throw new ValidationError('a digest for a window not yet closed is refused', [{ path: 'to', message: `is in the future (now ${this.now().toISOString()}): documents may still arrive in this window` }]);
-    if (from.getTime() >= to.getTime()) throw new ValidationError('an empty digest window', [{ path: 'from', message: 'must be before to' }]);
-    const decisions = decideDocumentDigest(await this.store.withPendingDocuments(), await this.store.directoryEntries(), from.getTime(), to.getTime(), this.settings, await this.store.contacts());
-    const id = documentDigestCause(from.getTime());
-    const summary = await this.emit(decisions, { eventId: id, correlationId: id, occurredAt: to.getTime() });
-    await this.store.markRun(`digest:${from.toISOString()}`, this.now());
-    return summary;
+  /** Refuses a digest for a window not yet closed, or an empty one. */
+  validateDigest(from: number, to: number): void {
+    if (to > this.d.now().getTime()) throw new ValidationError('a digest for a window not yet closed is refused', [{ path: 'to', message: `is in the future (now ${this.d.now().toISOString()}): documents may still arrive in this window` }]);
+    if (from >= to) throw new ValidationError('an empty digest window', [{ path: 'from', message: 'must be before to' }]);
   }
 
   /**
-   * Called every minute: the daily run once a day from 09:00 Asia/Jakarta (caught
-   * up later that day if the service was down), and the hourly document digest
-   * for each closed hour not yet run (up to 24 hours back).
+   * Runs a command for the permits of one partition: the daily run (expiry warnings
+   * for this partition's permits; the staff reminders, which list every permit, only
+   * at partition 0) or the document digest (partition 0 only). Scheduler commands
+   * (`tick:` ids) for a run already done are dropped.
    */
-  async tick(): Promise<void> {
-    const now = DateTime.fromJSDate(this.now(), { zone: ZONE });
+  onCommand(partition: number, cmd: PlannerCommand): Promise<RunSummary> {
+    return this.exclusive(partition, async () => {
+      const { memory, settings } = this.d;
+      const fromTick = cmd.commandId.startsWith('tick:');
+      const runKey = cmd.kind === 'DAILY' ? dailyRunKey(cmd.date ?? '', partition) : digestRunKey(cmd.from ?? 0);
+      if (fromTick && memory.runs.has(runKey)) return zero();
+      const drafts = this.drafts(partition);
+      const summary = zero();
+      const now = this.d.now().getTime();
+      const stamp = (key: string, kind: PlannerStateRecord['kind'], body: unknown): PlannerStateRecord => ({ key, kind, partition, body: JSON.stringify(body), updatedAt: now });
+      let out: OutMessage<TopicName>[] = [];
+      try {
+        if (cmd.kind === 'DAILY') {
+          const date = cmd.date ?? '';
+          this.validateDaily(date);
+          const { decisions, marks } = decideExpiryWarnings(memory.statesOf(partition), date, settings, memory.contacts());
+          if (partition === 0) decisions.push(...decideReminders(memory.allStates(), memory.directoryEntries(), date, settings, memory.contacts(), now));
+          const id = `schedule:daily:${date}`;
+          out = this.plan(decisions, { eventId: id, correlationId: id, occurredAt: dailyRunTime(date) }, drafts.claims, summary);
+          for (const m of marks) { const r = drafts.get(m.pendaftaran_id); drafts.put({ ...r, state: withExpiryPlanned(r.state, m.expiry, m.threshold) }); }
+        } else {
+          const from = cmd.from ?? 0, to = cmd.to ?? 0;
+          this.validateDigest(from, to);
+          const decisions = decideDocumentDigest(memory.allStates(), memory.directoryEntries(), from, to, settings, memory.contacts());
+          const id = documentDigestCause(from);
+          out = this.plan(decisions, { eventId: id, correlationId: id, occurredAt: to }, drafts.claims, summary);
+        }
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        const done: CommandDone = { commandId: cmd.commandId, partition, partitions: cmd.partitions, summary, error: { status: 400, body: { error: 'validation_failed', issues: e.issues } } };
+        await this.commit([], drafts, [stamp(commandDoneKey(cmd.commandId, partition), 'COMMAND_DONE', done)]);
+        return summary;
+      }
+      const done: CommandDone = { commandId: cmd.commandId, partition, partitions: cmd.partitions, summary };
+      await this.commit(out, drafts, [stamp(runKey, 'RUN', { at: now }), stamp(commandDoneKey(cmd.commandId, partition), 'COMMAND_DONE', done)]);
+      this.d.logger.info({ command: cmd.commandId, kind: cmd.kind, partition, ...summary }, 'schedule run done');
+      return summary;
+    });
+  }
+
+  /**
+   * The scheduler (every minute): for each partition this instance owns, the daily
+   * run once a day from 09:00 Asia/Jakarta (caught up later that day if the service
+   * was down); for partition 0, the document digest for each closed hour not yet run
+   * (up to 24 hours back). Each is a command on the partition's own queue.
+   */
+  dueCommands(owned: number[], partitions: number): PlannerCommand[] {
+    const { memory } = this.d;
+    const nowMs = this.d.now().getTime();
+    const now = DateTime.fromMillis(nowMs, { zone: ZONE });
     const today = now.toISODate()!;
-    if (now.hour >= 9 && !(await this.store.runDone(`daily:${today}`))) await this.runDaily(today);
-    const lastClosed = now.startOf('hour');
-    for (let h = 24; h >= 1; h--) {
-      const from = lastClosed.minus({ hours: h });
-      if (!(await this.store.runDone(`digest:${from.toUTC().toISO()}`))) await this.runDocumentDigest(from.toJSDate(), from.plus({ hours: 1 }).toJSDate());
+    const out: PlannerCommand[] = [];
+    const base = { requestedAt: nowMs, partitions, date: null, from: null, to: null };
+    if (now.hour >= 9) {
+      for (const p of owned) if (!memory.runs.has(dailyRunKey(today, p))) out.push({ ...base, commandId: `tick:daily:${today}`, kind: 'DAILY', date: today, partition: p });
     }
+    if (owned.includes(0)) {
+      const lastClosed = now.startOf('hour');
+      for (let h = 24; h >= 1; h--) {
+        const from = lastClosed.minus({ hours: h }).toMillis();
+        if (!memory.runs.has(digestRunKey(from))) out.push({ ...base, commandId: `tick:digest:${from}`, kind: 'DOCUMENT_DIGEST', from, to: from + 3_600_000, partition: 0, partitions: 1 });
+      }
+    }
+    return out;
   }
 }

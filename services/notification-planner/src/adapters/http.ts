@@ -4,14 +4,15 @@ import { zodIssues } from '@sicantik/config';
 import { deterministicId, normalizePhone, type PhoneRules } from '@sicantik/core';
 import { authenticatedApp, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
-import type { Planner } from '../planner';
-import type { PlannerStore } from './store';
+import type { RunSummary } from '../planner';
+import type { PlannerMemory } from './memory';
 
 ////////// Admin API (Bearer token): schedule runs for a date, the staff/official directory
 
 export interface AdminDeps {
-  planner: Planner;
-  store: PlannerStore;
+  /** Runs a schedule through every partition's owner and resolves with the summed summary (or the refusal). */
+  runSchedule(c: { kind: 'DAILY'; date: string } | { kind: 'DOCUMENT_DIGEST'; from: number; to: number }): Promise<RunSummary>;
+  memory: PlannerMemory;
   publishDirectory(e: DirectoryEntryUpdated): Promise<void>;
   now(): Date;
   adminToken: string;
@@ -38,15 +39,15 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   admin.post('/schedules/daily/run', async (req, res) => {
     const p = z.object({ date: isoDate }).safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
-    res.json({ date: p.data.date, ...(await deps.planner.runDaily(p.data.date)) });
+    res.json({ date: p.data.date, ...(await deps.runSchedule({ kind: 'DAILY', date: p.data.date })) });
   });
   admin.post('/schedules/document-digest/run', async (req, res) => {
     const p = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
-    res.json(await deps.planner.runDocumentDigest(new Date(p.data.from), new Date(p.data.to)));
+    res.json(await deps.runSchedule({ kind: 'DOCUMENT_DIGEST', from: Date.parse(p.data.from), to: Date.parse(p.data.to) }));
   });
 
-  admin.get('/directory', async (_req, res) => { res.json(await deps.store.directoryEntries()); });
+  admin.get('/directory', (_req, res) => { res.json(deps.memory.directoryEntries()); });
   admin.put('/directory/:id', async (req, res) => {
     const p = directoryBody.safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
@@ -60,14 +61,14 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     };
     await deps.publishDirectory(e);
     // Applied here too, so the caller can rely on it at once; the topic stays the source of truth.
-    await deps.store.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
+    deps.memory.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
     res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active });
   });
   // Opt-in state of a number as the planner sees it (from contact.events).
   admin.get('/contacts/:phone', async (req, res) => {
     const phone = normalizePhone(req.params.phone, deps.phoneRules);
     if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
-    const c = await deps.store.contact(phone.e164);
+    const c = deps.memory.contact(phone.e164);
     res.json({ phone: phone.e164, optedOut: c?.optedOut ?? false, since: c ? new Date(c.at).toISOString() : null, provider: c?.provider ?? null });
   });
   return app;

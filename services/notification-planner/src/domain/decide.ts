@@ -260,7 +260,15 @@ export const dailyRunTime = (asOf: string): number => DateTime.fromISO(`${asOf}T
  *   a staff member one reminder per day. (A future date is refused by the caller.)
  */
 export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, now: number = dailyRunTime(asOf)): { decisions: Decision[]; marks: ExpiryMark[] } {
-  const cause: Cause = { eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: dailyRunTime(asOf) };
+  const expiry = decideExpiryWarnings(permits, asOf, settings, contacts);
+  return { decisions: [...expiry.decisions, ...decideReminders(permits, directory, asOf, settings, contacts, now)], marks: expiry.marks };
+}
+
+const dailyCause = (asOf: string): Cause => ({ eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: dailyRunTime(asOf) });
+
+/** The expiry-warning half of the daily run (per permit: each partition's owner runs it for its permits). */
+export function decideExpiryWarnings(permits: PermitState[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): { decisions: Decision[]; marks: ExpiryMark[] } {
+  const cause = dailyCause(asOf);
   const rc: Reach = { settings, contacts };
   const decisions: Decision[] = [];
   const marks: ExpiryMark[] = [];
@@ -289,18 +297,23 @@ export function decideDaily(permits: PermitState[], directory: DirectoryEntry[],
       sisa_hari: String(d.daysLeft), link_perpanjangan: `${settings.linkPerpanjangan}?pendaftaran_id=${encodeURIComponent(reg)}`, kontak_dpmptsp: settings.kontakDpmptsp,
     }));
   }
+  return { decisions: withTemplates(decisions, settings), marks };
+}
 
+/** The reminder half of the daily run: one digest per staff member over every permit (run once, not per partition). */
+export function decideReminders(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, now: number = dailyRunTime(asOf)): Decision[] {
+  const cause = dailyCause(asOf);
+  const rc: Reach = { settings, contacts };
   // Reminder digest: one message per staff member listing documents pending > 24 h, as they are now.
   const cutoff = now - settings.reminderAfterHours * 3_600_000;
   const stale = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince <= cutoff).map((d) => ({ s, d })));
   const today = jakartaDate(now);
   const reminders = staffDigests('reminder', asOf, stale, directory, cause, rc,
     ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(now - d.pendingSince) }));
-  decisions.push(...(asOf === today ? reminders : reminders.map((r) => (r.kind === 'planned'
+  return withTemplates(asOf === today ? reminders : reminders.map((r) => (r.kind === 'planned'
     ? skip('reminder', '', { code: 'BACKFILL', text: `reminders are sent only by the run for the current day (${today}, Asia/Jakarta); the run for ${asOf} is a backfill` },
       { kind: r.request.recipient.kind, id: r.request.recipient.id }, r.request.notificationId)
-    : r))));
-  return { decisions: withTemplates(decisions, settings), marks };
+    : r)), settings);
 }
 
 /**
