@@ -158,8 +158,8 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
             const msgs = records.map((r) => byOffset.get(r.offset)!);
             if (!(await handleChunk(topic, partition, msgs.slice(0, half), heartbeat))) return false;
             if (!(await handleChunk(topic, partition, msgs.slice(half), heartbeat))) return false;
-            return true;
           }
+          records.length = 0; // counted as dead letters or by the halves
         }
         if (poison.length) {
           log.error({ topic, partition, offsets: poison.map((p) => p.message.offset), err: errorMessage(poison[0]!.err) }, 'undecodable records; sending them to the dead-letter topic');

@@ -16,13 +16,16 @@ export interface FollowOptions<T extends TopicName> {
   onMessage(value: TopicValues[T], meta: { partition: number; offset: string }): Promise<void> | void;
   /** Keep applying new records after catching up (default false: disconnect). */
   keepFollowing?: boolean;
+  /** Read only these partitions (e.g. a changelog's partitions this instance owns); default all. */
+  partitions?: number[];
 }
 
 export interface Followed { records: number; consumer: Consumer | null; stop(): Promise<void> }
 
 export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Promise<Followed> {
   const topic = o.codec.topic(o.topic);
-  const ends = await untilAvailable(() => o.admin.fetchTopicOffsets(topic));
+  const wanted = o.partitions ? new Set(o.partitions) : null;
+  const ends = (await untilAvailable(() => o.admin.fetchTopicOffsets(topic))).filter((e) => !wanted || wanted.has(e.partition));
   const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
   if (pending.size === 0 && !o.keepFollowing) return { records: 0, consumer: null, stop: async () => undefined };
   let records = 0;
@@ -34,9 +37,17 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   consumer.on(consumer.events.CRASH, (e) => failed(e.payload.error));
+  if (wanted) {
+    // The throw-away group's only member gets every partition: pause the others before the first fetch.
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const others = (e.payload.memberAssignment[topic] ?? []).filter((p) => !wanted.has(p));
+      if (others.length) consumer.pause([{ topic, partitions: others }]);
+    });
+  }
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
+      if (wanted && !wanted.has(partition)) return;
       if (message.value) {
         await o.onMessage(await o.codec.decode(o.topic, message.value), { partition, offset: message.offset });
         records++;
