@@ -14,6 +14,7 @@ async function main() {
   const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB), {
     onUnrecorded: (eventId, err) => infra.logger.warn({ eventId, err: errorMessage(err) }, 'event published but not recorded; a repeat after the claim goes stale publishes it again'),
   });
+  await ledger.prepare(); // once per database: claims for done records written before claims existed
   const ops = opsRouter(infra.metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]);
   const app = createApp({
     logger: infra.logger,

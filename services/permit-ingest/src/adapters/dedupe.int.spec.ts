@@ -38,12 +38,60 @@ describe('EventIdLedger on the MongoDB-compatible database', () => {
     expect(await a.claims.countDocuments({ _id: { $in: ['evt-one', 'evt-two'] } })).toBe(2);
   });
 
-  it('an event id recorded before claims existed stays a duplicate', async () => {
-    const a = new EventIdLedger(db);
-    await a.done.insertOne({ _id: 'evt-legacy', pendaftaran_id: 'REG-0', at: new Date('2026-01-01T00:00:00Z') });
-    const p = publisher();
-    expect(await a.acceptOnce('evt-legacy', 'REG-0', p.publish('evt-legacy'))).toBe('duplicate');
-    expect(p.calls).toEqual([]);
+  it('an event id recorded before claims existed stays a duplicate (claimed once per database, at start)', async () => {
+    const old = client.db(`${dbName}_old`);
+    try {
+      // Done records from before claims existed, one of them also claimed (a later version).
+      await old.collection<{ _id: string; pendaftaran_id: string; at: Date }>('ingested_event_ids').insertMany([
+        { _id: 'evt-legacy', pendaftaran_id: 'REG-0', at: new Date('2026-01-01T00:00:00Z') },
+        { _id: 'evt-claimed', pendaftaran_id: 'REG-0', at: new Date('2026-02-01T00:00:00Z') },
+      ]);
+      await old.collection<{ _id: string; at: Date; instance: string }>('ingest_claims').insertOne({ _id: 'evt-claimed', at: new Date('2026-02-01T00:00:00Z'), instance: 'v1' });
+      const a = new EventIdLedger(old);
+      const p = publisher();
+      expect(await a.acceptOnce('evt-legacy', 'REG-0', p.publish('evt-legacy'))).toBe('duplicate');
+      expect(await new EventIdLedger(old).acceptOnce('evt-claimed', 'REG-0', p.publish('evt-claimed'))).toBe('duplicate');
+      expect(p.calls).toEqual([]);
+      expect(await a.claims.find().sort({ _id: 1 }).toArray()).toEqual([
+        { _id: 'evt-claimed', at: new Date('2026-02-01T00:00:00Z'), instance: 'v1' },
+        { _id: 'evt-legacy', at: new Date('2026-01-01T00:00:00Z'), instance: 'recorded-before-claims' },
+      ]);
+      expect(await a.meta.findOne({ _id: 'done-records-claimed' })).toBeTruthy();
+    } finally {
+      await old.dropDatabase();
+    }
+  });
+
+  it('the success path only inserts (no read at all); a request that loses its claim looks the id up by _id, never with $in', async () => {
+    const watched = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
+    try {
+      const a = new EventIdLedger(watched.db(dbName), { instance: 'watched', pollMs: 20 });
+      await a.prepare();
+      const seen: string[] = [];
+      watched.on('commandStarted', (e) => {
+        if (e.databaseName !== dbName) return;
+        const c = e.command as Record<string, unknown>;
+        seen.push(`${e.commandName} ${String(c[e.commandName])}${c.filter ? ` ${JSON.stringify(c.filter)}` : ''}`);
+      });
+      const p = publisher({ delayMs: 50 });
+      const ids = ['evt-fast-1', 'evt-fast-2', 'evt-fast-3'];
+      expect(await Promise.all(ids.map((id) => a.acceptOnce(id, 'REG-5', p.publish(id))))).toEqual(['accepted', 'accepted', 'accepted']);
+      expect(seen.every((c) => /^insert (ingest_claims|ingested_event_ids)$/.test(c))).toBe(true);
+      expect(seen.filter((c) => c === 'insert ingest_claims')).not.toHaveLength(0);
+      seen.length = 0;
+      // Another instance holds evt-slow: the waiter polls the done record and the claim by _id.
+      const other = new EventIdLedger(db, { instance: 'other' });
+      const holder = other.acceptOnce('evt-slow', 'REG-5', publisher({ delayMs: 200 }).publish('evt-slow'));
+      await sleep(50);
+      expect(await a.acceptOnce('evt-slow', 'REG-5', p.publish('evt-slow'))).toBe('duplicate');
+      expect(await holder).toBe('accepted');
+      expect(seen).toContain('find ingested_event_ids {"_id":"evt-slow"}');
+      expect(seen).toContain('find ingest_claims {"_id":"evt-slow"}');
+      expect(seen.join('\n')).not.toMatch(/\$in/);
+      expect(p.calls).toEqual(ids);
+    } finally {
+      await watched.close();
+    }
   });
 
   it('when the winner cannot publish, it fails (retriable) and a waiting request of another instance publishes', async () => {

@@ -6,23 +6,36 @@ import { TransientError, duplicateKeyIndexes, groupCommit } from '@sicantik/core
 ////////// De-duplication by event id (MongoDB): one publish per id, across requests and instances
 // A request first claims the id (insert into `ingest_claims`; the unique _id makes
 // exactly one insert win), then publishes, then records the id done (insert into
-// `ingested_event_ids`). The success path only inserts: on the embedded FerretDB every
-// update or delete scans the whole collection, so deletes happen only on failures.
-// - A request that finds the id claimed waits (polls) for the holder: done → duplicate;
-//   claim released because the holder could not publish → it claims and publishes
-//   itself; still busy after `waitMs` → retriable error (503, retry with the same id).
+// `ingested_event_ids`). The success path only inserts and reads nothing: a won claim
+// means no claim for the id existed, and every done record has its claim (see below),
+// so it was not done either. Deletes happen only on failures.
+// - A request that finds the id claimed (its insert lost) waits for the holder, polling
+//   the done record and the claim by _id (two findOnes in parallel; an _id lookup is
+//   flat with the index the embedded FerretDB adds, a `$in` would scan the collection):
+//   done → duplicate; claim released because the holder could not publish → it claims
+//   again, checks the done record once it wins, and publishes itself; still busy after
+//   `waitMs` → retriable error (503, retry with the same id).
 // - A claim older than `staleMs` without a done record (holder crashed before
 //   publishing) is taken over, atomically on the old claim's `at`.
 // - Concurrent requests for one id in one process share one attempt.
-// - Batch-first: the claims, done checks and done records of concurrent requests are
-//   group-committed (one insertMany / one $in find per batch), and so is their publish
-//   (the producer), so a burst costs a few round trips, not a few per event.
-// A crash after publishing but before the done record leaves a claim that is taken
-// over once stale and published again: downstream is idempotent (deterministic ids).
+// - Batch-first: the claims and done records of concurrent requests are group-committed
+//   (one insertMany each per batch), and so is their publish (the producer), so a burst
+//   costs a few round trips, not a few per event, whatever the ledger already holds.
+// - Done records written before claims existed get their claims once per database, at
+//   start (`prepare`, marked done in `ingest_ledger_meta`), so they stay duplicates.
+// A claim is deleted only by its holder after a failed publish or as stale without a
+// done record, so a done record without a claim needs a holder slower than `staleMs`.
+// A crash after publishing but before the done record, or such a slow holder, leaves
+// an id that can be published again: downstream is idempotent (deterministic ids).
 
 export type Outcome = 'accepted' | 'duplicate';
 interface Done { _id: string; pendaftaran_id: string; at: Date }
 interface Claim { _id: string; at: Date; instance: string }
+interface Meta { _id: string; at: Date }
+/** Marks a database whose done records all have their claims. */
+const DONE_RECORDS_CLAIMED = 'done-records-claimed';
+/** Names the claims `prepare` writes for done records that had none. */
+const RECORDED_BEFORE_CLAIMS = 'recorded-before-claims';
 
 export interface LedgerOptions {
   /** How long a request waits for another holder of its id (ms). */
@@ -39,10 +52,11 @@ export interface LedgerOptions {
 export class EventIdLedger {
   readonly done: Collection<Done>;
   readonly claims: Collection<Claim>;
+  readonly meta: Collection<Meta>;
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  private prepared: Promise<void> | undefined;
   /** true: this claim was inserted; false: the id was claimed already. */
   private readonly claim: (c: Claim) => Promise<boolean>;
-  private readonly isDone: (eventId: string) => Promise<boolean>;
   /** Resolves once recorded (an id already recorded counts as recorded). */
   private readonly recordDone: (d: Done) => Promise<void>;
   private readonly opts: Required<Omit<LedgerOptions, 'onUnrecorded'>> & Pick<LedgerOptions, 'onUnrecorded'>;
@@ -50,14 +64,11 @@ export class EventIdLedger {
   constructor(db: Db, opts: LedgerOptions = {}) {
     this.done = db.collection<Done>('ingested_event_ids');
     this.claims = db.collection<Claim>('ingest_claims');
+    this.meta = db.collection<Meta>('ingest_ledger_meta');
     this.opts = { waitMs: 5000, staleMs: 120_000, pollMs: 100, instance: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, ...opts };
     this.claim = groupCommit(async (cs: Claim[]) => {
       const taken = await this.claims.insertMany(cs, { ordered: false }).then(() => new Set<number>(), (e: unknown) => new Set(duplicateKeyIndexes(e)));
       return cs.map((_, i) => !taken.has(i));
-    });
-    this.isDone = groupCommit(async (ids: string[]) => {
-      const found = new Set((await this.done.find({ _id: { $in: [...new Set(ids)] } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
-      return ids.map((id) => found.has(id));
     });
     this.recordDone = groupCommit(async (ds: Done[]) => {
       await this.done.insertMany(ds, { ordered: false }).catch((e: unknown) => { duplicateKeyIndexes(e); });
@@ -66,11 +77,38 @@ export class EventIdLedger {
   }
 
   /**
+   * Makes sure every done record has its claim (done records written before claims
+   * existed), once per database: a single findOne when already done. Called at start;
+   * `acceptOnce` waits for it too. Retried on the next call if it failed.
+   */
+  prepare(): Promise<void> {
+    this.prepared ??= this.claimDoneRecords().catch((e: unknown) => { this.prepared = undefined; throw e; });
+    return this.prepared;
+  }
+
+  private async claimDoneRecords(): Promise<void> {
+    if (await this.meta.findOne({ _id: DONE_RECORDS_CLAIMED })) return;
+    const insert = async (cs: Claim[]) => { await this.claims.insertMany(cs, { ordered: false }).catch((e: unknown) => { duplicateKeyIndexes(e); }); };
+    let batch: Claim[] = [];
+    for await (const d of this.done.find({}, { projection: { _id: 1, at: 1 }, batchSize: 1000 })) {
+      batch.push({ _id: d._id, at: d.at instanceof Date ? d.at : new Date(0), instance: RECORDED_BEFORE_CLAIMS });
+      if (batch.length === 1000) { await insert(batch); batch = []; }
+    }
+    if (batch.length) await insert(batch);
+    await this.meta.insertOne({ _id: DONE_RECORDS_CLAIMED, at: new Date() }).catch((e: unknown) => { duplicateKeyIndexes(e); });
+  }
+
+  private async isDone(eventId: string): Promise<boolean> {
+    return (await this.done.findOne({ _id: eventId }, { projection: { _id: 1 } })) !== null;
+  }
+
+  /**
    * Runs `publish` unless this event id was (or is being) published by another request:
    * 'accepted' if this call published it, 'duplicate' otherwise. Throws if it could not
    * be published now (retriable: the caller answers 503 and upstream retries).
    */
   async acceptOnce(eventId: string, pendaftaranId: string, publish: () => Promise<void>): Promise<Outcome> {
+    await this.prepare();
     const deadline = Date.now() + this.opts.waitMs;
     for (let running = this.inflight.get(eventId); running; running = this.inflight.get(eventId)) {
       const ok = await settledBy(running, deadline);
@@ -88,14 +126,15 @@ export class EventIdLedger {
   }
 
   private async claimAndPublish(eventId: string, pendaftaranId: string, publish: () => Promise<void>, deadline: number): Promise<Outcome> {
-    for (;;) {
+    for (let contested = false; ; contested = true) {
       const claim: Claim = { _id: eventId, at: new Date(), instance: this.opts.instance };
       if (!(await this.claim(claim))) {
         if (await this.awaitHolder(eventId, deadline)) return 'duplicate';
         continue; // released or stale: claim again
       }
-      // Ids recorded before claims existed, or by a holder that was slower than `staleMs`.
-      if (await this.isDone(eventId)) return 'duplicate';
+      // A first claim needs no lookup (see the top). One won after waiting replaces a
+      // released or stale claim, whose holder may have recorded the id done meanwhile.
+      if (contested && (await this.isDone(eventId))) return 'duplicate';
       try {
         await publish();
       } catch (e) {
@@ -116,10 +155,11 @@ export class EventIdLedger {
   /** Waits while another request holds the claim: true once the id is done, false once the claim is gone. */
   private async awaitHolder(eventId: string, deadline: number): Promise<boolean> {
     for (;;) {
-      if (await this.isDone(eventId)) return true;
-      const holder = await this.claims.findOne({ _id: eventId });
+      const [done, holder] = await Promise.all([this.isDone(eventId), this.claims.findOne({ _id: eventId })]);
+      if (done) return true;
       if (!holder) return false;
       if (Date.now() - holder.at.getTime() >= this.opts.staleMs) {
+        if (await this.isDone(eventId)) return true; // recorded just now: not stale after all
         await this.claims.deleteOne({ _id: eventId, at: holder.at, instance: holder.instance });
         return false;
       }
