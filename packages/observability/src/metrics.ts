@@ -3,10 +3,15 @@ import client from 'prom-client';
 ////////// Prometheus metrics
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(service: string) {
+/**
+ * The service's metrics. METRICS_ENABLED=false (for the overhead benchmark) keeps the
+ * same objects but makes recording a no-op and skips the default process metrics.
+ */
+export function createMetrics(service: string, opts: { enabled?: boolean } = {}) {
+  const enabled = opts.enabled ?? process.env.METRICS_ENABLED !== 'false';
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
-  client.collectDefaultMetrics({ register: registry });
+  if (enabled) client.collectDefaultMetrics({ register: registry });
   const consumed = new client.Counter({
     name: 'sicantik_messages_consumed_total', help: 'Kafka records handled, by topic and outcome',
     labelNames: ['topic', 'outcome'] as const, registers: [registry],
@@ -38,6 +43,13 @@ export function createMetrics(service: string) {
     name: 'sicantik_db_operations_total', help: 'Database commands sent (by command name): with messages consumed, the database operations per event',
     labelNames: ['op'] as const, registers: [registry],
   });
+  if (!enabled) {
+    const noop = () => undefined;
+    for (const m of [dbOps, consumed, produced, produceRequests, retries, deadLetters] as { inc: unknown }[]) m.inc = noop;
+    (handleSeconds as { startTimer: unknown }).startTimer = () => noop;
+    (handleSeconds as { observe: unknown }).observe = noop;
+    (lag as { set: unknown }).set = noop;
+  }
   return { registry, client, dbOps, consumed, produced, produceRequests, handleSeconds, retries, deadLetters, lag };
 }
 

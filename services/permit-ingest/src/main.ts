@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { errorMessage } from '@sicantik/core';
 import { installShutdown, runService, startInfra } from '@sicantik/kafka';
-import { listen, opsRouter } from '@sicantik/observability';
+import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
@@ -10,7 +10,8 @@ import { readConfig } from './config';
 async function main() {
   const cfg = readConfig();
   const infra = await startInfra('permit-ingest', cfg, ['permit.events']);
-  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
+  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
+  countDbCommands(mongo, infra.metrics);
   const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB), {
     onUnrecorded: (eventId, err) => infra.logger.warn({ eventId, err: errorMessage(err) }, 'event published but not recorded; a repeat after the claim goes stale publishes it again'),
   });
