@@ -1,32 +1,39 @@
 import { MongoClient } from 'mongodb';
 import { systemClock } from '@sicantik/core';
-import { installShutdown, runConsumer, runService, startInfra } from '@sicantik/kafka';
-import { listen, opsRouter } from '@sicantik/observability';
+import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra } from '@sicantik/kafka';
+import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { readConfig } from './config';
 import { DecisionProjection } from './projections/decisions';
 import { NotificationProjection } from './projections/store';
+import { Serial } from './projections/writer';
 
 ////////// Composition root
 async function main() {
   const cfg = readConfig();
   const infra = await startInfra('delivery-tracker', cfg, ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions']);
   const { logger, metrics, producer } = infra;
-  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
+  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
+  countDbCommands(mongo, metrics);
   const anomalies = new metrics.client.Counter({ name: 'sicantik_status_anomalies_total', help: 'Notifications that newly showed a status anomaly (failed_but_delivered: a failure reported for a delivered or read message)', labelNames: ['kind'], registers: [metrics.registry] });
-  const projection = new NotificationProjection(mongo.db(cfg.MONGO_DB), { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) });
+  // One writer per process for both projections (writer.ts: FerretDB updates are not isolated, and update commands must not overlap).
+  const serial = new Serial();
+  const db = mongo.db(cfg.MONGO_DB);
+  const projection = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, { serial, cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES });
   await projection.init();
-  const decisions = new DecisionProjection(mongo.db(cfg.MONGO_DB), projection.col);
+  const decisions = new DecisionProjection(db, projection.col, { serial });
   await decisions.init();
   const rejected = new metrics.client.Counter({ name: 'sicantik_webhook_rejected_total', help: 'Webhooks rejected for a bad signature', labelNames: ['provider'], registers: [metrics.registry] });
-  const consumer = await runConsumer({
-    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, dlqProducer: producer.producer, logger, metrics,
+  // Batch-first: each handler gets one topic-partition's decoded records and writes once per document.
+  const consumer = await runBatchConsumer({
+    kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, producer, logger, metrics,
+    partitionAssigners: [coPartitionedAssigner],
     handlers: {
-      'notification.requests': ({ value }) => projection.onRequested(value),
-      'notification.rendered': ({ value }) => projection.onRendered(value),
-      'notification.dispatch': ({ value }) => projection.onDispatch(value),
-      'delivery.status': ({ value }) => projection.onDelivery(value),
-      'planner.decisions': ({ value }) => decisions.onDecision(value),
+      'notification.requests': (b) => projection.apply(b),
+      'notification.rendered': (b) => projection.apply(b),
+      'notification.dispatch': (b) => projection.apply(b),
+      'delivery.status': (b) => projection.apply(b),
+      'planner.decisions': (b) => decisions.apply(b),
     },
   });
   const app = createApp({

@@ -8,32 +8,69 @@ const d = (over: Partial<PlannerDecisionRecorded>): PlannerDecisionRecorded => (
   eventId: uniq('e-'), occurredAt: Date.parse('2026-11-22T02:00:00Z'), correlationId: 'c', causationId: 'evt-1', decision: 'SKIPPED', scenario: 'status_update',
   pendaftaran_id: 'REG-1', notificationId: null, recipientKind: 'APPLICANT', recipientId: 'REG-1', reason: 'x', reasonCode: 'OPTED_OUT', ...over,
 });
+const batch = (first: number, events: PlannerDecisionRecorded[], partition = 0) => ({ partition, records: events.map((value, i) => ({ offset: String(first + i), value })) });
 
 describe('planner decisions projection on the MongoDB-compatible database', () => {
   let client: MongoClient;
-  const name = uniq('it_dec_');
-  beforeAll(async () => { client = await MongoClient.connect(stack.mongoUrl); });
-  afterAll(async () => { await client.db(name).dropDatabase(); await client.close(); });
-
-  it('stores each decision once, answers by permit oldest first, and counts by scenario, decision and reason code per Jakarta day', async () => {
+  const names: string[] = [];
+  const fresh = async () => {
+    const name = uniq('it_dec_'); names.push(name);
     const db = client.db(name);
     const notes = new NotificationProjection(db);
+    await notes.init();
     const p = new DecisionProjection(db, notes.col);
     await p.init();
+    return { p, notes, db };
+  };
+  beforeAll(async () => { client = await MongoClient.connect(stack.mongoUrl); });
+  afterAll(async () => { for (const n of names) await client.db(n).dropDatabase(); await client.close(); });
+
+  it('stores each decision once, answers by permit oldest first, and counts by scenario, decision and reason code per Jakarta day', async () => {
+    const { p, notes } = await fresh();
     const events = [
       d({ eventId: 'a', occurredAt: Date.parse('2026-11-21T16:59:00Z') }), // 23:59 WIB on the 21st
       d({ eventId: 'b', occurredAt: Date.parse('2026-11-21T17:00:00Z') }), // 00:00 WIB on the 22nd
       d({ eventId: 'c', decision: 'PLANNED', reason: null, reasonCode: null, notificationId: 'n-1' }),
       d({ eventId: 'e', decision: 'SKIPPED', reasonCode: undefined, pendaftaran_id: 'REG-2' }), // an event from before reason codes
     ];
-    for (const e of [...events, events[0]!, events[1]!]) await p.onDecision(e);
+    await p.apply(batch(0, [events[0]!, events[1]!]));
+    await p.apply(batch(2, [events[2]!, events[3]!, events[0]!])); // a duplicate of an earlier batch's event
+    await p.apply(batch(5, [events[1]!, events[1]!])); // and twice in one batch
     const reg1 = await p.find({ pendaftaran_id: 'REG-1', limit: 10 });
     expect(reg1.map((x) => [x.eventId, x.decision, x.reasonCode, x.message])).toEqual([['a', 'SKIPPED', 'OPTED_OUT', null], ['b', 'SKIPPED', 'OPTED_OUT', null], ['c', 'PLANNED', null, null]]);
+    expect(Object.keys(reg1[0]!)).not.toContain('_b');
     expect(await p.summary('2026-11-22', '2026-11-22')).toEqual([
       { scenario: 'status_update', decision: 'PLANNED', reasonCode: null, count: 1 },
       { scenario: 'status_update', decision: 'SKIPPED', reasonCode: null, count: 1 },
       { scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 1 },
     ]);
     expect((await p.summary()).find((r) => r.reasonCode === 'OPTED_OUT')!.count).toBe(2);
+    expect(await p.summary('2026-11-21')).toEqual([
+      { scenario: 'status_update', decision: 'PLANNED', reasonCode: null, count: 1 },
+      { scenario: 'status_update', decision: 'SKIPPED', reasonCode: null, count: 1 },
+      { scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 2 },
+    ]);
+    // a planned decision shows how far its message got
+    await notes.apply({ topic: 'notification.dispatch', partition: 0, records: [{ offset: '0', value: {
+      eventId: 'd1', occurredAt: Date.parse('2026-11-22T02:00:01Z'), correlationId: 'c', causationId: null, notificationId: 'n-1', pendaftaran_id: 'REG-1', scenario: 'status_update', templateCode: 'status_update',
+      recipientKind: 'APPLICANT', provider: 'meta', status: 'ACCEPTED', providerMessageId: 'wamid.n-1', attempt: 1, errorCode: null, reason: null,
+    } }] });
+    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'sending', provider: 'meta', failureReason: null, sentAt: null, deliveredAt: null });
+  });
+
+  it('a batch redelivered after its insert but before its counters counts its decisions once', async () => {
+    const { p } = await fresh();
+    const events = [d({ eventId: 'x1' }), d({ eventId: 'x2', reasonCode: 'NO_PHONE' })];
+    const stats = (p as unknown as { stats: { bulkWrite: (...a: unknown[]) => Promise<unknown> } }).stats;
+    const real = stats.bulkWrite.bind(stats);
+    stats.bulkWrite = async () => { stats.bulkWrite = real; throw new Error('connection reset'); };
+    await expect(p.apply(batch(10, events))).rejects.toThrow('connection reset');
+    expect(await p.summary()).toEqual([]);
+    await p.apply(batch(10, [...events, d({ eventId: 'x3' })])); // redelivered, with one more record
+    await p.apply(batch(10, [...events, d({ eventId: 'x3' })])); // and again after it completed
+    expect(await p.summary()).toEqual([
+      { scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'NO_PHONE', count: 1 },
+      { scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT', count: 2 },
+    ]);
   });
 });

@@ -11,6 +11,9 @@ import type { DeliveryStatus, DispatchStatus } from '@sicantik/schemas';
 
 export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 export const RANK: Record<MessageState, number> = { queued: 1, sending: 2, sent: 3, failed: 4, delivered: 5, read: 6 };
+export const STATES = Object.keys(RANK) as MessageState[];
+/** The state of a rank (the inverse of RANK). */
+export const STATE_OF_RANK: Record<number, MessageState> = Object.fromEntries(STATES.map((s) => [RANK[s], s]));
 
 export function advance(current: MessageState | undefined, next: MessageState): MessageState {
   if (!current) return next;

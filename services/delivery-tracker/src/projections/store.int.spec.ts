@@ -1,13 +1,19 @@
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
-import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRequested } from '@sicantik/schemas';
+import { countDbCommands, createMetrics } from '@sicantik/observability';
+import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
 import { stack, uniq } from '../../../../test/support';
-import { NotificationProjection } from './store';
+import { NotificationProjection, type TrackerTopic } from './store';
+import { Serial } from './writer';
 
 const t0 = Date.parse('2026-11-22T02:00:00Z');
 const requested = (id: string): NotificationRequested => ({
   eventId: `q-${id}`, occurredAt: t0, correlationId: 'c', causationId: null, notificationId: id, scenario: 'permit_ready', templateCode: 'permit_ready',
   pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: {}, items: [], locale: 'id',
+});
+const rendered = (id: string): NotificationRendered => ({
+  eventId: `r-${id}`, occurredAt: t0, correlationId: 'c', causationId: null, notificationId: id, scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
+  pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome: 'RENDERED', text: 'x', parameters: [], metaTemplateName: 'permit_ready', metaLanguage: 'id', failureReason: null,
 });
 const dispatched = (id: string, status: NotificationDispatchRecorded['status'], wamid: string | null): NotificationDispatchRecorded => ({
   eventId: `d-${id}-${status}`, occurredAt: t0 + 1000, correlationId: 'c', causationId: null, notificationId: id, pendaftaran_id: 'REG-1',
@@ -19,108 +25,226 @@ const delivery = (wamid: string, status: DeliveryStatusReported['status'], s: nu
   errorCode: status === 'FAILED' ? 'meta:131026' : null, errorTitle: status === 'FAILED' ? 'Message undeliverable' : null,
 });
 
+/** Feeds a projection as the consumer would: batches of one partition per topic, with increasing offsets. */
+class Feed {
+  private readonly next = new Map<string, number>();
+  constructor(readonly p: NotificationProjection, private readonly partition = 0) {}
+  async batch<T extends TrackerTopic>(topic: T, values: Parameters<NotificationProjection['apply']>[0]['records'][number]['value'][], at?: number) {
+    const first = at ?? this.next.get(topic) ?? 0;
+    this.next.set(topic, Math.max(this.next.get(topic) ?? 0, first + values.length));
+    await this.p.apply({ topic, partition: this.partition, records: values.map((value, i) => ({ offset: String(first + i), value })) } as never);
+  }
+  requested(id: string) { return this.batch('notification.requests', [requested(id)]); }
+  dispatched(e: NotificationDispatchRecorded) { return this.batch('notification.dispatch', [e]); }
+  delivery(e: DeliveryStatusReported) { return this.batch('delivery.status', [e]); }
+}
+
 describe('notification projection on the MongoDB-compatible database', () => {
   let client: MongoClient;
   const dbs: string[] = [];
   let anomalies: string[] = [];
-  const fresh = async () => {
-    const name = uniq('it_proj_'); dbs.push(name);
-    const p = new NotificationProjection(client.db(name), { onAnomaly: (kind, n) => { for (let i = 0; i < n; i++) anomalies.push(kind); } });
-    await p.init(); return p;
+  const fresh = async (name = uniq('it_proj_'), partition = 0, opts: { compareAndSet?: boolean } = {}) => {
+    if (!dbs.includes(name)) dbs.push(name);
+    const p = new NotificationProjection(client.db(name), { onAnomaly: (kind, n) => { for (let i = 0; i < n; i++) anomalies.push(kind); } }, opts);
+    await p.init(); return new Feed(p, partition);
   };
   beforeAll(async () => { client = await MongoClient.connect(stack.mongoUrl); });
   afterAll(async () => { for (const d of dbs) await client.db(d).dropDatabase(); await client.close(); });
 
   it('follows a notification from queued to delivered and counts it', async () => {
-    const p = await fresh();
-    await p.onRequested(requested('n1'));
-    await p.onDispatch(dispatched('n1', 'SENDING', null));
-    await p.onDispatch(dispatched('n1', 'ACCEPTED', 'wamid.1'));
-    await p.onDelivery(delivery('wamid.1', 'SENT', 2));
-    await p.onDelivery(delivery('wamid.1', 'DELIVERED', 3));
-    expect(await p.get('n1')).toMatchObject({ status: 'delivered', day: '2026-11-22', providerMessageId: 'wamid.1', sentAt: new Date(t0 + 2000), deliveredAt: new Date(t0 + 3000) });
-    expect(await p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 1, read: 0, failed: 0, deliveryRate: 1 });
-    expect((await p.summary('2026-11-23')).total).toBe(0);
+    const f = await fresh();
+    await f.requested('n1');
+    await f.dispatched(dispatched('n1', 'SENDING', null));
+    await f.dispatched(dispatched('n1', 'ACCEPTED', 'wamid.1'));
+    await f.delivery(delivery('wamid.1', 'SENT', 2));
+    await f.delivery(delivery('wamid.1', 'DELIVERED', 3));
+    const doc = await f.p.get('n1');
+    expect(doc).toMatchObject({ status: 'delivered', day: '2026-11-22', providerMessageId: 'wamid.1', sentAt: new Date(t0 + 2000), deliveredAt: new Date(t0 + 3000) });
+    expect(Object.keys(doc!).filter((k) => k.startsWith('_') && k !== '_id')).toEqual([]); // the writer's fields stay inside
+    expect(await f.p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 1, read: 0, failed: 0, deliveryRate: 1 });
+    expect(await f.p.summary('2026-11-22', '2026-11-22')).toMatchObject({ total: 1, delivered: 1 });
+    expect((await f.p.summary('2026-11-23')).total).toBe(0);
   });
 
   it('property: any order and any duplication of the same events gives the same document', async () => {
     const events = [
-      (p: NotificationProjection) => p.onRequested(requested('n')),
-      (p: NotificationProjection) => p.onDispatch(dispatched('n', 'SENDING', null)),
-      (p: NotificationProjection) => p.onDispatch(dispatched('n', 'ACCEPTED', 'wamid.n')),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.n', 'SENT', 2)),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.n', 'DELIVERED', 3)),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.n', 'READ', 4)),
+      (f: Feed) => f.requested('n'),
+      (f: Feed) => f.dispatched(dispatched('n', 'SENDING', null)),
+      (f: Feed) => f.dispatched(dispatched('n', 'ACCEPTED', 'wamid.n')),
+      (f: Feed) => f.delivery(delivery('wamid.n', 'SENT', 2)),
+      (f: Feed) => f.delivery(delivery('wamid.n', 'DELIVERED', 3)),
+      (f: Feed) => f.delivery(delivery('wamid.n', 'READ', 4)),
     ];
     const reference = await fresh();
     for (const e of events) await e(reference);
-    const want = await reference.get('n');
+    const want = await reference.p.get('n');
+    const wantSummary = await reference.p.summary();
     await fc.assert(fc.asyncProperty(fc.array(fc.nat(events.length - 1), { maxLength: 4 }), async (dupes) => {
       const order = fc.sample(fc.shuffledSubarray([...events.keys(), ...dupes], { minLength: events.length + dupes.length }), 1)[0]!;
-      const p = await fresh();
-      for (const i of order) await events[i]!(p);
-      expect(await p.get('n')).toEqual(want);
+      const f = await fresh();
+      for (const i of order) await events[i]!(f);
+      expect(await f.p.get('n')).toEqual(want);
+      expect(await f.p.summary()).toEqual(wantSummary);
     }), { numRuns: 8 });
   });
 
   ////////// Delivery evidence wins over a failure report; the failure is kept and counted as an anomaly
-  const sentTo = async (p: NotificationProjection, id: string, wamid: string) => {
-    await p.onRequested(requested(id));
-    await p.onDispatch(dispatched(id, 'ACCEPTED', wamid));
-    await p.onDelivery(delivery(wamid, 'SENT', 2));
+  const sentTo = async (f: Feed, id: string, wamid: string) => {
+    await f.requested(id);
+    await f.dispatched(dispatched(id, 'ACCEPTED', wamid));
+    await f.delivery(delivery(wamid, 'SENT', 2));
   };
 
   it('a failure after delivery keeps the message delivered, a later read makes it read; counted once, anomaly shown', async () => {
     anomalies = [];
-    const p = await fresh();
-    await sentTo(p, 'a1', 'wamid.a1');
-    await p.onDelivery(delivery('wamid.a1', 'DELIVERED', 3));
-    await p.onDelivery(delivery('wamid.a1', 'FAILED', 4));
-    expect(await p.get('a1')).toMatchObject({ status: 'delivered', failedAt: new Date(t0 + 4000), failureReason: 'Message undeliverable', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'] });
-    await p.onDelivery(delivery('wamid.a1', 'READ', 5));
-    await p.onDelivery(delivery('wamid.a1', 'FAILED', 4)); // redelivered
-    expect(await p.get('a1')).toMatchObject({ status: 'read', readAt: new Date(t0 + 5000), failedAt: new Date(t0 + 4000), anomalies: ['failed_but_delivered'] });
+    const f = await fresh();
+    await sentTo(f, 'a1', 'wamid.a1');
+    await f.delivery(delivery('wamid.a1', 'DELIVERED', 3));
+    await f.delivery(delivery('wamid.a1', 'FAILED', 4));
+    expect(await f.p.get('a1')).toMatchObject({ status: 'delivered', failedAt: new Date(t0 + 4000), failureReason: 'Message undeliverable', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'] });
+    await f.delivery(delivery('wamid.a1', 'READ', 5));
+    await f.delivery(delivery('wamid.a1', 'FAILED', 4)); // redelivered
+    expect(await f.p.get('a1')).toMatchObject({ status: 'read', readAt: new Date(t0 + 5000), failedAt: new Date(t0 + 4000), anomalies: ['failed_but_delivered'] });
     expect(anomalies).toEqual(['failed_but_delivered']);
-    expect(await p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 1, read: 1, failed: 0, deliveryRate: 1, anomalies: { failed_but_delivered: 1 }, byStatus: { read: 1, failed: 0, delivered: 0 } });
+    expect(await f.p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 1, read: 1, failed: 0, deliveryRate: 1, anomalies: { failed_but_delivered: 1 }, byStatus: { read: 1, failed: 0, delivered: 0 } });
   });
 
   it('a read after a failure that came before any delivery evidence makes it read (a read receipt proves delivery)', async () => {
-    const p = await fresh();
-    await sentTo(p, 'a2', 'wamid.a2');
-    await p.onDelivery(delivery('wamid.a2', 'FAILED', 3));
-    expect(await p.get('a2')).toMatchObject({ status: 'failed' });
-    expect((await p.get('a2'))!.anomalies).toBeUndefined();
-    await p.onDelivery(delivery('wamid.a2', 'READ', 4));
-    expect(await p.get('a2')).toMatchObject({ status: 'read', failureReason: 'Message undeliverable', anomalies: ['failed_but_delivered'] });
-    expect(await p.summary()).toMatchObject({ total: 1, delivered: 1, read: 1, failed: 0, anomalies: { failed_but_delivered: 1 }, byStatus: { read: 1, failed: 0 } });
+    const f = await fresh();
+    await sentTo(f, 'a2', 'wamid.a2');
+    await f.delivery(delivery('wamid.a2', 'FAILED', 3));
+    expect(await f.p.get('a2')).toMatchObject({ status: 'failed' });
+    expect((await f.p.get('a2'))!.anomalies).toBeUndefined();
+    await f.delivery(delivery('wamid.a2', 'READ', 4));
+    expect(await f.p.get('a2')).toMatchObject({ status: 'read', failureReason: 'Message undeliverable', anomalies: ['failed_but_delivered'] });
+    expect(await f.p.summary()).toMatchObject({ total: 1, delivered: 1, read: 1, failed: 0, anomalies: { failed_but_delivered: 1 }, byStatus: { read: 1, failed: 0 } });
   });
 
   it('a failure without delivery evidence still fails the message, with no anomaly', async () => {
-    const p = await fresh();
-    await sentTo(p, 'a3', 'wamid.a3');
-    await p.onDelivery(delivery('wamid.a3', 'FAILED', 3));
-    expect(await p.get('a3')).toMatchObject({ status: 'failed', failureReason: 'Message undeliverable' });
-    expect(await p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 0, failed: 1, anomalies: { failed_but_delivered: 0 }, byStatus: { failed: 1 } });
+    const f = await fresh();
+    await sentTo(f, 'a3', 'wamid.a3');
+    await f.delivery(delivery('wamid.a3', 'FAILED', 3));
+    expect(await f.p.get('a3')).toMatchObject({ status: 'failed', failureReason: 'Message undeliverable' });
+    expect(await f.p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 0, failed: 1, anomalies: { failed_but_delivered: 0 }, byStatus: { failed: 1 } });
   });
 
   it('property: with a failure among the statuses, any order and duplication gives the same document', async () => {
     const events = [
-      (p: NotificationProjection) => p.onRequested(requested('f')),
-      (p: NotificationProjection) => p.onDispatch(dispatched('f', 'ACCEPTED', 'wamid.f')),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.f', 'SENT', 2)),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.f', 'DELIVERED', 3)),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.f', 'FAILED', 4)),
-      (p: NotificationProjection) => p.onDelivery(delivery('wamid.f', 'READ', 5)),
+      (f: Feed) => f.requested('f'),
+      (f: Feed) => f.dispatched(dispatched('f', 'ACCEPTED', 'wamid.f')),
+      (f: Feed) => f.delivery(delivery('wamid.f', 'SENT', 2)),
+      (f: Feed) => f.delivery(delivery('wamid.f', 'DELIVERED', 3)),
+      (f: Feed) => f.delivery(delivery('wamid.f', 'FAILED', 4)),
+      (f: Feed) => f.delivery(delivery('wamid.f', 'READ', 5)),
     ];
     const reference = await fresh();
     for (const e of events) await e(reference);
-    const want = await reference.get('f');
+    const want = await reference.p.get('f');
     expect(want).toMatchObject({ status: 'read', anomalies: ['failed_but_delivered'] });
     await fc.assert(fc.asyncProperty(fc.array(fc.nat(events.length - 1), { maxLength: 3 }), async (dupes) => {
       const order = fc.sample(fc.shuffledSubarray([...events.keys(), ...dupes], { minLength: events.length + dupes.length }), 1)[0]!;
-      const p = await fresh();
-      for (const i of order) await events[i]!(p);
-      expect(await p.get('f')).toEqual(want);
+      const f = await fresh();
+      for (const i of order) await events[i]!(f);
+      expect(await f.p.get('f')).toEqual(want);
+      expect(await f.p.summary()).toMatchObject({ total: 1, read: 1, anomalies: { failed_but_delivered: 1 } });
     }), { numRuns: 8 });
+  });
+
+  ////////// Statuses before their dispatch record, restarts, redeliveries and crashes
+
+  it('statuses that arrive before the dispatch record wait, and join when it comes; a restarted process (empty caches) carries on', async () => {
+    const name = uniq('it_proj_');
+    const f = await fresh(name);
+    await f.requested('w1');
+    await f.batch('delivery.status', [delivery('wamid.w1', 'SENT', 2), delivery('wamid.w1', 'DELIVERED', 3)]);
+    expect(await f.p.get('w1')).toMatchObject({ status: 'queued' });
+    expect(await f.p.summary()).toMatchObject({ total: 1, sent: 0, byStatus: { queued: 1 } });
+    await f.batch('notification.dispatch', [dispatched('w1', 'SENDING', null), dispatched('w1', 'ACCEPTED', 'wamid.w1')]);
+    expect(await f.p.get('w1')).toMatchObject({ status: 'delivered', sentAt: new Date(t0 + 2000), deliveredAt: new Date(t0 + 3000) });
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
+    // another process, nothing cached: the mapping and the document are read by _id
+    const g = await fresh(name);
+    await g.batch('delivery.status', [delivery('wamid.w1', 'READ', 4)], 100);
+    expect(await g.p.get('w1')).toMatchObject({ status: 'read' });
+    expect(await g.p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 1, read: 1, byStatus: { queued: 0, delivered: 0, read: 1 } });
+  });
+
+  it('a batch redelivered after it completed changes nothing; one redelivered after a crash before its counters counts once', async () => {
+    const name = uniq('it_proj_');
+    const f = await fresh(name);
+    const ids = ['c1', 'c2', 'c3'];
+    await f.batch('notification.requests', ids.map(requested), 0);
+    await f.batch('notification.requests', ids.map(requested), 0); // redelivered
+    expect(await f.p.summary()).toMatchObject({ total: 3, byStatus: { queued: 3 } });
+    // the counters' command fails once: the documents are written, the counters not
+    const stats = (f.p as unknown as { stats: { bulkWrite: (...a: unknown[]) => Promise<unknown> } }).stats;
+    const real = stats.bulkWrite.bind(stats);
+    stats.bulkWrite = async () => { stats.bulkWrite = real; throw new Error('connection reset'); };
+    await expect(f.batch('notification.dispatch', ids.map((id) => dispatched(id, 'SENDING', null)), 0)).rejects.toThrow('connection reset');
+    expect(await f.p.get('c1')).toMatchObject({ status: 'sending' });
+    expect(await f.p.summary()).toMatchObject({ byStatus: { queued: 3, sending: 0 } });
+    // redelivered by a restarted process, with one more record than the first time
+    const g = await fresh(name);
+    await g.batch('notification.dispatch', [...ids.map((id) => dispatched(id, 'SENDING', null)), dispatched('c1', 'IN_DOUBT', null)], 0);
+    expect(await g.p.summary()).toMatchObject({ total: 3, inDoubt: 1, byStatus: { queued: 0, sending: 3 } });
+    await g.batch('notification.dispatch', ids.map((id) => dispatched(id, 'SENDING', null)), 0);
+    expect(await g.p.summary()).toMatchObject({ total: 3, inDoubt: 1, byStatus: { queued: 0, sending: 3 } });
+  });
+
+  it('compare-and-set (MongoDB): two processes writing the same documents keep documents and counters exact', async () => {
+    // Each consumes its own partitions (a topic-partition's batch is identified by its first offset).
+    // On MongoDB the replace is atomic; FerretDB reads the collection for such a filter and does not
+    // isolate it, so there the tracker runs as one process (compareAndSet off) and this runs in turn.
+    const name = uniq('it_proj_');
+    const [a, b] = [await fresh(name, 0, { compareAndSet: true }), await fresh(name, 1, { compareAndSet: true })];
+    const ids = Array.from({ length: 30 }, (_, i) => `x${i}`);
+    await a.batch('notification.requests', ids.map(requested), 0);
+    await b.batch('notification.dispatch', ids.map((id) => dispatched(id, 'ACCEPTED', `wamid.${id}`)), 0);
+    await b.batch('delivery.status', ids.map((id) => delivery(`wamid.${id}`, 'DELIVERED', 3)), 0);
+    // a's cache is now behind for every document: each write misses its compare-and-set, reads and plans again
+    await a.batch('delivery.status', ids.slice(0, 10).map((id) => delivery(`wamid.${id}`, 'READ', 4)), 0);
+    await a.batch('notification.dispatch', ids.slice(0, 5).map((id) => dispatched(id, 'IN_DOUBT', null)), 0);
+    expect(await b.p.summary()).toMatchObject({ total: 30, sent: 30, delivered: 30, read: 10, inDoubt: 5, byStatus: { queued: 0, sending: 0, delivered: 20, read: 10 } });
+    expect(await a.p.get('x0')).toMatchObject({ status: 'read', providerMessageId: 'wamid.x0', inDoubt: true });
+  });
+
+  ////////// Database commands per event
+
+  it('a batch of 500 events costs a handful of database commands, not one per event', async () => {
+    const name = uniq('it_proj_'); dbs.push(name);
+    const metrics = createMetrics('tracker-test');
+    const counted = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
+    countDbCommands(counted, metrics);
+    const commands = async () => (await metrics.dbOps.get()).values.reduce((n, v) => n + v.value, 0);
+    const byOp = async () => Object.fromEntries((await metrics.dbOps.get()).values.map((v) => [v.labels.op, v.value]));
+    try {
+      const serial = new Serial();
+      const p = new NotificationProjection(counted.db(name), {}, { serial });
+      await p.init();
+      const f = new Feed(p);
+      const N = 500;
+      const ids = Array.from({ length: N }, (_, i) => `cnt-${i}`);
+      const rows: [string, number, number, number][] = [];
+      const measure = async (what: string, events: number, run: () => Promise<void>) => {
+        const before = await commands();
+        const started = Date.now();
+        await run();
+        rows.push([what, events, (await commands()) - before, Date.now() - started]);
+      };
+      await measure('500 requests (new documents)', N, () => f.batch('notification.requests', ids.map(requested)));
+      await measure('500 rendered', N, () => f.batch('notification.rendered', ids.map(rendered)));
+      await measure('500 dispatch records (SENDING)', N, () => f.batch('notification.dispatch', ids.map((id) => dispatched(id, 'SENDING', null))));
+      await measure('500 dispatch records (ACCEPTED, new message ids)', N, () => f.batch('notification.dispatch', ids.map((id) => dispatched(id, 'ACCEPTED', `wamid.${id}`))));
+      await measure('500 statuses (SENT)', N, () => f.batch('delivery.status', ids.map((id) => delivery(`wamid.${id}`, 'SENT', 2))));
+      await measure('500 statuses: 250 DELIVERED + 250 READ on 250 messages', N, () => f.batch('delivery.status', ids.slice(0, 250).flatMap((id) => [delivery(`wamid.${id}`, 'DELIVERED', 3), delivery(`wamid.${id}`, 'READ', 4)])));
+      await measure('the same 500 statuses redelivered', N, () => f.batch('delivery.status', ids.slice(0, 250).flatMap((id) => [delivery(`wamid.${id}`, 'DELIVERED', 3), delivery(`wamid.${id}`, 'READ', 4)]), 1000));
+      const cold = new Feed(new NotificationProjection(counted.db(name), {}, { serial }));
+      await measure('500 statuses (DELIVERED) in a restarted process (nothing cached)', N, () => cold.batch('delivery.status', ids.map((id) => delivery(`wamid.${id}`, 'DELIVERED', 3)), 2000));
+      // eslint-disable-next-line no-console
+      console.log(['database commands per batch of one topic-partition:', ...rows.map(([w, e, c, ms]) => `  ${w}: ${c} commands, ${(c / e).toFixed(3)} per event (${ms} ms)`), `  by command: ${JSON.stringify(await byOp())}`].join('\n'));
+      for (const [w, , c] of rows.slice(0, 7)) expect([w, c <= 20]).toEqual([w, true]); // 500 documents / 40 per command + counters
+      expect(rows[7]![2]).toBeLessThanOrEqual(2 * N + 20); // a cold cache reads the mapping and the document by _id, once each
+      expect(await p.summary()).toMatchObject({ total: N, sent: N, delivered: N, read: 250, byStatus: { delivered: 250, read: 250 } });
+    } finally { await counted.close(); }
   });
 });

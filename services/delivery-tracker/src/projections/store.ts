@@ -1,149 +1,267 @@
-import type { Collection, Db } from 'mongodb';
-import { DateTime } from 'luxon';
+import { randomBytes } from 'node:crypto';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { TransientError } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
-import { ANOMALIES, ANOMALY_KINDS, RANK, STAMP, fromDelivery, fromDispatch, type AnomalyKind, type MessageState } from './notificationStatus';
+import {
+  ALL, BatchCounts, counterOps, dispatchFact, foldInto, fromDoc, planDoc, publicView, renderedFact, requestedFact, statusEntry, statusFact, summaryOf, toDoc, tpKey,
+  type Core, type DocPlan, type NotificationDoc, type StatusEntry, type Stored, type StoredDoc,
+} from './model';
+import type { AnomalyKind } from './notificationStatus';
+import { Lru, Serial, WriteGate, applyCounters, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
 
-////////// MongoDB projection of notifications, built only from topics (replayable).
-// Every update is idempotent: statuses move forward through a rank guard and a
-// "first reached" timestamp is set only when absent, so redelivery changes nothing.
-// A failure that does not change the status (delivery evidence wins) still leaves
-// its failedAt, failureReason and errorCode, and the anomaly is flagged and counted.
+export type { NotificationDoc } from './model';
 
-export interface NotificationDoc {
-  _id: string;
-  pendaftaran_id: string;
-  scenario: string;
-  templateCode: string;
-  recipientKind: string;
-  day: string;
-  status: MessageState;
-  statusRank: number;
-  provider?: string;
-  providerMessageId?: string;
-  failureReason?: string;
-  errorCode?: string;
-  inDoubt?: boolean;
-  /** Anomalies seen, e.g. failed_but_delivered (a failure reported for a delivered or read message). */
-  anomalies?: AnomalyKind[];
-  queuedAt?: Date; sendingAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date;
+////////// MongoDB projection of notifications, built only from topics (replayable), batch-first.
+// A fetched batch (one topic-partition) folds into one patch per notification
+// (model.ts: a join, so order and repetition do not matter) and becomes one write per
+// document: an insert for a notification not seen before, else a replace by _id under
+// compare-and-set on `_v`. The state before the write comes from an in-process cache
+// of the documents this process wrote or read (a read by _id only on a miss), so no
+// per-event cost grows with the stored data and nothing is read on the common path.
+// Counters (notification_stats: one document per Jakarta day of the request plus
+// 'all') get contrib(after) - contrib(before) of every write, summed per batch: one
+// $inc per counter document per batch, exactly once (model.ts, counterOps).
+//
+// Delivery statuses name a provider message id, not a notification. provider_messages
+// maps the id to its notification (inserted when a dispatch record carries the id).
+// A status whose mapping is not there yet waits in pending_statuses (by message id)
+// and a placeholder mapping without a notification is inserted after it; the dispatch
+// record's insert of the mapping then fails on the placeholder, so that batch knows
+// to fold the waiting statuses in. Either side that comes second does the join.
+
+interface StatsDoc { _id: string; o: Record<string, number>; total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }
+/** n: the notification (absent in a placeholder); p: statuses waiting in pending_statuses still to be folded in. */
+interface MessageMap { _id: string; n?: string; p?: boolean }
+interface Pending { _id: string; s: StatusEntry[] }
+
+export type TrackerTopic = 'notification.requests' | 'notification.rendered' | 'notification.dispatch' | 'delivery.status';
+type Values = { 'notification.requests': NotificationRequested; 'notification.rendered': NotificationRendered; 'notification.dispatch': NotificationDispatchRecorded; 'delivery.status': DeliveryStatusReported };
+export interface TrackerBatch<T extends TrackerTopic = TrackerTopic> { topic: T; partition: number; records: { offset: string; value: Values[T] }[] }
+
+export interface ProjectionOptions {
+  /** Shared with the other projections of the same database (one writer per process). */
+  serial?: Serial;
+  /** Notification documents kept in memory (default 50 000). */
+  cacheSize?: number;
+  /** Provider message id -> notification entries kept in memory (default 200 000). */
+  mappingCacheSize?: number;
+  /**
+   * Replace documents only if unchanged since read or cached (several writer processes).
+   * Default: on unless the database is FerretDB (writer.ts, isFerretDb): there the
+   * process must be the only writer of the projection.
+   */
+  compareAndSet?: boolean;
 }
 
-interface PendingStatus { _id: string; providerMessageId: string; status: MessageState; at: Date; errorCode: string | null; errorTitle: string | null }
-
-const jakartaDay = (ms: number) => DateTime.fromMillis(ms, { zone: 'Asia/Jakarta' }).toISODate()!;
-
 export class NotificationProjection {
-  readonly col: Collection<NotificationDoc>;
-  private readonly pending: Collection<PendingStatus>;
-  /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
-  constructor(db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}) {
-    this.col = db.collection<NotificationDoc>('notifications');
-    this.pending = db.collection<PendingStatus>('pending_delivery_statuses');
-  }
+  readonly col: Collection<StoredDoc>;
+  private readonly stats: Collection<StatsDoc>;
+  private readonly maps: Collection<MessageMap>;
+  private readonly pending: Collection<Pending>;
+  private readonly serial: Serial;
+  private readonly cache: Lru<string, Stored>;
+  private readonly mapCache: Lru<string, string>;
+  private readonly knownStats = new Set<string>();
+  private readonly instance = randomBytes(6).toString('hex');
+  private seq = 0;
+  private cas: boolean | undefined;
+  private readonly writing = new WriteGate();
 
-  async init(): Promise<void> {
-    await this.col.createIndex({ providerMessageId: 1 });
-    await this.col.createIndex({ day: 1 });
-    await this.pending.createIndex({ providerMessageId: 1 });
-    // failed was ranked 9 (above delivered/read) before delivery evidence beat it.
-    await this.col.updateMany({ status: 'failed', statusRank: { $ne: RANK.failed } }, { $set: { statusRank: RANK.failed } });
+  /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
+  constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions = {}) {
+    this.col = db.collection<StoredDoc>('notifications');
+    this.stats = db.collection<StatsDoc>('notification_stats');
+    this.maps = db.collection<MessageMap>('provider_messages');
+    this.pending = db.collection<Pending>('pending_statuses');
+    this.serial = opts.serial ?? new Serial();
+    this.cache = new Lru(opts.cacheSize ?? 50_000);
+    this.mapCache = new Lru(opts.mappingCacheSize ?? 200_000);
+    this.cas = opts.compareAndSet;
   }
 
   /**
-   * Creates the document on whichever event arrives first. The request (and the
-   * rendered event, which carries the request's time) is the authority for the
-   * queued time and day, so it overwrites what an earlier-arriving event guessed:
-   * the result is the same in any arrival order.
+   * Checks the layout marker (writer.ts). Nothing else: the previous layout's start-up
+   * migration (an updateMany of old failed ranks) is moot, the rank is recomputed on
+   * every write, and no index is needed since every read and write is by _id.
    */
-  private async upsertBase(e: { notificationId: string; pendaftaran_id: string; scenario: string; templateCode: string; occurredAt: number }, recipientKind: string, authoritative: boolean) {
-    const fields = { pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind, day: jakartaDay(e.occurredAt), queuedAt: new Date(e.occurredAt) };
-    await this.col.updateOne(
-      { _id: e.notificationId },
-      authoritative
-        ? { $set: fields, $setOnInsert: { status: 'queued', statusRank: RANK.queued } }
-        : { $setOnInsert: { ...fields, status: 'queued', statusRank: RANK.queued } },
-      { upsert: true },
-    );
+  async init(): Promise<void> {
+    await checkLayout(this.db);
+    this.cas ??= !(await isFerretDb(this.db));
   }
 
-  private async moveTo(filter: Record<string, unknown>, state: MessageState, at: Date, failure?: { failureReason: string; errorCode: string }) {
-    const stamp = STAMP[state];
-    await this.col.updateMany({ ...filter, [stamp]: { $exists: false } }, { $set: { [stamp]: at } });
-    if (failure) await this.col.updateMany({ ...filter, failureReason: { $exists: false } }, { $set: failure });
-    // Anomalies from the states seen so far (their timestamps), as anomaliesOf defines them;
-    // flagged before the status moves, so a reader never sees the new status without them.
-    for (const kind of ANOMALY_KINDS) {
-      const { all, any } = ANOMALIES[kind];
-      if (![...all, ...any].includes(state as never)) continue;
-      const seen = (s: MessageState) => ({ [STAMP[s]]: { $exists: true } });
-      const r = await this.col.updateMany({ ...filter, anomalies: { $ne: kind }, $and: all.map(seen), $or: any.map(seen) }, { $addToSet: { anomalies: kind } });
-      if (r.modifiedCount) this.hooks.onAnomaly?.(kind, r.modifiedCount);
+  /** Applies one fetched batch of one topic-partition (records in offset order). */
+  apply<T extends TrackerTopic>(batch: TrackerBatch<T>): Promise<void> {
+    if (batch.records.length === 0) return Promise.resolve();
+    return this.serial.run(() => this.applyNow(batch as TrackerBatch));
+  }
+
+  private async applyNow(batch: TrackerBatch): Promise<void> {
+    const tp = tpKey(batch.topic, batch.partition);
+    const token = Number(batch.records[0]!.offset);
+    const patches = new Map<string, Core>();
+    let after: (() => Promise<void>) | undefined;
+    switch (batch.topic) {
+      case 'notification.requests':
+        for (const { value } of batch.records) foldInto(patches, (value as NotificationRequested).notificationId, requestedFact(value as NotificationRequested));
+        break;
+      case 'notification.rendered':
+        for (const { value } of batch.records) foldInto(patches, (value as NotificationRendered).notificationId, renderedFact(value as NotificationRendered));
+        break;
+      case 'notification.dispatch':
+        for (const { value } of batch.records) foldInto(patches, (value as NotificationDispatchRecorded).notificationId, dispatchFact(value as NotificationDispatchRecorded));
+        after = await this.mapMessages(batch.records.map((r) => r.value as NotificationDispatchRecorded), patches);
+        break;
+      case 'delivery.status':
+        await this.resolveStatuses(batch.records.map((r) => r.value as DeliveryStatusReported), patches);
+        break;
     }
-    await this.col.updateMany({ ...filter, statusRank: { $lt: RANK[state] } }, { $set: { status: state, statusRank: RANK[state] } });
+    // A request is usually a new notification (try the insert); anything else usually finds its document there.
+    await this.write(tp, token, patches, batch.topic === 'notification.requests');
+    await after?.();
   }
 
-  async onRequested(e: NotificationRequested): Promise<void> { await this.upsertBase(e, e.recipient.kind, true); }
-
-  async onRendered(e: NotificationRendered): Promise<void> {
-    await this.upsertBase(e, e.recipient.kind, true);
-    if (e.outcome === 'FAILED') await this.moveTo({ _id: e.notificationId }, 'failed', new Date(e.occurredAt), { failureReason: e.failureReason ?? 'render failed', errorCode: 'RENDER_FAILED' });
-  }
-
-  async onDispatch(e: NotificationDispatchRecorded): Promise<void> {
-    await this.upsertBase(e, e.recipientKind, false);
-    const set: Record<string, unknown> = { provider: e.provider };
-    if (e.providerMessageId) set.providerMessageId = e.providerMessageId;
-    if (e.status === 'IN_DOUBT') set.inDoubt = true;
-    await this.col.updateOne({ _id: e.notificationId }, { $set: set });
-    const state = fromDispatch(e.status);
-    if (state) {
-      const failure = state === 'failed' ? { failureReason: e.reason ?? 'failed', errorCode: e.errorCode ?? 'FAILED' } : undefined;
-      await this.moveTo({ _id: e.notificationId }, state, new Date(e.occurredAt), failure);
+  /**
+   * Inserts the message id -> notification mappings of dispatch records not seen
+   * before. An insert that fails on a placeholder means statuses are waiting: the
+   * mapping is completed (n, and p until they are folded in), the waiting statuses
+   * join this batch's patch, and the returned step clears p and the waiting list
+   * once the documents are written.
+   */
+  private async mapMessages(records: NotificationDispatchRecorded[], patches: Map<string, Core>): Promise<(() => Promise<void>) | undefined> {
+    const fresh = new Map<string, string>();
+    for (const e of records) if (e.providerMessageId && this.mapCache.get(e.providerMessageId) !== e.notificationId) fresh.set(e.providerMessageId, e.notificationId);
+    if (fresh.size === 0) return undefined;
+    const list = [...fresh];
+    const dups = await insertNew(this.maps, list.map(([w, n]) => ({ _id: w, n })));
+    const joins: [string, string][] = [];
+    const existing = await findByIds(this.maps, list.filter((_, i) => dups.has(i)).map(([w]) => w));
+    for (const [i, [w, n]] of list.entries()) {
+      if (!dups.has(i)) { this.mapCache.set(w, n); continue; }
+      const m = existing.get(w);
+      if (m?.n && !m.p) { this.mapCache.set(w, m.n); continue; }
+      joins.push([w, n]);
     }
-    if (e.providerMessageId) {
-      // Statuses that arrived before we knew which notification the message id belongs to.
-      const early = await this.pending.find({ providerMessageId: e.providerMessageId }).toArray();
-      for (const p of early) await this.applyStatus(e.providerMessageId, p.status, p.at, p.errorCode, p.errorTitle);
+    if (joins.length === 0) return undefined;
+    // Complete the mapping before reading the waiting statuses: a status parked after this
+    // read sees the mapping when it re-checks, and applies itself.
+    await bulkUpdate(this.maps, joins.map(([w, n]) => ({ updateOne: { filter: { _id: w }, update: { $set: { n, p: true } } } })), false);
+    const waiting = await findByIds(this.pending, joins.map(([w]) => w));
+    for (const [w, n] of joins) {
+      this.mapCache.set(w, n);
+      for (const s of waiting.get(w)?.s ?? []) foldInto(patches, n, statusFact(s));
     }
+    return async () => {
+      await bulkUpdate(this.maps, joins.map(([w]) => ({ updateOne: { filter: { _id: w }, update: { $unset: { p: '' } } } })), false);
+      await this.pending.bulkWrite(joins.map(([w]) => ({ deleteOne: { filter: { _id: w } } })), { ordered: false });
+    };
   }
 
-  async onDelivery(e: DeliveryStatusReported): Promise<void> {
-    const state = fromDelivery(e.status);
-    const at = new Date(e.providerTimestamp ?? e.receivedAt);
-    const known = await this.col.countDocuments({ providerMessageId: e.providerMessageId }, { limit: 1 });
-    if (!known) {
-      await this.pending.updateOne(
-        { _id: e.eventId },
-        { $setOnInsert: { providerMessageId: e.providerMessageId, status: state, at, errorCode: e.errorCode, errorTitle: e.errorTitle } },
-        { upsert: true },
-      );
-      return;
+  /** Statuses -> patches of their notifications; those whose mapping is not there yet wait. */
+  private async resolveStatuses(records: DeliveryStatusReported[], patches: Map<string, Core>): Promise<void> {
+    const byMessage = new Map<string, StatusEntry[]>();
+    for (const e of records) { const l = byMessage.get(e.providerMessageId) ?? []; l.push(statusEntry(e)); byMessage.set(e.providerMessageId, l); }
+    const resolved = new Map<string, string>();
+    const misses: string[] = [];
+    for (const w of byMessage.keys()) { const n = this.mapCache.get(w); if (n) resolved.set(w, n); else misses.push(w); }
+    const found = await findByIds(this.maps, misses);
+    const unknown: string[] = []; const placeholders: string[] = [];
+    for (const w of misses) {
+      const m = found.get(w);
+      if (m?.n) { resolved.set(w, m.n); this.mapCache.set(w, m.n); } else (m ? placeholders : unknown).push(w);
     }
-    await this.applyStatus(e.providerMessageId, state, at, e.errorCode, e.errorTitle);
+    if (unknown.length || placeholders.length) {
+      const waiting = [...unknown, ...placeholders];
+      // Park first, then (re)check the mapping: see mapMessages for the other side.
+      await bulkUpdate(this.pending, waiting.map((w) => ({ updateOne: { filter: { _id: w }, update: { $addToSet: { s: { $each: byMessage.get(w)! } } }, upsert: true } })), false);
+      const dups = await insertNew(this.maps, unknown.map((w) => ({ _id: w })));
+      const recheck = [...unknown.filter((_, i) => dups.has(i)), ...placeholders];
+      // Completed meanwhile: applied here. Their waiting list stays (the completing batch may
+      // be reading it); it is dropped by that batch, or left behind, harmless, when the
+      // mapping's own insert came first.
+      for (const [w, m] of await findByIds(this.maps, recheck)) if (m.n) { resolved.set(w, m.n); this.mapCache.set(w, m.n); }
+    }
+    for (const [w, n] of resolved) for (const s of byMessage.get(w)!) foldInto(patches, n, statusFact(s));
   }
 
-  private async applyStatus(providerMessageId: string, state: MessageState, at: Date, errorCode: string | null, errorTitle: string | null) {
-    const failure = state === 'failed' ? { failureReason: errorTitle ?? 'failed at provider', errorCode: errorCode ?? 'FAILED' } : undefined;
-    await this.moveTo({ providerMessageId }, state, at, failure);
+  private nextVersion(): string { return `${this.instance}.${(++this.seq).toString(36)}`; }
+
+  /**
+   * One write per patched document (insert, or replace by _id, under compare-and-set
+   * when on), then the batch's counter deltas. A compare-and-set that misses (another
+   * process wrote the document) re-reads the document and plans it again. A batch that
+   * fails forgets what it cached of its documents: its retry reads them, so it finds
+   * whatever the failed attempt wrote. Reads of this process wait while documents are
+   * ahead of the counters (a document seen here is already in a later summary).
+   */
+  private async write(tp: string, token: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
+    const release = this.writing.begin();
+    try {
+      await this.writeNow(tp, token, patches, likelyNew);
+    } catch (err) {
+      for (const id of patches.keys()) this.cache.delete(id);
+      throw err;
+    } finally { release(); }
+  }
+
+  private async writeNow(tp: string, token: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
+    const counts = new BatchCounts();
+    const done = (id: string, plan: DocPlan, v: string) => { this.cache.set(id, { core: plan.after, v, pc: plan.pc }); counts.add(plan); };
+    // undefined: not known here (try an insert); null: known to be absent.
+    let todo = new Map<string, Stored | null | undefined>([...patches.keys()].map((id) => [id, this.cache.get(id)]));
+    if (!likelyNew) {
+      const unknown = [...todo].filter(([, s]) => s === undefined).map(([id]) => id);
+      const found = await findByIds(this.col, unknown);
+      for (const id of unknown) { const d = found.get(id); todo.set(id, d ? fromDoc(d) : null); }
+    }
+    for (let round = 0; todo.size > 0; round++) {
+      if (round >= 10) throw new TransientError(`notification projection: ${todo.size} documents kept changing under compare-and-set`);
+      const inserts: { id: string; plan: DocPlan; v: string }[] = [];
+      const replaces: { id: string; plan: DocPlan; v: string; before: Stored }[] = [];
+      for (const [id, before] of todo) {
+        const plan = planDoc(tp, token, before ?? null, patches.get(id)!);
+        if (!before) inserts.push({ id, plan, v: this.nextVersion() });
+        else if (plan.write) replaces.push({ id, plan, v: this.nextVersion(), before });
+        else counts.add(plan); // nothing new; its earlier attempt's delta (if any) still counts
+      }
+      const reread: string[] = [];
+      const dups = await insertNew(this.col, inserts.map((x) => toDoc(x.id, x.plan.after, x.v, x.plan.pc)));
+      inserts.forEach((x, i) => { if (dups.has(i)) reread.push(x.id); else done(x.id, x.plan, x.v); });
+      const unsure: typeof replaces = [];
+      for (const c of chunks(replaces, MAX_STATEMENTS)) {
+        const ops: AnyBulkWriteOperation<StoredDoc>[] = c.map((x) => ({ replaceOne: { filter: this.cas ? { _id: x.id, _v: x.before.v } : { _id: x.id }, replacement: toDoc(x.id, x.plan.after, x.v, x.plan.pc) } }));
+        const r = await this.col.bulkWrite(ops, { ordered: false });
+        if (r.matchedCount === c.length) for (const x of c) done(x.id, x.plan, x.v);
+        else unsure.push(...c);
+      }
+      const next = new Map<string, Stored | null>();
+      const current = await findByIds(this.col, [...reread, ...unsure.map((x) => x.id)]);
+      for (const x of unsure) {
+        const d = current.get(x.id);
+        if (d?._v === x.v) done(x.id, x.plan, x.v); // this write went through
+        else next.set(x.id, d ? fromDoc(d) : null);
+      }
+      for (const id of reread) { const d = current.get(id); next.set(id, d ? fromDoc(d) : null); }
+      todo = next;
+    }
+    await applyCounters(this.stats, this.knownStats, tp, token, counterOps(counts));
+    for (const [kind, n] of Object.entries(counts.anomalies)) this.hooks.onAnomaly?.(kind as AnomalyKind, n!);
   }
 
   ////////// Queries for the statistics API
   // Each notification is counted once in byStatus and failed, under its final status;
   // sent/delivered/read count the evidence reached (a read receipt proves delivery).
+  // From the counters: one document for all days, or one per day of the range.
   async summary(from?: string, to?: string) {
-    const f: Record<string, unknown> = {};
-    if (from || to) f.day = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
-    const count = (extra: Record<string, unknown>) => this.col.countDocuments({ ...f, ...extra });
-    const [total, sent, delivered, read, failed, inDoubt] = await Promise.all([
-      count({}), count({ $or: [{ sentAt: { $exists: true } }, { deliveredAt: { $exists: true } }, { readAt: { $exists: true } }] }), count({ $or: [{ deliveredAt: { $exists: true } }, { readAt: { $exists: true } }] }), count({ readAt: { $exists: true } }),
-      count({ status: 'failed' }), count({ inDoubt: true }),
-    ]);
-    const byStatus: Record<string, number> = {};
-    for (const s of Object.keys(RANK)) byStatus[s] = await count({ status: s });
-    const anomalies: Record<string, number> = {};
-    for (const k of ANOMALY_KINDS) anomalies[k] = await count({ anomalies: k });
-    return { total, sent, delivered, read, failed, inDoubt, deliveryRate: sent ? delivered / sent : null, byStatus, anomalies };
+    await this.writing.idle();
+    const docs = from || to
+      ? await this.stats.find({ _id: { $gte: from ?? '0000-01-01', $lte: to ?? '9999-12-31' } }).toArray()
+      : [await this.stats.findOne({ _id: ALL })].filter((d): d is StatsDoc => !!d);
+    return summaryOf(docs);
   }
 
-  async get(id: string): Promise<NotificationDoc | null> { return this.col.findOne({ _id: id }); }
+  async get(id: string): Promise<NotificationDoc | null> {
+    await this.writing.idle();
+    const d = await this.col.findOne({ _id: id });
+    return d ? publicView(d) : null;
+  }
 }

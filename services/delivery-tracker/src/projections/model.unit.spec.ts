@@ -1,0 +1,256 @@
+import fc from 'fast-check';
+import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
+import {
+  ALL, BatchCounts, EMPTY, addDelta, contrib, counterOps, decisionContrib, decisionKey, dispatchFact, fromDoc, merge, parseDecisionKey, planDoc, publicView,
+  renderedFact, requestedFact, statusEntry, statusFact, statusRankOf, summaryOf, toDoc, type Core, type Delta, type Stored,
+} from './model';
+
+////////// Fixtures: the events of one notification, at arbitrary times
+
+const requested = (n: string, at: number): NotificationRequested => ({
+  eventId: `q-${n}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, scenario: 'permit_ready', templateCode: 'permit_ready',
+  pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: {}, items: [], locale: 'id',
+});
+const rendered = (n: string, at: number, outcome: 'RENDERED' | 'FAILED'): NotificationRendered => ({
+  eventId: `r-${n}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
+  pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome, text: null, parameters: [], metaTemplateName: null, metaLanguage: 'id',
+  failureReason: outcome === 'FAILED' ? 'missing variable' : null,
+});
+const dispatched = (n: string, status: DispatchStatus, attempt: number, at: number): NotificationDispatchRecorded => ({
+  eventId: `d-${n}-${status}-${attempt}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, pendaftaran_id: `REG-${n}`,
+  scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', provider: attempt > 1 ? 'meta-b' : 'meta', status,
+  providerMessageId: status === 'ACCEPTED' ? `wamid.${n}.${attempt}` : null, attempt, errorCode: status === 'FAILED' ? 'E1' : null, reason: status === 'FAILED' ? 'rejected' : null,
+});
+const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: number): DeliveryStatusReported => ({
+  eventId: `s-${wamid}-${status}-${at}`, occurredAt: at, correlationId: wamid, causationId: null, provider: 'meta', providerMessageId: wamid,
+  status, providerTimestamp: at, receivedAt: at + 5, errorCode: status === 'FAILED' ? 'meta:131026' : null, errorTitle: status === 'FAILED' ? `undeliverable ${at % 3}` : null,
+});
+
+const t0 = Date.parse('2026-11-21T16:30:00Z'); // 23:30 WIB: times after 17:00Z fall on the next Jakarta day
+const DISPATCH: DispatchStatus[] = ['SENDING', 'ACCEPTED', 'RETRY_SCHEDULED', 'IN_DOUBT', 'FAILED', 'DUPLICATE_SUPPRESSED'];
+const STATUS: DeliveryStatusReported['status'][] = ['SENT', 'DELIVERED', 'READ', 'FAILED'];
+
+/** The facts of one notification's events: any subset of request, rendered, dispatch records and provider statuses (some repeated with other times). */
+const arbFacts = (n: string) => fc.record({
+  request: fc.boolean(),
+  rendered: fc.constantFrom<'RENDERED' | 'FAILED' | null>('RENDERED', 'FAILED', null),
+  dispatch: fc.subarray(DISPATCH.map((s, i) => [s, 1 + (i % 2)] as const)),
+  statuses: fc.array(fc.constantFrom(...STATUS), { maxLength: 6 }),
+  times: fc.array(fc.integer({ min: 0, max: 4 * 3_600_000 }), { minLength: 16, maxLength: 16 }),
+}).map(({ request, rendered: r, dispatch, statuses, times }) => {
+  const at = (i: number) => t0 + times[i % times.length]!;
+  const facts: Core[] = [];
+  if (request) facts.push(requestedFact(requested(n, t0)));
+  if (r) facts.push(renderedFact(rendered(n, t0, r)));
+  dispatch.forEach(([s, attempt], i) => facts.push(dispatchFact(dispatched(n, s, attempt, at(i)))));
+  statuses.forEach((s, i) => facts.push(statusFact(statusEntry(delivery(`wamid.${n}.1`, s, at(8 + i))))));
+  return facts.length ? facts : [requestedFact(requested(n, t0))];
+});
+
+const fold = (facts: Core[]) => facts.reduce(merge, EMPTY);
+const docOf = (c: Core) => publicView(toDoc('n', c, 'v', {}));
+
+/** Splits xs into consecutive batches of the given sizes (the rest in the last one). */
+const split = <T>(xs: T[], sizes: number[]): T[][] => {
+  const out: T[][] = []; let i = 0;
+  for (const s of sizes) { if (i >= xs.length) break; out.push(xs.slice(i, i + s)); i += s; }
+  if (i < xs.length) out.push(xs.slice(i));
+  return out;
+};
+
+////////// An in-memory stand-in for the database: documents, and counter documents with the o.<tp> guard
+
+class MemDb {
+  docs = new Map<string, Stored>();
+  counters = new Map<string, { o: Record<string, number>; v: Record<string, number> }>();
+  /** Runs counter statements in order; stops after `limit` statements (a crash). */
+  applyCounters(tp: string, token: number, c: BatchCounts, limit = Infinity): boolean {
+    let n = 0;
+    for (const op of counterOps(c)) {
+      const doc = this.counters.get(op.id) ?? { o: {}, v: {} };
+      this.counters.set(op.id, doc);
+      for (const [inc, when] of [[op.ifApplied, (o?: number) => o !== undefined && o >= token], [op.ifNot, (o?: number) => !(o !== undefined && o >= token)]] as const) {
+        if (!inc) continue;
+        if (n++ >= limit) return false;
+        if (when(doc.o[tp])) { for (const [p, k] of Object.entries(inc)) doc.v[p] = (doc.v[p] ?? 0) + k; if (inc === op.ifNot) doc.o[tp] = token; }
+      }
+    }
+    return true;
+  }
+  /** One batch as the store runs it: every document written, then the counters; a crash stops it after `docs` writes or `statements` counter statements. */
+  batch(tp: string, token: number, records: [string, Core][], crash: { docs?: number; statements?: number } = {}): { done: boolean; counts: BatchCounts } {
+    const patches = new Map<string, Core>();
+    for (const [id, f] of records) patches.set(id, patches.has(id) ? merge(patches.get(id)!, f) : f);
+    const counts = new BatchCounts();
+    let written = 0;
+    for (const [id, patch] of patches) {
+      const plan = planDoc(tp, token, this.docs.get(id) ?? null, patch);
+      if (plan.write) {
+        if (written === crash.docs) return { done: false, counts };
+        this.docs.set(id, { core: plan.after, v: String(written), pc: plan.pc });
+        written++;
+      }
+      counts.add(plan);
+    }
+    return { done: this.applyCounters(tp, token, counts, crash.statements), counts };
+  }
+  /** Counters as summed from the documents: what the counter documents must equal. */
+  expected(): Delta {
+    const d: Delta = {};
+    for (const s of this.docs.values()) addDelta(d, contrib(s.core));
+    return d;
+  }
+  actual(): Delta {
+    const d: Delta = {};
+    for (const [id, c] of this.counters) addDelta(d, { [id]: c.v });
+    return d;
+  }
+}
+
+describe('notification state (a join of facts)', () => {
+  it('property: any order, duplication and batching of a notification\'s events gives the document and counters of the sorted sequence', () => {
+    fc.assert(fc.property(arbFacts('n'), fc.array(fc.nat(40), { maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 8 }), fc.infiniteStream(fc.nat()), (facts, dupes, sizes, rnd) => {
+      const want = fold(facts);
+      const order = [...facts, ...dupes.map((i) => facts[i % facts.length]!)].map((f) => [rnd.next().value, f] as const).sort((a, b) => a[0] - b[0]).map(([, f]) => f);
+      const db = new MemDb();
+      let offset = 0;
+      for (const b of split(order, sizes)) {
+        const rankBefore = db.docs.get('n') ? statusRankOf(db.docs.get('n')!.core) : 0;
+        expect(db.batch('tp_0', offset, b.map((f) => ['n', f])).done).toBe(true);
+        offset += b.length;
+        expect(statusRankOf(db.docs.get('n')!.core)).toBeGreaterThanOrEqual(rankBefore); // statuses only move forward
+      }
+      expect(docOf(db.docs.get('n')!.core)).toEqual(docOf(want));
+      expect(db.actual()).toEqual(contrib(want));
+    }), { numRuns: 400 });
+  });
+
+  it('property: merge is commutative, associative and idempotent', () => {
+    fc.assert(fc.property(arbFacts('n'), fc.nat(), fc.nat(), (facts, i, j) => {
+      const [a, b, c] = [facts[i % facts.length]!, facts[j % facts.length]!, fold(facts)];
+      expect(docOf(merge(a, b))).toEqual(docOf(merge(b, a)));
+      expect(docOf(merge(merge(a, b), c))).toEqual(docOf(merge(a, merge(b, c))));
+      expect(docOf(merge(c, c))).toEqual(docOf(c));
+    }));
+  });
+
+  it('property: a document read back gives the state it was written from', () => {
+    fc.assert(fc.property(arbFacts('n'), (facts) => {
+      const c = fold(facts);
+      const back = fromDoc(toDoc('n', c, 'v1', { x_0: { t: 3, d: { all: { 'byStatus:sent': 1 } } } }));
+      expect(back.core).toEqual(c);
+      expect(back).toMatchObject({ v: 'v1', pc: { x_0: { t: 3, d: { all: { 'byStatus:sent': 1 } } } } });
+    }));
+  });
+
+  it('precedence: delivery evidence beats a failure, the earliest failure is kept, and the anomaly shows', () => {
+    const n = 'a';
+    const c = fold([
+      requestedFact(requested(n, t0)), dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000)),
+      statusFact(statusEntry(delivery('w', 'DELIVERED', t0 + 3000))), statusFact(statusEntry(delivery('w', 'FAILED', t0 + 5000))), statusFact(statusEntry(delivery('w', 'FAILED', t0 + 4000))),
+    ]);
+    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 5, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
+    expect(contrib(c)).toEqual({
+      [ALL]: { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
+      '2026-11-21': { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
+    });
+  });
+
+  it('the request sets the day and queued time over a dispatch record\'s guess, in either order', () => {
+    const d = dispatchFact(dispatched('x', 'SENDING', 1, t0 + 3_600_000)); // 00:30 WIB the next day
+    const q = requestedFact(requested('x', t0));
+    expect(docOf(merge(d, q))).toEqual(docOf(merge(q, d)));
+    expect(docOf(merge(d, q))).toMatchObject({ day: '2026-11-21', queuedAt: new Date(t0), status: 'sending' });
+    // counters move from the guessed day to the request's day
+    const db = new MemDb();
+    db.batch('d_0', 0, [['x', d]]);
+    expect(db.actual()['2026-11-22']).toEqual({ total: 1, 'byStatus.sending': 1 });
+    db.batch('q_0', 0, [['x', q]]);
+    expect(db.actual()['2026-11-22']).toBeUndefined();
+    expect(db.actual()['2026-11-21']).toEqual({ total: 1, 'byStatus.sending': 1 });
+  });
+
+  it('summary: failed is the final status failed; the delivery rate is delivered over sent', () => {
+    expect(summaryOf([{ total: 3, sent: 2, delivered: 1, byStatus: { failed: 1, delivered: 1, sent: 1 } }, { total: 1, byStatus: { queued: 1 }, anomalies: { failed_but_delivered: 1 } }])).toEqual({
+      total: 4, sent: 2, delivered: 1, read: 0, failed: 1, inDoubt: 0, deliveryRate: 0.5,
+      byStatus: { queued: 1, sending: 0, sent: 1, failed: 1, delivered: 1, read: 0 }, anomalies: { failed_but_delivered: 1 },
+    });
+    expect(summaryOf([]).deliveryRate).toBeNull();
+  });
+});
+
+describe('counters exactly once (batch deltas recorded in the documents, guarded per topic-partition)', () => {
+  const arbRun = fc.record({
+    facts: fc.tuple(arbFacts('a'), arbFacts('b'), arbFacts('c')),
+    tps: fc.array(fc.constantFrom('t_0', 't_1'), { minLength: 40, maxLength: 40 }),
+    sizes: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
+    crashAt: fc.nat(),
+    crash: fc.oneof(fc.record({ docs: fc.nat(3) }), fc.record({ statements: fc.nat(6) })),
+    extend: fc.nat(3),
+    seed: fc.infiniteStream(fc.nat()),
+  });
+
+  it('property: a batch redelivered after a crash anywhere (with more records than the first time, or none) leaves counters equal to the documents', () => {
+    fc.assert(fc.property(arbRun, ({ facts, tps, sizes, crashAt, crash, extend, seed }) => {
+      // every record goes to one of two topic-partitions; each keeps its order
+      const records = facts.flatMap((fs, i) => fs.map((f) => [['a', 'b', 'c'][i]!, f] as [string, Core]))
+        .map((r) => [seed.next().value, r] as const).sort((x, y) => x[0] - y[0]).map(([, r]) => r);
+      const byTp = new Map<string, [string, Core][]>();
+      records.forEach((r, i) => { const tp = tps[i % tps.length]!; byTp.set(tp, [...(byTp.get(tp) ?? []), r]); });
+      const db = new MemDb();
+      const plan = [...byTp].map(([tp, recs]) => [tp, split(recs, sizes)] as const);
+      const crashIndex = crashAt % plan.reduce((n, [, bs]) => n + bs.length, 0);
+      let k = 0;
+      for (const [tp, batches] of plan) {
+        let offset = 0;
+        for (let b = 0; b < batches.length; b++) {
+          const batch = batches[b]!;
+          if (batch.length === 0) continue;
+          if (k++ === crashIndex) {
+            const first = db.batch(tp, offset, batch, crash);
+            // the redelivery starts at the same offset and may reach further
+            const more = batches[b + 1]?.splice(0, extend) ?? [];
+            const again = db.batch(tp, offset, [...batch, ...more]);
+            expect(again.done).toBe(true);
+            if (first.done && more.length === 0) expect(again.counts.ext).toEqual({});
+            offset += batch.length + more.length;
+          } else {
+            expect(db.batch(tp, offset, batch).done).toBe(true);
+            offset += batch.length;
+          }
+        }
+      }
+      expect(db.actual()).toEqual(db.expected());
+      // and every document is what its facts make, whatever happened
+      facts.forEach((fs, i) => expect(docOf(db.docs.get(['a', 'b', 'c'][i]!)!.core)).toEqual(docOf(fold(fs))));
+    }), { numRuns: 500 });
+  });
+
+  it('a redelivered batch that had completed adds nothing', () => {
+    const db = new MemDb();
+    const recs: [string, Core][] = [['a', requestedFact(requested('a', t0))], ['b', requestedFact(requested('b', t0))]];
+    db.batch('t_0', 0, recs);
+    const before = JSON.stringify(db.actual());
+    const again = db.batch('t_0', 0, recs);
+    // nothing is written again; the documents' record of the batch is found, but the guard skips it
+    expect(again.counts).toMatchObject({ redo: true, ext: {} });
+    expect(again.counts.full).toEqual(addDelta(addDelta({}, contrib(fold([recs[0]![1]]))), contrib(fold([recs[1]![1]]))));
+    expect(JSON.stringify(db.actual())).toBe(before);
+  });
+});
+
+describe('decision counts', () => {
+  it('keys survive any scenario or reason text', () => {
+    fc.assert(fc.property(fc.string(), fc.constantFrom('PLANNED', 'SKIPPED', 'CANCELLED'), fc.option(fc.string({ minLength: 1 })), (scenario, decision, reasonCode) => {
+      const k = decisionKey(scenario, decision, reasonCode);
+      expect(k.split('|')).toHaveLength(3);
+      expect(k).not.toMatch(/[.$]/);
+      expect(parseDecisionKey(k)).toEqual({ scenario, decision, reasonCode: reasonCode ?? null });
+    }));
+  });
+  it('count under the Jakarta day of the decision and under all days', () => {
+    expect(decisionContrib({ occurredAt: Date.parse('2026-11-21T17:00:00Z'), scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT' })).toEqual({
+      all: { 'c.status_update|SKIPPED|OPTED_OUT': 1 }, '2026-11-22': { 'c.status_update|SKIPPED|OPTED_OUT': 1 },
+    });
+  });
+});
