@@ -14,7 +14,7 @@ const { MongoClient } = require('mongodb');
 const { Kafka, logLevel } = require('kafkajs');
 const pino = require('pino');
 const { SchemaCodec, TOPIC_NAMES } = require('@sicantik/schemas');
-const { EventProducer, ensureTopics, runConsumer } = require('@sicantik/kafka');
+const { EventProducer, ensureTopics, runBatchConsumer } = require('@sicantik/kafka');
 const { createMetrics } = require('@sicantik/observability');
 
 const N = Number(process.argv[2] ?? 2000);
@@ -48,13 +48,15 @@ const { env, freePort, waitUntil } = require('./support');
   }
   for (let i = 0; i < events.length; i += 500) await producer.send(events.slice(i, i + 500).map((e) => ({ topic: 'permit.events', key: e.pendaftaran_id, value: e })));
 
-  await waitUntil(async () => (await mongo.db(dbName).collection('decided_events').estimatedDocumentCount()) >= N);
+  // Done when the planner's group has committed every permit event (it commits a batch after its outputs and changelog are written).
+  const committed = async () => (await admin.fetchOffsets({ groupId: `${prefix}notification-planner`, topics: [`${prefix}permit.events`] }))[0].partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+  await waitUntil(async () => (await committed()) >= N, 300_000);
   const planner = (performance.now() - t) / 1000;
 
   // Baseline: the consumer loop alone.
   let seen = 0;
   t = performance.now();
-  const base = await runConsumer({ kafka, codec, groupId: `${prefix}bench-baseline`, handlers: { 'permit.events': async () => { seen++; } }, dlqProducer: producer.producer, logger: pino({ level: 'silent' }), metrics: createMetrics('bench') });
+  const base = await runBatchConsumer({ kafka, codec, groupId: `${prefix}bench-baseline`, handlers: { 'permit.events': async ({ records }) => { seen += records.length; } }, producer, logger: pino({ level: 'silent' }), metrics: createMetrics('bench') });
   await waitUntil(async () => seen >= N);
   const baseline = (performance.now() - t) / 1000;
   await base.stop();
