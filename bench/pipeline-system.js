@@ -39,9 +39,10 @@ const live = new Set();
 
 /**
  * Starts one system and waits until every HTTP endpoint answers ready.
- * `extraEnv` is added to every process's environment (e.g. a metrics switch).
+ * `extraEnv` is added to every process's environment (e.g. a metrics switch);
+ * `nodeArgs` go before the entry point (e.g. --cpu-prof, not allowed in NODE_OPTIONS).
  */
-async function startSystem({ id, extraEnv = {}, logLevel = 'warn', partitions = 6, webhookDelayMs = 50, log = () => undefined }) {
+async function startSystem({ id, extraEnv = {}, nodeArgs = [], logLevel = 'warn', partitions = 6, webhookDelayMs = 50, log = () => undefined }) {
   const [ingest, tracker, planner, renderer, dispatcher, sim] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const logDir = path.join(root, '.stack', 'bench', id);
   fs.mkdirSync(logDir, { recursive: true });
@@ -80,7 +81,7 @@ async function startSystem({ id, extraEnv = {}, logLevel = 'warn', partitions = 
     const dir = SERVICES.find(([n]) => n === name)[1];
     const file = path.join(logDir, `${name}.log`);
     const out = fs.openSync(file, 'a');
-    const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(servicesRoot, dir), env: { ...env, ...perService[name] }, stdio: ['ignore', out, out] });
+    const p = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], { cwd: path.join(servicesRoot, dir), env: { ...env, ...perService[name] }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     p.on('exit', (code, signal) => { if (!sys.stopping && procs.get(name) === p) exits.push(`${name} exited (${code ?? signal}); see ${file}`); });
     procs.set(name, p);

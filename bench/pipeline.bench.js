@@ -39,12 +39,20 @@
 //   client would (RETRIES=3, 0.5 s, 1 s, 1.5 s); events still refused make the rate not sustained.
 // - SERVICES_ROOT=/path/to/another/checkout (built): run that checkout's services instead
 //   of this one's, e.g. a "before" commit exported with git archive.
+// - SERVICE_ENV='NAME=value;NAME2=value': environment for every service (tuning).
+// - NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node options for every service
+//   process (here: a CPU profile per process, written when it stops).
 // - STORED=N: bench/seed-stored.js seedStored(N, ctx) before measuring (not written yet).
 const { randomBytes } = require('node:crypto');
 const { Kafka, logLevel, AssignerProtocol } = require('kafkajs');
 const { env: stackEnv, pct, rawR } = require('./support');
 const { startSystem, killAllNow, liveSystems, cpuSeconds } = require('./pipeline-system');
 const { seedStored } = require('./seed-stored');
+const fs = require('node:fs');
+const path = require('node:path');
+/** The stack's process ids (deploy/local/stack.sh keeps them in its data directory). */
+const STACK_DATA = process.env.STACK_DATA_DIR || path.join(__dirname, '..', '.stack');
+function readPid(name) { try { return fs.readFileSync(path.join(STACK_DATA, `${name}.pid`), 'utf8').trim(); } catch { return ''; } }
 
 const E = process.env;
 const num = (name, def) => (E[name] === undefined || E[name] === '' ? def : Number(E[name]));
@@ -55,6 +63,9 @@ const cfg = {
   rate: num('RATE', undefined), graceS: num('GRACE_S', 20), drainS: num('DRAIN_S', 180), lagTolS: num('LAG_TOL_S', 2), lagTolMin: num('LAG_TOL_MIN', 10),
   rN: num('R_N', 10_000), retries: num('RETRIES', 3), warmup: num('WARMUP', 5), stored: num('STORED', 0), pollMs: num('POLL_MS', 200), webhookDelayMs: num('SIM_WEBHOOK_DELAY_MS', 50),
   partitions: num('TOPIC_PARTITIONS', 6), logLevel: E.LOG_LEVEL ?? 'warn', keep: E.KEEP === '1', metricsOffEnv: E.METRICS_OFF_ENV,
+  // SERVICE_ENV='A=1;B=x y': added to every service of every system (tuning)
+  nodeArgs: (E.NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  serviceEnv: Object.fromEntries((E.SERVICE_ENV ?? '').split(';').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()])),
 };
 if (!['rate', 'latency', 'metrics'].includes(MODE)) { console.error(`unknown mode ${MODE}: rate, latency or metrics`); process.exit(2); }
 
@@ -255,9 +266,15 @@ class Run {
     }));
     return found ? per : null;
   }
+  /** CPU seconds so far per process: the five services, and the stack's broker, registry and database (shared with other work). */
   cpu() {
-    const pids = this.sys.pids();
-    return Object.entries(pids).filter(([n]) => n !== 'provider-simulator').reduce((a, [, pid]) => a + cpuSeconds(pid), 0);
+    const out = {};
+    for (const [n, pid] of Object.entries(this.sys.pids())) if (n !== 'provider-simulator') out[n] = cpuSeconds(pid);
+    for (const n of ['kafka', 'registry', 'mongo']) {
+      const pid = Number(readPid(n));
+      if (pid) out[`stack ${n}`] = cpuSeconds(pid);
+    }
+    return out;
   }
 }
 
@@ -268,7 +285,7 @@ async function withSystem(extraEnv, fn) {
   await admin.connect();
   let sys;
   try {
-    sys = await startSystem({ id: `${id}${extraEnv && Object.keys(extraEnv).length ? 'b' : ''}`, extraEnv, logLevel: cfg.logLevel, partitions: cfg.partitions, webhookDelayMs: cfg.webhookDelayMs, log: say });
+    sys = await startSystem({ id: `${id}${extraEnv && Object.keys(extraEnv).length ? 'b' : ''}`, extraEnv: { ...cfg.serviceEnv, ...extraEnv }, nodeArgs: cfg.nodeArgs, logLevel: cfg.logLevel, partitions: cfg.partitions, webhookDelayMs: cfg.webhookDelayMs, log: say });
   } catch (e) {
     if (e.sys) await cleanUpSystem(e.sys, admin).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
@@ -373,7 +390,8 @@ async function measureWindow(run, rate, { latency = false, label } = {}) {
     p50: pct(lat, 50), p99: pct(lat, 99), vis50: latency ? pct(vis, 50) : undefined, vis99: latency ? pct(vis, 99) : undefined, visN: vis.length,
     dbPerEvent: db0 && db1 ? Object.keys(db1).reduce((a, s) => a + (db1[s] - (db0[s] ?? 0)), 0) / accepted.length : NaN,
     dbDetail: db0 && db1 ? Object.entries(db1).map(([s, v]) => `${s.replace(/^(permit|notification|template|provider|delivery)-/, '')} ${fmt((v - (db0[s] ?? 0)) / accepted.length, 1)}`).join(', ') : null,
-    cpuPerEvent: ((cpu1 - cpu0) * 1000) / accepted.length,
+    cpuPerEvent: Object.keys(cpu1).filter((n) => !n.startsWith('stack ')).reduce((a, n) => a + cpu1[n] - (cpu0[n] ?? 0), 0) * 1000 / accepted.length,
+    cpuDetail: Object.keys(cpu1).map((n) => `${n.replace(/^(permit|notification|template|provider|delivery)-/, '')} ${fmt(((cpu1[n] - (cpu0[n] ?? 0)) * 1000) / accepted.length, 1)}`).join(', '),
   };
   r.sustained = r.bad === 0 && r.keptUp && r.lagFlat && r.allReached;
   say(`  -> ${r.sustained ? 'SUSTAINED' : 'not sustained'}: ${r.accepted}/${r.total} accepted, ${fmt(achieved, 1)} events/s posted, lag ${r.lagFlat ? 'flat' : 'growing'} (worst ${worst?.group}: ${fmt(worst?.early, 0)} -> ${fmt(worst?.late, 0)}, tolerance ${fmt(worst?.tol, 0)}${lag.filter((g) => !g.flat).length > 1 ? `; also growing: ${lag.filter((g) => !g.flat && g !== worst).map((g) => `${g.group} ${fmt(g.early)} -> ${fmt(g.late)}`).join(', ')}` : ''}), ${r.reached}/${r.accepted} at the provider within ${cfg.graceS} s${drained ? '' : `, backlog not drained in ${cfg.drainS} s`}`);
@@ -383,9 +401,9 @@ async function measureWindow(run, rate, { latency = false, label } = {}) {
 ////////// Output
 
 const rows = [];
-const header = '| run | R (records/s) | rate (events/s) | ratio to R | lag flat | at provider in grace | POST→provider p50 / p99 (ms) | POST→delivered visible p50 / p99 (ms) | DB ops / event | CPU ms / event |\n|---|---|---|---|---|---|---|---|---|---|';
+const header = '| run | R (records/s) | rate (events/s) | ratio to R | lag flat | at provider in grace | POST→provider p50 / p99 (ms) | POST→delivered visible p50 / p99 (ms) | DB ops / event | CPU ms / event: services (per process; stack = broker, registry, database) |\n|---|---|---|---|---|---|---|---|---|---|';
 function row(R, r, name) {
-  const line = `| ${name} | ${fmt(R)} | ${fmt(r.rate, r.rate < 10 ? 1 : 0)}${r.keptUp ? '' : ` (posted ${fmt(r.achieved, 1)})`} | ${(r.rate / R).toFixed(5)} | ${r.lagFlat ? 'yes' : `no (${r.worst.group} ${fmt(r.worst.early)}→${fmt(r.worst.late)})`} | ${r.reached}/${r.accepted}${r.bad ? `, ${r.bad} refused (${r.refused})` : ''}${r.retried ? `, ${r.retried} retried` : ''}${r.duplicates ? `, ${r.duplicates} sent twice` : ''} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${r.vis50 === undefined ? '—' : `${fmt(r.vis50)} / ${fmt(r.vis99)}`} | ${Number.isFinite(r.dbPerEvent) ? `${fmt(r.dbPerEvent, 1)} (${r.dbDetail})` : 'n/a'} | ${fmt(r.cpuPerEvent, 1)} |`;
+  const line = `| ${name} | ${fmt(R)} | ${fmt(r.rate, r.rate < 10 ? 1 : 0)}${r.keptUp ? '' : ` (posted ${fmt(r.achieved, 1)})`} | ${(r.rate / R).toFixed(5)} | ${r.lagFlat ? 'yes' : `no (${r.worst.group} ${fmt(r.worst.early)}→${fmt(r.worst.late)})`} | ${r.reached}/${r.accepted}${r.bad ? `, ${r.bad} refused (${r.refused})` : ''}${r.retried ? `, ${r.retried} retried` : ''}${r.duplicates ? `, ${r.duplicates} sent twice` : ''} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${r.vis50 === undefined ? '—' : `${fmt(r.vis50)} / ${fmt(r.vis99)}`} | ${Number.isFinite(r.dbPerEvent) ? `${fmt(r.dbPerEvent, 1)} (${r.dbDetail})` : 'n/a'} | ${fmt(r.cpuPerEvent, 1)} (${r.cpuDetail}) |`;
   rows.push(line);
   console.log(line);
 }
