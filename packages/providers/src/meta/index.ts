@@ -1,0 +1,25 @@
+import type { Provider, ProviderAdapter } from '../types';
+import { META_ENV, metaConfigFromEnv, type MetaConfig } from './config';
+import { metaBuildSend, metaHandleWebhook, metaHandshake, metaParseSendResponse, metaTestConnection, metaWirePhone } from './meta';
+
+export function createMetaProvider(cfg: MetaConfig): Provider {
+  return {
+    name: 'meta',
+    wirePhone: metaWirePhone,
+    buildSend: (msg) => metaBuildSend(cfg, msg),
+    parseSendResponse: (_msg, res) => metaParseSendResponse(res),
+    handleWebhook: (req) => metaHandleWebhook(cfg, req),
+    handshake: (req) => metaHandshake(cfg, req),
+    testConnection: () => metaTestConnection(cfg),
+    // Meta has no message-status lookup: in-doubt sends are resolved by webhooks or an operator.
+  };
+}
+
+export const metaAdapter: ProviderAdapter = {
+  name: 'meta',
+  envVars: META_ENV,
+  fromEnv(env, readSecretFile) {
+    const cfg = metaConfigFromEnv(env, readSecretFile);
+    return cfg && createMetaProvider(cfg);
+  },
+};

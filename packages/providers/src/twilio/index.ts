@@ -1,0 +1,24 @@
+import type { Provider, ProviderAdapter } from '../types';
+import { TWILIO_ENV, twilioConfigFromEnv, type TwilioConfig } from './config';
+import { twilioBuildSend, twilioHandleWebhook, twilioParseSendResponse, twilioStatusLookup, twilioTestConnection, twilioWirePhone } from './twilio';
+
+export function createTwilioProvider(cfg: TwilioConfig): Provider {
+  return {
+    name: 'twilio',
+    wirePhone: twilioWirePhone,
+    buildSend: (msg) => twilioBuildSend(cfg, msg),
+    parseSendResponse: (_msg, res) => twilioParseSendResponse(res),
+    handleWebhook: (req) => twilioHandleWebhook(cfg, req),
+    testConnection: () => twilioTestConnection(cfg),
+    statusLookup: twilioStatusLookup(cfg),
+  };
+}
+
+export const twilioAdapter: ProviderAdapter = {
+  name: 'twilio',
+  envVars: TWILIO_ENV,
+  fromEnv(env, readSecretFile) {
+    const cfg = twilioConfigFromEnv(env, readSecretFile);
+    return cfg && createTwilioProvider(cfg);
+  },
+};

@@ -1,0 +1,164 @@
+////////// The provider kind: one closed union of names, one message shape, one outcome shape.
+// Everything here is data: adapters build requests and read responses, the
+// dispatcher and the tracker do the I/O.
+
+export const PROVIDER_NAMES = ['meta', 'twilio', 'bird', 'vonage', 'fonnte', 'watzap'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export function isProviderName(s: string): s is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(s);
+}
+
+/** A rendered notification, provider-neutral. */
+export interface OutboundMessage {
+  notificationId: string;
+  /** E.164, e.g. "+6281234567890" (the planner already normalised it). */
+  toE164: string;
+  /** The rendered Indonesian free text, used where no provider template is mapped. */
+  text: string;
+  /** Our template code; each provider's config maps it to its own template. */
+  templateCode: string;
+  /** Generic named parameters, in template order. */
+  parameters: readonly { name: string; value: string }[];
+  /** Language of the rendered text and template, e.g. "id". */
+  language: string;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  /** '' for GET. */
+  body: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Header names lower-cased. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * What a failure means for routing:
+ * - retry: this provider, later (rate limit, outage, transient error);
+ * - fallback: this provider cannot serve this message (no template or window,
+ *   account/auth/quota problem at this provider, recipient unreachable through
+ *   it), another provider in the chain may (e.g. Meta 131026/131047, Twilio 63016);
+ * - permanent: nobody can (the request or recipient itself is bad: invalid
+ *   number or parameters, the user blocked marketing, ...).
+ */
+export type Disposition = 'retry' | 'fallback' | 'permanent';
+
+export type SendOutcome =
+  | {
+      kind: 'accepted';
+      providerMessageId: string;
+      /** True when the provider returns no id and we made one up (Watzap). */
+      synthetic?: true;
+    }
+  | {
+      kind: 'failed';
+      disposition: Disposition;
+      /** "<provider>:<code>" with the provider's own code, or "http:<status>" when it gave none. */
+      errorCode: string;
+      reason: string;
+      /** From Retry-After or the provider's documented back-off. */
+      retryAfterMs?: number;
+    };
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface StatusEvent {
+  kind: 'status';
+  providerMessageId: string;
+  status: DeliveryStatus;
+  /** The provider's event time, when it gives one (Twilio does not). */
+  at?: Date;
+  errorCode?: string;
+  reason?: string;
+  /** For failed statuses with a code: the same classification as a failed send. */
+  disposition?: Disposition;
+  /** Our notification id, when the provider echoes it back (Vonage client_ref, Bird metadata). */
+  notificationId?: string;
+}
+
+export interface InboundEvent {
+  kind: 'inbound';
+  fromE164: string;
+  text: string;
+  providerMessageId: string;
+  at?: Date;
+}
+
+export type WebhookEvent = StatusEvent | InboundEvent;
+
+/** An incoming webhook exactly as received. */
+export interface WebhookRequest {
+  /** Full public URL as the provider called it (scheme, host, path, query). */
+  url: string;
+  method: string;
+  /** Header names lower-cased. */
+  headers: Record<string, string | undefined>;
+  rawBody: Buffer;
+  query: Record<string, string | string[] | undefined>;
+}
+
+/** Why a webhook was not accepted: no credential, a bad one, too old/new, or unreadable. */
+export type WebhookRejection = 'missing' | 'signature' | 'stale' | 'malformed';
+
+export type WebhookResult =
+  | { ok: true; events: WebhookEvent[]; /** Entries we do not map (other event types, intermediate statuses). */ ignored: number }
+  | { ok: false; reason: WebhookRejection };
+
+/** Reply for a subscription handshake (Meta's GET hub.challenge). */
+export interface HandshakeReply {
+  status: number;
+  body: string;
+}
+
+export type ConnectionResult = { ok: true; detail: string } | { ok: false; reason: string };
+
+/** A cheap authenticated call that proves the credentials work, and how to read its answer. */
+export interface ConnectionCheck {
+  request: HttpRequest;
+  /** What a success proves, for operators. */
+  checks: string;
+  interpret(res: HttpResponse): ConnectionResult;
+}
+
+export type LookupResult =
+  | { kind: 'found'; status: DeliveryStatus | 'accepted'; errorCode?: string }
+  | { kind: 'not_found' }
+  | { kind: 'error'; disposition: Disposition; reason: string };
+
+/** A provider bound to its configuration: pure functions, secrets held in a closure. */
+export interface Provider {
+  readonly name: ProviderName;
+  /** The recipient as this provider writes it on the wire. */
+  wirePhone(e164: string): string;
+  buildSend(msg: OutboundMessage): HttpRequest;
+  parseSendResponse(msg: OutboundMessage, res: HttpResponse): SendOutcome;
+  /** Verifies the raw request (constant time) and, only if it verifies, parses it. */
+  handleWebhook(req: WebhookRequest, now: Date): WebhookResult;
+  /** Subscription handshake (Meta only); undefined where the provider has none. */
+  handshake?(req: WebhookRequest): HandshakeReply;
+  testConnection(): ConnectionCheck;
+  /** Status by provider message id, for resolving in-doubt sends; absent where the provider has none. */
+  statusLookup?: {
+    build(providerMessageId: string): HttpRequest;
+    parse(res: HttpResponse): LookupResult;
+  };
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+/** Reads a secret file (Docker/Kubernetes secrets); injected so config stays testable. */
+export type ReadSecretFile = (path: string) => string;
+
+export interface ProviderAdapter {
+  readonly name: ProviderName;
+  /** Environment variables the adapter reads (each credential also as NAME_FILE). */
+  readonly envVars: readonly string[];
+  /** undefined when the provider is not configured; throws ProviderConfigError on partial config. */
+  fromEnv(env: Env, readSecretFile: ReadSecretFile): Provider | undefined;
+}

@@ -1,0 +1,23 @@
+import type { Provider, ProviderAdapter } from '../types';
+import { WATZAP_ENV, watzapConfigFromEnv, type WatzapConfig } from './config';
+import { watzapBuildSend, watzapHandleWebhook, watzapParseSendResponse, watzapTestConnection, watzapWirePhone } from './watzap';
+
+export function createWatzapProvider(cfg: WatzapConfig): Provider {
+  return {
+    name: 'watzap',
+    wirePhone: watzapWirePhone,
+    buildSend: (msg) => watzapBuildSend(cfg, msg),
+    parseSendResponse: (msg, res) => watzapParseSendResponse(msg, res),
+    handleWebhook: (req) => watzapHandleWebhook(cfg, req),
+    testConnection: () => watzapTestConnection(cfg),
+  };
+}
+
+export const watzapAdapter: ProviderAdapter = {
+  name: 'watzap',
+  envVars: WATZAP_ENV,
+  fromEnv(env, readSecretFile) {
+    const cfg = watzapConfigFromEnv(env, readSecretFile);
+    return cfg && createWatzapProvider(cfg);
+  },
+};
