@@ -1,118 +1,433 @@
 import axios from 'axios';
-import express from 'express';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import { randomInt } from 'node:crypto';
+import {
+  PROVIDERS, isProvider, resolveConfig, type ProviderName, type RateLimitSpec, type SimConfig, type WebhookPlan,
+} from './config';
+import { Faults, RateLimiter, parseFault, type FaultInput, type FaultRule } from './faults';
+import { createBird } from './providers/bird';
+import { createFonnte } from './providers/fonnte';
+import { createMeta } from './providers/meta';
+import { createTwilio } from './providers/twilio';
+import type { ProviderSim, Reply, SendInput, SimMessage } from './providers/types';
+import { createVonage } from './providers/vonage';
+import { createWatzap } from './providers/watzap';
+import { isObj, maskPhone, maskUrl, nowMs, prng, readBody, redactHeaders, sleep, toE164 } from './util';
+import { WebhookSender, type WebhookRecord } from './webhooks';
 
-////////// Provider simulator: speaks the Meta Cloud API send shape, records every
-// request it receives (exact bodies, for tests), and calls back signed status
-// webhooks (sent, then delivered) the way Meta does; /_sim/inbound plays a
-// citizen's reply (e.g. BERHENTI) as a signed inbound-message webhook.
+////////// Provider simulator: speaks the six providers' send APIs (Meta, Twilio, Bird,
+// Vonage, Fonnte, Watzap) under /<provider>/…, records every request for tests, injects
+// faults and provider-side rate limits, and calls back status and inbound webhooks signed
+// (or, for the gateways, token-protected) exactly as each provider does. /_sim/* is the
+// admin API; README.md documents it.
 
-export interface SimConfig {
-  metaAccessToken: string;
-  metaAppSecret: string;
-  metaWebhookUrl?: string;
-  /** Statuses to report back for each accepted message, in order. */
-  statuses: string[];
-  webhookDelayMs: number;
+export type { SimConfig } from './config';
+export { signMeta } from './providers/meta';
+
+export interface Recorded {
+  /** Increasing per request. */
+  seq: number;
+  provider: ProviderName;
+  kind: 'send' | 'lookup';
+  method: string;
+  path: string;
+  /** Credentials reduced to their scheme (`Bearer [redacted]`). */
+  headers: Record<string, string>;
+  /** The parsed body (JSON, form or multipart); secrets in it (Watzap's keys) redacted. */
+  body: unknown;
+  /** Arrival, ISO; atMs is the same instant in ms with sub-ms precision. */
+  at: string;
+  atMs: number;
+  respondedAtMs?: number;
+  responseStatus: number;
+  /** Whether the credentials were accepted. */
+  auth?: boolean;
+  /** E.164; recipients when a send names several (Fonnte). */
+  recipient?: string;
+  recipients?: string[];
+  /** The provider message id returned (the first; messageIds when several). */
+  messageId?: string;
+  messageIds?: string[];
+  /** The fault rule that shaped the answer, or the rate limit that refused it. */
+  fault?: { id: string; kind: string };
+  rateLimited?: boolean;
 }
 
-export interface Recorded { provider: string; method: string; path: string; headers: Record<string, string>; body: unknown; at: string; responseStatus: number; messageId?: string }
+interface LegacyFailure { httpStatus: number; code: number; message: string }
 
-export function signMeta(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+const PLAN_KEYS = ['enabled', 'url', 'statuses', 'delayMs', 'jitterMs', 'duplicate', 'outOfOrder', 'failCode'] as const;
+
+function parsePlan(v: Record<string, unknown>): Partial<WebhookPlan> | string {
+  const out: Partial<WebhookPlan> = {};
+  for (const k of PLAN_KEYS) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (k === 'enabled' || k === 'outOfOrder') { if (typeof x !== 'boolean') return `${k} must be true or false`; out[k] = x; }
+    else if (k === 'url') { if (typeof x !== 'string' || !/^https?:\/\//.test(x)) return 'url must be an http(s) URL'; out.url = x; }
+    else if (k === 'statuses') { if (!Array.isArray(x) || !x.every((s) => typeof s === 'string')) return 'statuses must be a list of words'; out.statuses = x as string[]; }
+    else if (k === 'delayMs' || k === 'jitterMs') { if (typeof x !== 'number' || x < 0) return `${k} must be a non-negative number`; out[k] = x; }
+    else if (k === 'duplicate') { if (typeof x !== 'boolean' && (typeof x !== 'number' || x < 0 || x > 1)) return 'duplicate must be true, false or a probability 0..1'; out.duplicate = x; }
+    else if (k === 'failCode') { if (typeof x !== 'number' && typeof x !== 'string') return 'failCode must be a number or a string'; out.failCode = x; }
+  }
+  return out;
 }
 
 export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: object) => void = () => undefined) {
+  const rc = resolveConfig(cfg);
+  const random = prng(rc.seed);
+  const sims: Record<ProviderName, ProviderSim> = {
+    meta: createMeta(rc.providers.meta),
+    twilio: createTwilio(rc.providers.twilio),
+    bird: createBird(rc.providers.bird),
+    vonage: createVonage(rc.providers.vonage),
+    fonnte: createFonnte(rc.providers.fonnte),
+    watzap: createWatzap(rc.providers.watzap),
+  };
+
   const recorded: Recorded[] = [];
-  const webhooks: { url: string; status: number; body: string }[] = [];
-  /** Scripted failures: the next N sends answer with this Meta error. */
-  const failures: { httpStatus: number; code: number; message: string }[] = [];
+  const webhooks: WebhookRecord[] = [];
+  /** Legacy scripted failures: the next N Meta sends answer with this Meta error. */
+  const failures: LegacyFailure[] = [];
+  const faults = new Faults(random);
+  const limiter = new RateLimiter();
+  const messages = new Map<string, SimMessage>();
+  const planOverrides: { all: Partial<WebhookPlan>; byProvider: Partial<Record<ProviderName, Partial<WebhookPlan>>> } = { all: {}, byProvider: {} };
+  const held = new Set<Response>();
+  let seq = 0;
+
+  const resetLimits = () => { limiter.clear(); for (const r of rc.rateLimits) limiter.set(r); };
+  resetLimits();
+
+  const capped = <T>(arr: T[], item: T) => {
+    arr.push(item);
+    if (arr.length > rc.maxRecorded * 1.1) arr.splice(0, arr.length - rc.maxRecorded);
+  };
+  const sender = new WebhookSender({ attempts: rc.webhookAttempts, random, log, record: (r) => capped(webhooks, r) });
+  const remember = (m: SimMessage) => {
+    messages.set(m.id, m);
+    if (messages.size > rc.maxRecorded) messages.delete(messages.keys().next().value as string);
+  };
+
+  const planFor = (sim: ProviderSim, fault?: FaultRule): WebhookPlan => {
+    const p: WebhookPlan = { ...rc.plan, ...planOverrides.all, ...planOverrides.byProvider[sim.name], ...fault?.webhook };
+    if (fault?.kind === 'fail_later') {
+      if (!fault.webhook?.statuses) p.statuses = ['sent', 'failed'];
+      p.failCode = fault.code ?? p.failCode ?? sim.defaultFailCode;
+    }
+    return p;
+  };
+
+  const send = (res: Response, r: Reply) => {
+    if (res.headersSent || res.destroyed) return;
+    res.status(r.status);
+    for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
+    if (typeof r.body === 'string') res.type(r.contentType ?? 'text/plain').send(r.body);
+    else if (r.contentType) res.type(r.contentType).send(JSON.stringify(r.body));
+    else res.json(r.body);
+  };
+
+  const redactBody = (provider: ProviderName, body: unknown): unknown => {
+    if (provider !== 'watzap' || !isObj(body)) return body;
+    return { ...body, ...('api_key' in body ? { api_key: '[redacted]' } : {}), ...('number_key' in body ? { number_key: '[redacted]' } : {}) };
+  };
+
   const app = express();
-  app.use(express.json({ limit: '1mb' }));
+  app.disable('x-powered-by');
 
-  const metaWebhook = (value: object) => JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [{ id: 'WABA-SIM', changes: [{ field: 'messages', value: {
-      messaging_product: 'whatsapp', metadata: { display_phone_number: '6281100000000', phone_number_id: 'SIM' }, ...value,
-    } }] }],
-  });
-  const sendWebhook = async (messageId: string, to: string, status: string) => {
-    await postWebhook(metaWebhook({
-      statuses: [{ id: messageId, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: to.replace(/^\+/, ''),
-        conversation: { id: 'CONV-SIM', origin: { type: 'utility' } }, pricing: { billable: true, pricing_model: 'PMP', category: 'utility' } }],
-    }));
-  };
-  /** Delivers a signed webhook to the tracker, retrying like Meta while it answers 5xx; returns the last status. */
-  const postWebhook = async (body: string): Promise<number | null> => {
-    if (!cfg.metaWebhookUrl) return null;
-    let last: number | null = null;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        const r = await axios.post(cfg.metaWebhookUrl, body, {
-          headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signMeta(body, cfg.metaAppSecret) },
-          validateStatus: () => true, timeout: 5000,
-        });
-        webhooks.push({ url: cfg.metaWebhookUrl, status: r.status, body });
-        last = r.status;
-        if (r.status < 500) return last;
-      } catch (e) {
-        log('webhook delivery failed', { err: (e as Error).message });
-      }
-      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-    }
-    return last;
-  };
+  ////////// Provider endpoints
 
-  app.post('/meta/:version/:phoneNumberId/messages', (req, res) => {
+  const handleSend = (sim: ProviderSim) => async (req: Request, res: Response) => {
+    const atMs = nowMs();
     const rec: Recorded = {
-      provider: 'meta', method: 'POST', path: req.path, headers: { authorization: req.get('authorization') ? '[present]' : '[absent]' },
-      body: req.body, at: new Date().toISOString(), responseStatus: 0,
+      seq: ++seq, provider: sim.name, kind: 'send', method: req.method, path: req.path, headers: redactHeaders(req.headers),
+      body: undefined, at: new Date(atMs).toISOString(), atMs, responseStatus: 0,
     };
-    recorded.push(rec);
-    const reply = (status: number, body: unknown) => { rec.responseStatus = status; res.status(status).json(body); };
-    if (req.get('authorization') !== `Bearer ${cfg.metaAccessToken}`) {
-      return reply(401, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190, fbtrace_id: 'SIM' } });
+    capped(recorded, rec);
+    const reply = (r: Reply) => { rec.responseStatus = r.status; rec.respondedAtMs = nowMs(); send(res, r); };
+    let body: unknown;
+    try {
+      ({ body } = await readBody(req));
+    } catch (e) {
+      return reply({ status: (e as { status?: number }).status ?? 400, body: { error: (e as Error).message } });
     }
-    const b = req.body as { messaging_product?: string; to?: string; type?: string; template?: { name?: string; language?: { code?: string } } };
-    if (b?.messaging_product !== 'whatsapp' || !b.to || !b.type || (b.type === 'template' && (!b.template?.name || !b.template.language?.code))) {
-      return reply(400, { error: { message: '(#100) Invalid parameter', type: 'OAuthException', code: 100, fbtrace_id: 'SIM' } });
+    rec.body = redactBody(sim.name, body);
+    const input: SendInput = { params: req.params as Record<string, string>, headers: req.headers, body };
+    const denied = sim.authenticate(input);
+    rec.auth = !denied;
+    if (denied) return reply(denied);
+    const parsed = sim.parse(input);
+    if (!parsed.ok) return reply(parsed.reply);
+    const { recipients } = parsed.value;
+    rec.recipient = recipients[0];
+    if (recipients.length > 1) rec.recipients = recipients;
+
+    if (sim.name === 'meta') {
+      const f = failures.shift();
+      if (f) return reply({ status: f.httpStatus, body: { error: { message: f.message, type: 'OAuthException', code: f.code, fbtrace_id: 'SIM' } } });
     }
-    const fail = failures.shift();
-    if (fail) return reply(fail.httpStatus, { error: { message: fail.message, type: 'OAuthException', code: fail.code, fbtrace_id: 'SIM' } });
-    const id = `wamid.SIM${randomBytes(12).toString('hex').toUpperCase()}`;
-    rec.messageId = id;
-    reply(200, { messaging_product: 'whatsapp', contacts: [{ input: b.to, wa_id: b.to.replace(/^\+/, '') }], messages: [{ id, message_status: 'accepted' }] });
-    void (async () => {
-      for (const s of cfg.statuses) {
-        await new Promise((r) => setTimeout(r, cfg.webhookDelayMs));
-        await sendWebhook(id, b.to!, s);
+    const fault = faults.match(sim.name, recipients);
+    if (fault) {
+      rec.fault = { id: fault.id, kind: fault.kind };
+      if (fault.delayMs) {
+        await sleep(fault.delayMs);
+        if (res.destroyed) { rec.responseStatus = 0; return; }
       }
-    })();
+      if (fault.kind === 'timeout') {
+        held.add(res);
+        res.on('close', () => held.delete(res));
+        return; // never answered: the caller's timeout decides
+      }
+      if (fault.kind === 'rate_limit' || fault.kind === 'permanent' || fault.kind === 'server_error') {
+        return reply(sim.error(fault.kind, { code: fault.code, httpStatus: fault.httpStatus, message: fault.message, scope: fault.scope }));
+      }
+    }
+    const limit = limiter.take(sim.name, recipients[0]!, Date.now());
+    if (limit) {
+      rec.rateLimited = true;
+      return reply(sim.error('rate_limit', { code: limit.code, httpStatus: limit.httpStatus, scope: limit.scope }));
+    }
+    const { reply: ok, messages: accepted } = sim.accept(input, parsed.value);
+    rec.messageId = accepted[0]?.id;
+    if (accepted.length > 1) rec.messageIds = accepted.map((m) => m.id);
+    reply(ok);
+    const plan = planFor(sim, fault);
+    for (const a of accepted) {
+      const m: SimMessage = {
+        provider: sim.name, id: a.id, to: a.to, from: parsed.value.from, createdAtMs: atMs, statusCallback: parsed.value.statusCallback,
+        clientRef: parsed.value.clientRef, echo: parsed.value.echo, statuses: [],
+      };
+      remember(m);
+      void sender.run(sim, m, plan);
+    }
+  };
+
+  for (const name of PROVIDERS) {
+    const sim = sims[name];
+    app.post(sim.sendPath, handleSend(sim));
+    const lookup = sim.lookup;
+    if (lookup) {
+      app.get(lookup.path, (req, res) => {
+        const atMs = nowMs();
+        const rec: Recorded = {
+          seq: ++seq, provider: name, kind: 'lookup', method: 'GET', path: req.path, headers: redactHeaders(req.headers), body: undefined,
+          at: new Date(atMs).toISOString(), atMs, responseStatus: 0,
+        };
+        capped(recorded, rec);
+        const input: SendInput = { params: req.params as Record<string, string>, headers: req.headers, body: undefined };
+        const r = sim.authenticate(input) ?? lookup.find(input.params, (id) => messages.get(id));
+        rec.auth = r.status !== 401;
+        rec.responseStatus = r.status;
+        rec.respondedAtMs = nowMs();
+        send(res, r);
+      });
+    }
+  }
+
+  ////////// Admin API: recordings
+
+  const admin = express.Router();
+  admin.use(express.json({ limit: '1mb' }));
+  const bad = (res: Response, error: string) => { res.status(400).json({ error }); };
+  const q = (req: Request, k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
+
+  admin.get('/requests', (req, res) => {
+    const provider = q(req, 'provider');
+    const kind = q(req, 'kind');
+    const to = q(req, 'to');
+    const since = Number(q(req, 'since') ?? NaN);
+    const toE = to ? toE164(to) : undefined;
+    res.json(recorded.filter((r) => (!provider || r.provider === provider) && (!kind || r.kind === kind)
+      && (!toE || r.recipient === toE || r.recipients?.includes(toE)) && (Number.isNaN(since) || r.atMs >= since)));
+  });
+  // Legacy: clears recordings and scripted failures (see POST /_sim/reset for everything).
+  admin.delete('/requests', (_req, res) => { recorded.length = 0; webhooks.length = 0; failures.length = 0; res.status(204).end(); });
+  admin.get('/webhooks', (req, res) => {
+    const provider = q(req, 'provider');
+    const kind = q(req, 'kind');
+    const messageId = q(req, 'messageId');
+    res.json(webhooks.filter((w) => (!provider || w.provider === provider) && (!kind || w.kind === kind) && (!messageId || w.messageId === messageId)));
+  });
+  admin.get('/messages', (req, res) => {
+    const provider = q(req, 'provider');
+    const to = q(req, 'to');
+    const toE = to ? toE164(to) : undefined;
+    res.json([...messages.values()].filter((m) => (!provider || m.provider === provider) && (!toE || m.to === toE)));
+  });
+  admin.get('/messages/:id', (req, res) => {
+    const m = messages.get(req.params.id);
+    if (m) res.json(m); else res.status(404).json({ error: 'no such message' });
   });
 
-  // Test/inspection API
-  app.get('/_sim/requests', (req, res) => {
-    const provider = req.query.provider as string | undefined;
-    res.json(recorded.filter((r) => !provider || r.provider === provider));
-  });
-  // A citizen's reply, as Meta would deliver it: POST /_sim/inbound {"from":"+6281234567890","text":"BERHENTI"}.
-  app.post('/_sim/inbound', async (req, res) => {
-    const { from, text } = (req.body ?? {}) as { from?: unknown; text?: unknown };
-    if (typeof from !== 'string' || !/^\+?\d{8,15}$/.test(from) || typeof text !== 'string' || !text) {
-      res.status(400).json({ error: 'give {"from": "+62…", "text": "…"}' });
-      return;
+  ////////// Admin API: faults and rate limits
+
+  // Legacy: POST /_sim/failures [{httpStatus, code, message}] → the next Meta sends answer with these errors.
+  admin.post('/failures', (req, res) => { failures.push(...(req.body as LegacyFailure[])); res.json({ queued: failures.length }); });
+  admin.post('/faults', (req, res) => {
+    const items: unknown[] = Array.isArray(req.body) ? req.body : [req.body];
+    const parsed: FaultInput[] = [];
+    for (const it of items) {
+      const f = parseFault(it);
+      if (typeof f === 'string') return bad(res, f);
+      if (f.webhook) {
+        const p = parsePlan(f.webhook as Record<string, unknown>);
+        if (typeof p === 'string') return bad(res, `webhook: ${p}`);
+        f.webhook = p;
+      }
+      parsed.push(f);
     }
-    const wa = from.replace(/^\+/, '');
-    const id = `wamid.SIM-IN-${randomUUID()}`;
-    const status = await postWebhook(metaWebhook({
-      contacts: [{ wa_id: wa, profile: { name: 'Simulated citizen' } }],
-      messages: [{ from: wa, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
-    }));
-    res.status(status === 200 ? 200 : 502).json({ id, webhookStatus: status });
+    res.status(201).json({ faults: parsed.map((f) => faults.add(f)) });
   });
-  app.get('/_sim/webhooks', (_req, res) => { res.json(webhooks); });
-  app.post('/_sim/failures', (req, res) => { failures.push(...(req.body as typeof failures)); res.json({ queued: failures.length }); });
-  app.delete('/_sim/requests', (_req, res) => { recorded.length = 0; webhooks.length = 0; failures.length = 0; res.status(204).end(); });
+  admin.get('/faults', (_req, res) => { res.json(faults.list()); });
+  admin.delete('/faults/:id', (req, res) => { res.status(faults.remove(req.params.id) ? 204 : 404).end(); });
+  admin.delete('/faults', (_req, res) => { faults.clear(); res.status(204).end(); });
+
+  admin.get('/rate-limits', (_req, res) => { res.json(limiter.list()); });
+  admin.put('/rate-limits/:provider', (req, res) => {
+    const provider = req.params.provider;
+    const b = isObj(req.body) ? req.body : {};
+    if (!isProvider(provider)) return bad(res, 'unknown provider');
+    if (!Number.isInteger(b.limit) || (b.limit as number) < 0) return bad(res, 'limit must be a non-negative integer');
+    if (typeof b.windowMs !== 'number' || b.windowMs <= 0) return bad(res, 'windowMs must be a positive number');
+    if (b.scope !== undefined && b.scope !== 'account' && b.scope !== 'recipient') return bad(res, 'scope must be account or recipient');
+    const spec: RateLimitSpec = {
+      provider, limit: b.limit as number, windowMs: b.windowMs, scope: (b.scope as 'account' | 'recipient' | undefined) ?? 'account',
+      ...(typeof b.code === 'number' || typeof b.code === 'string' ? { code: b.code } : {}),
+      ...(Number.isInteger(b.httpStatus) ? { httpStatus: b.httpStatus as number } : {}),
+    };
+    limiter.set(spec);
+    res.json(spec);
+  });
+  admin.delete('/rate-limits/:provider', (req, res) => {
+    const provider = req.params.provider;
+    const scope = q(req, 'scope');
+    if (!isProvider(provider)) return bad(res, 'unknown provider');
+    limiter.remove(provider, scope === 'account' || scope === 'recipient' ? scope : undefined);
+    res.status(204).end();
+  });
+  admin.delete('/rate-limits', (_req, res) => { limiter.clear(); res.status(204).end(); });
+
+  admin.get('/held', (_req, res) => { res.json({ held: held.size }); });
+  admin.delete('/held', (_req, res) => { const n = releaseHeld(); res.json({ released: n }); });
+
+  ////////// Admin API: webhooks
+
+  const effectivePlans = () => Object.fromEntries(PROVIDERS.map((p) => {
+    const plan = planFor(sims[p]);
+    const url = plan.url ?? sims[p].statusUrl({ provider: p, id: '', to: '', createdAtMs: 0, statuses: [] });
+    return [p, { ...plan, url: url ? maskUrl(url, sims[p].urlSecrets()) : null }];
+  }));
+  admin.get('/webhook-plan', (_req, res) => { res.json(effectivePlans()); });
+  admin.put('/webhook-plan', (req, res) => {
+    const b = isObj(req.body) ? req.body : {};
+    if (b.provider !== undefined && !isProvider(b.provider)) return bad(res, 'unknown provider');
+    const p = parsePlan(b);
+    if (typeof p === 'string') return bad(res, p);
+    if (isProvider(b.provider)) planOverrides.byProvider[b.provider] = { ...planOverrides.byProvider[b.provider], ...p };
+    else planOverrides.all = { ...planOverrides.all, ...p };
+    res.json(effectivePlans());
+  });
+  admin.delete('/webhook-plan', (_req, res) => { planOverrides.all = {}; planOverrides.byProvider = {}; res.status(204).end(); });
+
+  // One status webhook now, for a known message or (with provider and to) an unknown id.
+  admin.post('/status', async (req, res) => {
+    const b = isObj(req.body) ? req.body : {};
+    const id = typeof b.messageId === 'string' ? b.messageId : undefined;
+    const status = typeof b.status === 'string' ? b.status : undefined;
+    if (!id || !status) return bad(res, 'give {"messageId": "…", "status": "delivered"} (and provider, to for an id the simulator did not issue)');
+    let m = messages.get(id);
+    if (!m) {
+      if (!isProvider(b.provider) || typeof b.to !== 'string') return bad(res, 'unknown messageId: give provider and to as well');
+      m = { provider: b.provider, id, to: toE164(b.to), createdAtMs: nowMs(), statuses: [] };
+    }
+    const sim = sims[m.provider];
+    const code = typeof b.code === 'number' || typeof b.code === 'string' ? b.code : (status === 'failed' ? sim.defaultFailCode : undefined);
+    const url = (typeof b.url === 'string' ? b.url : undefined) ?? planFor(sim).url ?? sim.statusUrl(m);
+    if (!url) return res.status(409).json({ error: `no callback URL configured for ${m.provider}` });
+    m.statuses.push({ status, atMs: nowMs(), ...(code !== undefined ? { code } : {}) });
+    const webhookStatus = await sender.deliver(sim, 'status', status, m.id, sim.statusWebhook(m, status, code, url));
+    res.status(webhookStatus !== null && webhookStatus < 300 ? 200 : 502).json({ messageId: m.id, webhookStatus });
+  });
+
+  // A citizen's reply, as the provider delivers it: POST /_sim/inbound {"provider":"twilio","from":"+62…","text":"BERHENTI"}
+  // (provider defaults to meta).
+  admin.post('/inbound', async (req, res) => {
+    const { from, text, name, provider, url } = (req.body ?? {}) as { from?: unknown; text?: unknown; name?: unknown; provider?: unknown; url?: unknown };
+    if (typeof from !== 'string' || !/^(\+|0)?\d{8,15}$/.test(from) || typeof text !== 'string' || !text) {
+      return bad(res, 'give {"from": "+62…", "text": "…"} (and optionally "provider")');
+    }
+    if (provider !== undefined && !isProvider(provider)) return bad(res, 'unknown provider');
+    const sim = sims[(provider as ProviderName | undefined) ?? 'meta'];
+    const target = (typeof url === 'string' ? url : undefined) ?? planOverrides.byProvider[sim.name]?.url ?? planOverrides.all.url ?? sim.inboundUrl();
+    if (!target) { res.status(502).json({ id: null, webhookStatus: null, error: `no callback URL configured for ${sim.name}` }); return; }
+    const w = sim.inboundWebhook({ from: toE164(from), text, name: typeof name === 'string' ? name : 'Simulated citizen' }, target);
+    const webhookStatus = await sender.deliver(sim, 'inbound', 'inbound', w.id, w);
+    log('inbound reply delivered', { provider: sim.name, from: maskPhone(toE164(from)), webhookStatus });
+    res.status(webhookStatus === 200 ? 200 : 502).json({ id: w.id, webhookStatus });
+  });
+
+  // Meta's subscription check against the callback URL: GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…
+  admin.post('/meta/verify', async (req, res) => {
+    const b = isObj(req.body) ? req.body : {};
+    const url = (typeof b.url === 'string' ? b.url : undefined) ?? rc.providers.meta.webhookUrl;
+    if (typeof b.verifyToken !== 'string' || !url) return bad(res, 'give {"verifyToken": "…"} (and url when META_WEBHOOK_URL is not set)');
+    const challenge = String(randomInt(1e9, 2e9));
+    try {
+      const r = await axios.get(url, {
+        params: { 'hub.mode': 'subscribe', 'hub.verify_token': b.verifyToken, 'hub.challenge': challenge }, validateStatus: () => true, timeout: 5000, responseType: 'text',
+      });
+      res.json({ status: r.status, echoed: r.status === 200 && String(r.data) === challenge });
+    } catch (e) {
+      res.status(502).json({ error: (e as Error).message });
+    }
+  });
+
+  ////////// Admin API: everything else
+
+  admin.get('/config', (_req, res) => {
+    const c = rc.providers;
+    res.json({
+      providers: {
+        meta: { send: `/meta/{version}/${c.meta.phoneNumberId}/messages`, phoneNumberId: c.meta.phoneNumberId, wabaId: c.meta.wabaId },
+        twilio: { send: `/twilio/2010-04-01/Accounts/${c.twilio.accountSid}/Messages.json`, accountSid: c.twilio.accountSid, from: c.twilio.from, apiKeySid: c.twilio.apiKeySid ?? null },
+        bird: { send: '/bird/v1/whatsapp/messages', workspaceId: c.bird.workspaceId, from: c.bird.from },
+        vonage: { send: '/vonage/v1/messages', apiKey: c.vonage.apiKey, applicationId: c.vonage.applicationId, from: c.vonage.from, jwtVerifiedWithPublicKey: !!c.vonage.publicKey },
+        fonnte: { send: '/fonnte/send', device: c.fonnte.device },
+        watzap: { send: '/watzap/v1/send_message', device: c.watzap.device },
+      },
+      webhooks: effectivePlans(),
+      rateLimits: limiter.list(),
+      webhookAttempts: rc.webhookAttempts,
+    });
+  });
+  admin.post('/reset', (_req, res) => { reset(); res.status(204).end(); });
+
+  app.use('/_sim', admin);
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
-  return { app, recorded, webhooks, failures };
+
+  function releaseHeld(): number {
+    const n = held.size;
+    for (const r of held) r.socket?.destroy();
+    held.clear();
+    return n;
+  }
+  /** Back to the configured state: recordings, messages, faults, limits, plan overrides, pending webhooks, held connections. */
+  function reset(): void {
+    sender.cancelAll();
+    recorded.length = 0;
+    webhooks.length = 0;
+    failures.length = 0;
+    messages.clear();
+    faults.clear();
+    resetLimits();
+    planOverrides.all = {};
+    planOverrides.byProvider = {};
+    releaseHeld();
+  }
+  /** Stops timers and drops held connections, so a server using `app` can close. */
+  function close(): void {
+    sender.cancelAll();
+    releaseHeld();
+  }
+
+  return { app, recorded, webhooks, failures, faults, limiter, messages, reset, close };
 }
