@@ -4,7 +4,7 @@ import type {
   SendOutcome, StatusEvent, WebhookRequest, WebhookResult,
 } from '../types';
 import { safeEqual } from '../shared/crypto';
-import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction } from '../shared/http';
+import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
 import { bodyText, fromIso, header } from '../shared/webhook';
 import type { BirdConfig } from './config';
@@ -78,7 +78,7 @@ function birdFailure(res: HttpResponse): Extract<SendOutcome, { kind: 'failed' }
   const body = parseJson(res.body);
   const err = isObject(body) && isObject(body.error) ? body.error : isObject(body) ? body : undefined;
   const type = err ? str(err.type) : undefined;
-  const disposition = (type && BY_TYPE[type]) || dispositionFromHttpStatus(res.status);
+  const disposition = own(BY_TYPE, type) || dispositionFromHttpStatus(res.status);
   const wait = retryAfterMs(res);
   const code = err ? str(err.name) ?? str(err.code) ?? type : undefined;
   return {
@@ -142,7 +142,7 @@ export function parseBirdEvent(event: Record<string, unknown>): { events: (Statu
   const id = data ? str(data.whatsapp_id) : undefined;
   if (!type || !data || !id) return { events: [], ignored: 1 };
   const at = fromIso(event.timestamp);
-  const status = STATUS[type];
+  const status = own(STATUS, type);
   if (status) {
     const err = isObject(data.error) ? data.error : undefined;
     const code = err ? str(err.code) : undefined;
@@ -152,7 +152,7 @@ export function parseBirdEvent(event: Record<string, unknown>): { events: (Statu
       events: [{
         kind: 'status', providerMessageId: id, status,
         ...(at ? { at } : {}),
-        ...(code ? { errorCode: `bird:${code}`, disposition: BY_CODE[code] ?? 'permanent' } : {}),
+        ...(code ? { errorCode: `bird:${code}`, disposition: own(BY_CODE, code) ?? 'permanent' } : {}),
         ...(err ? { reason: reasonText(meta ? `${str(err.description) ?? code} (Meta ${meta})` : err.description, 'Bird reported a failure') } : {}),
         ...(notificationId ? { notificationId } : {}),
       }],
@@ -203,7 +203,7 @@ export function birdStatusLookup(cfg: BirdConfig) {
       if (res.status === 404) return { kind: 'not_found' };
       const body = parseJson(res.body);
       if (is2xx(res.status) && isObject(body)) {
-        const status = typeof body.status === 'string' ? LOOKUP[body.status] : undefined;
+        const status = own(LOOKUP, str(body.status));
         if (!status) return { kind: 'error', disposition: 'retry', reason: `unexpected message status ${str(body.status) ?? '(none)'}` };
         const code = isObject(body.error) ? str(body.error.code) : undefined;
         return { kind: 'found', status, ...(code ? { errorCode: `bird:${code}` } : {}) };

@@ -4,7 +4,7 @@ import type {
   ConnectionCheck, HandshakeReply, HttpRequest, HttpResponse, InboundEvent, OutboundMessage, SendOutcome, StatusEvent,
   WebhookEvent, WebhookRequest, WebhookResult,
 } from '../types';
-import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, str, withRedaction } from '../shared/http';
+import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
 import { fromEpochSeconds, header, jsonObjectBody } from '../shared/webhook';
 import { safeEqual } from '../shared/crypto';
@@ -93,7 +93,7 @@ const STATUS: Readonly<Record<string, StatusEvent['status']>> = { sent: 'sent', 
 
 function metaStatusEvent(s: Record<string, unknown>): StatusEvent | undefined {
   const id = str(s.id);
-  const status = typeof s.status === 'string' ? STATUS[s.status] : undefined;
+  const status = own(STATUS, str(s.status));
   if (!id || !status) return undefined;
   const at = fromEpochSeconds(s.timestamp);
   const err = Array.isArray(s.errors) && isObject(s.errors[0]) ? s.errors[0] : undefined;

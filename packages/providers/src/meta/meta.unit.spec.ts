@@ -202,6 +202,7 @@ describe('meta: webhooks', () => {
 
   it('counts what it does not map and refuses a signed body that is not JSON', () => {
     expect(meta.handleWebhook(signed({ object: 'page', entry: [] }), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
+    expect(meta.handleWebhook(signed(statusPayload('constructor')), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
     const body = 'not json';
     expect(meta.handleWebhook(webhookRequest({ url: URL_, body, headers: { 'x-hub-signature-256': sign(body) } }), NOW)).toEqual({ ok: false, reason: 'malformed' });
   });

@@ -60,3 +60,7 @@ export const reasonText = (v: unknown, fallback: string): string => {
   const s = typeof v === 'string' && v.trim() ? v.trim() : fallback;
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 };
+
+/** Looks an untrusted key up in a constant table (own properties only: "constructor" is not a status). */
+export const own = <V>(table: Readonly<Record<string, V>>, key: string | undefined): V | undefined =>
+  key !== undefined && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;

@@ -3,7 +3,7 @@ import type {
   WebhookEvent, WebhookRequest, WebhookResult,
 } from '../types';
 import { hmacBase64, safeEqual, sha256Hex } from '../shared/crypto';
-import { basicAuth, dispositionFromHttpStatus, formBody, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction } from '../shared/http';
+import { basicAuth, dispositionFromHttpStatus, formBody, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
 import { bodyText, header } from '../shared/webhook';
 import type { TwilioConfig } from './config';
@@ -93,7 +93,7 @@ function urlVariants(url: string): string[] {
 }
 
 function formParams(text: string): Params {
-  const out: Params = {};
+  const out: Params = Object.create(null) as Params; // keys such as "constructor" are data here
   for (const [k, v] of new URLSearchParams(text)) (out[k] ??= []).push(v);
   return out;
 }
@@ -117,7 +117,7 @@ export function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): {
   if (bodyHash === null) return { result: 'ok', params };
   const json = parseJson(text);
   if (!isObject(json)) return { result: 'malformed' };
-  return { result: 'ok', params: Object.fromEntries(Object.entries(json).map(([k, v]) => [k, [typeof v === 'string' ? v : JSON.stringify(v)]])) };
+  return { result: 'ok', params: Object.assign(Object.create(null) as Params, Object.fromEntries(Object.entries(json).map(([k, v]) => [k, [typeof v === 'string' ? v : JSON.stringify(v)]]))) };
 }
 
 ////////// Callbacks -> events
@@ -134,7 +134,7 @@ export function parseTwilioCallback(params: Params): { events: WebhookEvent[]; i
   if (!sid) return { events: [], ignored: 1 };
   const messageStatus = one('MessageStatus');
   if (messageStatus !== undefined) {
-    const status = STATUS[messageStatus];
+    const status = own(STATUS, messageStatus);
     // queued / accepted / scheduled / sending: before the send left Twilio; nothing to record.
     if (!status) return { events: [], ignored: 1 };
     const code = one('ErrorCode');
@@ -191,7 +191,7 @@ export function twilioStatusLookup(cfg: TwilioConfig) {
       if (res.status === 404) return { kind: 'not_found' };
       const body = parseJson(res.body);
       if (is2xx(res.status) && isObject(body)) {
-        const status = typeof body.status === 'string' ? LOOKUP[body.status] : undefined;
+        const status = own(LOOKUP, str(body.status));
         if (!status) return { kind: 'error', disposition: 'retry', reason: `unexpected message status ${str(body.status) ?? '(none)'}` };
         const code = str(body.error_code);
         return { kind: 'found', status, ...(code ? { errorCode: `twilio:${code}` } : {}) };

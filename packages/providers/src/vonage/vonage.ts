@@ -4,7 +4,7 @@ import type {
   WebhookRequest, WebhookResult,
 } from '../types';
 import { safeEqual, sha256Hex } from '../shared/crypto';
-import { basicAuth, dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction } from '../shared/http';
+import { basicAuth, dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
 import { fromIso, header, jsonObjectBody } from '../shared/webhook';
 import type { VonageConfig } from './config';
@@ -124,7 +124,7 @@ export function parseVonageWebhook(p: Record<string, unknown>): { events: Webhoo
   const at = fromIso(p.timestamp);
   const rawStatus = str(p.status);
   if (rawStatus !== undefined) {
-    const status = STATUS[rawStatus];
+    const status = own(STATUS, rawStatus);
     if (!status) return { events: [], ignored: 1 };
     const err = isObject(p.error) ? p.error : undefined;
     const code = err ? problemCode(err) : undefined;
