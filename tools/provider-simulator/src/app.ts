@@ -53,7 +53,7 @@ export interface Recorded {
   rateLimited?: boolean;
 }
 
-interface LegacyFailure { httpStatus: number; code: number; message: string }
+export interface LegacyFailure { httpStatus: number; code: number; message: string }
 
 const PLAN_KEYS = ['enabled', 'url', 'statuses', 'delayMs', 'jitterMs', 'duplicate', 'outOfOrder', 'failCode'] as const;
 
