@@ -42,7 +42,8 @@
 // - SERVICE_ENV='NAME=value;NAME2=value': environment for every service (tuning).
 // - NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node options for every service
 //   process (here: a CPU profile per process, written when it stops).
-// - STORED=N: bench/seed-stored.js seedStored(N, ctx) before measuring (not written yet).
+// - STORED=N: bench/seed-stored.js seedStored(N, ctx) before measuring: N delivered
+//   notifications already in the tracker's projections and the ingest's duplicate check.
 const { randomBytes } = require('node:crypto');
 const { Kafka, logLevel, AssignerProtocol } = require('kafkajs');
 const { env: stackEnv, pct, rawR } = require('./support');
@@ -297,7 +298,7 @@ async function withSystem(extraEnv, fn) {
   try {
     await seedStored(cfg.stored, {
       id: sys.id, prefix: sys.prefix, env: sys.env, dbs: sys.dbs, mongoUrl: stackEnv.MONGO_URL, kafka, urls: sys.urls, tokens: sys.tokens, restart: sys.restart,
-    });
+    }, say);
     await warmUp(run);
     return await fn(run);
   } finally {

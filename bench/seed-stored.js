@@ -3,25 +3,61 @@
 // measurement starts, so the per-event cost is measured at a realistic amount of
 // stored data rather than on empty collections.
 //
-// Not written yet: the storage layout is being redesigned (issue 8), and seeding
-// the current collections would measure a layout that is about to go away.
-// Whoever fills it in gets, in `ctx` (see bench/pipeline-system.js):
-//   ctx.id           this run's unique id
-//   ctx.prefix       TOPIC_PREFIX of this run's services (e.g. "bench-pipe-1a2b3c.")
-//   ctx.env          the environment every service was started with
-//   ctx.dbs          { 'permit-ingest': name, 'notification-planner': name,
-//                      'provider-dispatcher': name, 'delivery-tracker': name } (MONGO_DB each)
-//   ctx.mongoUrl     MONGO_URL;  ctx.kafka  a connected-on-demand kafkajs Kafka
-//   ctx.urls         { ingest, tracker, planner, renderer, dispatcher, sim } base URLs
-//   ctx.tokens       { ingest, stats, admin } bearer tokens
-//   ctx.restart(name) restarts one service (e.g. after writing behind its back)
-// It must leave the system consistent (every layer agrees these notifications exist
-// and were delivered), so that the measured events are the only work in flight.
+// What is seeded: the database-backed stores, where a cost that grows with stored data
+// would live (FerretDB's updates used to scan whole collections):
+//   - delivery-tracker: N delivered notification documents in the projection's layout
+//     (services/delivery-tracker/dist/projections/model.js toDoc), their provider-message
+//     map entries, and the counters (notification_stats 'all' and the seeded day) so the
+//     statistics agree with the documents;
+//   - permit-ingest: N done records and N claims (the duplicate check's collections).
+// Not seeded: the planner's and the dispatcher's state. They keep no database; their
+// state is in memory (a Map lookup per event) restored from compacted topics, so stored
+// data costs them restore time and memory, not per-event time. Those are measured by
+// bench/planner.bench.js (restore) and services/provider-dispatcher/bench.
+//
+// Inserted in batches of 1000 (insertMany, the embedded database's cheap operation),
+// while the services run but before any event is posted; the tracker's caches are
+// empty, so the measured events find nothing of the seed in memory either.
+const { MongoClient } = require('mongodb');
+const path = require('node:path');
+
+const T0 = Date.parse('2025-11-24T02:00:00Z'); // a year before: a day no measured event touches
+const DAY = '2025-11-24';
 
 /** Pre-loads `n` already-stored notifications into the running system of `ctx`. */
-async function seedStored(n, ctx) { // eslint-disable-line no-unused-vars
+async function seedStored(n, ctx, log = () => undefined) {
   if (!(n > 0)) return;
-  throw new Error('not implemented yet: the storage layout is being redesigned');
+  const model = require(path.join(__dirname, '..', 'services', 'delivery-tracker', 'dist', 'projections', 'model.js'));
+  const { toDoc, requestedFact, dispatchFact, statusFact, merge } = model;
+  const mongo = await MongoClient.connect(ctx.mongoUrl, { serverSelectionTimeoutMS: 5000 });
+  const started = Date.now();
+  try {
+    const tracker = mongo.db(ctx.dbs['delivery-tracker']);
+    const ingest = mongo.db(ctx.dbs['permit-ingest']);
+    const requested = (x) => ({ eventId: `seed-q-${x}`, occurredAt: T0, correlationId: `seed-${x}`, causationId: null, notificationId: x, scenario: 'permit_ready', templateCode: 'permit_ready', pendaftaran_id: `SEED-${x}`, recipient: { kind: 'APPLICANT', id: `SEED-${x}`, name: 'Pemohon', phone: '+6281200000000' }, variables: {}, items: [], locale: 'id' });
+    const accepted = (x) => ({ eventId: `seed-d-${x}`, occurredAt: T0 + 1000, correlationId: `seed-${x}`, causationId: null, notificationId: x, pendaftaran_id: `SEED-${x}`, scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', provider: 'meta', status: 'ACCEPTED', providerMessageId: `wamid.seed-${x}`, attempt: 1, errorCode: null, reason: null });
+    const delivered = (s) => statusFact({ e: `seed-s-${s}`, s: 'delivered', at: T0 + 3000, code: null, title: null });
+    const B = 1000;
+    for (let i = 0; i < n; i += B) {
+      const ids = Array.from({ length: Math.min(B, n - i) }, (_, j) => `seed-${ctx.id}-${i + j}`);
+      await tracker.collection('notifications').insertMany(ids.map((x) => toDoc(x, [requestedFact(requested(x)), dispatchFact(accepted(x)), delivered(x)].reduce(merge), 'seed', {})), { ordered: false });
+      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: `wamid.seed-${x}`, n: x })), { ordered: false });
+      const at = new Date(T0);
+      await ingest.collection('ingested_event_ids').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, pendaftaran_id: `SEED-${x}`, at })), { ordered: false });
+      await ingest.collection('ingest_claims').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, at, instance: 'seed' })), { ordered: false });
+      if ((i / B) % 50 === 49) log(`seeded ${i + B} of ${n} (${Math.round((i + B) / ((Date.now() - started) / 1000))} notifications/s)`);
+    }
+    // The counters: each seeded notification once, delivered (sent and delivered evidence).
+    const counts = { total: n, sent: n, delivered: n, [`byStatus.delivered`]: n };
+    const stats = tracker.collection('notification_stats');
+    for (const id of ['all', DAY]) {
+      await stats.insertOne({ _id: id, o: {} }).catch(() => undefined);
+      await stats.updateOne({ _id: id }, { $inc: counts });
+    }
+    log(`seeded ${n} stored notifications in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await mongo.close();
+  }
 }
 
 module.exports = { seedStored };
