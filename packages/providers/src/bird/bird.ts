@@ -17,7 +17,7 @@ import type { BirdConfig } from './config';
 
 export const birdWirePhone = (e164: string): string => assertE164(e164);
 
-export function birdSendBody(cfg: BirdConfig, msg: OutboundMessage): Record<string, unknown> {
+function birdSendBody(cfg: BirdConfig, msg: OutboundMessage): Record<string, unknown> {
   const base = { to: birdWirePhone(msg.toE164), from: cfg.from };
   // Echoed on every webhook event of the message (EventWhatsAppBase.metadata).
   const metadata = { notification_id: msg.notificationId };
@@ -108,7 +108,7 @@ export function birdParseSendResponse(res: HttpResponse): SendOutcome {
  * Date.now() itself). The body must be valid UTF-8: the package signs the body
  * as a string, under which distinct invalid byte sequences would look alike.
  */
-export function verifyBirdSignature(cfg: BirdConfig, req: WebhookRequest, now: Date): { result: 'ok' | 'missing' | 'malformed' | 'signature' | 'stale'; text?: string } {
+function verifyBirdSignature(cfg: BirdConfig, req: WebhookRequest, now: Date): { result: 'ok' | 'missing' | 'malformed' | 'signature' | 'stale'; text?: string } {
   const id = header(req, 'webhook-id');
   const ts = header(req, 'webhook-timestamp');
   const sigs = header(req, 'webhook-signature');
@@ -136,7 +136,7 @@ function addressE164(v: unknown): string | undefined {
   return undefined;
 }
 
-export function parseBirdEvent(event: Record<string, unknown>): { events: (StatusEvent | InboundEvent)[]; ignored: number } {
+function parseBirdEvent(event: Record<string, unknown>): { events: (StatusEvent | InboundEvent)[]; ignored: number } {
   const type = str(event.type);
   const data = isObject(event.data) ? event.data : undefined;
   const id = data ? str(data.whatsapp_id) : undefined;

@@ -5,7 +5,7 @@ import { e164FromInternational } from '../shared/phone';
 
 ////////// Bird configuration (the new Bird platform API, {region}.platform.bird.com)
 
-export interface BirdTemplate {
+interface BirdTemplate {
   /** Exactly one of slug / id. */
   slug?: string;
   id?: string;

@@ -71,7 +71,7 @@ function senderE164(s: string): string | undefined {
   return digits.startsWith('0') ? e164FromInternational(`62${digits.slice(1)}`) : e164FromInternational(digits);
 }
 
-export function parseFonnteWebhook(p: Record<string, unknown>, rawBody: Buffer): { events: WebhookEvent[]; ignored: number } {
+function parseFonnteWebhook(p: Record<string, unknown>, rawBody: Buffer): { events: WebhookEvent[]; ignored: number } {
   if (typeof p.sender === 'string' && p.message !== undefined) {
     const from = senderE164(p.sender);
     if (!from) return { events: [], ignored: 1 };

@@ -6,7 +6,7 @@ import { EnvReader, templateEntry } from '../shared/config';
 /** Pinned: the request bodies are validated against Meta's v23.0 OpenAPI spec. */
 export const META_GRAPH_VERSION = 'v23.0';
 
-export interface MetaTemplate {
+interface MetaTemplate {
   name: string;
   /** Overrides the message language (e.g. "id"). */
   language?: string;

@@ -11,7 +11,7 @@ import type { Disposition } from '../types';
 // (ycloud, niswey). 131016 and 133004 (service / server temporarily unavailable)
 // were not found in a stored copy and stay [R]: retried with a cap.
 
-export interface MetaClassification {
+interface MetaClassification {
   disposition: Disposition;
   retryAfterMs?: number;
 }

@@ -18,7 +18,7 @@ import { classifyMetaError } from './errors';
 /** Meta takes E.164 with the "+"; without it the business number's country code may be prepended (PROVIDERS.md §9). */
 export const metaWirePhone = (e164: string): string => assertE164(e164);
 
-export function metaSendBody(cfg: MetaConfig, msg: OutboundMessage): Record<string, unknown> {
+function metaSendBody(cfg: MetaConfig, msg: OutboundMessage): Record<string, unknown> {
   const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: metaWirePhone(msg.toE164) };
   const t = cfg.templates.get(msg.templateCode);
   if (!t) return { ...base, type: 'text', text: { body: msg.text, preview_url: false } };
@@ -79,7 +79,7 @@ export function metaParseSendResponse(res: HttpResponse): SendOutcome {
 
 ////////// Webhooks
 
-export function verifyMetaSignature(cfg: MetaConfig, req: WebhookRequest): 'ok' | 'missing' | 'malformed' | 'signature' {
+function verifyMetaSignature(cfg: MetaConfig, req: WebhookRequest): 'ok' | 'missing' | 'malformed' | 'signature' {
   const h = header(req, 'x-hub-signature-256');
   if (h === undefined) return 'missing';
   const m = /^sha256=([0-9a-fA-F]{64})$/.exec(h.trim());
@@ -124,7 +124,7 @@ function metaInboundEvent(m: Record<string, unknown>): InboundEvent | undefined 
   return { kind: 'inbound', fromE164: from, text: replyText(m), providerMessageId: id, ...(at ? { at } : {}) };
 }
 
-export function parseMetaWebhook(payload: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
+function parseMetaWebhook(payload: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
   const events: WebhookEvent[] = [];
   let ignored = 0;
   if (payload.object !== 'whatsapp_business_account' || !Array.isArray(payload.entry)) return { events, ignored: 1 };

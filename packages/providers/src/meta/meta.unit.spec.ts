@@ -133,6 +133,11 @@ describe('meta: responses', () => {
     expect(out).toEqual({ kind: 'failed', disposition, errorCode: `meta:${code}`, reason: 'detail text', ...(retryAfterMs ? { retryAfterMs } : {}) });
   });
 
+  it('masks phone numbers a provider echoes in its reason', () => {
+    const out = meta.parseSendResponse(MESSAGE, response(400, { error: { message: 'x', type: 'OAuthException', code: 131026, error_data: { details: 'Recipient +6281234567890 is not on WhatsApp' } } }));
+    expect(out).toMatchObject({ reason: 'Recipient +628******7890 is not on WhatsApp' });
+  });
+
   it('an unknown code marked is_transient is retried; no Meta body falls back to the HTTP status', () => {
     expect(classifyMetaError(424242, true).disposition).toBe('retry');
     expect(meta.parseSendResponse(MESSAGE, response(502, '<html>bad gateway</html>'))).toEqual({ kind: 'failed', disposition: 'retry', errorCode: 'http:502', reason: 'HTTP 502 without a Meta error body' });

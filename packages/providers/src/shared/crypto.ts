@@ -14,6 +14,4 @@ export function safeEqual(a: string, b: string): boolean {
 
 export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
-export const hmacHex = (algo: 'sha1' | 'sha256', key: string, data: Buffer | string): string => createHmac(algo, key).update(data).digest('hex');
-
 export const hmacBase64 = (algo: 'sha1' | 'sha256', key: string, data: Buffer | string): string => createHmac(algo, key).update(data).digest('base64');

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { maskPhone } from '@sicantik/core';
 import type { Disposition, HttpRequest, HttpResponse } from '../types';
 
 ////////// Building requests, reading responses
@@ -55,9 +56,12 @@ export function dispositionFromHttpStatus(status: number): Disposition {
 
 export const is2xx = (status: number): boolean => status >= 200 && status < 300;
 
-/** Short, log-safe excerpt of a provider's reason text. */
+/**
+ * Short, log-safe excerpt of a provider's reason text: providers sometimes echo
+ * the recipient, so anything shaped like a phone number is masked.
+ */
 export const reasonText = (v: unknown, fallback: string): string => {
-  const s = typeof v === 'string' && v.trim() ? v.trim() : fallback;
+  const s = (typeof v === 'string' && v.trim() ? v.trim() : fallback).replace(/\+?\d{8,15}/g, (n) => maskPhone(n));
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 };
 

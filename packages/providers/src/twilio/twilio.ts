@@ -15,7 +15,7 @@ import { classifyTwilioError } from './errors';
 
 export const twilioWirePhone = (e164: string): string => `whatsapp:${assertE164(e164)}`;
 
-export function twilioSendPairs(cfg: TwilioConfig, msg: OutboundMessage): [string, string][] {
+function twilioSendPairs(cfg: TwilioConfig, msg: OutboundMessage): [string, string][] {
   const pairs: [string, string][] = [['To', twilioWirePhone(msg.toE164)]];
   if (cfg.messagingServiceSid) pairs.push(['MessagingServiceSid', cfg.messagingServiceSid]);
   if (cfg.from) pairs.push(['From', `whatsapp:${cfg.from}`]);
@@ -73,7 +73,7 @@ export function twilioParseSendResponse(res: HttpResponse): SendOutcome {
 type Params = Record<string, string[]>;
 
 /** base64(HMAC-SHA1(authToken, url + for each key in sorted order: key + value, for each distinct value in sorted order)). */
-export function twilioSignature(authToken: string, url: string, params: Params): string {
+function twilioSignature(authToken: string, url: string, params: Params): string {
   const data = Object.keys(params).sort().reduce((acc, k) => acc + [...new Set(params[k])].sort().map((v) => k + v).join(''), url);
   return hmacBase64('sha1', authToken, Buffer.from(data, 'utf8'));
 }
@@ -98,7 +98,7 @@ function formParams(text: string): Params {
   return out;
 }
 
-export function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): { result: 'ok' | 'missing' | 'malformed' | 'signature'; params?: Params } {
+function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): { result: 'ok' | 'missing' | 'malformed' | 'signature'; params?: Params } {
   const sig = header(req, 'x-twilio-signature');
   if (sig === undefined) return { result: 'missing' };
   const text = bodyText(req.rawBody);
@@ -128,7 +128,7 @@ const STATUS: Readonly<Record<string, StatusEvent['status']>> = {
   sent: 'sent', delivered: 'delivered', read: 'read', failed: 'failed', undelivered: 'failed', canceled: 'failed',
 };
 
-export function parseTwilioCallback(params: Params): { events: WebhookEvent[]; ignored: number } {
+function parseTwilioCallback(params: Params): { events: WebhookEvent[]; ignored: number } {
   const one = (k: string) => params[k]?.[0];
   const sid = one('MessageSid');
   if (!sid) return { events: [], ignored: 1 };

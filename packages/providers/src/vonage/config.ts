@@ -3,7 +3,7 @@ import { EnvReader, templateEntry } from '../shared/config';
 
 ////////// Vonage configuration (Messages API, HTTP Basic auth with the account key and secret)
 
-export interface VonageTemplate {
+interface VonageTemplate {
   /** As Vonage expects it; for WhatsApp templates this may be "<namespace>:<name>". */
   name: string;
   /** BCP 47 locale, defaults to the message language. */

@@ -17,7 +17,7 @@ import type { VonageConfig } from './config';
 /** Vonage writes numbers without "+" or "00". */
 export const vonageWirePhone = (e164: string): string => e164Digits(e164);
 
-export function vonageSendBody(cfg: VonageConfig, msg: OutboundMessage): Record<string, unknown> {
+function vonageSendBody(cfg: VonageConfig, msg: OutboundMessage): Record<string, unknown> {
   const base = { channel: 'whatsapp', to: vonageWirePhone(msg.toE164), from: cfg.from };
   const t = cfg.templates.get(msg.templateCode);
   if (!t) return { message_type: 'text', ...base, text: msg.text, client_ref: msg.notificationId };
@@ -90,7 +90,7 @@ export function vonageParseSendResponse(res: HttpResponse): SendOutcome {
 
 ////////// Webhooks
 
-export function verifyVonageSignature(cfg: VonageConfig, req: WebhookRequest, now: Date): 'ok' | 'missing' | 'malformed' | 'signature' | 'stale' {
+function verifyVonageSignature(cfg: VonageConfig, req: WebhookRequest, now: Date): 'ok' | 'missing' | 'malformed' | 'signature' | 'stale' {
   const h = header(req, 'authorization');
   // Vonage rarely sends an unsigned callback after an internal error; it retries if we answer 5xx.
   if (h === undefined) return 'missing';
@@ -118,7 +118,7 @@ const STATUS: Readonly<Record<string, DeliveryStatus>> = {
   submitted: 'sent', delivered: 'delivered', read: 'read', rejected: 'failed', undeliverable: 'failed',
 };
 
-export function parseVonageWebhook(p: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
+function parseVonageWebhook(p: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
   const id = str(p.message_uuid);
   if (!id) return { events: [], ignored: 1 };
   const at = fromIso(p.timestamp);

@@ -37,7 +37,7 @@ const statusCode = (body: unknown): string | undefined => (isObject(body) ? str(
  * so a retried or replayed send maps to the same id. It is ours, not Watzap's,
  * and nothing Watzap sends later will carry it.
  */
-export const watzapSyntheticId = (notificationId: string): string => `watzap:${notificationId}`;
+const watzapSyntheticId = (notificationId: string): string => `watzap:${notificationId}`;
 
 export function watzapParseSendResponse(msg: OutboundMessage, res: HttpResponse): SendOutcome {
   if (!is2xx(res.status)) return { kind: 'failed', disposition: dispositionFromHttpStatus(res.status), errorCode: `http:${res.status}`, reason: `HTTP ${res.status}` };
@@ -59,7 +59,7 @@ function chatE164(chatId: string): string | undefined {
   return m ? e164FromInternational(m[1]!) : undefined;
 }
 
-export function parseWatzapWebhook(p: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
+function parseWatzapWebhook(p: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
   const data = isObject(p.data) ? p.data : undefined;
   if (p.type !== 'incoming_chat' || !data || data.is_from_me === true) return { events: [], ignored: 1 };
   const id = str(data.message_id);
