@@ -1,5 +1,5 @@
-import type { ConnectionCheck, Disposition, HttpRequest, HttpResponse, OutboundMessage, SendOutcome, WebhookEvent, WebhookRequest, WebhookResult } from '../types';
-import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, str, withRedaction } from '../shared/http';
+import type { ConnectionCheck, DeliveryStatus, Disposition, HttpRequest, HttpResponse, OutboundMessage, SendOutcome, WebhookEvent, WebhookRequest, WebhookResult } from '../types';
+import { dispositionFromHttpStatus, is2xx, isObject, own, parseJson, reasonText, str, withRedaction } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
 import { fromEpochSeconds, jsonObjectBody, urlTokenCheck } from '../shared/webhook';
 import type { WatzapConfig } from './config';
@@ -9,7 +9,10 @@ import type { WatzapConfig } from './config';
 // checking_key, validate_number, send_message, set_webhook, the response codes
 // 200/1002-1006 and the incoming_chat webhook) and from public client code.
 // Send: POST {base}/send_message, JSON {api_key, number_key, phone_no, message}.
-// The answer carries no message id and there is no status webhook.
+// The documented answer carries no message id and there is no documented status
+// webhook. Should an answer carry data.message_id, or a webhook of type
+// "message_ack" arrive (as the provider simulator models them; not in Watzap's
+// documentation: [R]), they are used.
 
 export const watzapWirePhone = (e164: string): string => e164Digits(e164);
 
@@ -33,9 +36,9 @@ const CODES: ReadonlyMap<string, Disposition> = new Map<string, Disposition>([
 const statusCode = (body: unknown): string | undefined => (isObject(body) ? str(body.status) : undefined);
 
 /**
- * No message id exists, so one is made from the notification id: deterministic,
- * so a retried or replayed send maps to the same id. It is ours, not Watzap's,
- * and nothing Watzap sends later will carry it.
+ * Without a message id in the answer, one is made from the notification id:
+ * deterministic, so a retried or replayed send maps to the same id. It is ours,
+ * not Watzap's, and nothing Watzap sends later will carry it.
  */
 const watzapSyntheticId = (notificationId: string): string => `watzap:${notificationId}`;
 
@@ -43,7 +46,10 @@ export function watzapParseSendResponse(msg: OutboundMessage, res: HttpResponse)
   if (!is2xx(res.status)) return { kind: 'failed', disposition: dispositionFromHttpStatus(res.status), errorCode: `http:${res.status}`, reason: `HTTP ${res.status}` };
   const body = parseJson(res.body);
   const code = statusCode(body);
-  if (code === '200') return { kind: 'accepted', providerMessageId: watzapSyntheticId(msg.notificationId), synthetic: true };
+  if (code === '200') {
+    const id = isObject(body) && isObject(body.data) ? str(body.data.message_id) : undefined;
+    return id ? { kind: 'accepted', providerMessageId: id } : { kind: 'accepted', providerMessageId: watzapSyntheticId(msg.notificationId), synthetic: true };
+  }
   return {
     kind: 'failed', disposition: (code && CODES.get(code)) || 'retry',
     errorCode: code ? `watzap:${code}` : 'watzap:unknown',
@@ -51,7 +57,9 @@ export function watzapParseSendResponse(msg: OutboundMessage, res: HttpResponse)
   };
 }
 
-////////// Webhook: incoming_chat only (no delivery statuses)
+////////// Webhooks: incoming_chat (documented); message_ack ([R], see above)
+
+const ACK: Readonly<Record<string, DeliveryStatus>> = { sent: 'sent', delivered: 'delivered', read: 'read', failed: 'failed' };
 
 /** chat_id "628...@c.us" (or @s.whatsapp.net); groups (@g.us) are not replies to us. */
 function chatE164(chatId: string): string | undefined {
@@ -61,6 +69,13 @@ function chatE164(chatId: string): string | undefined {
 
 function parseWatzapWebhook(p: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {
   const data = isObject(p.data) ? p.data : undefined;
+  if (p.type === 'message_ack' && data) {
+    const id = str(data.message_id);
+    const status = own(ACK, str(data.message_ack)?.toLowerCase());
+    if (!id || !status) return { events: [], ignored: 1 };
+    const at = fromEpochSeconds(data.timestamp);
+    return { events: [{ kind: 'status', providerMessageId: id, status, ...(at ? { at } : {}), ...(status === 'failed' ? { errorCode: 'watzap:failed', reason: 'Watzap reported the message failed' } : {}) }], ignored: 0 };
+  }
   if (p.type !== 'incoming_chat' || !data || data.is_from_me === true) return { events: [], ignored: 1 };
   const id = str(data.message_id);
   const from = typeof data.chat_id === 'string' ? chatE164(data.chat_id) : undefined;

@@ -33,6 +33,10 @@ describe('watzap: send', () => {
     expect(ok(200)).toEqual(ok('200'));
   });
 
+  it('uses data.message_id when an answer carries one (not documented; the simulator sends it)', () => {
+    expect(watzap.parseSendResponse(MESSAGE, response(200, { status: '200', message: 'Successfully', data: { message_id: '3EB0AB12' } }))).toEqual({ kind: 'accepted', providerMessageId: '3EB0AB12' });
+  });
+
   it.each([['1002', 'fallback'], ['1003', 'fallback'], ['1004', 'fallback'], ['1005', 'retry'], ['1006', 'retry']])('status %s -> %s', (code, disposition) => {
     expect(watzap.parseSendResponse(MESSAGE, response(200, { status: code, message: 'Invalid' }))).toEqual({ kind: 'failed', disposition, errorCode: `watzap:${code}`, reason: 'Invalid' });
   });
@@ -46,6 +50,14 @@ describe('watzap: webhook (incoming_chat; a secret in the URL)', () => {
     expect(watzap.handleWebhook(hook(chat, ''), NOW)).toEqual({ ok: false, reason: 'missing' });
     expect(watzap.handleWebhook(webhookRequest({ url: 'https://tracker.example.id/webhooks/watzap?token=watzap-url-secret-000111', body: '{' }), NOW)).toEqual({ ok: false, reason: 'malformed' });
   });
+  it('reads message_ack statuses when they come (undocumented), in any order', () => {
+    const ack = (a: string) => hook({ type: 'message_ack', data: { message_id: '3EB0AB12', chat_id: '6281234567890@c.us', message_ack: a, timestamp: 1764000000 } });
+    expect(watzap.handleWebhook(ack('READ'), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'status', providerMessageId: '3EB0AB12', status: 'read', at: new Date(1764000000 * 1000) }] });
+    expect(watzap.handleWebhook(ack('SENT'), NOW)).toMatchObject({ ok: true, events: [{ status: 'sent' }] });
+    expect(watzap.handleWebhook(ack('FAILED'), NOW)).toMatchObject({ ok: true, events: [{ status: 'failed', errorCode: 'watzap:failed' }] });
+    expect(watzap.handleWebhook(ack('PENDING'), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
+  });
+
   it('ignores our own messages, groups and other types; a replay parses the same', () => {
     expect(watzap.handleWebhook(hook({ ...chat, data: { ...chat.data, is_from_me: true } }), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
     expect(watzap.handleWebhook(hook({ ...chat, data: { ...chat.data, chat_id: '1203630@g.us' } }), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
