@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { deterministicId, isRetriable, maskPhone, normalizePhone, notificationId, parseCountryList, PermanentError, TransientError } from './index';
+import { deterministicId, maskPhone, normalizePhone, notificationId, parseCountryList } from './index';
 
 describe('deterministic ids', () => {
   it('derives the same id from the same cause and a UUID-shaped value', () => {
@@ -71,14 +71,5 @@ describe('phone numbers (Indonesia)', () => {
       expect(m).toHaveLength(p.length);
       expect(m.slice(4, -4)).toMatch(/^\*+$/);
     }));
-  });
-});
-
-describe('errors carry retriability', () => {
-  it('classifies', () => {
-    expect(isRetriable(new TransientError('x'))).toBe(true);
-    expect(isRetriable(new PermanentError('x'))).toBe(false);
-    expect(isRetriable(new TypeError('bug'))).toBe(false);
-    expect(isRetriable(new Error('socket hang up'))).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { createMetrics } from '@sicantik/observability';
 import { SchemaCodec, dlqTopicOf, type ContactEvent } from '@sicantik/schemas';
 import { silentLogger, stack, uniq, waitFor } from '../../../test/support';
 import { coPartitionedAssigner } from './assigner';
-import { runBatchConsumer, type RecordBatch, type RunningBatchConsumer } from './batchConsumer';
+import { runBatchConsumer, type BatchConsumerOptions, type BatchOutcome, type RecordBatch, type RunningBatchConsumer } from './batchConsumer';
 import { EventProducer, ensureTopics } from './client';
 
 ////////// The batch-first loop against a real broker: a handler gets a partition's records
@@ -82,5 +82,120 @@ describe('batch consumer loop against a real broker', () => {
     await start();
     await waitFor(async () => batches.length > 0, { what: 'the new record after the restart' });
     expect(batches.flatMap((b) => b.ids)).toEqual([`${group}-late`]);
+  });
+});
+
+////////// Bounded retries of unknown errors, each test on topics of its own: what reaches a
+// dead-letter topic, and when.
+
+describe('batch consumer loop: error classes against a real broker', () => {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'it', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const metrics = createMetrics('it');
+  const running: RunningBatchConsumer[] = [];
+  const producers: EventProducer[] = [];
+
+  beforeAll(async () => { await admin.connect(); });
+  afterAll(async () => {
+    for (const r of running) await r.stop();
+    for (const p of producers) await p.disconnect();
+    await admin.disconnect();
+  });
+
+  /** Topics (contact.events with two partitions, its DLQ, delivery.status) of a test's own, a codec and a producer for them. */
+  const fresh = async (name: string) => {
+    const prefix = `${uniq(`it-batch-${name}-`)}.`;
+    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: prefix });
+    await ensureTopics(admin, { prefix, partitions: 2, replicationFactor: 1 }, ['contact.events', 'delivery.status']);
+    await codec.register(['contact.events', 'delivery.status']);
+    const producer = EventProducer.create(kafka, codec);
+    await producer.connect();
+    producers.push(producer);
+    const input = `${prefix}contact.events`;
+    const start = async (handler: (b: RecordBatch<'contact.events'>) => Promise<BatchOutcome | void>, extra: Partial<BatchConsumerOptions> = {}, groupId = `${prefix}g`) => {
+      const c = await runBatchConsumer({ kafka, codec, groupId, producer, logger: silentLogger(), metrics, handlers: { 'contact.events': handler as never }, retry: { initialMs: 20, maxMs: 50 }, ...extra });
+      running.push(c);
+      return c;
+    };
+    /** Every record of the DLQ topic (read up to its end offset), with its headers. */
+    const deadLetters = async () => {
+      const dlq = dlqTopicOf(input);
+      const end = Number((await admin.fetchTopicOffsets(dlq))[0]!.high);
+      if (end === 0) return [];
+      return (await readUpTo(dlq, end)).map((m) => ({ ...m, eventId: m.value ? (codec.decode('contact.events', m.value) as Promise<ContactEvent>) : null }));
+    };
+    const committed = async (groupId = `${prefix}g`) => Object.fromEntries((await admin.fetchOffsets({ groupId, topics: [input] }))[0]!.partitions.map((p) => [p.partition, p.offset]));
+    return { prefix, codec, producer, input, start, deadLetters, committed };
+  };
+  const readUpTo = async (topic: string, n: number) => {
+    const got: { value: Buffer | null; headers: Record<string, string> }[] = [];
+    const reader = kafka.consumer({ groupId: uniq('reader-'), maxWaitTimeInMs: 100 });
+    await reader.connect();
+    await reader.subscribe({ topic, fromBeginning: true });
+    await reader.run({ eachMessage: async ({ message }) => {
+      got.push({ value: message.value, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+    } });
+    await waitFor(async () => got.length >= n, { what: `${n} records on ${topic}` });
+    await reader.disconnect();
+    return got;
+  };
+  const status = (r: { value: ContactEvent }) => ({ topic: 'delivery.status' as const, key: r.value.eventId, value: { eventId: `out-${r.value.eventId}`, occurredAt: 1, correlationId: 'c', causationId: r.value.eventId, provider: 'meta', providerMessageId: r.value.eventId, status: 'SENT' as const, providerTimestamp: null, receivedAt: 1, errorCode: null, errorTitle: null } });
+
+  it('an unknown error (a TypeError for one record) is retried 3 times with the batch, then only that record is dead-lettered with RETRIES_EXHAUSTED after 1 + 3 attempts of its own; the others are handled once, in order', async () => {
+    const t = await fresh('unknown');
+    const handled: string[] = [];
+    const calls: string[][] = [];
+    const handler = async ({ records }: RecordBatch<'contact.events'>) => {
+      calls.push(records.map((r) => r.value.eventId));
+      for (const r of records) if (r.value.text === 'bug') void (r.value as unknown as { missing: { field: string } }).missing.field; // a real TypeError
+      return { out: records.map(status), done: () => { handled.push(...records.map((r) => r.value.eventId)); } };
+    };
+    const ids = Array.from({ length: 20 }, (_, i) => `u-${i}`);
+    await t.producer.send(ids.map((id, i) => ({ topic: 'contact.events' as const, key: 'k', partition: 0, value: contact(id, i === 7 ? 'bug' : 'ok') })));
+    await t.start(handler);
+    await waitFor(async () => handled.length >= 19, { what: '19 records handled', timeoutMs: 60_000 });
+    const dlq = await waitFor(async () => { const d = await t.deadLetters(); return d.length >= 1 && d; }, { what: 'the dead letter' });
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect(handled).toEqual(ids.filter((_, i) => i !== 7)); // each once, in order
+    const alone = calls.filter((c) => c.length === 1 && c[0] === 'u-7');
+    expect(alone).toHaveLength(4); // 1 + unknownRetries (default 3) attempts of the record on its own
+    expect(calls.filter((c) => c.length === 20).length).toBe(4); // the whole batch: 1 + 3 attempts before it was split
+    expect(await t.deadLetters()).toHaveLength(1);
+    expect(await dlq[0]!.eventId).toMatchObject({ eventId: 'u-7', text: 'bug' });
+    expect(dlq[0]!.headers).toMatchObject({
+      'dlq.reason': 'RETRIES_EXHAUSTED', 'dlq.error.name': 'TypeError', 'dlq.attempts': '4',
+      'dlq.source.topic': t.input, 'dlq.source.partition': '0', 'dlq.source.offset': '7', 'dlq.consumer.group': `${t.prefix}g`,
+    });
+    expect(dlq[0]!.headers['dlq.error']).toMatch(/Cannot read properties of undefined \(reading 'field'\)/);
+    expect(await t.committed()).toMatchObject({ 0: '20' });
+  });
+
+  it('retriable errors (unavailable broker, database, network) are retried for as long as they last and never dead-lettered; the number of unknown retries is configurable', async () => {
+    const t = await fresh('retriable');
+    const handled: string[] = [];
+    const unavailable = [
+      new TransientError('database down'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { code: 'ECONNREFUSED' }),
+      Object.defineProperty(new Error('Server selection timed out after 30000 ms'), 'name', { value: 'MongoServerSelectionError' }),
+      new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }),
+    ];
+    let failures = 0;
+    let unknownCalls = 0;
+    const handler = async ({ records }: RecordBatch<'contact.events'>) => {
+      if (records.some((r) => r.value.text === 'flaky') && failures < 8) throw unavailable[failures++ % unavailable.length];
+      if (records.some((r) => r.value.text === 'bug')) { unknownCalls++; throw new RangeError('Invalid time value'); }
+      return { done: () => { handled.push(...records.map((r) => r.value.eventId)); } };
+    };
+    await t.producer.send(['a', 'flaky', 'b'].map((x) => ({ topic: 'contact.events' as const, key: 'k', partition: 0, value: contact(`r-${x}`, x) })));
+    await t.producer.send([{ topic: 'contact.events' as const, key: 'k', partition: 1, value: contact('r-bug', 'bug') }]);
+    await t.start(handler, { retry: { initialMs: 20, maxMs: 50, unknownRetries: 1 } });
+    await waitFor(async () => handled.length >= 3 && (await t.deadLetters()).length >= 1, { what: 'three handled and one dead letter' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(failures).toBe(8); // more failures than any bound on unknown errors
+    expect(handled).toEqual(['r-a', 'r-flaky', 'r-b']);
+    expect(unknownCalls).toBe(2); // unknownRetries: 1
+    const dlq = await t.deadLetters();
+    expect(dlq.map((d) => [d.headers['dlq.reason'], d.headers['dlq.error.name'], d.headers['dlq.attempts']])).toEqual([['RETRIES_EXHAUSTED', 'RangeError', '2']]);
   });
 });

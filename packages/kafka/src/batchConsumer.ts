@@ -1,5 +1,5 @@
 import type { KafkaMessage, PartitionAssigner } from 'kafkajs';
-import { errorMessage, isRetriable } from '@sicantik/core';
+import { classifyError, errorMessage } from '@sicantik/core';
 import type { Logger, Metrics } from '@sicantik/observability';
 import { dlqTopicOf, type SchemaCodec, type TopicName } from '@sicantik/schemas';
 import type { Kafka } from 'kafkajs';
@@ -15,9 +15,24 @@ import { backoffMs, type Delivered } from './consumer';
 //   3. commits the offset after the batch's last record.
 // A crash anywhere redelivers the batch from its first record: outputs carry
 // deterministic ids, so consumers downstream absorb the repeat (at-least-once in,
-// effectively-once out). Retriable errors retry the whole batch with backoff and
-// jitter; a permanent error splits the batch to find the record that causes it,
-// which goes to `<topic>.dlq` with its reason while the others proceed.
+// effectively-once out).
+//
+// An error (the handler's, the decoder's, a produce) falls in one of three classes
+// (classifyError in @sicantik/core, the one rule):
+//   - retriable (broker, registry, database or network unavailable): the whole batch is
+//     retried with backoff and jitter for as long as it takes; never dead-lettered;
+//   - permanent (an error that says the record cannot be processed, e.g. PermanentError,
+//     ValidationError): the batch is split in halves until the failing record is alone,
+//     which goes to `<topic>.dlq` with the error's code as its reason; the others proceed;
+//   - unknown (anything else, e.g. a TypeError from a bug): the batch is retried
+//     `retry.unknownRetries` times (default 3) with backoff, then split; a half that
+//     fails again is split at once, and the record left alone that still fails after as
+//     many retries of its own goes to `<topic>.dlq` with reason RETRIES_EXHAUSTED. A bug
+//     that one record triggers never blocks its partition for longer than that.
+// Undecodable records (no value, bad bytes, unknown schema) go to the DLQ with the
+// decoder's reason (BAD_WIRE_FORMAT, SCHEMA_UNKNOWN, ...). DLQ records keep the original
+// key, value and headers, plus dlq.reason, dlq.error, dlq.error.name, dlq.attempts and
+// dlq.source.{topic,partition,offset}, dlq.consumer.group, dlq.at headers.
 
 export interface RecordBatch<T extends TopicName> {
   topic: T;
@@ -49,7 +64,18 @@ export interface BatchConsumerOptions {
   maxBatch?: number;
   /** Partitions handled at once (records of one partition stay in order). Default 3. */
   concurrency?: number;
-  retry?: { initialMs?: number; maxMs?: number };
+  retry?: {
+    /** First wait after a failed attempt (default 200 ms); doubles per attempt, with jitter. */
+    initialMs?: number;
+    /** Longest wait between attempts (default 30 s). */
+    maxMs?: number;
+    /**
+     * Retries after an error of the unknown class (neither retriable nor permanent)
+     * before the batch is split, and again for the record found alone before it is
+     * dead-lettered with reason RETRIES_EXHAUSTED (default 3).
+     */
+    unknownRetries?: number;
+  };
   /** Assignment strategy; default kafkajs' round robin. See coPartitionedAssigner. */
   partitionAssigners?: PartitionAssigner[];
   /** Told the full assignment (physical topic → partitions) after every rebalance. */
@@ -60,10 +86,18 @@ export interface BatchConsumerOptions {
 
 export interface RunningBatchConsumer { stop(): Promise<void> }
 
+/** The DLQ reason of a record whose unknown error outlasted its retries. */
+export const RETRIES_EXHAUSTED = 'RETRIES_EXHAUSTED';
+
+/** What became of a chunk: done, or abandoned because the loop is stopping. */
+type ChunkResult = { kind: 'done' } | { kind: 'stopped' };
+interface DeadLetter { message: KafkaMessage; err: unknown; reason: string; attempts: number }
+
 export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<RunningBatchConsumer> {
   const { kafka, codec, groupId, handlers, logger, metrics, producer } = opts;
   const initialMs = opts.retry?.initialMs ?? 200;
   const maxMs = opts.retry?.maxMs ?? 30_000;
+  const unknownRetries = Math.max(0, opts.retry?.unknownRetries ?? 3);
   const maxBatch = opts.maxBatch ?? 500;
   const log = logger.child({ component: 'batch-consumer', groupId });
   const consumer = kafka.consumer({
@@ -81,18 +115,20 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
   await consumer.connect();
   await consumer.subscribe({ topics: [...physicalToLogical.keys()], fromBeginning: opts.fromBeginning ?? true });
 
-  const toDlq = async (topic: string, partition: number, messages: { message: KafkaMessage; err: unknown }[]) => {
-    if (messages.length === 0) return;
+  const toDlq = async (topic: string, partition: number, letters: DeadLetter[]) => {
+    if (letters.length === 0) return;
     await producer.producer.send({
       topic: dlqTopicOf(topic),
       acks: -1,
-      messages: messages.map(({ message, err }) => ({
+      messages: letters.map(({ message, err, reason, attempts }) => ({
         key: message.key,
         value: message.value,
         headers: {
           ...message.headers,
-          'dlq.reason': (err as { code?: string }).code ?? 'UNKNOWN',
+          'dlq.reason': reason,
           'dlq.error': errorMessage(err).slice(0, 2000),
+          'dlq.error.name': typeof (err as { name?: unknown } | null)?.name === 'string' ? (err as { name: string }).name : typeof err,
+          'dlq.attempts': String(attempts),
           'dlq.source.topic': topic,
           'dlq.source.partition': String(partition),
           'dlq.source.offset': message.offset,
@@ -101,16 +137,38 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
         },
       })),
     });
-    for (const { err } of messages) metrics.deadLetters.inc({ topic, reason: (err as { code?: string }).code ?? 'UNKNOWN' });
-    metrics.consumed.inc({ topic, outcome: 'dead_letter' }, messages.length);
+    for (const { reason } of letters) metrics.deadLetters.inc({ topic, reason });
+    metrics.consumed.inc({ topic, outcome: 'dead_letter' }, letters.length);
+  };
+  /** Dead-letters until the broker takes them (the handler's work is not redone meanwhile); false when stopping. */
+  const toDlqUntilDone = async (topic: string, partition: number, letters: DeadLetter[], heartbeat: () => Promise<void>): Promise<boolean> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await toDlq(topic, partition, letters);
+        return true;
+      } catch (err) {
+        if (stopping) return false;
+        const wait = backoffMs(attempt, initialMs, maxMs);
+        log.warn({ topic, partition, records: letters.length, attempt, waitMs: wait, err: errorMessage(err) }, 'cannot write to the dead-letter topic; retrying');
+        await sleep(wait);
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  };
+  const codeOf = (err: unknown) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    return code === undefined || code === null ? 'UNKNOWN' : String(code);
   };
 
-  /** Decodes a chunk: the records, and the poison ones (no value, bad bytes) for the DLQ. */
+  /**
+   * Decodes a chunk: the records, and the poison ones (no value, bad bytes: a permanent
+   * error) for the DLQ. Any other decoding error (registry unavailable, a bug) is thrown
+   * for the chunk's retry.
+   */
   const decode = async (topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>) => {
     const logical = physicalToLogical.get(topic)!;
     const records: Delivered<TopicName>[] = [];
-    const poison: { message: KafkaMessage; err: unknown }[] = [];
-    const byOffset = new Map<string, KafkaMessage>();
+    const poison: DeadLetter[] = [];
     for (const message of messages) {
       try {
         if (!message.value) throw Object.assign(new Error('record has no value (tombstone)'), { retriable: false, code: 'TOMBSTONE' });
@@ -118,13 +176,12 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
         records.push({ topic: logical, partition, offset: message.offset, key: message.key?.toString() ?? null, value, headers, timestamp: Number(message.timestamp), heartbeat } as Delivered<TopicName>);
-        byOffset.set(message.offset, message);
       } catch (err) {
-        if (isRetriable(err)) throw err; // registry unavailable: retry the whole chunk
-        poison.push({ message, err });
+        if (classifyError(err) !== 'permanent') throw err;
+        poison.push({ message, err, reason: codeOf(err), attempts: 1 });
       }
     }
-    return { logical, records, poison, byOffset };
+    return { logical, records, poison };
   };
 
   /** Runs the handler on records and makes its outcome durable (outputs, then done). */
@@ -137,46 +194,59 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
   };
 
   /**
-   * Handles a chunk until it is done: retriable errors retry it; a permanent error
-   * splits it in halves until the failing record is alone, then dead-letters that
-   * record. Returns false when stopping (nothing of the chunk counts as done).
+   * Handles a chunk until it is done (see the three error classes above). `unknownBudget`
+   * is how many unknown errors the chunk may meet before it is split (or, alone,
+   * dead-lettered). Returns 'stopped' when stopping (nothing of the chunk counts as done).
    */
-  const handleChunk = async (topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean> => {
+  const handleChunk = async (topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>, unknownBudget: number): Promise<ChunkResult> => {
+    let unknown = 0;
     for (let attempt = 0; ; attempt++) {
       const end = metrics.handleSeconds.startTimer({ topic });
+      let err: unknown;
+      let decoded: Awaited<ReturnType<typeof decode>>;
       try {
-        const { logical, records, poison, byOffset } = await decode(topic, partition, messages, heartbeat);
-        try {
-          await apply(logical, partition, records, heartbeat);
-        } catch (err) {
-          if (isRetriable(err)) throw err;
-          if (records.length === 1) {
-            log.error({ topic, partition, offset: records[0]!.offset, err: errorMessage(err) }, 'permanent error; sending record to dead-letter topic');
-            await toDlq(topic, partition, [{ message: byOffset.get(records[0]!.offset)!, err }]);
-          } else {
-            const half = Math.ceil(records.length / 2);
-            const msgs = records.map((r) => byOffset.get(r.offset)!);
-            if (!(await handleChunk(topic, partition, msgs.slice(0, half), heartbeat))) return false;
-            if (!(await handleChunk(topic, partition, msgs.slice(half), heartbeat))) return false;
-          }
-          records.length = 0; // counted as dead letters or by the halves
-        }
+        decoded = await decode(topic, partition, messages, heartbeat);
+        await apply(decoded.logical, partition, decoded.records, heartbeat);
+      } catch (e) {
+        err = e;
+      }
+      end();
+      if (err === undefined) {
+        const { records, poison } = decoded!;
         if (poison.length) {
           log.error({ topic, partition, offsets: poison.map((p) => p.message.offset), err: errorMessage(poison[0]!.err) }, 'undecodable records; sending them to the dead-letter topic');
-          await toDlq(topic, partition, poison);
+          if (!(await toDlqUntilDone(topic, partition, poison, heartbeat))) return { kind: 'stopped' };
         }
         metrics.consumed.inc({ topic, outcome: 'ok' }, records.length);
-        end();
-        return true;
-      } catch (err) {
-        end();
-        if (stopping) return false;
-        const wait = backoffMs(attempt, initialMs, maxMs);
-        metrics.retries.inc({ topic });
-        log.warn({ topic, partition, records: messages.length, attempt, waitMs: wait, err: errorMessage(err) }, 'retriable error; retrying the batch');
-        await sleep(wait);
-        await heartbeat().catch(() => undefined);
+        return { kind: 'done' };
       }
+      if (stopping) return { kind: 'stopped' };
+      const cls = classifyError(err);
+      if (cls === 'unknown') unknown++;
+      if (cls === 'permanent' || (cls === 'unknown' && unknown > unknownBudget)) {
+        if (messages.length === 1) {
+          const m = messages[0]!;
+          const reason = cls === 'permanent' ? codeOf(err) : RETRIES_EXHAUSTED;
+          log.error({ topic, partition, offset: m.offset, reason, attempts: attempt + 1, err: errorMessage(err) },
+            cls === 'permanent' ? 'permanent error; sending the record to the dead-letter topic' : 'error neither retriable nor permanent outlasted its retries; sending the record to the dead-letter topic');
+          if (!(await toDlqUntilDone(topic, partition, [{ message: m, err, reason, attempts: attempt + 1 }], heartbeat))) return { kind: 'stopped' };
+          return { kind: 'done' };
+        }
+        // Split: a half that meets an unknown error again is split at once; a record alone gets the full budget.
+        const half = Math.ceil(messages.length / 2);
+        const budget = (n: number) => (cls === 'unknown' && n > 1 ? 0 : unknownRetries);
+        for (const part of [messages.slice(0, half), messages.slice(half)]) {
+          const r = await handleChunk(topic, partition, part, heartbeat, budget(part.length));
+          if (r.kind !== 'done') return r;
+        }
+        return { kind: 'done' };
+      }
+      const wait = backoffMs(attempt, initialMs, maxMs);
+      metrics.retries.inc({ topic });
+      log.warn({ topic, partition, records: messages.length, attempt, class: cls, waitMs: wait, err: errorMessage(err) },
+        cls === 'retriable' ? 'retriable error; retrying the batch' : 'unexpected error; retrying the batch a few times');
+      await sleep(wait);
+      await heartbeat().catch(() => undefined);
     }
   };
 
@@ -188,7 +258,8 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
       for (let i = 0; i < batch.messages.length; i += maxBatch) {
         if (!isRunning() || isStale()) break;
         const chunk = batch.messages.slice(i, i + maxBatch);
-        if (!(await handleChunk(batch.topic, batch.partition, chunk, heartbeat))) break;
+        const r = await handleChunk(batch.topic, batch.partition, chunk, heartbeat, unknownRetries);
+        if (r.kind === 'stopped') break;
         const last = chunk[chunk.length - 1]!.offset;
         resolveOffset(last);
         // The batch's own commit: consumer.commitOffsets is a silent no-op once stop() has begun.

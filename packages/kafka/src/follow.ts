@@ -1,4 +1,5 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { isRetriable } from '@sicantik/core';
 import type { SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
 
 ////////// Reading a whole topic into memory or a store (compacted sets, decision logs)
@@ -69,7 +70,7 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
 
 /**
  * Retries a call while Kafka answers with a retriable error (a broker that just
- * restarted is not yet the leader of its partitions), for up to `ms`.
+ * restarted is not yet the leader of its partitions; isRetriable), for up to `ms`.
  */
 export async function untilAvailable<T>(fn: () => Promise<T>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -77,7 +78,7 @@ export async function untilAvailable<T>(fn: () => Promise<T>, ms = 60_000): Prom
     try {
       return await fn();
     } catch (e) {
-      const retriable = (e as { retriable?: boolean }).retriable === true || /not the leader|leader not available|not available/i.test((e as Error).message ?? '');
+      const retriable = isRetriable(e) || /not the leader|leader not available|not available/i.test((e as Error).message ?? '');
       if (!retriable || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
