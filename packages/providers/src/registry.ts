@@ -1,4 +1,4 @@
-import type { Env, Provider, ProviderAdapter, ProviderName, ReadSecretFile } from './types';
+import type { Env, Provider, ProviderAdapter, ProviderName, ProviderRole, ReadSecretFile } from './types';
 import { PROVIDER_NAMES } from './types';
 import { readSecretFileSync } from './shared/config';
 import { birdAdapter } from './bird';
@@ -20,10 +20,17 @@ export const PROVIDER_ADAPTERS: Readonly<Record<ProviderName, ProviderAdapter>> 
 };
 
 /**
- * The providers configured in this environment, in PROVIDER_NAMES order. A
- * provider with none of its credential variables set is skipped; one with some
- * but not all throws ProviderConfigError (naming variables, never values).
+ * The providers configured in this environment for these roles (default both),
+ * in PROVIDER_NAMES order. A provider with none of the roles' credential
+ * variables set is skipped; one with some but not all throws ProviderConfigError
+ * (naming variables, never values). The dispatcher asks for ['send'], the
+ * tracker for ['receive'], so neither reads the other's secrets.
  */
-export function configuredProviders(env: Env, readSecretFile: ReadSecretFile = readSecretFileSync): Provider[] {
-  return PROVIDER_NAMES.flatMap((name) => PROVIDER_ADAPTERS[name].fromEnv(env, readSecretFile) ?? []);
+export function configuredProviders(
+  env: Env,
+  options: { roles?: readonly ProviderRole[]; readSecretFile?: ReadSecretFile } = {},
+): Provider[] {
+  const roles = new Set<ProviderRole>(options.roles ?? ['send', 'receive']);
+  const read = options.readSecretFile ?? readSecretFileSync;
+  return PROVIDER_NAMES.flatMap((name) => PROVIDER_ADAPTERS[name].fromEnv(env, read, roles) ?? []);
 }

@@ -22,16 +22,16 @@ describe('registry', () => {
   });
 
   it('configuredProviders: none when nothing is set, all six (in order) when all are', () => {
-    expect(configuredProviders({}, noSecretFiles)).toEqual([]);
-    expect(configuredProviders(FULL_ENV, noSecretFiles).map((p) => p.name)).toEqual([...PROVIDER_NAMES]);
-    expect(configuredProviders({ FONNTE_TOKEN: 'x', FONNTE_WEBHOOK_TOKEN: 'fonnte-url-secret-0001' }, noSecretFiles).map((p) => p.name)).toEqual(['fonnte']);
+    expect(configuredProviders({}, { readSecretFile: noSecretFiles })).toEqual([]);
+    expect(configuredProviders(FULL_ENV, { readSecretFile: noSecretFiles }).map((p) => p.name)).toEqual([...PROVIDER_NAMES]);
+    expect(configuredProviders({ FONNTE_TOKEN: 'x', FONNTE_WEBHOOK_TOKEN: 'fonnte-url-secret-0001' }, { readSecretFile: noSecretFiles }).map((p) => p.name)).toEqual(['fonnte']);
   });
 
   it.each(PROVIDER_NAMES.map((n) => [n]))('%s: partial config fails clearly, not retriable, without echoing the value', (name) => {
-    const first = PROVIDER_ADAPTERS[name as ProviderName].envVars[0]!;
+    const first = PROVIDER_ADAPTERS[name as ProviderName].envVars.send[0]!;
     const sentinel = 'SENTINEL-secret-value-123';
     let err: unknown;
-    try { configuredProviders({ [first]: sentinel }, noSecretFiles); } catch (e) { err = e; }
+    try { configuredProviders({ [first]: sentinel }, { readSecretFile: noSecretFiles }); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(ProviderConfigError);
     expect(isRetriable(err)).toBe(false);
     expect((err as Error).message).toMatch(new RegExp(`^${name} provider: `));
@@ -41,19 +41,37 @@ describe('registry', () => {
   it('reads credentials from *_FILE (trailing newline trimmed); refuses both forms and unreadable files', () => {
     const files: Record<string, string> = { '/run/secrets/fonnte': 'file-token\n', '/run/secrets/url': 'url-secret-from-file-0001\n' };
     const read = (p: string) => { const v = files[p]; if (v === undefined) throw new Error(`ENOENT ${p}`); return v; };
-    const [p] = configuredProviders({ FONNTE_TOKEN_FILE: '/run/secrets/fonnte', FONNTE_WEBHOOK_TOKEN_FILE: '/run/secrets/url' }, read);
+    const [p] = configuredProviders({ FONNTE_TOKEN_FILE: '/run/secrets/fonnte', FONNTE_WEBHOOK_TOKEN_FILE: '/run/secrets/url' }, { readSecretFile: read });
     expect(p!.buildSend(MESSAGE).headers.authorization).toBe('file-token');
-    expect(() => configuredProviders({ FONNTE_TOKEN: 'a', FONNTE_TOKEN_FILE: '/run/secrets/fonnte', FONNTE_WEBHOOK_TOKEN: 'url-secret-0000000001' }, read)).toThrow(/either FONNTE_TOKEN or FONNTE_TOKEN_FILE/);
-    expect(() => configuredProviders({ FONNTE_TOKEN_FILE: '/nope', FONNTE_WEBHOOK_TOKEN: 'url-secret-0000000001' }, read)).toThrow(/cannot read the file named by FONNTE_TOKEN_FILE/);
+    expect(() => configuredProviders({ FONNTE_TOKEN: 'a', FONNTE_TOKEN_FILE: '/run/secrets/fonnte', FONNTE_WEBHOOK_TOKEN: 'url-secret-0000000001' }, { readSecretFile: read })).toThrow(/either FONNTE_TOKEN or FONNTE_TOKEN_FILE/);
+    expect(() => configuredProviders({ FONNTE_TOKEN_FILE: '/nope', FONNTE_WEBHOOK_TOKEN: 'url-secret-0000000001' }, { readSecretFile: read })).toThrow(/cannot read the file named by FONNTE_TOKEN_FILE/);
+  });
+
+  it('roles: the dispatcher reads only send credentials, the tracker only webhook ones', () => {
+    const dispatcherEnv = { META_ACCESS_TOKEN: 'meta-token', META_PHONE_NUMBER_ID: '106540352242922' };
+    const trackerEnv = { META_APP_SECRET: 'meta-app-secret', META_WEBHOOK_VERIFY_TOKEN: 'verify' };
+    const [sender] = configuredProviders(dispatcherEnv, { roles: ['send'], readSecretFile: noSecretFiles });
+    expect(sender!.buildSend(MESSAGE).url).toBe('https://graph.facebook.com/v23.0/106540352242922/messages');
+    expect(() => sender!.handleWebhook({ url: 'https://t/webhooks/meta', method: 'POST', headers: { 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) }, rawBody: Buffer.from('{}'), query: {} }, new Date()))
+      .toThrow(/meta provider: not configured to receive webhooks in this service \(META_APP_SECRET not set\)/);
+    const [receiver] = configuredProviders(trackerEnv, { roles: ['receive'], readSecretFile: noSecretFiles });
+    expect(receiver!.handshake!({ url: 'https://t/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify&hub.challenge=7', method: 'GET', headers: {}, rawBody: Buffer.alloc(0), query: { 'hub.mode': 'subscribe', 'hub.verify_token': 'verify', 'hub.challenge': '7' } })).toEqual({ status: 200, body: '7' });
+    expect(() => receiver!.buildSend(MESSAGE)).toThrow(ProviderConfigError);
+    // Each role looks only at its own variables: send credentials alone do not configure a receiver, and vice versa.
+    expect(configuredProviders(dispatcherEnv, { roles: ['receive'], readSecretFile: noSecretFiles })).toEqual([]);
+    expect(configuredProviders(trackerEnv, { roles: ['send'], readSecretFile: noSecretFiles })).toEqual([]);
+    // Both roles of every provider from FULL_ENV, split by service.
+    expect(configuredProviders(FULL_ENV, { roles: ['send'], readSecretFile: noSecretFiles }).map((p) => p.name)).toEqual([...PROVIDER_NAMES]);
+    expect(configuredProviders(FULL_ENV, { roles: ['receive'], readSecretFile: noSecretFiles }).map((p) => p.name)).toEqual([...PROVIDER_NAMES]);
   });
 
   it('a bad base URL is refused', () => {
-    expect(() => configuredProviders({ ...FULL_ENV, META_BASE_URL: 'ftp://x' }, noSecretFiles)).toThrow(/META_BASE_URL must be http\(s\)/);
+    expect(() => configuredProviders({ ...FULL_ENV, META_BASE_URL: 'ftp://x' }, { readSecretFile: noSecretFiles })).toThrow(/META_BASE_URL must be http\(s\)/);
   });
 });
 
 describe('wire phone formats', () => {
-  const providers = Object.fromEntries(configuredProviders(FULL_ENV, noSecretFiles).map((p) => [p.name, p])) as Record<ProviderName, Provider>;
+  const providers = Object.fromEntries(configuredProviders(FULL_ENV, { readSecretFile: noSecretFiles }).map((p) => [p.name, p])) as Record<ProviderName, Provider>;
   /** Read back the way inbound webhooks read numbers. */
   const back = (name: ProviderName, wire: string) => e164FromInternational(name === 'twilio' ? wire.replace(/^whatsapp:/, '') : wire);
 

@@ -1,5 +1,7 @@
 // Shared fixtures for the unit specs (no tests here; jest runs *.unit.spec.ts only).
-import type { HttpResponse, OutboundMessage, ReadSecretFile, WebhookRequest } from './types';
+import type { HttpResponse, OutboundMessage, ProviderRole, ReadSecretFile, WebhookRequest } from './types';
+
+export const BOTH: ReadonlySet<ProviderRole> = new Set<ProviderRole>(['send', 'receive']);
 
 export const NOW = new Date('2026-11-24T03:00:00.000Z');
 

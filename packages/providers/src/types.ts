@@ -152,13 +152,24 @@ export interface Provider {
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * What a service uses a provider for: the dispatcher sends (and tests the
+ * connection, looks statuses up), the tracker receives webhooks. Each role reads
+ * only its own credentials, so neither service needs the other's secrets.
+ */
+export type ProviderRole = 'send' | 'receive';
 /** Reads a secret file (Docker/Kubernetes secrets); injected so config stays testable. */
 export type ReadSecretFile = (path: string) => string;
 
 export interface ProviderAdapter {
   readonly name: ProviderName;
-  /** Environment variables the adapter reads (each credential also as NAME_FILE). */
-  readonly envVars: readonly string[];
-  /** undefined when the provider is not configured; throws ProviderConfigError on partial config. */
-  fromEnv(env: Env, readSecretFile: ReadSecretFile): Provider | undefined;
+  /** Environment variables the adapter reads per role (each credential also as NAME_FILE). */
+  readonly envVars: Readonly<Record<ProviderRole, readonly string[]>>;
+  /**
+   * undefined when none of the variables of these roles is set; throws
+   * ProviderConfigError when some are. Methods of a role not configured throw
+   * ProviderConfigError when called.
+   */
+  fromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): Provider | undefined;
 }

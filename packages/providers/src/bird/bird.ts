@@ -7,6 +7,7 @@ import { safeEqual } from '../shared/crypto';
 import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
 import { bodyText, fromIso, header } from '../shared/webhook';
+import { roleValue } from '../shared/config';
 import type { BirdConfig } from './config';
 
 ////////// Bird platform API (bird-sdk-typescript / @messagebird/sdk generation)
@@ -18,7 +19,7 @@ import type { BirdConfig } from './config';
 export const birdWirePhone = (e164: string): string => assertE164(e164);
 
 function birdSendBody(cfg: BirdConfig, msg: OutboundMessage): Record<string, unknown> {
-  const base = { to: birdWirePhone(msg.toE164), from: cfg.from };
+  const base = { to: birdWirePhone(msg.toE164), from: roleValue(cfg.from, 'bird', 'send', 'BIRD_WHATSAPP_FROM') };
   // Echoed on every webhook event of the message (EventWhatsAppBase.metadata).
   const metadata = { notification_id: msg.notificationId };
   const t = cfg.templates.get(msg.templateCode);
@@ -35,14 +36,15 @@ function birdSendBody(cfg: BirdConfig, msg: OutboundMessage): Record<string, unk
   };
 }
 
-const auth = (cfg: BirdConfig) => ({ authorization: `Bearer ${cfg.apiKey}` });
+const apiKey = (cfg: BirdConfig) => roleValue(cfg.apiKey, 'bird', 'send', 'BIRD_API_KEY');
+const auth = (cfg: BirdConfig) => ({ authorization: `Bearer ${apiKey(cfg)}` });
 
 export function birdBuildSend(cfg: BirdConfig, msg: OutboundMessage): HttpRequest {
   return withRedaction({
     method: 'POST', url: `${cfg.baseUrl}/v1/whatsapp/messages`,
     headers: { ...auth(cfg), 'content-type': 'application/json' },
     body: JSON.stringify(birdSendBody(cfg, msg)),
-  }, [cfg.apiKey]);
+  }, [apiKey(cfg)]);
 }
 
 // The SDK's error hierarchy branches on error.type (src/errors.ts); so do we.
@@ -117,7 +119,7 @@ function verifyBirdSignature(cfg: BirdConfig, req: WebhookRequest, now: Date): {
   const text = bodyText(req.rawBody);
   if (text === undefined) return { result: 'malformed' };
   const seconds = Number(ts.trim());
-  const expected = new Webhook(cfg.webhookSecret).sign(id, new Date(seconds * 1000), text);
+  const expected = new Webhook(roleValue(cfg.webhookSecret, 'bird', 'receive', 'BIRD_WEBHOOK_SECRET')).sign(id, new Date(seconds * 1000), text);
   const passed = sigs.split(' ').filter((s) => s.startsWith('v1,'));
   if (passed.length === 0) return { result: 'malformed' };
   if (!passed.map((s) => safeEqual(s, expected)).includes(true)) return { result: 'signature' };
@@ -180,7 +182,7 @@ export function birdHandleWebhook(cfg: BirdConfig, req: WebhookRequest, now: Dat
 
 export function birdTestConnection(cfg: BirdConfig): ConnectionCheck {
   return {
-    request: withRedaction({ method: 'GET', url: `${cfg.baseUrl}/v1/whatsapp/messages`, headers: auth(cfg), body: '' }, [cfg.apiKey]),
+    request: withRedaction({ method: 'GET', url: `${cfg.baseUrl}/v1/whatsapp/messages`, headers: auth(cfg), body: '' }, [apiKey(cfg)]),
     checks: 'the API key is valid for this region and may read WhatsApp messages',
     interpret(res) {
       if (is2xx(res.status)) return { ok: true, detail: 'API key accepted' };
@@ -198,7 +200,7 @@ export function birdStatusLookup(cfg: BirdConfig) {
   return {
     build: (providerMessageId: string): HttpRequest => withRedaction({
       method: 'GET', url: `${cfg.baseUrl}/v1/whatsapp/messages/${encodeURIComponent(providerMessageId)}`, headers: auth(cfg), body: '',
-    }, [cfg.apiKey]),
+    }, [apiKey(cfg)]),
     parse(res: HttpResponse): LookupResult {
       if (res.status === 404) return { kind: 'not_found' };
       const body = parseJson(res.body);

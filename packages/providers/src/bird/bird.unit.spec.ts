@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
-import { MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
+import { BOTH, MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
 import { birdConfigFromEnv, type BirdConfig } from './config';
 import { createBirdProvider } from './index';
 
@@ -12,7 +12,7 @@ const ENV = {
   BIRD_WEBHOOK_SECRET: SECRET,
   BIRD_TEMPLATES: JSON.stringify({ PERMIT_EXPIRY_REMINDER: 'permit_expiry_reminder', BY_ID: { id: 'wat_01abc', language: 'id' } }),
 };
-const cfg = birdConfigFromEnv(ENV, noSecretFiles) as BirdConfig;
+const cfg = birdConfigFromEnv(ENV, noSecretFiles, BOTH) as BirdConfig;
 const bird = createBirdProvider(cfg);
 const HOOK = 'https://tracker.example.id/webhooks/bird';
 
@@ -28,11 +28,11 @@ const event = (type: string, data: Record<string, unknown> = {}) => ({
 describe('bird: config', () => {
   it('takes the region from the key, else BIRD_REGION; refuses a secret that is not whsec_<base64>', () => {
     expect(cfg.baseUrl).toBe('https://eu1.platform.bird.com');
-    expect(birdConfigFromEnv({}, noSecretFiles)).toBeUndefined();
-    expect(() => birdConfigFromEnv({ ...ENV, BIRD_API_KEY: 'plainkey' }, noSecretFiles)).toThrow(/set BIRD_REGION/);
-    expect(birdConfigFromEnv({ ...ENV, BIRD_API_KEY: 'plainkey', BIRD_REGION: 'us1' }, noSecretFiles)!.baseUrl).toBe('https://us1.platform.bird.com');
-    expect(() => birdConfigFromEnv({ ...ENV, BIRD_WEBHOOK_SECRET: 'whsec_' }, noSecretFiles)).toThrow(/Standard Webhooks secret/);
-    expect(() => birdConfigFromEnv({ BIRD_API_KEY: 'bk_eu1_x_y' }, noSecretFiles)).toThrow(/missing BIRD_WHATSAPP_FROM, BIRD_WEBHOOK_SECRET/);
+    expect(birdConfigFromEnv({}, noSecretFiles, BOTH)).toBeUndefined();
+    expect(() => birdConfigFromEnv({ ...ENV, BIRD_API_KEY: 'plainkey' }, noSecretFiles, BOTH)).toThrow(/set BIRD_REGION/);
+    expect(birdConfigFromEnv({ ...ENV, BIRD_API_KEY: 'plainkey', BIRD_REGION: 'us1' }, noSecretFiles, BOTH)!.baseUrl).toBe('https://us1.platform.bird.com');
+    expect(() => birdConfigFromEnv({ ...ENV, BIRD_WEBHOOK_SECRET: 'whsec_' }, noSecretFiles, BOTH)).toThrow(/Standard Webhooks secret/);
+    expect(() => birdConfigFromEnv({ BIRD_API_KEY: 'bk_eu1_x_y' }, noSecretFiles, BOTH)).toThrow(/missing BIRD_WHATSAPP_FROM, BIRD_WEBHOOK_SECRET/);
   });
 });
 

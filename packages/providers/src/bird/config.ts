@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import type { Env, ReadSecretFile } from '../types';
+import type { Env, ProviderRole, ReadSecretFile } from '../types';
 import { EnvReader, templateEntry } from '../shared/config';
 import { e164FromInternational } from '../shared/phone';
 
@@ -14,18 +14,21 @@ interface BirdTemplate {
 
 export interface BirdConfig {
   baseUrl: string;
-  /** Bearer key, bk_{region}_... */
-  apiKey: string;
-  /** Our WhatsApp number, E.164 (every send but a Bird-managed template needs it). */
-  from: string;
-  /** Standard Webhooks signing secret (whsec_...). */
-  webhookSecret: string;
+  /** send role: Bearer key, bk_{region}_... */
+  apiKey?: string;
+  /** send role: our WhatsApp number, E.164 (every send but a Bird-managed template needs it). */
+  from?: string;
+  templates: ReadonlyMap<string, BirdTemplate>;
+  /** receive role: Standard Webhooks signing secret (whsec_...). */
+  webhookSecret?: string;
   /** Accepted distance between webhook-timestamp and now (Standard Webhooks uses 5 minutes). */
   toleranceSeconds: number;
-  templates: ReadonlyMap<string, BirdTemplate>;
 }
 
-export const BIRD_ENV = ['BIRD_API_KEY', 'BIRD_WHATSAPP_FROM', 'BIRD_WEBHOOK_SECRET', 'BIRD_REGION', 'BIRD_BASE_URL', 'BIRD_TEMPLATES'] as const;
+export const BIRD_ENV = {
+  send: ['BIRD_API_KEY', 'BIRD_WHATSAPP_FROM', 'BIRD_REGION', 'BIRD_BASE_URL', 'BIRD_TEMPLATES'],
+  receive: ['BIRD_WEBHOOK_SECRET'],
+} as const;
 
 /** Keys encode their region as {bk|bm}_{region}_{token} (bird-sdk-typescript src/region.ts). */
 function regionFromKey(key: string): string | undefined {
@@ -33,34 +36,30 @@ function regionFromKey(key: string): string | undefined {
   return (prefix === 'bk' || prefix === 'bm') && region && token && /^[a-z]{2}[0-9]+$/.test(region) ? region : undefined;
 }
 
-export function birdConfigFromEnv(env: Env, readSecretFile: ReadSecretFile): BirdConfig | undefined {
-  const r = new EnvReader('bird', env, readSecretFile);
-  if (!r.anySet(['BIRD_API_KEY', 'BIRD_WHATSAPP_FROM', 'BIRD_WEBHOOK_SECRET'])) return undefined;
-  const req = r.requireAll({
-    BIRD_API_KEY: r.secret('BIRD_API_KEY'),
-    BIRD_WHATSAPP_FROM: r.value('BIRD_WHATSAPP_FROM'),
-    BIRD_WEBHOOK_SECRET: r.secret('BIRD_WEBHOOK_SECRET'),
-  });
+export function birdConfigFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): BirdConfig | undefined {
+  const r = new EnvReader('bird', env, readSecretFile, roles);
+  if (!r.configured({ send: ['BIRD_API_KEY', 'BIRD_WHATSAPP_FROM'], receive: ['BIRD_WEBHOOK_SECRET'] })) return undefined;
+  r.requireForRoles({ send: ['BIRD_API_KEY', 'BIRD_WHATSAPP_FROM'], receive: ['BIRD_WEBHOOK_SECRET'] });
+  const out: BirdConfig = { baseUrl: '', templates: new Map(), toleranceSeconds: 300 };
+  if (roles.has('receive')) {
+    const { BIRD_WEBHOOK_SECRET } = r.requireAll({ BIRD_WEBHOOK_SECRET: r.secret('BIRD_WEBHOOK_SECRET') });
+    try {
+      new Webhook(BIRD_WEBHOOK_SECRET);
+    } catch {
+      throw r.error('BIRD_WEBHOOK_SECRET is not a Standard Webhooks secret (whsec_<base64>)');
+    }
+    out.webhookSecret = BIRD_WEBHOOK_SECRET;
+  }
+  if (!roles.has('send')) return out;
+  const req = r.requireAll({ BIRD_API_KEY: r.secret('BIRD_API_KEY'), BIRD_WHATSAPP_FROM: r.value('BIRD_WHATSAPP_FROM') });
   const from = e164FromInternational(req.BIRD_WHATSAPP_FROM);
   if (!from) throw r.error('BIRD_WHATSAPP_FROM must be an E.164 number');
-  try {
-    new Webhook(req.BIRD_WEBHOOK_SECRET);
-  } catch {
-    throw r.error('BIRD_WEBHOOK_SECRET is not a Standard Webhooks secret (whsec_<base64>)');
-  }
   const region = r.value('BIRD_REGION') ?? regionFromKey(req.BIRD_API_KEY);
   if (region !== undefined && !/^[a-z]{2}[0-9]+$/.test(region)) throw r.error('BIRD_REGION must look like eu1 or us1');
   if (region === undefined && r.value('BIRD_BASE_URL') === undefined) throw r.error('set BIRD_REGION (the API key does not name one)');
-  const templates = r.templates('BIRD_TEMPLATES', (v) => {
+  out.templates = r.templates('BIRD_TEMPLATES', (v) => {
     if (typeof v === 'string') return v.trim() ? { slug: v.trim() } : undefined;
     return templateEntry(v, ['slug', 'id'], ['language']);
   });
-  return {
-    baseUrl: r.baseUrl('BIRD_BASE_URL', `https://${region}.platform.bird.com`),
-    apiKey: req.BIRD_API_KEY,
-    from,
-    webhookSecret: req.BIRD_WEBHOOK_SECRET,
-    toleranceSeconds: 300,
-    templates,
-  };
+  return { ...out, baseUrl: r.baseUrl('BIRD_BASE_URL', `https://${region}.platform.bird.com`), apiKey: req.BIRD_API_KEY, from };
 }

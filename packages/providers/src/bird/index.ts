@@ -17,8 +17,8 @@ export function createBirdProvider(cfg: BirdConfig): Provider {
 export const birdAdapter: ProviderAdapter = {
   name: 'bird',
   envVars: BIRD_ENV,
-  fromEnv(env, readSecretFile) {
-    const cfg = birdConfigFromEnv(env, readSecretFile);
+  fromEnv(env, readSecretFile, roles) {
+    const cfg = birdConfigFromEnv(env, readSecretFile, roles);
     return cfg && createBirdProvider(cfg);
   },
 };

@@ -3,6 +3,7 @@ import { sha256Hex } from '../shared/crypto';
 import { dispositionFromHttpStatus, formBody, is2xx, isObject, parseJson, reasonText, str, withRedaction } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
 import { fromEpochSeconds, jsonObjectBody, urlTokenCheck } from '../shared/webhook';
+import { roleValue } from '../shared/config';
 import type { FonnteConfig } from './config';
 
 ////////// Fonnte (api.fonnte.com)
@@ -13,13 +14,15 @@ import type { FonnteConfig } from './config';
 /** Digits with country code. */
 export const fonnteWirePhone = (e164: string): string => e164Digits(e164);
 
+const token = (cfg: FonnteConfig) => roleValue(cfg.token, 'fonnte', 'send', 'FONNTE_TOKEN');
+
 export function fonnteBuildSend(cfg: FonnteConfig, msg: OutboundMessage): HttpRequest {
   return withRedaction({
     method: 'POST', url: `${cfg.baseUrl}/send`,
-    headers: { authorization: cfg.token, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: token(cfg), 'content-type': 'application/x-www-form-urlencoded' },
     // countryCode "0" turns off Fonnte's "replace a leading 0 with 62": the target is already international.
     body: formBody([['target', fonnteWirePhone(msg.toE164)], ['message', msg.text], ['countryCode', '0']]),
-  }, [cfg.token]);
+  }, [token(cfg)]);
 }
 
 /** Fonnte gives reasons, not codes; classify the documented ones, retry the unknown. */
@@ -85,7 +88,7 @@ function parseFonnteWebhook(p: Record<string, unknown>, rawBody: Buffer): { even
 }
 
 export function fonnteHandleWebhook(cfg: FonnteConfig, req: WebhookRequest): WebhookResult {
-  const v = urlTokenCheck(req, cfg.webhookToken);
+  const v = urlTokenCheck(req, roleValue(cfg.webhookToken, 'fonnte', 'receive', 'FONNTE_WEBHOOK_TOKEN'));
   if (v !== 'ok') return { ok: false, reason: v };
   const payload = jsonObjectBody(req.rawBody);
   if (!payload) return { ok: false, reason: 'malformed' };
@@ -96,7 +99,7 @@ export function fonnteHandleWebhook(cfg: FonnteConfig, req: WebhookRequest): Web
 
 export function fonnteTestConnection(cfg: FonnteConfig): ConnectionCheck {
   return {
-    request: withRedaction({ method: 'POST', url: `${cfg.baseUrl}/device`, headers: { authorization: cfg.token }, body: '' }, [cfg.token]),
+    request: withRedaction({ method: 'POST', url: `${cfg.baseUrl}/device`, headers: { authorization: token(cfg) }, body: '' }, [token(cfg)]),
     checks: 'the device token is valid and the WhatsApp device is connected (Fonnte has no read-only GET)',
     interpret(res) {
       const body = parseJson(res.body);

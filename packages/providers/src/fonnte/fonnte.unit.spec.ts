@@ -1,18 +1,18 @@
-import { MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
+import { BOTH, MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
 import { fonnteConfigFromEnv, type FonnteConfig } from './config';
 import { createFonnteProvider } from './index';
 
 // Fonnte signs nothing and has no SDK or spec: the oracle is its documentation (docs.fonnte.com).
 const ENV = { FONNTE_TOKEN: 'fonnte-device-token', FONNTE_WEBHOOK_TOKEN: 'url-secret-0123456789abcdef', FONNTE_BASE_URL: 'http://sim.local:4010/fonnte' };
-const cfg = fonnteConfigFromEnv(ENV, noSecretFiles) as FonnteConfig;
+const cfg = fonnteConfigFromEnv(ENV, noSecretFiles, BOTH) as FonnteConfig;
 const fonnte = createFonnteProvider(cfg);
 const hook = (body: unknown, suffix = '?token=url-secret-0123456789abcdef') => webhookRequest({ url: `https://tracker.example.id/webhooks/fonnte${suffix}`, body: JSON.stringify(body) });
 
 describe('fonnte: config', () => {
   it('needs the device token and a long webhook URL secret', () => {
-    expect(fonnteConfigFromEnv({}, noSecretFiles)).toBeUndefined();
-    expect(() => fonnteConfigFromEnv({ FONNTE_TOKEN: 't' }, noSecretFiles)).toThrow(/missing FONNTE_WEBHOOK_TOKEN/);
-    expect(() => fonnteConfigFromEnv({ ...ENV, FONNTE_WEBHOOK_TOKEN: 'short' }, noSecretFiles)).toThrow(/at least 16/);
+    expect(fonnteConfigFromEnv({}, noSecretFiles, BOTH)).toBeUndefined();
+    expect(() => fonnteConfigFromEnv({ FONNTE_TOKEN: 't' }, noSecretFiles, BOTH)).toThrow(/missing FONNTE_WEBHOOK_TOKEN/);
+    expect(() => fonnteConfigFromEnv({ ...ENV, FONNTE_WEBHOOK_TOKEN: 'short' }, noSecretFiles, BOTH)).toThrow(/at least 16/);
   });
 });
 

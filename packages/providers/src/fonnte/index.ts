@@ -17,8 +17,8 @@ export function createFonnteProvider(cfg: FonnteConfig): Provider {
 export const fonnteAdapter: ProviderAdapter = {
   name: 'fonnte',
   envVars: FONNTE_ENV,
-  fromEnv(env, readSecretFile) {
-    const cfg = fonnteConfigFromEnv(env, readSecretFile);
+  fromEnv(env, readSecretFile, roles) {
+    const cfg = fonnteConfigFromEnv(env, readSecretFile, roles);
     return cfg && createFonnteProvider(cfg);
   },
 };

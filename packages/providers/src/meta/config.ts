@@ -1,4 +1,4 @@
-import type { Env, ReadSecretFile } from '../types';
+import type { Env, ProviderRole, ReadSecretFile } from '../types';
 import { EnvReader, templateEntry } from '../shared/config';
 
 ////////// Meta configuration
@@ -16,41 +16,44 @@ interface MetaTemplate {
 
 export interface MetaConfig {
   baseUrl: string;
-  phoneNumberId: string;
-  accessToken: string;
-  /** Signs X-Hub-Signature-256. */
-  appSecret: string;
-  /** For the GET subscription handshake; without it the handshake is refused. */
-  verifyToken?: string;
+  /** send role */
+  phoneNumberId?: string;
+  accessToken?: string;
   templates: ReadonlyMap<string, MetaTemplate>;
+  /** receive role: signs X-Hub-Signature-256. */
+  appSecret?: string;
+  /** receive role, optional: the GET subscription handshake; without it the handshake is refused. */
+  verifyToken?: string;
 }
 
-export const META_ENV = ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID', 'META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN', 'META_BASE_URL', 'META_TEMPLATES'] as const;
+export const META_ENV = {
+  send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID', 'META_BASE_URL', 'META_TEMPLATES'],
+  receive: ['META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN'],
+} as const;
 
-export function metaConfigFromEnv(env: Env, readSecretFile: ReadSecretFile): MetaConfig | undefined {
-  const r = new EnvReader('meta', env, readSecretFile);
-  if (!r.anySet(['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID', 'META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN'])) return undefined;
+export function metaConfigFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): MetaConfig | undefined {
+  const r = new EnvReader('meta', env, readSecretFile, roles);
+  if (!r.configured({ send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID'], receive: ['META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN'] })) return undefined;
+  r.requireForRoles({ send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID'], receive: ['META_APP_SECRET'] });
   const pinned = r.value('META_API_VERSION');
   if (pinned !== undefined && pinned !== META_GRAPH_VERSION) throw r.error(`META_API_VERSION is pinned to ${META_GRAPH_VERSION} in this package; unset it`);
-  const req = r.requireAll({
-    META_ACCESS_TOKEN: r.secret('META_ACCESS_TOKEN'),
-    META_PHONE_NUMBER_ID: r.value('META_PHONE_NUMBER_ID'),
-    META_APP_SECRET: r.secret('META_APP_SECRET'),
-  });
-  if (!/^\d+$/.test(req.META_PHONE_NUMBER_ID)) throw r.error('META_PHONE_NUMBER_ID must be the numeric phone-number id');
-  const templates = r.templates('META_TEMPLATES', (v) => {
-    const e = templateEntry(v, ['name'], ['language', 'parameterFormat']);
-    if (!e?.name) return undefined;
-    if (e.parameterFormat !== undefined && e.parameterFormat !== 'positional' && e.parameterFormat !== 'named') return undefined;
-    return { name: e.name, ...(e.language ? { language: e.language } : {}), parameterFormat: (e.parameterFormat ?? 'positional') as MetaTemplate['parameterFormat'] };
-  });
-  const verifyToken = r.secret('META_WEBHOOK_VERIFY_TOKEN');
-  return {
-    baseUrl: r.baseUrl('META_BASE_URL', 'https://graph.facebook.com'),
-    phoneNumberId: req.META_PHONE_NUMBER_ID,
-    accessToken: req.META_ACCESS_TOKEN,
-    appSecret: req.META_APP_SECRET,
-    ...(verifyToken ? { verifyToken } : {}),
-    templates,
-  };
+  let send: Pick<MetaConfig, 'phoneNumberId' | 'accessToken' | 'templates'> = { templates: new Map() };
+  if (roles.has('send')) {
+    const req = r.requireAll({ META_ACCESS_TOKEN: r.secret('META_ACCESS_TOKEN'), META_PHONE_NUMBER_ID: r.value('META_PHONE_NUMBER_ID') });
+    if (!/^\d+$/.test(req.META_PHONE_NUMBER_ID)) throw r.error('META_PHONE_NUMBER_ID must be the numeric phone-number id');
+    const templates = r.templates('META_TEMPLATES', (v) => {
+      const e = templateEntry(v, ['name'], ['language', 'parameterFormat']);
+      if (!e?.name) return undefined;
+      if (e.parameterFormat !== undefined && e.parameterFormat !== 'positional' && e.parameterFormat !== 'named') return undefined;
+      return { name: e.name, ...(e.language ? { language: e.language } : {}), parameterFormat: (e.parameterFormat ?? 'positional') as MetaTemplate['parameterFormat'] };
+    });
+    send = { phoneNumberId: req.META_PHONE_NUMBER_ID, accessToken: req.META_ACCESS_TOKEN, templates };
+  }
+  let receive: Pick<MetaConfig, 'appSecret' | 'verifyToken'> = {};
+  if (roles.has('receive')) {
+    const req = r.requireAll({ META_APP_SECRET: r.secret('META_APP_SECRET') });
+    const verifyToken = r.secret('META_WEBHOOK_VERIFY_TOKEN');
+    receive = { appSecret: req.META_APP_SECRET, ...(verifyToken ? { verifyToken } : {}) };
+  }
+  return { baseUrl: r.baseUrl('META_BASE_URL', 'https://graph.facebook.com'), ...send, ...receive };
 }

@@ -18,8 +18,8 @@ export function createMetaProvider(cfg: MetaConfig): Provider {
 export const metaAdapter: ProviderAdapter = {
   name: 'meta',
   envVars: META_ENV,
-  fromEnv(env, readSecretFile) {
-    const cfg = metaConfigFromEnv(env, readSecretFile);
+  fromEnv(env, readSecretFile, roles) {
+    const cfg = metaConfigFromEnv(env, readSecretFile, roles);
     return cfg && createMetaProvider(cfg);
   },
 };

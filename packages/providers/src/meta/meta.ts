@@ -6,6 +6,7 @@ import type {
 } from '../types';
 import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
+import { roleValue } from '../shared/config';
 import { fromEpochSeconds, header, jsonObjectBody } from '../shared/webhook';
 import { safeEqual } from '../shared/crypto';
 import { META_GRAPH_VERSION, type MetaConfig } from './config';
@@ -36,15 +37,17 @@ function metaSendBody(cfg: MetaConfig, msg: OutboundMessage): Record<string, unk
   };
 }
 
-const authHeaders = (cfg: MetaConfig) => ({ authorization: `Bearer ${cfg.accessToken}` });
+const token = (cfg: MetaConfig) => roleValue(cfg.accessToken, 'meta', 'send', 'META_ACCESS_TOKEN');
+const phoneNumberId = (cfg: MetaConfig) => roleValue(cfg.phoneNumberId, 'meta', 'send', 'META_PHONE_NUMBER_ID');
+const authHeaders = (cfg: MetaConfig) => ({ authorization: `Bearer ${token(cfg)}` });
 
 export function metaBuildSend(cfg: MetaConfig, msg: OutboundMessage): HttpRequest {
   return withRedaction({
     method: 'POST',
-    url: `${cfg.baseUrl}/${META_GRAPH_VERSION}/${cfg.phoneNumberId}/messages`,
+    url: `${cfg.baseUrl}/${META_GRAPH_VERSION}/${phoneNumberId(cfg)}/messages`,
     headers: { ...authHeaders(cfg), 'content-type': 'application/json' },
     body: JSON.stringify(metaSendBody(cfg, msg)),
-  }, [cfg.accessToken]);
+  }, [token(cfg)]);
 }
 
 interface MetaErrorBody { code?: unknown; message?: unknown; is_transient?: unknown; error_data?: { details?: unknown } }
@@ -85,7 +88,7 @@ function verifyMetaSignature(cfg: MetaConfig, req: WebhookRequest): 'ok' | 'miss
   const m = /^sha256=([0-9a-fA-F]{64})$/.exec(h.trim());
   if (!m) return 'malformed';
   const got = Buffer.from(m[1]!, 'hex');
-  const want = createHmac('sha256', cfg.appSecret).update(req.rawBody).digest();
+  const want = createHmac('sha256', roleValue(cfg.appSecret, 'meta', 'receive', 'META_APP_SECRET')).update(req.rawBody).digest();
   return timingSafeEqual(got, want) ? 'ok' : 'signature';
 }
 
@@ -171,9 +174,9 @@ export function metaTestConnection(cfg: MetaConfig): ConnectionCheck {
   return {
     request: withRedaction({
       method: 'GET',
-      url: `${cfg.baseUrl}/${META_GRAPH_VERSION}/${cfg.phoneNumberId}?fields=display_phone_number,verified_name,quality_rating`,
+      url: `${cfg.baseUrl}/${META_GRAPH_VERSION}/${phoneNumberId(cfg)}?fields=display_phone_number,verified_name,quality_rating`,
       headers: authHeaders(cfg), body: '',
-    }, [cfg.accessToken]),
+    }, [token(cfg)]),
     checks: 'the access token is valid and can read the configured phone-number id',
     interpret(res) {
       const body = parseJson(res.body);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
-import { MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
+import { BOTH, MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
 import { metaConfigFromEnv, type MetaConfig } from './config';
 import { classifyMetaError } from './errors';
 import { createMetaProvider } from './index';
@@ -45,19 +45,19 @@ const ENV = {
     EMPTY: 'no_params_template',
   }),
 };
-const cfg = metaConfigFromEnv(ENV, noSecretFiles) as MetaConfig;
+const cfg = metaConfigFromEnv(ENV, noSecretFiles, BOTH) as MetaConfig;
 const meta = createMetaProvider(cfg);
 
 describe('meta: config', () => {
   it('is undefined when nothing is set, and refuses partial config naming the missing variables only', () => {
-    expect(metaConfigFromEnv({}, noSecretFiles)).toBeUndefined();
-    expect(() => metaConfigFromEnv({ META_ACCESS_TOKEN: 'secret-value-xyz' }, noSecretFiles)).toThrow(/missing META_PHONE_NUMBER_ID, META_APP_SECRET/);
-    try { metaConfigFromEnv({ META_ACCESS_TOKEN: 'secret-value-xyz' }, noSecretFiles); } catch (e) { expect(String(e)).not.toContain('secret-value-xyz'); }
+    expect(metaConfigFromEnv({}, noSecretFiles, BOTH)).toBeUndefined();
+    expect(() => metaConfigFromEnv({ META_ACCESS_TOKEN: 'secret-value-xyz' }, noSecretFiles, BOTH)).toThrow(/missing META_PHONE_NUMBER_ID, META_APP_SECRET/);
+    try { metaConfigFromEnv({ META_ACCESS_TOKEN: 'secret-value-xyz' }, noSecretFiles, BOTH); } catch (e) { expect(String(e)).not.toContain('secret-value-xyz'); }
   });
   it('pins Graph v23.0 and reads templates', () => {
-    expect(() => metaConfigFromEnv({ ...ENV, META_API_VERSION: 'v21.0' }, noSecretFiles)).toThrow(/pinned to v23.0/);
+    expect(() => metaConfigFromEnv({ ...ENV, META_API_VERSION: 'v21.0' }, noSecretFiles, BOTH)).toThrow(/pinned to v23.0/);
     expect(cfg.templates.get('NAMED')).toEqual({ name: 'permit_expiry_named', language: 'id', parameterFormat: 'named' });
-    expect(() => metaConfigFromEnv({ ...ENV, META_TEMPLATES: '{"X":{"nam":"typo"}}' }, noSecretFiles)).toThrow(/template code "X"/);
+    expect(() => metaConfigFromEnv({ ...ENV, META_TEMPLATES: '{"X":{"nam":"typo"}}' }, noSecretFiles, BOTH)).toThrow(/template code "X"/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Env, ProviderName, ReadSecretFile } from '../types';
+import type { Env, ProviderName, ProviderRole, ReadSecretFile } from '../types';
 import { ProviderConfigError } from './errors';
 
 ////////// Reading one provider's configuration from the environment
@@ -15,7 +15,13 @@ export class EnvReader {
     private readonly provider: ProviderName,
     private readonly env: Env,
     private readonly readSecretFile: ReadSecretFile,
+    readonly roles: ReadonlySet<ProviderRole>,
   ) {}
+
+  /** Whether any variable of the requested roles is set (the provider is "configured" for this service). */
+  configured(vars: Readonly<Record<ProviderRole, readonly string[]>>): boolean {
+    return this.anySet([...this.roles].flatMap((role) => vars[role]));
+  }
 
   /** A non-secret value ('' counts as unset). */
   value(name: string): string | undefined {
@@ -43,6 +49,13 @@ export class EnvReader {
   /** Whether any of these variables (or their _FILE forms) is set. */
   anySet(names: readonly string[]): boolean {
     return names.some((n) => this.value(n) !== undefined || this.value(`${n}_FILE`) !== undefined);
+  }
+
+  /** Before reading anything: throws naming every required variable of the requested roles that is not set. */
+  requireForRoles(required: Readonly<Record<ProviderRole, readonly string[]>>): void {
+    const names = [...new Set([...this.roles].flatMap((role) => required[role]))];
+    const missing = names.filter((n) => !this.anySet([n]));
+    if (missing.length) throw this.error(`partially configured: missing ${missing.join(', ')}`);
   }
 
   /** Throws naming every missing variable. */
@@ -112,4 +125,10 @@ export function templateEntry<M extends string, O extends string>(
     out[k as M | O] = val.trim();
   }
   return main.filter((m) => out[m] !== undefined).length === 1 ? out : undefined;
+}
+
+/** A value a role needs, or a clear error when this service did not configure that role. */
+export function roleValue<T>(v: T | undefined, provider: ProviderName, role: ProviderRole, variable: string): T {
+  if (v === undefined) throw new ProviderConfigError(`${provider} provider: not configured to ${role === 'send' ? 'send' : 'receive webhooks'} in this service (${variable} not set)`);
+  return v;
 }

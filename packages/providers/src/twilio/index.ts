@@ -17,8 +17,8 @@ export function createTwilioProvider(cfg: TwilioConfig): Provider {
 export const twilioAdapter: ProviderAdapter = {
   name: 'twilio',
   envVars: TWILIO_ENV,
-  fromEnv(env, readSecretFile) {
-    const cfg = twilioConfigFromEnv(env, readSecretFile);
+  fromEnv(env, readSecretFile, roles) {
+    const cfg = twilioConfigFromEnv(env, readSecretFile, roles);
     return cfg && createTwilioProvider(cfg);
   },
 };

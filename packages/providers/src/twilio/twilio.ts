@@ -6,6 +6,7 @@ import { hmacBase64, safeEqual, sha256Hex } from '../shared/crypto';
 import { basicAuth, dispositionFromHttpStatus, formBody, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
 import { bodyText, header } from '../shared/webhook';
+import { roleValue } from '../shared/config';
 import type { TwilioConfig } from './config';
 import { classifyTwilioError } from './errors';
 
@@ -31,9 +32,10 @@ function twilioSendPairs(cfg: TwilioConfig, msg: OutboundMessage): [string, stri
   return pairs;
 }
 
-const restAuth = (cfg: TwilioConfig) => (cfg.apiKey ? basicAuth(cfg.apiKey.sid, cfg.apiKey.secret) : basicAuth(cfg.accountSid, cfg.authToken));
-const secretsOf = (cfg: TwilioConfig) => [cfg.authToken, ...(cfg.apiKey ? [cfg.apiKey.secret] : [])];
-const accountUrl = (cfg: TwilioConfig) => `${cfg.baseUrl}/2010-04-01/Accounts/${cfg.accountSid}`;
+const accountSid = (cfg: TwilioConfig) => roleValue(cfg.accountSid, 'twilio', 'send', 'TWILIO_ACCOUNT_SID');
+const restAuth = (cfg: TwilioConfig) => (cfg.apiKey ? basicAuth(cfg.apiKey.sid, cfg.apiKey.secret) : basicAuth(accountSid(cfg), roleValue(cfg.authToken, 'twilio', 'send', 'TWILIO_AUTH_TOKEN')));
+const secretsOf = (cfg: TwilioConfig) => [...(cfg.authToken ? [cfg.authToken] : []), ...(cfg.apiKey ? [cfg.apiKey.secret] : [])];
+const accountUrl = (cfg: TwilioConfig) => `${cfg.baseUrl}/2010-04-01/Accounts/${accountSid(cfg)}`;
 
 export function twilioBuildSend(cfg: TwilioConfig, msg: OutboundMessage): HttpRequest {
   return withRedaction({
@@ -111,7 +113,8 @@ function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): { result
   }
   // JSON bodies: the URL carries bodySHA256 = hex sha256(body) and the params are left out.
   const params = bodyHash !== null ? {} : formParams(text);
-  const signed = urlVariants(req.url).some((u) => safeEqual(twilioSignature(cfg.authToken, u, params), sig.trim()));
+  const authToken = roleValue(cfg.authToken, 'twilio', 'receive', 'TWILIO_AUTH_TOKEN');
+  const signed = urlVariants(req.url).some((u) => safeEqual(twilioSignature(authToken, u, params), sig.trim()));
   if (!signed) return { result: 'signature' };
   if (bodyHash !== null && !safeEqual(sha256Hex(req.rawBody), bodyHash.toLowerCase())) return { result: 'signature' };
   if (bodyHash === null) return { result: 'ok', params };

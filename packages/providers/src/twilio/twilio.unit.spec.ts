@@ -2,7 +2,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { getExpectedBodyHash, getExpectedTwilioSignature, validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
-import { MESSAGE, NOW, formToObject, noSecretFiles, response, webhookRequest } from '../testkit.spec';
+import { BOTH, MESSAGE, NOW, formToObject, noSecretFiles, response, webhookRequest } from '../testkit.spec';
 import spec from './spec/twilio_api_v2010.fragments.json';
 import { twilioConfigFromEnv, type TwilioConfig } from './config';
 import { createTwilioProvider } from './index';
@@ -27,17 +27,17 @@ const ENV = {
   TWILIO_BASE_URL: 'http://sim.local:4010/twilio',
   TWILIO_TEMPLATES: JSON.stringify({ PERMIT_EXPIRY_REMINDER: CONTENT }),
 };
-const cfg = twilioConfigFromEnv(ENV, noSecretFiles) as TwilioConfig;
+const cfg = twilioConfigFromEnv(ENV, noSecretFiles, BOTH) as TwilioConfig;
 const twilio = createTwilioProvider(cfg);
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
 describe('twilio: config', () => {
   it('needs a sender or a messaging service, checks SIDs and API-key pairs', () => {
-    expect(twilioConfigFromEnv({}, noSecretFiles)).toBeUndefined();
-    expect(() => twilioConfigFromEnv({ TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: TOKEN }, noSecretFiles)).toThrow(/TWILIO_WHATSAPP_FROM or TWILIO_MESSAGING_SERVICE_SID/);
-    expect(() => twilioConfigFromEnv({ ...ENV, TWILIO_ACCOUNT_SID: 'AC123' }, noSecretFiles)).toThrow(/AC \+ 32 hex/);
-    expect(() => twilioConfigFromEnv({ ...ENV, TWILIO_API_KEY_SID: 'SK' + 'c'.repeat(32) }, noSecretFiles)).toThrow(/both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET/);
-    expect(() => twilioConfigFromEnv({ ...ENV, TWILIO_TEMPLATES: '{"X":"not-a-content-sid"}' }, noSecretFiles)).toThrow(/template code "X"/);
+    expect(twilioConfigFromEnv({}, noSecretFiles, BOTH)).toBeUndefined();
+    expect(() => twilioConfigFromEnv({ TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: TOKEN }, noSecretFiles, BOTH)).toThrow(/TWILIO_WHATSAPP_FROM or TWILIO_MESSAGING_SERVICE_SID/);
+    expect(() => twilioConfigFromEnv({ ...ENV, TWILIO_ACCOUNT_SID: 'AC123' }, noSecretFiles, BOTH)).toThrow(/AC \+ 32 hex/);
+    expect(() => twilioConfigFromEnv({ ...ENV, TWILIO_API_KEY_SID: 'SK' + 'c'.repeat(32) }, noSecretFiles, BOTH)).toThrow(/both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET/);
+    expect(() => twilioConfigFromEnv({ ...ENV, TWILIO_TEMPLATES: '{"X":"not-a-content-sid"}' }, noSecretFiles, BOTH)).toThrow(/template code "X"/);
   });
 });
 

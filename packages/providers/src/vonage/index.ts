@@ -17,8 +17,8 @@ export function createVonageProvider(cfg: VonageConfig): Provider {
 export const vonageAdapter: ProviderAdapter = {
   name: 'vonage',
   envVars: VONAGE_ENV,
-  fromEnv(env, readSecretFile) {
-    const cfg = vonageConfigFromEnv(env, readSecretFile);
+  fromEnv(env, readSecretFile, roles) {
+    const cfg = vonageConfigFromEnv(env, readSecretFile, roles);
     return cfg && createVonageProvider(cfg);
   },
 };

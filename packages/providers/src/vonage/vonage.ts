@@ -7,6 +7,7 @@ import { safeEqual, sha256Hex } from '../shared/crypto';
 import { basicAuth, dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
 import { fromIso, header, jsonObjectBody } from '../shared/webhook';
+import { roleValue } from '../shared/config';
 import type { VonageConfig } from './config';
 
 ////////// Vonage Messages API (WhatsApp)
@@ -18,7 +19,7 @@ import type { VonageConfig } from './config';
 export const vonageWirePhone = (e164: string): string => e164Digits(e164);
 
 function vonageSendBody(cfg: VonageConfig, msg: OutboundMessage): Record<string, unknown> {
-  const base = { channel: 'whatsapp', to: vonageWirePhone(msg.toE164), from: cfg.from };
+  const base = { channel: 'whatsapp', to: vonageWirePhone(msg.toE164), from: roleValue(cfg.from, 'vonage', 'send', 'VONAGE_WHATSAPP_FROM') };
   const t = cfg.templates.get(msg.templateCode);
   if (!t) return { message_type: 'text', ...base, text: msg.text, client_ref: msg.notificationId };
   return {
@@ -30,14 +31,15 @@ function vonageSendBody(cfg: VonageConfig, msg: OutboundMessage): Record<string,
   };
 }
 
-const auth = (cfg: VonageConfig) => basicAuth(cfg.apiKey, cfg.apiSecret);
+const apiSecret = (cfg: VonageConfig) => roleValue(cfg.apiSecret, 'vonage', 'send', 'VONAGE_API_SECRET');
+const auth = (cfg: VonageConfig) => basicAuth(roleValue(cfg.apiKey, 'vonage', 'send', 'VONAGE_API_KEY'), apiSecret(cfg));
 
 export function vonageBuildSend(cfg: VonageConfig, msg: OutboundMessage): HttpRequest {
   return withRedaction({
     method: 'POST', url: `${cfg.baseUrl}/v1/messages`,
     headers: { authorization: auth(cfg), 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(vonageSendBody(cfg, msg)),
-  }, [cfg.apiSecret]);
+  }, [apiSecret(cfg)]);
 }
 
 // Messages API error codes (PROVIDERS.md §4). The WhatsApp-specific ones are not
@@ -96,9 +98,10 @@ function verifyVonageSignature(cfg: VonageConfig, req: WebhookRequest, now: Date
   if (h === undefined) return 'missing';
   const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
   if (!m) return 'malformed';
+  const secret = roleValue(cfg.signatureSecret, 'vonage', 'receive', 'VONAGE_SIGNATURE_SECRET');
   let claims: jwt.JwtPayload;
   try {
-    const decoded = jwt.verify(m[1]!, cfg.signatureSecret, {
+    const decoded = jwt.verify(m[1]!, secret, {
       algorithms: ['HS256'], clockTimestamp: Math.floor(now.getTime() / 1000), clockTolerance: cfg.toleranceSeconds,
     });
     if (typeof decoded === 'string') return 'malformed';
@@ -159,7 +162,7 @@ export function vonageHandleWebhook(cfg: VonageConfig, req: WebhookRequest, now:
 
 export function vonageTestConnection(cfg: VonageConfig): ConnectionCheck {
   return {
-    request: withRedaction({ method: 'GET', url: `${cfg.restBaseUrl}/account/get-balance`, headers: { authorization: auth(cfg), accept: 'application/json' }, body: '' }, [cfg.apiSecret]),
+    request: withRedaction({ method: 'GET', url: `${cfg.restBaseUrl}/account/get-balance`, headers: { authorization: auth(cfg), accept: 'application/json' }, body: '' }, [apiSecret(cfg)]),
     checks: 'the API key and secret are valid (the webhook signature secret is not checked)',
     interpret(res) {
       const body = parseJson(res.body);

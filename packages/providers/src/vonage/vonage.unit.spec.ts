@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { verifySignature } from '@vonage/jwt';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
-import { MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
+import { BOTH, MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
 import { vonageConfigFromEnv, type VonageConfig } from './config';
 import { createVonageProvider } from './index';
 
@@ -22,7 +22,7 @@ const ENV = {
   VONAGE_REST_BASE_URL: 'http://sim.local:4010/vonage-rest',
   VONAGE_TEMPLATES: JSON.stringify({ PERMIT_EXPIRY_REMINDER: { name: 'ns_abc:permit_expiry_reminder' } }),
 };
-const cfg = vonageConfigFromEnv(ENV, noSecretFiles) as VonageConfig;
+const cfg = vonageConfigFromEnv(ENV, noSecretFiles, BOTH) as VonageConfig;
 const vonage = createVonageProvider(cfg);
 const HOOK = 'https://tracker.example.id/webhooks/vonage';
 const nowSec = Math.floor(NOW.getTime() / 1000);
@@ -40,8 +40,8 @@ const status = (s: string, extra: Record<string, unknown> = {}) => ({
 
 describe('vonage: config', () => {
   it('needs key, secret, sender and signature secret together', () => {
-    expect(vonageConfigFromEnv({}, noSecretFiles)).toBeUndefined();
-    expect(() => vonageConfigFromEnv({ VONAGE_API_KEY: 'k' }, noSecretFiles)).toThrow(/missing VONAGE_API_SECRET, VONAGE_WHATSAPP_FROM, VONAGE_SIGNATURE_SECRET/);
+    expect(vonageConfigFromEnv({}, noSecretFiles, BOTH)).toBeUndefined();
+    expect(() => vonageConfigFromEnv({ VONAGE_API_KEY: 'k' }, noSecretFiles, BOTH)).toThrow(/missing VONAGE_API_SECRET, VONAGE_WHATSAPP_FROM, VONAGE_SIGNATURE_SECRET/);
     expect(cfg.from).toBe('6281100000000');
   });
 });

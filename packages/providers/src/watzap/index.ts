@@ -16,8 +16,8 @@ export function createWatzapProvider(cfg: WatzapConfig): Provider {
 export const watzapAdapter: ProviderAdapter = {
   name: 'watzap',
   envVars: WATZAP_ENV,
-  fromEnv(env, readSecretFile) {
-    const cfg = watzapConfigFromEnv(env, readSecretFile);
+  fromEnv(env, readSecretFile, roles) {
+    const cfg = watzapConfigFromEnv(env, readSecretFile, roles);
     return cfg && createWatzapProvider(cfg);
   },
 };

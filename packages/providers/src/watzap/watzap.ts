@@ -2,6 +2,7 @@ import type { ConnectionCheck, DeliveryStatus, Disposition, HttpRequest, HttpRes
 import { dispositionFromHttpStatus, is2xx, isObject, own, parseJson, reasonText, str, withRedaction } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
 import { fromEpochSeconds, jsonObjectBody, urlTokenCheck } from '../shared/webhook';
+import { roleValue } from '../shared/config';
 import type { WatzapConfig } from './config';
 
 ////////// Watzap.id (api.watzap.id/v1), low confidence: no official docs in a stored copy.
@@ -16,12 +17,18 @@ import type { WatzapConfig } from './config';
 
 export const watzapWirePhone = (e164: string): string => e164Digits(e164);
 
+const keys = (cfg: WatzapConfig) => ({
+  apiKey: roleValue(cfg.apiKey, 'watzap', 'send', 'WATZAP_API_KEY'),
+  numberKey: roleValue(cfg.numberKey, 'watzap', 'send', 'WATZAP_NUMBER_KEY'),
+});
+
 export function watzapBuildSend(cfg: WatzapConfig, msg: OutboundMessage): HttpRequest {
+  const { apiKey, numberKey } = keys(cfg);
   return withRedaction({
     method: 'POST', url: `${cfg.baseUrl}/send_message`,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ api_key: cfg.apiKey, number_key: cfg.numberKey, phone_no: watzapWirePhone(msg.toE164), message: msg.text }),
-  }, [cfg.apiKey, cfg.numberKey]);
+    body: JSON.stringify({ api_key: apiKey, number_key: numberKey, phone_no: watzapWirePhone(msg.toE164), message: msg.text }),
+  }, [apiKey, numberKey]);
 }
 
 const CODES: ReadonlyMap<string, Disposition> = new Map<string, Disposition>([
@@ -85,7 +92,7 @@ function parseWatzapWebhook(p: Record<string, unknown>): { events: WebhookEvent[
 }
 
 export function watzapHandleWebhook(cfg: WatzapConfig, req: WebhookRequest): WebhookResult {
-  const v = urlTokenCheck(req, cfg.webhookToken);
+  const v = urlTokenCheck(req, roleValue(cfg.webhookToken, 'watzap', 'receive', 'WATZAP_WEBHOOK_TOKEN'));
   if (v !== 'ok') return { ok: false, reason: v };
   const payload = jsonObjectBody(req.rawBody);
   if (!payload) return { ok: false, reason: 'malformed' };
@@ -95,15 +102,16 @@ export function watzapHandleWebhook(cfg: WatzapConfig, req: WebhookRequest): Web
 ////////// Test connection: POST checking_key (reads the key's licences; sends nothing)
 
 export function watzapTestConnection(cfg: WatzapConfig): ConnectionCheck {
+  const { apiKey, numberKey } = keys(cfg);
   return {
-    request: withRedaction({ method: 'POST', url: `${cfg.baseUrl}/checking_key`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: cfg.apiKey }) }, [cfg.apiKey, cfg.numberKey]),
+    request: withRedaction({ method: 'POST', url: `${cfg.baseUrl}/checking_key`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }) }, [apiKey, numberKey]),
     checks: 'the API key is valid, the number key belongs to it and that number is connected',
     interpret(res) {
       if (!is2xx(res.status)) return { ok: false, reason: `http:${res.status}` };
       const body = parseJson(res.body);
       const data = isObject(body) && isObject(body.data) ? body.data : undefined;
       if (!data) return { ok: false, reason: reasonText(isObject(body) ? body.message : undefined, 'Watzap refused the API key') };
-      const licence = (Array.isArray(data.licenses_key) ? data.licenses_key : []).find((l) => isObject(l) && l.key === cfg.numberKey);
+      const licence = (Array.isArray(data.licenses_key) ? data.licenses_key : []).find((l) => isObject(l) && l.key === numberKey);
       if (!isObject(licence)) return { ok: false, reason: 'the number key is not one of this API key\'s numbers' };
       return licence.is_connected === true ? { ok: true, detail: `number connected, licence until ${str(licence.active_until) ?? 'unknown'}` } : { ok: false, reason: 'the number is not connected' };
     },

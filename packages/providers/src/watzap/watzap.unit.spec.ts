@@ -1,17 +1,17 @@
-import { MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
+import { BOTH, MESSAGE, NOW, noSecretFiles, response, webhookRequest } from '../testkit.spec';
 import { watzapConfigFromEnv, type WatzapConfig } from './config';
 import { createWatzapProvider } from './index';
 
 // Watzap has no SDK, spec or signature; the oracle is a public copy of its API documentation.
 const ENV = { WATZAP_API_KEY: 'HKLACYKAMEKPZDCK', WATZAP_NUMBER_KEY: 'O3j5viLxzHydtOEy', WATZAP_WEBHOOK_TOKEN: 'watzap-url-secret-000111', WATZAP_BASE_URL: 'http://sim.local:4010/watzap/v1' };
-const cfg = watzapConfigFromEnv(ENV, noSecretFiles) as WatzapConfig;
+const cfg = watzapConfigFromEnv(ENV, noSecretFiles, BOTH) as WatzapConfig;
 const watzap = createWatzapProvider(cfg);
 const hook = (body: unknown, q = '?token=watzap-url-secret-000111') => webhookRequest({ url: `https://tracker.example.id/webhooks/watzap${q}`, body: JSON.stringify(body) });
 
 describe('watzap: config', () => {
   it('needs the API key, number key and webhook URL secret', () => {
-    expect(watzapConfigFromEnv({}, noSecretFiles)).toBeUndefined();
-    expect(() => watzapConfigFromEnv({ WATZAP_API_KEY: 'k' }, noSecretFiles)).toThrow(/missing WATZAP_NUMBER_KEY, WATZAP_WEBHOOK_TOKEN/);
+    expect(watzapConfigFromEnv({}, noSecretFiles, BOTH)).toBeUndefined();
+    expect(() => watzapConfigFromEnv({ WATZAP_API_KEY: 'k' }, noSecretFiles, BOTH)).toThrow(/missing WATZAP_NUMBER_KEY, WATZAP_WEBHOOK_TOKEN/);
   });
 });
 
