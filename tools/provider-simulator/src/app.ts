@@ -28,7 +28,8 @@ export interface Recorded {
   /** Increasing per request. */
   seq: number;
   provider: ProviderName;
-  kind: 'send' | 'lookup';
+  /** send; lookup (a message's status); account (the credential checks a "test connection" uses). */
+  kind: 'send' | 'lookup' | 'account';
   method: string;
   path: string;
   /** Credentials reduced to their scheme (`Bearer [redacted]`). */
@@ -126,6 +127,10 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
     else res.json(r.body);
   };
 
+  const queryOf = (req: Request): Record<string, string> =>
+    Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const messageView = { get: (id: string) => messages.get(id), list: () => [...messages.values()] };
+
   const redactBody = (provider: ProviderName, body: unknown): unknown => {
     if (provider !== 'watzap' || !isObj(body)) return body;
     return { ...body, ...('api_key' in body ? { api_key: '[redacted]' } : {}), ...('number_key' in body ? { number_key: '[redacted]' } : {}) };
@@ -151,7 +156,7 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
       return reply({ status: (e as { status?: number }).status ?? 400, body: { error: (e as Error).message } });
     }
     rec.body = redactBody(sim.name, body);
-    const input: SendInput = { params: req.params as Record<string, string>, headers: req.headers, body };
+    const input: SendInput = { params: req.params as Record<string, string>, query: queryOf(req), headers: req.headers, body };
     const denied = sim.authenticate(input);
     rec.auth = !denied;
     if (denied) return reply(denied);
@@ -204,18 +209,20 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
   for (const name of PROVIDERS) {
     const sim = sims[name];
     app.post(sim.sendPath, handleSend(sim));
-    const lookup = sim.lookup;
-    if (lookup) {
-      app.get(lookup.path, (req, res) => {
+    for (const route of sim.extraRoutes ?? []) {
+      app[route.method](route.path, async (req: Request, res: Response) => {
         const atMs = nowMs();
         const rec: Recorded = {
-          seq: ++seq, provider: name, kind: 'lookup', method: 'GET', path: req.path, headers: redactHeaders(req.headers), body: undefined,
+          seq: ++seq, provider: name, kind: route.kind, method: req.method, path: req.path, headers: redactHeaders(req.headers), body: undefined,
           at: new Date(atMs).toISOString(), atMs, responseStatus: 0,
         };
         capped(recorded, rec);
-        const input: SendInput = { params: req.params as Record<string, string>, headers: req.headers, body: undefined };
-        const r = sim.authenticate(input) ?? lookup.find(input.params, (id) => messages.get(id));
-        rec.auth = r.status !== 401;
+        let body: unknown;
+        if (route.method === 'post') {
+          try { ({ body } = await readBody(req)); } catch { body = undefined; }
+          rec.body = redactBody(name, body);
+        }
+        const r = route.handle({ params: req.params as Record<string, string>, query: queryOf(req), headers: req.headers, body }, messageView);
         rec.responseStatus = r.status;
         rec.respondedAtMs = nowMs();
         send(res, r);

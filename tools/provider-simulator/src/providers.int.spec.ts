@@ -397,3 +397,48 @@ it('never records a configured secret in requests, webhooks or messages', async 
     expect(dump).not.toContain(s);
   }
 });
+
+////////// The providers' account checks (what a "test connection" calls) and status lookups
+
+describe('account checks and lookups', () => {
+  const call = async (method: string, path: string, init: { headers?: Record<string, string>; json?: unknown } = {}) => {
+    const r = await fetch(`${h.url}${path}`, { method, headers: { ...(init.json ? { 'Content-Type': 'application/json' } : {}), ...init.headers }, body: init.json ? JSON.stringify(init.json) : undefined });
+    return { status: r.status, body: await r.json() as Record<string, unknown> };
+  };
+
+  it('answers each provider\'s check with right credentials and refuses wrong ones in the provider\'s way', async () => {
+    const meta = await call('GET', '/meta/v23.0/100000000000001?fields=display_phone_number,verified_name,quality_rating', { headers: { Authorization: `Bearer ${SECRETS.metaAccessToken}` } });
+    expect(meta).toEqual({ status: 200, body: expect.objectContaining({ id: '100000000000001', quality_rating: 'GREEN', display_phone_number: expect.any(String) }) });
+    expect((await call('GET', '/meta/v23.0/999', { headers: { Authorization: `Bearer ${SECRETS.metaAccessToken}` } })).body).toMatchObject({ error: { code: 100 } });
+    expect((await call('GET', '/meta/v23.0/100000000000001', { headers: { Authorization: 'Bearer nope' } })).status).toBe(401);
+
+    const acct = `/twilio/2010-04-01/Accounts/${SECRETS.twilioAccountSid}.json`;
+    expect(await call('GET', acct, { headers: { Authorization: basic(SECRETS.twilioAccountSid, SECRETS.twilioAuthToken) } })).toMatchObject({ status: 200, body: { sid: SECRETS.twilioAccountSid, status: 'active' } });
+    expect((await call('GET', acct, { headers: { Authorization: basic(SECRETS.twilioAccountSid, 'nope') } })).body).toMatchObject({ code: 20003 });
+
+    expect(await call('GET', '/bird/v1/whatsapp/messages?limit=5', { headers: { Authorization: `Bearer ${SECRETS.birdApiKey}` } })).toMatchObject({ status: 200, body: { data: [], next_cursor: null } });
+    expect((await call('GET', '/bird/v1/whatsapp/messages', { headers: { Authorization: 'Bearer nope' } })).status).toBe(401);
+
+    expect(await call('GET', `/vonage-rest/account/get-balance?api_key=${SECRETS.vonageApiKey}&api_secret=${SECRETS.vonageApiSecret}`)).toMatchObject({ status: 200, body: { value: expect.any(Number) } });
+    expect((await call('GET', '/vonage-rest/account/get-balance', { headers: { Authorization: basic(SECRETS.vonageApiKey, 'nope') } })).status).toBe(401);
+
+    expect(await call('POST', '/fonnte/device', { headers: { Authorization: SECRETS.fonnteToken } })).toMatchObject({ status: 200, body: { status: true, device_status: 'connect' } });
+    expect((await call('POST', '/fonnte/device', { headers: { Authorization: 'nope' } })).body).toEqual({ reason: 'token invalid', status: false });
+
+    expect((await call('POST', '/watzap/v1/checking_key', { json: { api_key: SECRETS.watzapApiKey } })).body).toMatchObject({ status: '200' });
+    expect((await call('POST', '/watzap/v1/checking_key', { json: { api_key: 'nope' } })).body).toEqual({ status: '1002', message: 'Invalid API Key' });
+    expect((await call('POST', '/watzap/v1/validate_number', { json: { api_key: SECRETS.watzapApiKey, number_key: SECRETS.watzapNumberKey, phone_no: '6281234567890' } })).body).toEqual({ status: '200', ack: 'successfully' });
+
+    const kinds = (await h.admin<{ kind: string }[]>('GET', '/requests')).body.map((r) => r.kind);
+    expect(new Set(kinds)).toEqual(new Set(['account']));
+    expect((await h.admin<unknown[]>('GET', '/requests?kind=send')).body).toEqual([]);
+  });
+
+  it('looks up a Bird message by id with its current status', async () => {
+    const r = await post('/bird/v1/whatsapp/messages', { headers: { Authorization: `Bearer ${SECRETS.birdApiKey}` }, json: { to: TO, from: '+6281100000001', text: { body: 'x' } } });
+    const { id } = await r.json() as { id: string };
+    await h.hooks('bird', 2);
+    expect(await call('GET', `/bird/v1/whatsapp/messages/${id}`, { headers: { Authorization: `Bearer ${SECRETS.birdApiKey}` } })).toMatchObject({ status: 200, body: { id, status: 'delivered', to: TO } });
+    expect((await call('GET', '/bird/v1/whatsapp/messages/00000000-0000-4000-8000-000000000000', { headers: { Authorization: `Bearer ${SECRETS.birdApiKey}` } })).status).toBe(404);
+  });
+});

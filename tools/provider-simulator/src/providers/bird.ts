@@ -64,12 +64,13 @@ export function createBird(cfg: BirdConfig): ProviderSim {
     } };
   };
 
+  const authenticate = ({ headers }: SendInput): Reply | null => (headers.authorization === `Bearer ${cfg.apiKey}` ? null : birdError('Unauthenticated'));
+  const current = (m: SimMessage) => message(m, m.statuses[m.statuses.length - 1]?.status ?? 'accepted');
+
   return {
     name: 'bird',
     sendPath: '/bird/v1/whatsapp/messages',
-    authenticate({ headers }) {
-      return headers.authorization === `Bearer ${cfg.apiKey}` ? null : birdError('Unauthenticated');
-    },
+    authenticate,
     parse({ body }: SendInput) {
       const b = isObj(body) ? body : {};
       const to = str(b.to);
@@ -119,13 +120,25 @@ export function createBird(cfg: BirdConfig): ProviderSim {
         data: { whatsapp_id: id, workspace_id: cfg.workspaceId, direction: 'inbound', from, to: cfg.from, tags: [], metadata: {}, contact: { name }, text: { body: text } },
       }) };
     },
-    lookup: {
-      path: '/bird/v1/whatsapp/messages/:messageId',
-      find(params, get) {
-        const m = get(params.messageId ?? '');
-        if (!m || m.provider !== 'bird') return birdError('NotFound', 404, 'The WhatsApp message was not found.');
-        return { status: 200, body: message(m, m.statuses[m.statuses.length - 1]?.status ?? 'accepted') };
+    extraRoutes: [
+      {
+        method: 'get', kind: 'lookup', path: '/bird/v1/whatsapp/messages/:messageId',
+        handle(input, messages) {
+          const m = messages.get(input.params.messageId ?? '');
+          return authenticate(input) ?? (m && m.provider === 'bird' ? { status: 200, body: current(m) } : birdError('NotFound', 404, 'The WhatsApp message was not found.'));
+        },
       },
-    },
+      {
+        // newest first, as a cursor page; the adapters use it as a credential check
+        method: 'get', kind: 'account', path: '/bird/v1/whatsapp/messages',
+        handle(input, messages) {
+          const denied = authenticate(input);
+          if (denied) return denied;
+          const limit = Math.min(Math.max(Number(input.query.limit ?? 10) || 10, 1), 100);
+          const data = messages.list().filter((m) => m.provider === 'bird').reverse().slice(0, limit).map(current);
+          return { status: 200, body: { data, next_cursor: null, prev_cursor: null, refresh_cursor: data[0]?.id ?? null } };
+        },
+      },
+    ],
   };
 }

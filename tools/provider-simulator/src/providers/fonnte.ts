@@ -76,5 +76,13 @@ export function createFonnte(cfg: FonnteConfig): ProviderSim {
         location: '', pollname: '', choices: [], url: '', filename: '', extension: '', inboxid: Number(id),
       }) };
     },
+    extraRoutes: [{
+      // the device profile (POST /device with the device token): what a "test connection" reads
+      method: 'post', kind: 'account', path: '/fonnte/device',
+      handle({ headers }) {
+        if (headers.authorization !== cfg.token) return refuse('token invalid');
+        return ok200({ device: cfg.device, device_status: 'connect', expired: '31 December 2030', messages: nextId - 80_367_170, name: 'SICANTIK (simulated)', package: 'Reguler', quota: '10000', status: true });
+      },
+    }],
   };
 }

@@ -78,12 +78,13 @@ export function createMeta(cfg: MetaConfig): ProviderSim {
   const signed = (url: string, body: string) => ({ url, body, headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signMeta(body, cfg.appSecret) } });
   const unix = () => String(Math.floor(Date.now() / 1000));
 
+  const authenticate = ({ headers }: SendInput): Reply | null =>
+    (headers.authorization === `Bearer ${cfg.accessToken}` ? null : graphError(190, 401, 'Invalid OAuth access token.'));
+
   return {
     name: 'meta',
     sendPath: '/meta/:version/:phoneNumberId/messages',
-    authenticate({ headers }) {
-      return headers.authorization === `Bearer ${cfg.accessToken}` ? null : graphError(190, 401, 'Invalid OAuth access token.');
-    },
+    authenticate,
     parse({ body }: SendInput) {
       const b = isObj(body) ? body : {};
       const to = str(b.to);
@@ -134,5 +135,17 @@ export function createMeta(cfg: MetaConfig): ProviderSim {
         messages: [{ from: wa, id, timestamp: unix(), type: 'text', text: { body: text } }],
       })) };
     },
+    extraRoutes: [{
+      // the phone number node: what a "test connection" reads (GET /{version}/{phoneNumberId}?fields=…)
+      method: 'get', kind: 'account', path: '/meta/:version/:phoneNumberId',
+      handle(input) {
+        const denied = authenticate(input);
+        if (denied) return denied;
+        if (input.params.phoneNumberId !== cfg.phoneNumberId) {
+          return graphError(100, 400, `Unsupported get request. Object with ID '${input.params.phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`);
+        }
+        return { status: 200, body: { verified_name: 'SICANTIK (simulated)', display_phone_number: `+${cfg.displayPhoneNumber}`, quality_rating: 'GREEN', id: cfg.phoneNumberId } };
+      },
+    }],
   };
 }

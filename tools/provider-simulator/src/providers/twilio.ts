@@ -69,18 +69,20 @@ export function createTwilio(cfg: TwilioConfig): ProviderSim {
     },
   });
 
+  const authenticate = ({ headers, params }: SendInput): Reply | null => {
+    const m = /^Basic\s+(\S+)$/i.exec(String(headers.authorization ?? ''));
+    const [user, ...rest] = m ? Buffer.from(m[1]!, 'base64').toString('utf8').split(':') : [];
+    const pass = rest.join(':');
+    const ok = (user === cfg.accountSid && pass === cfg.authToken) || (!!cfg.apiKeySid && user === cfg.apiKeySid && pass === cfg.apiKeySecret);
+    if (!ok) return restError(20003);
+    if (params.accountSid !== cfg.accountSid) return restError(20404, 404, `The requested resource /2010-04-01/Accounts/${params.accountSid} was not found`);
+    return null;
+  };
+
   return {
     name: 'twilio',
     sendPath: '/twilio/2010-04-01/Accounts/:accountSid/Messages.json',
-    authenticate({ headers, params }) {
-      const m = /^Basic\s+(\S+)$/i.exec(String(headers.authorization ?? ''));
-      const [user, ...rest] = m ? Buffer.from(m[1]!, 'base64').toString('utf8').split(':') : [];
-      const pass = rest.join(':');
-      const ok = (user === cfg.accountSid && pass === cfg.authToken) || (!!cfg.apiKeySid && user === cfg.apiKeySid && pass === cfg.apiKeySecret);
-      if (!ok) return restError(20003);
-      if (params.accountSid !== cfg.accountSid) return restError(20404, 404, `The requested resource /2010-04-01/Accounts/${params.accountSid}/Messages.json was not found`);
-      return null;
-    },
+    authenticate,
     parse({ body }: SendInput) {
       const b = isObj(body) ? body : {};
       const to = str(b.To);
@@ -143,13 +145,29 @@ export function createTwilio(cfg: TwilioConfig): ProviderSim {
         NumSegments: '1', ProfileName: name, ReferralNumMedia: '0', SmsMessageSid: id, SmsSid: id, SmsStatus: 'received', To: cfg.from, WaId: from.replace(/^\+/, ''),
       }) };
     },
-    lookup: {
-      path: '/twilio/2010-04-01/Accounts/:accountSid/Messages/:sid.json',
-      find(params, get) {
-        const m = get(params.sid ?? '');
-        if (!m || m.provider !== 'twilio') return restError(20404, 404, `The requested resource /2010-04-01/Accounts/${params.accountSid}/Messages/${params.sid}.json was not found`);
-        return { status: 200, body: resource(m, m.statuses[m.statuses.length - 1]?.status ?? (m.from ? 'queued' : 'accepted')) };
+    extraRoutes: [
+      {
+        method: 'get', kind: 'lookup', path: '/twilio/2010-04-01/Accounts/:accountSid/Messages/:sid.json',
+        handle(input, messages) {
+          const denied = authenticate(input);
+          if (denied) return denied;
+          const m = messages.get(input.params.sid ?? '');
+          if (!m || m.provider !== 'twilio') return restError(20404, 404, `The requested resource /2010-04-01/Accounts/${input.params.accountSid}/Messages/${input.params.sid}.json was not found`);
+          return { status: 200, body: resource(m, m.statuses[m.statuses.length - 1]?.status ?? (m.from ? 'queued' : 'accepted')) };
+        },
       },
-    },
+      {
+        method: 'get', kind: 'account', path: '/twilio/2010-04-01/Accounts/:accountSid.json',
+        handle(input) {
+          const denied = authenticate(input);
+          if (denied) return denied;
+          const uri = `/2010-04-01/Accounts/${cfg.accountSid}`;
+          return { status: 200, body: {
+            auth_token: '[redacted]', date_created: 'Mon, 06 Jan 2025 03:00:00 +0000', date_updated: 'Mon, 06 Jan 2025 03:00:00 +0000', friendly_name: 'SICANTIK (simulated)',
+            owner_account_sid: cfg.accountSid, sid: cfg.accountSid, status: 'active', subresource_uris: { messages: `${uri}/Messages.json` }, type: 'Full', uri: `${uri}.json`,
+          } };
+        },
+      },
+    ],
   };
 }

@@ -14,6 +14,7 @@ export interface Reply {
 
 export interface SendInput {
   params: Record<string, string>;
+  query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }
@@ -87,6 +88,14 @@ export interface ProviderSim {
   urlSecrets(): string[];
   statusWebhook(msg: SimMessage, status: string, code: number | string | undefined, url: string): WebhookRequest;
   inboundWebhook(input: InboundInput, url: string): WebhookRequest & { id: string };
-  /** Status lookup, where the provider has one (Twilio, Bird). */
-  lookup?: { path: string; find(params: Record<string, string>, get: (id: string) => SimMessage | undefined): Reply };
+  /** The provider's other endpoints: status lookups (Twilio, Bird) and the account checks a "test connection" uses. */
+  extraRoutes?: ExtraRoute[];
+}
+
+export interface ExtraRoute {
+  method: 'get' | 'post';
+  path: string;
+  kind: 'lookup' | 'account';
+  /** Checks the credentials itself (usually with authenticate). */
+  handle(input: SendInput, messages: { get(id: string): SimMessage | undefined; list(): SimMessage[] }): Reply;
 }

@@ -126,5 +126,15 @@ export function createVonage(cfg: VonageConfig): ProviderSim {
         message_type: 'text', text, profile: { name }, context_status: 'none',
       }) };
     },
+    extraRoutes: [{
+      // rest.nexmo.com's balance check (api_key/api_secret in the query, or Basic): what a "test connection" reads
+      method: 'get', kind: 'account', path: '/vonage-rest/account/get-balance',
+      handle({ query, headers }) {
+        const basic = /^Basic\s+(\S+)$/i.exec(String(headers.authorization ?? ''));
+        const ok = (query.api_key === cfg.apiKey && query.api_secret === cfg.apiSecret)
+          || (!!basic && Buffer.from(basic[1]!, 'base64').toString('utf8') === `${cfg.apiKey}:${cfg.apiSecret}`);
+        return ok ? { status: 200, body: { value: 10.28, autoReload: false } } : problem('unauthorized', 401);
+      },
+    }],
   };
 }

@@ -26,15 +26,18 @@ const ACK: Record<string, string> = { sent: 'SENT', delivered: 'DELIVERED', read
 
 export function createWatzap(cfg: WatzapConfig): ProviderSim {
   const post = (url: string, payload: object) => ({ url, body: JSON.stringify(payload), headers: { 'Content-Type': 'application/json' } });
+  const keyOk = (b: Record<string, unknown>) => b.api_key === cfg.apiKey;
+  const authenticate = ({ body }: SendInput): Reply | null => {
+    const b = isObj(body) ? body : {};
+    if (!keyOk(b)) return answer('1002', WATZAP_ERRORS['1002']!);
+    if (b.number_key !== cfg.numberKey) return answer('1003', WATZAP_ERRORS['1003']!);
+    return null;
+  };
+
   return {
     name: 'watzap',
     sendPath: '/watzap/v1/send_message',
-    authenticate({ body }) {
-      const b = isObj(body) ? body : {};
-      if (b.api_key !== cfg.apiKey) return answer('1002', WATZAP_ERRORS['1002']!);
-      if (b.number_key !== cfg.numberKey) return answer('1003', WATZAP_ERRORS['1003']!);
-      return null;
-    },
+    authenticate,
     parse({ body }: SendInput) {
       const b = isObj(body) ? body : {};
       let phone = (str(b.phone_no) ?? '').replace(/[\s\-+]/g, '');
@@ -72,5 +75,22 @@ export function createWatzap(cfg: WatzapConfig): ProviderSim {
         message_ack: 'DELIVERED', has_media: false, media_mime: '', media_name: '', location_attached: null, is_forwading: false, is_from_me: false,
       } }) };
     },
+    extraRoutes: [
+      {
+        // the key check a "test connection" uses (its answer's fields beyond status/message are not documented)
+        method: 'post', kind: 'account', path: '/watzap/v1/checking_key',
+        handle({ body }) {
+          return keyOk(isObj(body) ? body : {}) ? answer('200', 'Successfully', { data: { status: 'active', number_key: '[redacted]', device: cfg.device } }) : answer('1002', WATZAP_ERRORS['1002']!);
+        },
+      },
+      {
+        method: 'post', kind: 'account', path: '/watzap/v1/validate_number',
+        handle(input) {
+          const denied = authenticate(input);
+          if (denied) return denied;
+          return { status: 200, body: { status: '200', ack: 'successfully' } };
+        },
+      },
+    ],
   };
 }
