@@ -49,7 +49,7 @@ describe('registry', () => {
 
   it('roles: the dispatcher reads only send credentials, the tracker only webhook ones', () => {
     const dispatcherEnv = { META_ACCESS_TOKEN: 'meta-token', META_PHONE_NUMBER_ID: '106540352242922' };
-    const trackerEnv = { META_APP_SECRET: 'meta-app-secret', META_WEBHOOK_VERIFY_TOKEN: 'verify' };
+    const trackerEnv = { META_APP_SECRET: 'meta-app-secret', META_VERIFY_TOKEN: 'verify' };
     const [sender] = configuredProviders(dispatcherEnv, { roles: ['send'], readSecretFile: noSecretFiles });
     expect(sender!.buildSend(MESSAGE).url).toBe('https://graph.facebook.com/v23.0/106540352242922/messages');
     expect(() => sender!.handleWebhook({ url: 'https://t/webhooks/meta', method: 'POST', headers: { 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) }, rawBody: Buffer.from('{}'), query: {} }, new Date()))

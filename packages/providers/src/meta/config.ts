@@ -28,12 +28,12 @@ export interface MetaConfig {
 
 export const META_ENV = {
   send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID', 'META_BASE_URL', 'META_TEMPLATES'],
-  receive: ['META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN'],
+  receive: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
 } as const;
 
 export function metaConfigFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): MetaConfig | undefined {
   const r = new EnvReader('meta', env, readSecretFile, roles);
-  if (!r.configured({ send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID'], receive: ['META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN'] })) return undefined;
+  if (!r.configured({ send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID'], receive: ['META_APP_SECRET', 'META_VERIFY_TOKEN'] })) return undefined;
   r.requireForRoles({ send: ['META_ACCESS_TOKEN', 'META_PHONE_NUMBER_ID'], receive: ['META_APP_SECRET'] });
   const pinned = r.value('META_API_VERSION');
   if (pinned !== undefined && pinned !== META_GRAPH_VERSION) throw r.error(`META_API_VERSION is pinned to ${META_GRAPH_VERSION} in this package; unset it`);
@@ -52,7 +52,7 @@ export function metaConfigFromEnv(env: Env, readSecretFile: ReadSecretFile, role
   let receive: Pick<MetaConfig, 'appSecret' | 'verifyToken'> = {};
   if (roles.has('receive')) {
     const req = r.requireAll({ META_APP_SECRET: r.secret('META_APP_SECRET') });
-    const verifyToken = r.secret('META_WEBHOOK_VERIFY_TOKEN');
+    const verifyToken = r.secret('META_VERIFY_TOKEN');
     receive = { appSecret: req.META_APP_SECRET, ...(verifyToken ? { verifyToken } : {}) };
   }
   return { baseUrl: r.baseUrl('META_BASE_URL', 'https://graph.facebook.com'), ...send, ...receive };

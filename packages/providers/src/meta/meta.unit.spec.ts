@@ -37,7 +37,7 @@ const ENV = {
   META_ACCESS_TOKEN: 'EAAG-system-user-token',
   META_PHONE_NUMBER_ID: '106540352242922',
   META_APP_SECRET: 'app-secret-123',
-  META_WEBHOOK_VERIFY_TOKEN: 'verify-me-please',
+  META_VERIFY_TOKEN: 'verify-me-please',
   META_BASE_URL: 'http://sim.local:4010/meta',
   META_TEMPLATES: JSON.stringify({
     PERMIT_EXPIRY_REMINDER: 'permit_expiry_reminder',
