@@ -85,10 +85,10 @@ describe('batch consumer loop against a real broker', () => {
   });
 });
 
-////////// Bounded retries of unknown errors, each test on topics of its own: what reaches a
-// dead-letter topic, and when.
+////////// Bounded retries of unknown errors, and deferred records (not-before), each test on
+// topics of its own: what reaches a dead-letter topic, when, and what waits for whom.
 
-describe('batch consumer loop: error classes against a real broker', () => {
+describe('batch consumer loop: error classes and deferral against a real broker', () => {
   const kafka = new Kafka({ brokers: stack.brokers, clientId: 'it', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const metrics = createMetrics('it');
@@ -197,5 +197,107 @@ describe('batch consumer loop: error classes against a real broker', () => {
     expect(unknownCalls).toBe(2); // unknownRetries: 1
     const dlq = await t.deadLetters();
     expect(dlq.map((d) => [d.headers['dlq.reason'], d.headers['dlq.error.name'], d.headers['dlq.attempts']])).toEqual([['RETRIES_EXHAUSTED', 'RangeError', '2']]);
+  });
+
+  it('a deferred partition waits while the other partition of the same consumer keeps flowing; the committed offset is the first deferred record\'s; the deferred records come back after `until`, each handled once, in order', async () => {
+    const t = await fresh('defer');
+    const handled: { id: string; at: number }[] = [];
+    const deliveries: { id: string; at: number }[] = [];
+    // Records carry a not-before time (as a retry topic's would); the handler defers from the first one not due yet.
+    const handler = async ({ records }: RecordBatch<'contact.events'>) => {
+      const now = Date.now();
+      for (const r of records) deliveries.push({ id: r.value.eventId, at: now });
+      const i = records.findIndex((r) => Number(r.value.text) > now);
+      const due = i < 0 ? records : records.slice(0, i);
+      return {
+        out: due.map(status),
+        done: () => { for (const r of due) handled.push({ id: r.value.eventId, at: Date.now() }); },
+        ...(i >= 0 ? { defer: { from: i, until: Number(records[i]!.value.text) } } : {}),
+      };
+    };
+    await t.start(handler, { maxWaitMs: 500 });
+    // Partition 0: one due record, then two due in ~3 s, then one due at once (it waits behind them: order is kept).
+    const until = Date.now() + 3000;
+    await t.producer.send([
+      { topic: 'contact.events', key: 'k0', partition: 0, value: contact('p0-a', '0') },
+      { topic: 'contact.events', key: 'k0', partition: 0, value: contact('p0-b', String(until)) },
+      { topic: 'contact.events', key: 'k0', partition: 0, value: contact('p0-c', String(until)) },
+      { topic: 'contact.events', key: 'k0', partition: 0, value: contact('p0-d', '0') },
+    ]);
+    await waitFor(async () => deliveries.some((d) => d.id === 'p0-b'), { what: 'p0-b delivered and deferred' });
+    expect(handled.map((h) => h.id)).toEqual(['p0-a']);
+    await waitFor(async () => (await t.committed())[0] === '1', { what: 'the offset of p0-b committed' });
+
+    // Partition 1, while partition 0 waits: handled at once.
+    const sent = Date.now();
+    await t.producer.send([0, 1, 2].map((i) => ({ topic: 'contact.events' as const, key: 'k1', partition: 1, value: contact(`p1-${i}`, '0') })));
+    await waitFor(async () => handled.filter((h) => h.id.startsWith('p1-')).length === 3, { what: 'partition 1 handled', intervalMs: 10 });
+    const latency = Math.max(...handled.filter((h) => h.id.startsWith('p1-')).map((h) => h.at)) - sent;
+    expect(Date.now()).toBeLessThan(until); // still deferred
+    expect(latency).toBeLessThan(1000);
+    expect(deliveries.filter((d) => d.id === 'p0-b')).toHaveLength(1); // partition 0 was not read meanwhile
+
+    await waitFor(async () => handled.length === 7, { what: 'the deferred records handled', timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(handled.filter((h) => h.id.startsWith('p0-')).map((h) => h.id)).toEqual(['p0-a', 'p0-b', 'p0-c', 'p0-d']);
+    const back = deliveries.filter((d) => d.id === 'p0-b');
+    expect(back).toHaveLength(2); // deferred once, then delivered again after `until`
+    expect(back[1]!.at).toBeGreaterThanOrEqual(until);
+    expect(handled.find((h) => h.id === 'p0-b')!.at - until).toBeLessThan(2000); // resumed at `until`, read at the next fetch (maxWaitMs 500)
+    expect(await t.committed()).toMatchObject({ 0: '4', 1: '3' });
+    // eslint-disable-next-line no-console
+    console.log(`deferral: partition 1 handled ${latency} ms after produce while partition 0 waited; partition 0 read again ${back[1]!.at - until} ms after until`);
+  });
+
+  it('for contrast: a handler that waits inside the batch (the retry without deferral) holds up the other partition too', async () => {
+    const t = await fresh('wait-in-batch');
+    const handled: { id: string; at: number }[] = [];
+    let waited = false;
+    await t.start(async ({ records }) => {
+      if (!waited && records.some((r) => r.value.text === 'wait')) { waited = true; await new Promise((r) => setTimeout(r, 3000)); }
+      return { done: () => { for (const r of records) handled.push({ id: r.value.eventId, at: Date.now() }); } };
+    });
+    await t.producer.send([{ topic: 'contact.events', key: 'k0', partition: 0, value: contact('w0', 'wait') }]);
+    await waitFor(async () => waited, { what: 'partition 0 waiting' });
+    const sent = Date.now();
+    await t.producer.send([{ topic: 'contact.events', key: 'k1', partition: 1, value: contact('w1', 'ok') }]);
+    await waitFor(async () => handled.some((h) => h.id === 'w1'), { what: 'partition 1 handled', intervalMs: 10 });
+    const latency = handled.find((h) => h.id === 'w1')!.at - sent;
+    expect(latency).toBeGreaterThan(1500); // kafkajs fetches again only when every batch of the last fetch is done
+    // eslint-disable-next-line no-console
+    console.log(`waiting inside the batch: partition 1 handled ${latency} ms after produce`);
+  });
+
+  it('after a rebalance or a restart the deferred records come back from the committed offset, unpaused (the handler defers them again until due); nothing is lost or handled twice', async () => {
+    const t = await fresh('defer-rebalance');
+    const handled: { id: string; at: number; by: string }[] = [];
+    const deliveries: { id: string; at: number; by: string }[] = [];
+    const handlerOf = (by: string) => async ({ records }: RecordBatch<'contact.events'>) => {
+      const now = Date.now();
+      for (const r of records) deliveries.push({ id: r.value.eventId, at: now, by });
+      const i = records.findIndex((r) => Number(r.value.text) > now);
+      const due = i < 0 ? records : records.slice(0, i);
+      return { done: () => { for (const r of due) handled.push({ id: r.value.eventId, at: Date.now(), by }); }, ...(i >= 0 ? { defer: { from: i, until: Number(records[i]!.value.text) } } : {}) };
+    };
+    const c1 = await t.start(handlerOf('c1'));
+    const until = Date.now() + 15_000;
+    await t.producer.send([0, 1].flatMap((p) => [
+      { topic: 'contact.events' as const, key: `k${p}`, partition: p, value: contact(`p${p}-now`, '0') },
+      { topic: 'contact.events' as const, key: `k${p}`, partition: p, value: contact(`p${p}-later`, String(until)) },
+    ]));
+    await waitFor(async () => deliveries.filter((d) => d.id.endsWith('-later')).length === 2, { what: 'both partitions deferred' });
+    // A second member joins: a rebalance revokes and reassigns; each partition comes back unpaused from its committed offset.
+    const c2 = await t.start(handlerOf('c2'));
+    await waitFor(async () => deliveries.filter((d) => d.id.endsWith('-later')).length >= 4, { what: 'both deferred records delivered again after the rebalance', timeoutMs: 30_000 });
+    expect(Date.now()).toBeLessThan(until);
+    expect(handled.map((h) => h.id).sort()).toEqual(['p0-now', 'p1-now']);
+    // A restart (c1 stops: its partitions move to c2, unpaused, and come back again).
+    await c1.stop(); running.splice(running.indexOf(c1), 1);
+    await waitFor(async () => handled.length === 4, { what: 'the deferred records handled once due', timeoutMs: 40_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(handled.map((h) => h.id).sort()).toEqual(['p0-later', 'p0-now', 'p1-later', 'p1-now']);
+    for (const h of handled.filter((x) => x.id.endsWith('-later'))) expect(h.at).toBeGreaterThanOrEqual(until);
+    expect(await t.committed()).toMatchObject({ 0: '2', 1: '2' });
+    await c2.stop(); running.splice(running.indexOf(c2), 1);
   });
 });

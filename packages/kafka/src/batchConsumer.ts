@@ -33,6 +33,22 @@ import { backoffMs, type Delivered } from './consumer';
 // decoder's reason (BAD_WIRE_FORMAT, SCHEMA_UNKNOWN, ...). DLQ records keep the original
 // key, value and headers, plus dlq.reason, dlq.error, dlq.error.name, dlq.attempts and
 // dlq.source.{topic,partition,offset}, dlq.consumer.group, dlq.at headers.
+//
+// Deferral (not-before): a handler may return `defer: { from, until }`: records[from..]
+// were not processed and must come back at `until` (epoch ms). The loop produces the
+// outputs (of records[..from) only), runs `done`, commits the offset of records[from],
+// and pauses only that topic-partition until `until`; the other partitions and topics
+// of the consumer keep flowing. Its position goes back to records[from] because kafkajs
+// fetches a partition from its last resolved offset and the deferred records are left
+// unresolved (no consumer.seek: kafkajs keeps a pending seek across a rebalance and
+// would apply it whenever the partition is next assigned, behind a newer commit). A
+// timer resumes the partition at `until`; timers are cleared on stop and on every
+// rebalance, which also resumes every partition the loop paused: a partition assigned
+// again starts unpaused, from its committed offset, so deferred records may come back
+// before `until` (after a rebalance or a restart) and the handler must check the time
+// itself and defer again. A resumed partition is read at the next fetch, up to
+// `maxWaitMs` after `until`. `from` = records.length defers nothing but still pauses the
+// partition after this batch (pacing).
 
 export interface RecordBatch<T extends TopicName> {
   topic: T;
@@ -43,10 +59,22 @@ export interface RecordBatch<T extends TopicName> {
 }
 
 export interface BatchOutcome {
-  /** Records to produce before the batch counts as done. */
+  /** Records to produce before the batch counts as done (with `defer`: for records[..from) only). */
   out?: OutMessage<TopicName>[];
   /** Runs after the outputs are durable and before the offsets are committed. */
   done?(): void | Promise<void>;
+  /**
+   * records[from..] were not processed: deliver them again, in order, not before
+   * `until`. The prefix counts as done; only this topic-partition waits.
+   */
+  defer?: Deferral;
+}
+
+export interface Deferral {
+  /** Index in the batch's `records` of the first record not processed (0..records.length). */
+  from: number;
+  /** Epoch milliseconds before which the partition is not read again. */
+  until: number;
 }
 
 export type BatchHandlers = { [T in TopicName]: (batch: RecordBatch<T>) => Promise<BatchOutcome | void> };
@@ -82,6 +110,12 @@ export interface BatchConsumerOptions {
   onAssignment?(assignment: Record<string, number[]>): void;
   /** Isolation: read only committed records (default true). */
   readCommitted?: boolean;
+  /**
+   * Longest time the broker holds a fetch that finds nothing new (kafkajs'
+   * maxWaitTimeInMs, default 5000): a partition resumed after a deferral is read again
+   * within this time after its `until`.
+   */
+  maxWaitMs?: number;
 }
 
 export interface RunningBatchConsumer { stop(): Promise<void> }
@@ -89,9 +123,12 @@ export interface RunningBatchConsumer { stop(): Promise<void> }
 /** The DLQ reason of a record whose unknown error outlasted its retries. */
 export const RETRIES_EXHAUSTED = 'RETRIES_EXHAUSTED';
 
-/** What became of a chunk: done, or abandoned because the loop is stopping. */
-type ChunkResult = { kind: 'done' } | { kind: 'stopped' };
+/** What became of a chunk: done, deferred from `offset` to `until`, or abandoned because the loop is stopping. */
+type ChunkResult = { kind: 'done' } | { kind: 'stopped' } | { kind: 'deferred'; offset: string; until: number };
 interface DeadLetter { message: KafkaMessage; err: unknown; reason: string; attempts: number }
+
+/** setTimeout fires at once beyond 2^31-1 ms: longer deferrals re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<RunningBatchConsumer> {
   const { kafka, codec, groupId, handlers, logger, metrics, producer } = opts;
@@ -103,14 +140,46 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
   const consumer = kafka.consumer({
     groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false,
     readUncommitted: opts.readCommitted === false, ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
+    ...(opts.maxWaitMs !== undefined ? { maxWaitTimeInMs: opts.maxWaitMs } : {}),
   });
   let stopping = false;
   const physicalToLogical = new Map<string, TopicName>();
   for (const t of Object.keys(handlers) as TopicName[]) physicalToLogical.set(codec.topic(t), t);
-  if (opts.onAssignment) {
-    const onAssignment = opts.onAssignment;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => onAssignment(e.payload.memberAssignment as Record<string, number[]>));
-  }
+
+  /** Partitions paused by a deferral, with the timer that resumes them ("topic|partition"). */
+  const paused = new Map<string, { topic: string; partition: number; timer: NodeJS.Timeout }>();
+  /** Counts rebalances: a batch of an older generation must not pause anything. */
+  let generation = 0;
+  const resumeAll = () => {
+    for (const d of paused.values()) clearTimeout(d.timer);
+    const list = [...paused.values()];
+    paused.clear();
+    if (list.length) consumer.resume(list.map((d) => ({ topic: d.topic, partitions: [d.partition] })));
+  };
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    // kafkajs keeps a paused partition paused across a rebalance: whatever is assigned now starts unpaused.
+    generation++;
+    resumeAll();
+    opts.onAssignment?.(e.payload.memberAssignment as Record<string, number[]>);
+  });
+
+  /** Pauses one topic-partition until `until`; its position is already back at the first deferred record. */
+  const pauseUntil = (topic: string, partition: number, until: number) => {
+    const key = `${topic}|${partition}`;
+    const before = paused.get(key);
+    if (before) clearTimeout(before.timer);
+    consumer.pause([{ topic, partitions: [partition] }]);
+    const entry = { topic, partition, timer: undefined as unknown as NodeJS.Timeout };
+    const fire = () => {
+      if (paused.get(key) !== entry) return; // replaced, or cleared by a rebalance or stop
+      const left = until - Date.now();
+      if (left > 0) { entry.timer = setTimeout(fire, Math.min(left, MAX_TIMER_MS)); return; }
+      paused.delete(key);
+      if (!stopping) consumer.resume([{ topic, partitions: [partition] }]);
+    };
+    entry.timer = setTimeout(fire, Math.min(Math.max(0, until - Date.now()), MAX_TIMER_MS));
+    paused.set(key, entry);
+  };
 
   await consumer.connect();
   await consumer.subscribe({ topics: [...physicalToLogical.keys()], fromBeginning: opts.fromBeginning ?? true });
@@ -184,13 +253,24 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
     return { logical, records, poison };
   };
 
-  /** Runs the handler on records and makes its outcome durable (outputs, then done). */
-  const apply = async (logical: TopicName, partition: number, records: Delivered<TopicName>[], heartbeat: () => Promise<void>) => {
-    if (records.length === 0) return;
+  /**
+   * Runs the handler on records and makes its outcome durable (outputs, then done).
+   * Returns the offset of the first deferred record and the time it may come back, if
+   * the handler deferred some.
+   */
+  const apply = async (logical: TopicName, partition: number, records: Delivered<TopicName>[], messages: KafkaMessage[], heartbeat: () => Promise<void>) => {
+    if (records.length === 0) return undefined;
     const handler = handlers[logical] as (b: RecordBatch<TopicName>) => Promise<BatchOutcome | void>;
     const outcome = (await handler({ topic: logical, partition, records, heartbeat })) ?? {};
+    const defer = outcome.defer;
+    if (defer && !(Number.isInteger(defer.from) && defer.from >= 0 && defer.from <= records.length && Number.isFinite(defer.until))) {
+      throw new Error(`the ${logical} handler deferred from ${defer.from} until ${defer.until}: from must be an index of the batch (0..${records.length}) and until a time in epoch milliseconds`);
+    }
     if (outcome.out?.length) await producer.send(outcome.out);
     await outcome.done?.();
+    if (!defer) return undefined;
+    const offset = defer.from < records.length ? records[defer.from]!.offset : (BigInt(messages[messages.length - 1]!.offset) + 1n).toString();
+    return { offset, until: defer.until, processed: defer.from };
   };
 
   /**
@@ -203,22 +283,27 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
     for (let attempt = 0; ; attempt++) {
       const end = metrics.handleSeconds.startTimer({ topic });
       let err: unknown;
+      let deferred: { offset: string; until: number; processed: number } | undefined;
       let decoded: Awaited<ReturnType<typeof decode>>;
       try {
         decoded = await decode(topic, partition, messages, heartbeat);
-        await apply(decoded.logical, partition, decoded.records, heartbeat);
+        deferred = await apply(decoded.logical, partition, decoded.records, messages, heartbeat);
       } catch (e) {
         err = e;
       }
       end();
       if (err === undefined) {
         const { records, poison } = decoded!;
-        if (poison.length) {
-          log.error({ topic, partition, offsets: poison.map((p) => p.message.offset), err: errorMessage(poison[0]!.err) }, 'undecodable records; sending them to the dead-letter topic');
-          if (!(await toDlqUntilDone(topic, partition, poison, heartbeat))) return { kind: 'stopped' };
+        // Undecodable records after the first deferred one come back with it.
+        const dead = deferred ? poison.filter((p) => BigInt(p.message.offset) < BigInt(deferred.offset)) : poison;
+        if (dead.length) {
+          log.error({ topic, partition, offsets: dead.map((p) => p.message.offset), err: errorMessage(dead[0]!.err) }, 'undecodable records; sending them to the dead-letter topic');
+          if (!(await toDlqUntilDone(topic, partition, dead, heartbeat))) return { kind: 'stopped' };
         }
-        metrics.consumed.inc({ topic, outcome: 'ok' }, records.length);
-        return { kind: 'done' };
+        metrics.consumed.inc({ topic, outcome: 'ok' }, deferred ? deferred.processed : records.length);
+        if (!deferred) return { kind: 'done' };
+        metrics.consumed.inc({ topic, outcome: 'deferred' }, records.length - deferred.processed);
+        return { kind: 'deferred', offset: deferred.offset, until: deferred.until };
       }
       if (stopping) return { kind: 'stopped' };
       const cls = classifyError(err);
@@ -255,21 +340,36 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.concurrency ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+      const gen = generation;
       for (let i = 0; i < batch.messages.length; i += maxBatch) {
         if (!isRunning() || isStale()) break;
         const chunk = batch.messages.slice(i, i + maxBatch);
         const r = await handleChunk(batch.topic, batch.partition, chunk, heartbeat, unknownRetries);
         if (r.kind === 'stopped') break;
-        const last = chunk[chunk.length - 1]!.offset;
-        resolveOffset(last);
+        // The offset to commit: after the chunk, or the first deferred record. Deferred
+        // records are left unresolved, so kafkajs fetches the partition from there again.
+        const next = r.kind === 'deferred' ? r.offset : (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
+        if (BigInt(next) > BigInt(chunk[0]!.offset)) resolveOffset((BigInt(next) - 1n).toString());
         // The batch's own commit: consumer.commitOffsets is a silent no-op once stop() has begun.
-        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        if (r.kind === 'deferred') {
+          if (!stopping && gen === generation) pauseUntil(batch.topic, batch.partition, r.until);
+          log.debug({ topic: batch.topic, partition: batch.partition, offset: r.offset, until: new Date(r.until).toISOString() }, 'records deferred; partition paused');
+          break;
+        }
         await heartbeat();
       }
     },
   });
 
-  return { stop: async () => { stopping = true; await consumer.disconnect(); } };
+  return {
+    stop: async () => {
+      stopping = true;
+      for (const d of paused.values()) clearTimeout(d.timer);
+      paused.clear();
+      await consumer.disconnect();
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
