@@ -51,8 +51,9 @@ export type ErrorClass = 'retriable' | 'permanent' | 'unknown';
  *    AggregateError's `errors`), is retriable: network errors (ECONNREFUSED, ECONNRESET,
  *    ETIMEDOUT, ..., also under fetch's `TypeError: fetch failed`), kafkajs errors it
  *    marks retriable or gave up retrying (KafkaJSNumberOfRetriesExceeded, timeouts, no
- *    coordinator), MongoDB's network, server-selection, pool and not-primary errors and
- *    those it labels retryable;
+ *    coordinator), MongoDB's network, server-selection, pool and not-primary errors,
+ *    those it labels retryable, and FerretDB's InternalError for a busy or unreachable
+ *    storage (SQLite locked, PostgreSQL refusing connections);
  * 4. kafkajs' other errors (`retriable: false` only says kafkajs will not retry them): unknown;
  * 5. anything else (TypeError, RangeError, a plain Error, a thrown string): unknown.
  */
@@ -87,6 +88,12 @@ const MONGO_UNAVAILABLE = new Set([
 /** MongoDB server codes its drivers retry (HostUnreachable, NetworkTimeout, ShutdownInProgress, NotWritablePrimary, ...). */
 const MONGO_RETRYABLE_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 const MONGO_RETRYABLE_LABELS = ['RetryableWriteError', 'TransientTransactionError', 'ResetPool', 'PoolRequstedRetry', 'PoolRequestedRetry', 'SystemOverloadedError'];
+/**
+ * FerretDB answers InternalError (code 1) with its storage's own error text when that
+ * storage is busy or away: SQLite still locked after its busy timeout (FerretDB v1, the
+ * local stack), PostgreSQL refusing or dropping connections.
+ */
+const STORAGE_UNAVAILABLE = /SQLITE_BUSY|SQLITE_LOCKED|database is locked|database table is locked|connection refused|connection reset|broken pipe|i\/o timeout|context deadline exceeded|the database system is (starting up|shutting down|in recovery mode)|too many clients|server closed the connection|failed to connect/i;
 
 const isKafkaJs = (e: { name?: unknown }) => typeof e.name === 'string' && e.name.startsWith('KafkaJS');
 
@@ -101,6 +108,7 @@ function isUnavailable(err: unknown, depth: number): boolean {
   if (name.startsWith('Mongo') || name === 'PoolClearedOnNetworkError') {
     if (MONGO_UNAVAILABLE.has(name)) return true;
     if (typeof e.code === 'number' && MONGO_RETRYABLE_CODES.has(e.code)) return true;
+    if (e.code === 1 && STORAGE_UNAVAILABLE.test(String((e as { message?: unknown }).message ?? ''))) return true;
     const has = typeof e.hasErrorLabel === 'function'
       ? (l: string) => (e.hasErrorLabel as (l: string) => boolean).call(err, l)
       : (l: string) => Array.isArray(e.errorLabels) && e.errorLabels.includes(l);

@@ -56,6 +56,12 @@ describe('classifyError: three classes', () => {
     expect(classifyError(mongoServerError(10107))).toBe('retriable'); // NotWritablePrimary
     expect(classifyError(mongoServerError(1, ['RetryableWriteError']))).toBe('retriable');
     expect(classifyError(named('MongoServerError', { code: 1, errorLabels: ['TransientTransactionError'] }))).toBe('retriable');
+    // FerretDB: InternalError (code 1) carrying its storage's error text
+    const ferret = (message: string) => Object.assign(mongoServerError(1), { message, codeName: 'InternalError' });
+    expect(classifyError(ferret('[pool.go:201 pool.(*Pool).Exec] database is locked (5) (SQLITE_BUSY)'))).toBe('retriable');
+    expect(classifyError(ferret('failed to connect to `host=pg user=ferret database=ferretdb`: dial error (dial tcp 10.0.0.5:5432: connect: connection refused)'))).toBe('retriable');
+    expect(classifyError(ferret('FATAL: the database system is starting up (SQLSTATE 57P03)'))).toBe('retriable');
+    expect(classifyError(ferret('[msg_insert.go:88 handler.(*Handler).MsgInsert] unexpected end of JSON input'))).toBe('unknown');
     expect(classifyError(mongoServerError(121))).toBe('unknown'); // DocumentValidationFailure
     expect(classifyError(mongoServerError(11000))).toBe('unknown');
     expect(classifyError(bulkError([11000, 11000]))).toBe('unknown');
