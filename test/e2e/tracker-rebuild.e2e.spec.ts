@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import axios from 'axios';
 import { MongoClient } from 'mongodb';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
@@ -6,8 +8,8 @@ import { uniq, waitFor } from '../support';
 ////////// The delivery tracker killed (SIGKILL) in the middle of a burst, restarted: its
 // projections neither lose nor double-count anything (the counters equal the documents).
 // Then a second tracker with a new consumer group and a new database rebuilds the
-// projections from the topics alone: every notification document and the summary equal
-// the live ones.
+// projections from the topics alone, and so does the rebuild command (dist/rebuild.js):
+// every notification document and the summary equal the live ones.
 
 type Summary = { total: number; sent: number; delivered: number; read: number; failed: number; inDoubt: number; byStatus: Record<string, number> };
 type Doc = Record<string, unknown> & { _id: string; status: string };
@@ -20,7 +22,8 @@ describe('delivery tracker: crash mid-batch, then rebuild from the topics', () =
   const N = 300;
   const regs = Array.from({ length: N }, (_, i) => `REG-T${i}-${run}`);
   beforeAll(async () => {
-    sys = await startSystem();
+    // A provider retries a webhook for hours; the simulator retries for about 40 s here, longer than the tracker's restart.
+    sys = await startSystem({ SIM_WEBHOOK_ATTEMPTS: '12' });
     mongo = await MongoClient.connect(sys.env.MONGO_URL!);
   });
   afterAll(async () => { await sys?.stop(); await mongo?.close(); });
@@ -60,17 +63,17 @@ describe('delivery tracker: crash mid-batch, then rebuild from the topics', () =
       await waitFor(async () => (await summary(sys.trackerUrl)).total > 0, { timeoutMs: 60_000, intervalMs: 20, what: 'the tracker projecting' });
       const atKill = (await summary(sys.trackerUrl)).total;
       await sys.kill('delivery-tracker', 'SIGKILL');
-      await posting;
       expect(atKill).toBeLessThan(N); // killed in the middle, not after
       await sys.restart('delivery-tracker');
       await waitFor(async () => (await fetch(`${sys.trackerUrl}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 60_000, what: 'tracker ready again' });
+      await posting;
 
-      // Every notification projected, and no status moving any more (the simulator's webhooks are in).
+      // Every notification projected and delivered (the simulator's signed webhooks), and nothing moving any more.
       let last = '';
       const live = await waitFor(async () => {
         const s = await summary(sys.trackerUrl);
         const key = JSON.stringify(s);
-        const settled = s.total === N && ids.size === N && s.byStatus.queued === 0 && key === last;
+        const settled = s.total === N && ids.size === N && s.byStatus.delivered === N && key === last;
         last = key;
         return settled && s;
       }, { timeoutMs: 150_000, intervalMs: 2000, what: `${N} notifications projected and settled` });
@@ -87,9 +90,28 @@ describe('delivery tracker: crash mid-batch, then rebuild from the topics', () =
       const rebuilt = await docs(rebuildDb);
       expect(rebuilt.size).toBe(N);
       for (const [id, d] of liveDocs) expect(rebuilt.get(id)).toEqual(d);
+
+      // The rebuild command: the same documents, written once each, and a group that continues from the end.
+      const cliDb = `${sys.db('delivery-tracker')}_cli`;
+      const cliGroup = `${sys.prefix}tracker-cli-rebuild`;
+      const r = spawnSync(process.execPath, ['dist/rebuild.js'], { cwd: path.join(__dirname, '../../services/delivery-tracker'), env: { ...sys.env, MONGO_DB: cliDb, CONSUMER_GROUP: cliGroup }, encoding: 'utf8', timeout: 120_000 });
+      expect(r.stderr.split('\n').filter((l) => /rebuild failed/.test(l))).toEqual([]);
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { notifications: number; events: number };
+      expect(report.notifications).toBe(N);
+      const fromCli = await docs(cliDb);
+      expect(fromCli.size).toBe(N);
+      for (const [id, d] of liveDocs) expect(fromCli.get(id)).toEqual(d);
+      const cliUrl = await sys.addInstance('delivery-tracker', { CONSUMER_GROUP: cliGroup, MONGO_DB: cliDb });
+      expect(await summary(cliUrl)).toEqual(live);
+      // A second run into the same database or group is refused.
+      const again = spawnSync(process.execPath, ['dist/rebuild.js'], { cwd: path.join(__dirname, '../../services/delivery-tracker'), env: { ...sys.env, MONGO_DB: cliDb, CONSUMER_GROUP: `${cliGroup}-2` }, encoding: 'utf8', timeout: 120_000 });
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain(`database ${cliDb} is not empty`);
+      process.stdout.write(`rebuild command: ${r.stdout.trim().split('\n').pop()}\n`);
       process.stdout.write(`tracker killed at ${atKill} of ${N} notifications projected; live and rebuilt: ${JSON.stringify(nonZero(live.byStatus))}\n`);
     } finally {
       await stopReading();
     }
-  });
+  }, 420_000);
 });

@@ -1,0 +1,87 @@
+import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
+import {
+  addDelta, contrib, decisionContrib, dispatchFact, foldInto, renderedFact, requestedFact, statusEntry, statusFact, toDoc,
+  type Core, type Delta, type StatusEntry, type StoredDoc,
+} from './model';
+import type { DecisionDoc } from './decisions';
+
+////////// A rebuild of the tracker's projections in memory (pure): every event of the
+// topics folded with the same join as the live projection (model.ts), then written
+// once per document. Since the join does not depend on order, batching or repetition,
+// the documents equal those the live projection reaches from the same events, and the
+// counters are a sum of contrib() over the final documents, which is what the live
+// projection's per-batch deltas add up to.
+
+export interface RebuildOutput {
+  notifications: StoredDoc[];
+  /** Provider message id -> notification (placeholders without n for statuses whose message is unknown). */
+  messages: { _id: string; n?: string }[];
+  /** Statuses whose provider message id no dispatch record names (yet). */
+  pending: { _id: string; s: StatusEntry[] }[];
+  decisions: DecisionDoc[];
+  /** Counter documents: notification_stats and decision_stats, with empty batch guards. */
+  notificationStats: ({ _id: string; o: Record<string, never> } & Record<string, unknown>)[];
+  decisionStats: { _id: string; o: Record<string, never>; c: Record<string, number> }[];
+}
+
+/** Nested counter fields from a delta's dotted paths ("byStatus.sent" -> { byStatus: { sent } }). */
+function nest(paths: Record<string, number>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [p, n] of Object.entries(paths)) {
+    const parts = p.split('.');
+    let at = out;
+    for (const k of parts.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+    at[parts[parts.length - 1]!] = n;
+  }
+  return out;
+}
+
+export class RebuildFold {
+  private readonly cores = new Map<string, Core>();
+  private readonly messageOf = new Map<string, string>();
+  private readonly statuses = new Map<string, Map<string, StatusEntry>>();
+  private readonly decisions = new Map<string, PlannerDecisionRecorded>();
+  events = 0;
+
+  requested(e: NotificationRequested): void { this.events++; foldInto(this.cores, e.notificationId, requestedFact(e)); }
+  rendered(e: NotificationRendered): void { this.events++; foldInto(this.cores, e.notificationId, renderedFact(e)); }
+  dispatched(e: NotificationDispatchRecorded): void {
+    this.events++;
+    foldInto(this.cores, e.notificationId, dispatchFact(e));
+    if (e.providerMessageId) this.messageOf.set(e.providerMessageId, e.notificationId);
+  }
+  status(e: DeliveryStatusReported): void {
+    this.events++;
+    const s = statusEntry(e);
+    const m = this.statuses.get(e.providerMessageId) ?? new Map<string, StatusEntry>();
+    m.set(s.e, s);
+    this.statuses.set(e.providerMessageId, m);
+  }
+  decision(e: PlannerDecisionRecorded): void { this.events++; this.decisions.set(e.eventId, e); }
+
+  /** The documents to write; `version` becomes every notification's _v. */
+  output(version: string): RebuildOutput {
+    const pending: RebuildOutput['pending'] = [];
+    const messages: RebuildOutput['messages'] = [...this.messageOf].map(([w, n]) => ({ _id: w, n }));
+    for (const [w, byEvent] of this.statuses) {
+      const n = this.messageOf.get(w);
+      if (n) for (const s of byEvent.values()) foldInto(this.cores, n, statusFact(s));
+      else { pending.push({ _id: w, s: [...byEvent.values()] }); messages.push({ _id: w }); }
+    }
+    const counts: Delta = {};
+    const notifications = [...this.cores].map(([id, c]) => { addDelta(counts, contrib(c)); return toDoc(id, c, version, {}); });
+    const dcounts: Delta = {};
+    const decisions = [...this.decisions.values()].map((e) => {
+      addDelta(dcounts, decisionContrib(e));
+      const { eventId, occurredAt, causationId: _c, ...rest } = e;
+      return { ...rest, _id: eventId, at: new Date(occurredAt) } as DecisionDoc;
+    });
+    return {
+      notifications, messages, pending, decisions,
+      notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, o: {}, ...nest(paths) })),
+      // decisionContrib's paths are 'c.<key>' (keys never hold '.').
+      decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, o: {}, c: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice(2), n])) })),
+    };
+  }
+}
+

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db, type Document } from 'mongodb';
+import { ValidationError } from '@sicantik/core';
+import { baseEnv, loadConfig, z } from '@sicantik/config';
+import { followTopic, startInfra, untilAvailable } from '@sicantik/kafka';
+import type { TopicName } from '@sicantik/schemas';
+import { RebuildFold } from './projections/rebuild';
+import { checkLayout, chunks } from './projections/writer';
+
+////////// Rebuild the tracker's projections from the topics into a new database, fast:
+//   MONGO_DB=sicantik_projections_v3 CONSUMER_GROUP=sicantik.delivery-tracker-v3 \
+//     node services/delivery-tracker/dist/rebuild.js
+// (plus the usual KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, MONGO_URL). It takes
+// every topic's end offsets, reads everything before them, folds it in memory with the
+// live projection's join (projections/rebuild.ts), writes each document once in
+// batched inserts, and commits CONSUMER_GROUP's offsets at those end offsets. A tracker
+// then started with the same MONGO_DB and CONSUMER_GROUP continues from there. The live
+// consumer loop would write each notification once per topic that carries it (a
+// replace per batch); this writes it once. Refuses a database that holds projections
+// or a group that has committed offsets.
+
+const TOPICS = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'planner.decisions'] as const satisfies readonly TopicName[];
+
+const configSchema = z.object({
+  ...baseEnv,
+  MONGO_DB: z.string().min(1),
+  CONSUMER_GROUP: z.string().min(1).optional(),
+});
+
+async function insertAll(db: Db, name: string, docs: Document[]): Promise<void> {
+  for (const c of chunks(docs, 1000)) await db.collection(name).insertMany(c, { ordered: false });
+}
+
+async function main() {
+  const cfg = loadConfig(configSchema, process.env);
+  const groupId = cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`;
+  const infra = await startInfra('delivery-tracker-rebuild', cfg, TOPICS);
+  const { logger, admin, codec, kafka } = infra;
+  const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
+  try {
+    const db = mongo.db(cfg.MONGO_DB);
+    for (const name of ['tracker_meta', 'notifications', 'planner_decisions']) {
+      if (await db.collection(name).findOne({}, { projection: { _id: 1 } })) throw new ValidationError(`database ${cfg.MONGO_DB} is not empty (${name}): rebuild into a new MONGO_DB`);
+    }
+    const committed = await untilAvailable(() => admin.fetchOffsets({ groupId, topics: TOPICS.map((t) => codec.topic(t)) }));
+    if (committed.some((t) => t.partitions.some((p) => p.offset !== '-1'))) throw new ValidationError(`consumer group ${groupId} has committed offsets: rebuild with a new CONSUMER_GROUP`);
+
+    const t0 = performance.now();
+    const ends = new Map<TopicName, Map<number, bigint>>();
+    for (const t of TOPICS) ends.set(t, new Map((await untilAvailable(() => admin.fetchTopicOffsets(codec.topic(t)))).map((o) => [o.partition, BigInt(o.high)])));
+    const fold = new RebuildFold();
+    const apply: { [T in (typeof TOPICS)[number]]: (v: never) => void } = {
+      'notification.requests': (v) => fold.requested(v), 'notification.rendered': (v) => fold.rendered(v), 'notification.dispatch': (v) => fold.dispatched(v),
+      'delivery.status': (v) => fold.status(v), 'planner.decisions': (v) => fold.decision(v),
+    };
+    const run = randomBytes(3).toString('hex');
+    await Promise.all(TOPICS.map((t) => followTopic({
+      kafka, admin, codec, topic: t, groupId: `${cfg.TOPIC_PREFIX}tracker-rebuild-${run}-${t}`,
+      onMessage: (value, { partition, offset }) => { if (BigInt(offset) < (ends.get(t)!.get(partition) ?? 0n)) apply[t](value as never); },
+    })));
+    const t1 = performance.now();
+    const out = fold.output(`rebuild.${run}`);
+    await checkLayout(db);
+    await insertAll(db, 'notifications', out.notifications);
+    await insertAll(db, 'provider_messages', out.messages);
+    await insertAll(db, 'pending_statuses', out.pending);
+    await insertAll(db, 'planner_decisions', out.decisions);
+    await insertAll(db, 'notification_stats', out.notificationStats);
+    await insertAll(db, 'decision_stats', out.decisionStats);
+    const t2 = performance.now();
+    for (const t of TOPICS) {
+      await admin.setOffsets({ groupId, topic: codec.topic(t), partitions: [...ends.get(t)!].map(([partition, end]) => ({ partition, offset: end.toString() })) });
+    }
+    const documents = out.notifications.length + out.messages.length + out.pending.length + out.decisions.length + out.notificationStats.length + out.decisionStats.length;
+    const summary = {
+      db: cfg.MONGO_DB, groupId, events: fold.events, notifications: out.notifications.length, documents,
+      readSeconds: +((t1 - t0) / 1000).toFixed(2), writeSeconds: +((t2 - t1) / 1000).toFixed(2),
+      eventsPerSecond: Math.round(fold.events / ((t2 - t0) / 1000)), documentsPerSecondWritten: Math.round(documents / ((t2 - t1) / 1000)),
+    };
+    logger.info(summary, 'projections rebuilt; start the tracker with this MONGO_DB and CONSUMER_GROUP');
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } finally {
+    await mongo.close();
+    await infra.close();
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  process.stderr.write(`rebuild failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
