@@ -26,7 +26,7 @@
 // - latency: at RATE (default: half of the sustained rate, found first), per event
 //   ingest POST -> the provider call recorded by the simulator (correlated by the
 //   pendaftaran_id carried in link_download), and POST -> "delivered" visible in the
-//   statistics API (GET /v1/stats/decisions?pendaftaran_id=..., polled every POLL_MS
+//   statistics API (GET /v1/stats/notifications/:id, polled every POLL_MS
 //   once the event reached the simulator; the simulator reports sent and delivered by
 //   signed webhook after SIM_WEBHOOK_DELAY_MS each).
 // - metrics: the same fixed-rate run on two fresh systems, metrics on (as shipped) and
@@ -49,6 +49,7 @@ const { Kafka, logLevel, AssignerProtocol } = require('kafkajs');
 const { env: stackEnv, pct, rawR } = require('./support');
 const { startSystem, killAllNow, liveSystems, cpuSeconds } = require('./pipeline-system');
 const { seedStored } = require('./seed-stored');
+const { notificationId } = require('@sicantik/core');
 const fs = require('node:fs');
 const path = require('node:path');
 /** The stack's process ids (deploy/local/stack.sh keeps them in its data directory). */
@@ -152,13 +153,20 @@ class Run {
       await sleep(everyMs);
     }
   }
-  /** Is the event's message delivered (or read) in the statistics API? */
+  /**
+   * Is the event's message delivered (or read) in the statistics API? Asked by
+   * notification id (GET /v1/stats/notifications/:id, a read by _id): the id is the
+   * planner's deterministic one for a PermitIssued event. (The decisions query by
+   * pendaftaran_id would scan planner_decisions on the embedded database and make the
+   * bench itself the load.)
+   */
   async visible(ev) {
-    const q = new URLSearchParams({ pendaftaran_id: this.reg(ev.k), scenario: 'permit_ready' });
-    const r = await fetch(`${this.sys.urls.tracker}/v1/stats/decisions?${q}`, { headers: this.sys.auth('stats') });
+    const reg = this.reg(ev.k);
+    const id = notificationId('permit_ready', reg, `503/${reg}/2026`);
+    const r = await fetch(`${this.sys.urls.tracker}/v1/stats/notifications/${id}`, { headers: this.sys.auth('stats') });
     if (!r.ok) { await r.text(); return false; }
-    const d = (await r.json()).decisions ?? [];
-    return d.some((x) => ['delivered', 'read'].includes(x.message?.status));
+    const d = await r.json();
+    return ['delivered', 'read'].includes(d.status ?? d.notification?.status);
   }
   /** While `active()`: every POLL_MS, asks the statistics API for events that reached the simulator and are not yet seen delivered. */
   async watchVisible(active) {
@@ -513,7 +521,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
         if (!needSearch) console.log(`\n${header}`);
         const r = await measureWindow(run, rate, { latency: true, label: 'latency' });
         row(R, r, `latency at ${cfg.rate ? 'RATE' : 'half the sustained rate'}`);
-        summary.push(`latency at ${fmt(rate, 1)} events/s: POST→provider p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; POST→delivered visible in /v1/stats/decisions p50 ${fmt(r.vis50)} ms, p99 ${fmt(r.vis99)} ms (${r.visN}/${r.accepted} seen delivered, poll every ${cfg.pollMs} ms, simulator webhook delay ${cfg.webhookDelayMs} ms x 2)`);
+        summary.push(`latency at ${fmt(rate, 1)} events/s: POST→provider p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; POST→delivered visible in /v1/stats/notifications/:id p50 ${fmt(r.vis50)} ms, p99 ${fmt(r.vis99)} ms (${r.visN}/${r.accepted} seen delivered, poll every ${cfg.pollMs} ms, simulator webhook delay ${cfg.webhookDelayMs} ms x 2)`);
       });
     } else {
       if (!needSearch) console.log(`\n${header}`);
