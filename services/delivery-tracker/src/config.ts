@@ -1,4 +1,5 @@
-import { baseEnv, loadConfig, port, z } from '@sicantik/config';
+import { ConfigError, baseEnv, loadConfig, port, z } from '@sicantik/config';
+import { PROVIDER_ADAPTERS, PROVIDER_NAMES, configuredProviders, type Provider } from '@sicantik/providers';
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -10,9 +11,31 @@ export const configSchema = z.object({
   PROJECTION_CACHE_DOCS: z.coerce.number().int().min(0).default(50_000),
   /** Provider message id -> notification entries kept in memory. */
   PROJECTION_CACHE_MESSAGES: z.coerce.number().int().min(0).default(200_000),
-  META_APP_SECRET: z.string().min(8, 'must be at least 8 characters'),
-  META_VERIFY_TOKEN: z.string().min(8, 'must be at least 8 characters'),
   STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  /**
+   * The public base URL the providers call, e.g. https://notif.example.go.id (with a
+   * path prefix if the proxy strips one): behind a reverse proxy the URL a provider
+   * signed (Twilio signs it) is this plus the request's path and query. Unset: the
+   * URL is rebuilt from the request (scheme of the connection, Host header).
+   */
+  WEBHOOK_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
-export type Config = z.infer<typeof configSchema>;
-export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);
+export type Config = z.infer<typeof configSchema> & {
+  /** Providers whose webhooks this tracker verifies (receive role of @sicantik/providers). */
+  providers: Provider[];
+};
+
+/**
+ * The tracker's settings and the providers configured to receive webhooks (their
+ * variables: @sicantik/providers, e.g. META_APP_SECRET and META_VERIFY_TOKEN for Meta).
+ * A half-configured provider throws ProviderConfigError; none at all is a ConfigError.
+ */
+export function readConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cfg = loadConfig(configSchema, env);
+  const providers = configuredProviders(env, { roles: ['receive'] });
+  if (providers.length === 0) {
+    const vars = PROVIDER_NAMES.map((n) => `${PROVIDER_ADAPTERS[n].envVars.receive[0]} (${n})`).join(', ');
+    throw new ConfigError([{ path: '(providers)', message: `no provider is configured to receive webhooks: set at least one of ${vars}` }]);
+  }
+  return { ...cfg, providers };
+}

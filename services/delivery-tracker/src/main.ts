@@ -23,7 +23,10 @@ async function main() {
   await projection.init();
   const decisions = new DecisionProjection(db, projection.col, { serial });
   await decisions.init();
-  const rejected = new metrics.client.Counter({ name: 'sicantik_webhook_rejected_total', help: 'Webhooks rejected for a bad signature', labelNames: ['provider'], registers: [metrics.registry] });
+  const rejected = new metrics.client.Counter({
+    name: 'sicantik_webhook_rejected_total', help: 'Provider webhooks with no effect because they were not verified (reason: missing, signature, stale, malformed, handshake, not_configured)',
+    labelNames: ['provider', 'reason'], registers: [metrics.registry],
+  });
   // Batch-first: each handler gets one topic-partition's decoded records and writes once per document.
   const consumer = await runBatchConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, producer, logger, metrics,
@@ -41,11 +44,11 @@ async function main() {
     ops: opsRouter(metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]),
     publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
     publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
-    metaAppSecret: cfg.META_APP_SECRET, metaVerifyToken: cfg.META_VERIFY_TOKEN, statsApiToken: cfg.STATS_API_TOKEN,
-    onRejectedSignature: (p) => rejected.inc({ provider: p }),
+    providers: cfg.providers, ...(cfg.WEBHOOK_PUBLIC_BASE_URL ? { publicBaseUrl: cfg.WEBHOOK_PUBLIC_BASE_URL } : {}), statsApiToken: cfg.STATS_API_TOKEN,
+    onRejected: (provider, reason) => rejected.inc({ provider, reason }),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
-  logger.info({ port }, 'delivery-tracker listening');
+  logger.info({ port, webhooks: cfg.providers.map((p) => p.name) }, 'delivery-tracker listening');
   installShutdown(logger, [() => infra.close(), () => mongo.close(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }
 

@@ -1,27 +1,18 @@
 import express from 'express';
-import { bearerAuth, errorHandler, safeEqual, type Logger } from '@sicantik/observability';
+import { bearerAuth, errorHandler } from '@sicantik/observability';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
-import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
-import { metaContactEvents } from '../domain/inbound';
-import { metaStatusEvents, verifyMetaSignature } from '../domain/metaWebhook';
 import type { DecisionProjection } from '../projections/decisions';
 import type { NotificationProjection } from '../projections/store';
+import { webhookRouter, type WebhookDeps } from './webhooks';
 
 ////////// HTTP edge: provider webhooks and the statistics API
 
-export interface TrackerDeps {
-  logger: Logger;
+export interface TrackerDeps extends WebhookDeps {
   ops: express.Router;
   projection: NotificationProjection;
   decisions: DecisionProjection;
-  publish(events: DeliveryStatusReported[]): Promise<void>;
-  publishContacts(events: ContactEvent[]): Promise<void>;
-  now(): Date;
-  metaAppSecret: string;
-  metaVerifyToken: string;
   statsApiToken: string;
-  onRejectedSignature(provider: string): void;
 }
 
 export function createApp(deps: TrackerDeps): express.Express {
@@ -29,41 +20,7 @@ export function createApp(deps: TrackerDeps): express.Express {
   app.disable('x-powered-by');
   app.use(deps.ops);
 
-  // Meta subscription check: echo the challenge when our verify token matches.
-  app.get('/webhooks/meta', (req, res) => {
-    const mode = String(req.query['hub.mode'] ?? '');
-    const token = String(req.query['hub.verify_token'] ?? '');
-    const challenge = String(req.query['hub.challenge'] ?? '');
-    if (mode === 'subscribe' && safeEqual(token, deps.metaVerifyToken)) { res.status(200).type('text/plain').send(challenge); return; }
-    res.status(403).json({ error: 'forbidden' });
-  });
-
-  // Signature is checked over the raw bytes (Meta escapes non-ASCII; re-serialised JSON would not match).
-  app.post('/webhooks/meta', express.raw({ type: '*/*', limit: '1mb' }), async (req, res) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (!verifyMetaSignature(raw, req.get('x-hub-signature-256'), deps.metaAppSecret)) {
-      deps.onRejectedSignature('meta');
-      deps.logger.warn({ provider: 'meta' }, 'webhook rejected: bad or missing signature');
-      res.status(401).json({ error: 'invalid_signature' });
-      return;
-    }
-    let payload: unknown;
-    try { payload = JSON.parse(raw.toString('utf8')); } catch {
-      res.status(400).json({ error: 'invalid_json' });
-      return;
-    }
-    const { events, ignored } = metaStatusEvents(payload, deps.now());
-    const contacts = metaContactEvents(payload, deps.now());
-    try {
-      await deps.publish(events);
-      await deps.publishContacts(contacts);
-    } catch (e) {
-      deps.logger.error({ err: (e as Error).message }, 'could not store webhook events; provider will retry');
-      res.status(503).json({ error: 'unavailable' });
-      return;
-    }
-    res.status(200).json({ accepted: events.length, ignored, inbound: contacts.length });
-  });
+  app.use('/webhooks', webhookRouter(deps));
 
   const stats = express.Router();
   stats.use(bearerAuth(deps.statsApiToken));

@@ -1,41 +1,61 @@
 import fc from 'fast-check';
-import { createHmac } from 'node:crypto';
-import { metaStatusEvents, verifyMetaSignature } from './metaWebhook';
+import type { StatusEvent } from '@sicantik/providers';
+import { PROVIDER_NAMES } from '@sicantik/providers';
+import { firstSeenKey, trackerEvents, type Reception } from './webhookEvents';
 import { RANK, advance, anomaliesOf, type MessageState } from '../projections/notificationStatus';
 
-const secret = 'app-secret-123';
-const sign = (body: string) => `sha256=${createHmac('sha256', secret).update(Buffer.from(body, 'utf8')).digest('hex')}`;
-const payload = (statuses: object[]) => JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', statuses } }] }] });
+const at = (iso: string) => new Date(iso);
+const reception = (over: Partial<Reception> = {}): Reception => ({ provider: 'meta', receivedAt: Date.parse('2026-11-22T03:00:00Z'), firstSeen: new Map(), ...over });
+const status = (over: Partial<StatusEvent> = {}): StatusEvent => ({ kind: 'status', providerMessageId: 'wamid.1', status: 'delivered', ...over });
 
-describe('Meta webhook signature', () => {
-  const body = payload([{ id: 'wamid.1', status: 'delivered', timestamp: '1750000000', recipient_id: '6281' }]);
-  it('accepts the HMAC-SHA256 of the raw bytes', () => { expect(verifyMetaSignature(Buffer.from(body), sign(body), secret)).toBe(true); });
-  it('rejects a missing, malformed, wrong-secret or tampered signature', () => {
-    expect(verifyMetaSignature(Buffer.from(body), undefined, secret)).toBe(false);
-    expect(verifyMetaSignature(Buffer.from(body), 'sha1=abc', secret)).toBe(false);
-    expect(verifyMetaSignature(Buffer.from(body), sign(body), 'other')).toBe(false);
-    expect(verifyMetaSignature(Buffer.from(body.replace('delivered', 'read')), sign(body), secret)).toBe(false);
-  });
-  it('is computed over raw bytes: \\u-escaped non-ASCII differs from re-serialised JSON', () => {
-    const raw = '{"object":"whatsapp_business_account","n":"\\u00e9"}';
-    expect(verifyMetaSignature(Buffer.from(raw), sign(raw), secret)).toBe(true);
-    expect(verifyMetaSignature(Buffer.from(JSON.stringify(JSON.parse(raw))), sign(raw), secret)).toBe(false);
-  });
-});
-
-describe('Meta status payload', () => {
-  it('maps each status with its provider time and a stable event id', () => {
-    const at = new Date('2026-11-22T00:00:00Z');
-    const { events, ignored } = metaStatusEvents(JSON.parse(payload([
-      { id: 'wamid.1', status: 'sent', timestamp: '1750000000' },
-      { id: 'wamid.1', status: 'failed', timestamp: '1750000001', errors: [{ code: 131026, title: 'Message undeliverable' }] },
-      { id: 'wamid.1', status: 'bogus' },
-    ])), at);
-    expect(ignored).toBe(1);
-    expect(events.map((e) => [e.providerMessageId, e.status, e.providerTimestamp, e.errorCode, e.errorTitle])).toEqual([
-      ['wamid.1', 'SENT', 1750000000000, null, null], ['wamid.1', 'FAILED', 1750000001000, 'meta:131026', 'Message undeliverable'],
+describe('provider statuses -> delivery.status', () => {
+  it('maps every status with the provider, the provider time and the error', () => {
+    const r = reception({ provider: 'vonage' });
+    const { statuses, contacts } = trackerEvents(r, [
+      status({ providerMessageId: 'm1', status: 'sent', at: at('2026-11-22T02:00:00Z') }),
+      status({ providerMessageId: 'm1', status: 'delivered', at: at('2026-11-22T02:00:01Z') }),
+      status({ providerMessageId: 'm1', status: 'read', at: at('2026-11-22T02:00:02Z') }),
+      status({ providerMessageId: 'm1', status: 'failed', at: at('2026-11-22T02:00:03Z'), errorCode: 'vonage:1300', reason: 'Not part of the provider network', disposition: 'permanent' }),
     ]);
-    expect(metaStatusEvents(JSON.parse(payload([{ id: 'wamid.1', status: 'sent', timestamp: '1' }])), new Date()).events[0]!.eventId).toBe(events[0]!.eventId);
+    expect(contacts).toEqual([]);
+    expect(statuses.map((e) => [e.provider, e.providerMessageId, e.correlationId, e.status, e.providerTimestamp, e.occurredAt, e.receivedAt, e.errorCode, e.errorTitle])).toEqual([
+      ['vonage', 'm1', 'm1', 'SENT', Date.parse('2026-11-22T02:00:00Z'), Date.parse('2026-11-22T02:00:00Z'), r.receivedAt, null, null],
+      ['vonage', 'm1', 'm1', 'DELIVERED', Date.parse('2026-11-22T02:00:01Z'), Date.parse('2026-11-22T02:00:01Z'), r.receivedAt, null, null],
+      ['vonage', 'm1', 'm1', 'READ', Date.parse('2026-11-22T02:00:02Z'), Date.parse('2026-11-22T02:00:02Z'), r.receivedAt, null, null],
+      ['vonage', 'm1', 'm1', 'FAILED', Date.parse('2026-11-22T02:00:03Z'), Date.parse('2026-11-22T02:00:03Z'), r.receivedAt, 'vonage:1300', 'Not part of the provider network'],
+    ]);
+    expect(new Set(statuses.map((e) => e.eventId)).size).toBe(4);
+  });
+
+  it('without a provider time (Twilio): the time is when the report was first received', () => {
+    const e = status({ providerMessageId: 'SM1' });
+    const first = Date.parse('2026-11-22T02:59:00Z');
+    const [ev] = trackerEvents(reception({ provider: 'twilio', firstSeen: new Map([[firstSeenKey('twilio', e), first]]) }), [e]).statuses;
+    expect([ev!.providerTimestamp, ev!.receivedAt, ev!.occurredAt]).toEqual([null, first, first]);
+    const [fresh] = trackerEvents(reception({ provider: 'twilio' }), [e]).statuses;
+    expect([fresh!.receivedAt, fresh!.eventId]).toEqual([reception().receivedAt, ev!.eventId]);
+  });
+
+  const statusArb = fc.record({
+    provider: fc.constantFrom(...PROVIDER_NAMES), id: fc.string({ minLength: 1, maxLength: 20 }), status: fc.constantFrom<StatusEvent['status']>('sent', 'delivered', 'read', 'failed'),
+    at: fc.option(fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }), { nil: undefined }),
+  });
+  const idOf = (x: { provider: (typeof PROVIDER_NAMES)[number]; id: string; status: StatusEvent['status']; at: number | undefined }, receivedAt: number, firstSeen?: number) => {
+    const e = status({ providerMessageId: x.id, status: x.status, ...(x.at !== undefined ? { at: new Date(x.at) } : {}) });
+    return trackerEvents({ provider: x.provider, receivedAt, firstSeen: new Map(firstSeen === undefined ? [] : [[firstSeenKey(x.provider, e), firstSeen]]) }, [e]).statuses[0]!.eventId;
+  };
+
+  it('property: a redelivered or replayed report, received at any time, has the same event id', () => {
+    fc.assert(fc.property(statusArb, fc.integer({ min: 0, max: 2e12 }), fc.integer({ min: 0, max: 2e12 }), fc.option(fc.integer({ min: 0, max: 2e12 })), (x, t1, t2, seen) => {
+      expect(idOf(x, t2, seen ?? undefined)).toBe(idOf(x, t1));
+    }));
+  });
+
+  it('property: reports that differ in provider, message id, status or provider time have different ids', () => {
+    fc.assert(fc.property(statusArb, statusArb, (a, b) => {
+      fc.pre(a.provider !== b.provider || a.id !== b.id || a.status !== b.status || a.at !== b.at);
+      expect(idOf(a, 0)).not.toBe(idOf(b, 0));
+    }));
   });
 });
 

@@ -1,0 +1,149 @@
+import express from 'express';
+import { maskPhone } from '@sicantik/core';
+import type { Logger } from '@sicantik/observability';
+import { isProviderName, type Provider, type ProviderName, type WebhookEvent, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
+import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
+import { firstSeenKey, trackerEvents } from '../domain/webhookEvents';
+import { Lru } from '../projections/writer';
+
+////////// Provider webhooks: /webhooks/:provider (and /webhooks/:provider/:token)
+// Every provider's webhook is verified and parsed by @sicantik/providers over the raw
+// body bytes, the lower-cased headers and the full public URL as the provider called
+// it (Twilio signs the URL). Anything unverified gets 401 (Vonage's unsigned callback:
+// 503, which Vonage retries), is counted in sicantik_webhook_rejected_total and has no
+// effect. Logs carry the provider and the reason only: never a URL (Fonnte and Watzap
+// carry their secret in it), a header, a body or a full phone number.
+
+/** Why a webhook had no effect, as counted: the providers' reasons, plus a handshake refused and a provider not configured here. */
+export type RejectReason = WebhookRejection | 'handshake' | 'not_configured';
+
+export interface WebhookDeps {
+  logger: Logger;
+  /** Providers configured to receive (configuredProviders(env, { roles: ['receive'] })). */
+  providers: readonly Provider[];
+  /** WEBHOOK_PUBLIC_BASE_URL: the URL a provider called is this plus the request's path and query. */
+  publicBaseUrl?: string;
+  publish(events: DeliveryStatusReported[]): Promise<void>;
+  publishContacts(events: ContactEvent[]): Promise<void>;
+  now(): Date;
+  onRejected(provider: ProviderName, reason: RejectReason): void;
+  /** Reports without a provider time remembered (first-seen time), default 100 000. */
+  firstSeenCacheSize?: number;
+}
+
+/** Fonnte and Watzap sign nothing: their secret may ride in the last path segment. */
+const URL_SECRET: ReadonlySet<ProviderName> = new Set(['fonnte', 'watzap']);
+
+/** The URL as the provider called it: the configured public base, else the scheme of the connection and the Host header. */
+export function publicUrl(req: express.Request, publicBaseUrl: string | undefined): string {
+  if (publicBaseUrl) return publicBaseUrl.replace(/\/+$/, '') + req.originalUrl;
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+}
+
+function webhookRequest(req: express.Request, publicBaseUrl: string | undefined): WebhookRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return {
+    url: publicUrl(req, publicBaseUrl),
+    method: req.method,
+    headers,
+    rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    query: req.query as WebhookRequest['query'],
+  };
+}
+
+/** Twilio reads the answer to an incoming message as TwiML: an empty Response sends no reply. */
+const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+/** Mounted at /webhooks. */
+export function webhookRouter(deps: WebhookDeps): express.Router {
+  const byName = new Map((deps.providers ?? []).map((p) => [p.name, p])); // ?? []: an app built only to list its routes
+  const firstSeen = new Lru<string, number>(deps.firstSeenCacheSize ?? 100_000);
+  const r = express.Router();
+
+  /** Finds the route's provider (res.locals.provider), or answers 404 before any body is read. */
+  const provider: express.RequestHandler = (req, res, next) => {
+    const name = String(req.params.provider);
+    if (!isProviderName(name) || (req.params.token !== undefined && !URL_SECRET.has(name))) {
+      res.status(404).json({ error: 'not_found' });
+      return;
+    }
+    const p = byName.get(name);
+    if (!p) {
+      deps.onRejected(name, 'not_configured');
+      deps.logger.warn({ provider: name, reason: 'not_configured' }, 'webhook for a provider not configured to receive here');
+      res.status(404).json({ error: 'provider_not_configured' });
+      return;
+    }
+    res.locals.provider = p;
+    next();
+  };
+  const reject = (res: express.Response, provider: ProviderName, reason: RejectReason, status: number) => {
+    deps.onRejected(provider, reason);
+    deps.logger.warn({ provider, reason }, 'webhook rejected');
+    res.status(status).json({ error: 'unauthorized', reason });
+  };
+
+  /** Times for the reports that carry no provider time: the first time this process received each. */
+  const firstSeenTimes = (provider: ProviderName, events: readonly WebhookEvent[], now: number): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const e of events) {
+      if (e.at) continue;
+      const k = firstSeenKey(provider, e);
+      const t = firstSeen.get(k) ?? now;
+      firstSeen.set(k, t);
+      out.set(k, t);
+    }
+    return out;
+  };
+
+  // Subscription handshake (Meta's GET hub.challenge); other providers have none.
+  const handshake: express.RequestHandler = (req, res) => {
+    const p = res.locals.provider as Provider;
+    if (!p.handshake) { res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed' }); return; }
+    const reply = p.handshake(webhookRequest(req, deps.publicBaseUrl));
+    if (reply.status !== 200) { reject(res, p.name, 'handshake', reply.status); return; }
+    res.status(200).type('text/plain').send(reply.body);
+  };
+
+  // Raw bytes of any content type (JSON, form): signatures are over the body as sent.
+  const raw = express.raw({ type: () => true, limit: '1mb' });
+  const receive: express.RequestHandler = async (req, res) => {
+    const p = res.locals.provider as Provider;
+    const now = deps.now();
+    const result = p.handleWebhook(webhookRequest(req, deps.publicBaseUrl), now);
+    if (!result.ok) {
+      // Vonage rarely sends an unsigned callback after an internal error and retries it on 5xx.
+      reject(res, p.name, result.reason, p.name === 'vonage' && result.reason === 'missing' ? 503 : 401);
+      return;
+    }
+    const { statuses, contacts } = trackerEvents({ provider: p.name, receivedAt: now.getTime(), firstSeen: firstSeenTimes(p.name, result.events, now.getTime()) }, result.events);
+    try {
+      await deps.publish(statuses);
+      await deps.publishContacts(contacts);
+    } catch (e) {
+      deps.logger.error({ provider: p.name, err: (e as Error).message }, 'could not store webhook events; the provider will retry');
+      res.status(503).json({ error: 'unavailable' });
+      return;
+    }
+    for (const c of contacts) {
+      if (c.kind !== 'MESSAGE_RECEIVED') deps.logger.info({ provider: p.name, contact: maskPhone(c.phone), kind: c.kind }, 'contact keyword received');
+    }
+    if (p.name === 'twilio') { res.status(200).type('text/xml').send(TWIML_EMPTY); return; }
+    res.status(200).json({ accepted: statuses.length, ignored: result.ignored, inbound: contacts.length });
+  };
+
+  r.get('/:provider', provider, handshake);
+  r.post('/:provider', provider, raw, receive);
+  r.post('/:provider/:token', provider, raw, receive);
+  // Our own handler for this router's errors (e.g. a body too large or cut off): the
+  // shared one logs the path, which may hold a Fonnte/Watzap secret.
+  r.use(((err, req, res, _next) => {
+    const e = err as Error & { status?: number; type?: string };
+    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    const name = req.path.split('/')[1] ?? '';
+    deps.logger[status >= 500 ? 'error' : 'warn']({ provider: isProviderName(name) ? name : 'unknown', err: e.type ?? e.message }, 'webhook request failed');
+    if (!res.headersSent) res.status(status).json({ error: status === 413 ? 'too_large' : status >= 500 ? 'internal_error' : 'bad_request' });
+  }) as express.ErrorRequestHandler);
+  return r;
+}
