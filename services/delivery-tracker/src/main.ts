@@ -3,6 +3,7 @@ import { systemClock } from '@sicantik/core';
 import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra } from '@sicantik/kafka';
 import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
+import { webhookRejectedCounter } from './adapters/webhooks';
 import { readConfig } from './config';
 import { DecisionProjection } from './projections/decisions';
 import { NotificationProjection } from './projections/store';
@@ -23,10 +24,6 @@ async function main() {
   await projection.init();
   const decisions = new DecisionProjection(db, projection.col, { serial });
   await decisions.init();
-  const rejected = new metrics.client.Counter({
-    name: 'sicantik_webhook_rejected_total', help: 'Provider webhooks with no effect because they were not verified (reason: missing, signature, stale, malformed, handshake, not_configured)',
-    labelNames: ['provider', 'reason'], registers: [metrics.registry],
-  });
   // Batch-first: each handler gets one topic-partition's decoded records and writes once per document.
   const consumer = await runBatchConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, producer, logger, metrics,
@@ -45,7 +42,7 @@ async function main() {
     publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
     publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
     providers: cfg.providers, ...(cfg.WEBHOOK_PUBLIC_BASE_URL ? { publicBaseUrl: cfg.WEBHOOK_PUBLIC_BASE_URL } : {}), statsApiToken: cfg.STATS_API_TOKEN,
-    onRejected: (provider, reason) => rejected.inc({ provider, reason }),
+    onRejected: webhookRejectedCounter(metrics),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port, webhooks: cfg.providers.map((p) => p.name) }, 'delivery-tracker listening');

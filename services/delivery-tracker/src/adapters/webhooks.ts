@@ -1,6 +1,6 @@
 import express from 'express';
 import { maskPhone } from '@sicantik/core';
-import type { Logger } from '@sicantik/observability';
+import type { Logger, Metrics } from '@sicantik/observability';
 import { isProviderName, type Provider, type ProviderName, type WebhookEvent, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
 import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
 import { firstSeenKey, trackerEvents } from '../domain/webhookEvents';
@@ -29,6 +29,16 @@ export interface WebhookDeps {
   onRejected(provider: ProviderName, reason: RejectReason): void;
   /** Reports without a provider time remembered (first-seen time), default 100 000. */
   firstSeenCacheSize?: number;
+}
+
+/** sicantik_webhook_rejected_total{provider,reason}, as the onRejected of WebhookDeps. */
+export function webhookRejectedCounter(metrics: Metrics): WebhookDeps['onRejected'] {
+  const c = new metrics.client.Counter({
+    name: 'sicantik_webhook_rejected_total',
+    help: 'Provider webhooks with no effect because they were not verified (reason: missing, signature, stale, malformed, handshake, not_configured)',
+    labelNames: ['provider', 'reason'], registers: [metrics.registry],
+  });
+  return (provider, reason) => c.inc({ provider, reason });
 }
 
 /** Fonnte and Watzap sign nothing: their secret may ride in the last path segment. */
