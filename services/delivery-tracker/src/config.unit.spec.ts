@@ -1,0 +1,26 @@
+import { ProviderConfigError } from '@sicantik/providers';
+import { readConfig } from './config';
+
+const base = { STATS_API_TOKEN: 's'.repeat(16) };
+
+describe('tracker configuration', () => {
+  it('reads the providers configured to receive, with the Meta names the deployment already uses', () => {
+    const cfg = readConfig({ ...base, META_APP_SECRET: 'app-secret-1', META_VERIFY_TOKEN: 'verify-token-1', FONNTE_WEBHOOK_TOKEN: 'f'.repeat(16), META_ACCESS_TOKEN: 'send-role-only' });
+    expect(cfg.providers.map((p) => p.name)).toEqual(['meta', 'fonnte']);
+    expect(cfg.WEBHOOK_PUBLIC_BASE_URL).toBeUndefined();
+  });
+  it('needs at least one provider, and says which variables would do', () => {
+    expect(() => readConfig({ ...base, META_ACCESS_TOKEN: 'send-role-only', TWILIO_ACCOUNT_SID: 'AC1' })).toThrow(
+      /no provider is configured to receive webhooks: set at least one of META_APP_SECRET \(meta\), TWILIO_AUTH_TOKEN \(twilio\), BIRD_WEBHOOK_SECRET \(bird\), VONAGE_SIGNATURE_SECRET \(vonage\), FONNTE_WEBHOOK_TOKEN \(fonnte\), WATZAP_WEBHOOK_TOKEN \(watzap\)/,
+    );
+  });
+  it('a half-configured provider is an error naming the missing variable, never a value', () => {
+    expect(() => readConfig({ ...base, META_VERIFY_TOKEN: 'verify-token-1' })).toThrow(ProviderConfigError);
+    expect(() => readConfig({ ...base, META_VERIFY_TOKEN: 'verify-token-1' })).toThrow(/META_APP_SECRET/);
+    expect(() => readConfig({ ...base, WATZAP_WEBHOOK_TOKEN: 'short' })).toThrow(/at least 16/);
+  });
+  it('WEBHOOK_PUBLIC_BASE_URL must be an http(s) URL', () => {
+    expect(readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', WEBHOOK_PUBLIC_BASE_URL: 'https://notif.example.go.id/tracker' }).WEBHOOK_PUBLIC_BASE_URL).toBe('https://notif.example.go.id/tracker');
+    expect(() => readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', WEBHOOK_PUBLIC_BASE_URL: 'ftp://x' })).toThrow(/WEBHOOK_PUBLIC_BASE_URL/);
+  });
+});
