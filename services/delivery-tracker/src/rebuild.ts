@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
+import type { Infra } from '@sicantik/kafka';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import { ValidationError } from '@sicantik/core';
 import { baseEnv, loadConfig, z } from '@sicantik/config';
@@ -30,6 +31,25 @@ const configSchema = z.object({
 
 async function insertAll(db: Db, name: string, docs: Document[]): Promise<void> {
   for (const c of chunks(docs, 1000)) await db.collection(name).insertMany(c, { ordered: false });
+}
+
+/**
+ * Commits a group's offsets for several topics with one join (kafkajs' admin.setOffsets
+ * joins the group once per topic, seconds each): a member that pauses everything as
+ * soon as it joins, commits, and leaves.
+ */
+async function commitGroupOffsets(kafka: Infra['kafka'], groupId: string, topics: { topic: string; ends: Map<number, bigint> }[]): Promise<void> {
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: topics.map((t) => t.topic), fromBeginning: true });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => { consumer.pause(topics.map((t) => ({ topic: t.topic }))); resolve(); }));
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
+    await joined;
+    await consumer.commitOffsets(topics.flatMap((t) => [...t.ends].map(([partition, end]) => ({ topic: t.topic, partition, offset: end.toString() }))));
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 async function main() {
@@ -69,13 +89,16 @@ async function main() {
     await insertAll(db, 'notification_stats', out.notificationStats);
     await insertAll(db, 'decision_stats', out.decisionStats);
     const t2 = performance.now();
-    for (const t of TOPICS) {
-      await admin.setOffsets({ groupId, topic: codec.topic(t), partitions: [...ends.get(t)!].map(([partition, end]) => ({ partition, offset: end.toString() })) });
+    await commitGroupOffsets(kafka, groupId, TOPICS.map((t) => ({ topic: codec.topic(t), ends: ends.get(t)! })));
+    // Read back: the tracker started next must continue exactly at the ends.
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: TOPICS.map((t) => codec.topic(t)) })) {
+      const t = TOPICS.find((x) => codec.topic(x) === topic)!;
+      for (const p of partitions) if (BigInt(p.offset) !== (ends.get(t)!.get(p.partition) ?? 0n)) throw new Error(`group ${groupId}: ${topic}[${p.partition}] committed at ${p.offset}, expected ${ends.get(t)!.get(p.partition)}`);
     }
     const documents = out.notifications.length + out.messages.length + out.pending.length + out.decisions.length + out.notificationStats.length + out.decisionStats.length;
     const summary = {
       db: cfg.MONGO_DB, groupId, events: fold.events, notifications: out.notifications.length, documents,
-      readSeconds: +((t1 - t0) / 1000).toFixed(2), writeSeconds: +((t2 - t1) / 1000).toFixed(2),
+      startSeconds: +(t0 / 1000).toFixed(2), readSeconds: +((t1 - t0) / 1000).toFixed(2), writeSeconds: +((t2 - t1) / 1000).toFixed(2), offsetsSeconds: +((performance.now() - t2) / 1000).toFixed(2),
       eventsPerSecond: Math.round(fold.events / ((t2 - t0) / 1000)), documentsPerSecondWritten: Math.round(documents / ((t2 - t1) / 1000)),
     };
     logger.info(summary, 'projections rebuilt; start the tracker with this MONGO_DB and CONSUMER_GROUP');
