@@ -375,7 +375,7 @@ describe('delivery-tracker webhooks behind a proxy and with few providers (no Ka
     }));
     return a;
   };
-  const serve = async (a: ReturnType<typeof app>) => {
+  const serve = async (a: express.Express) => {
     const s = await new Promise<Server>((r) => { const x = a.listen(0, '127.0.0.1', () => r(x)); });
     return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, close: () => new Promise((r) => { s.closeAllConnections(); s.close(r); }) };
   };
@@ -399,6 +399,24 @@ describe('delivery-tracker webhooks behind a proxy and with few providers (no Ka
       expect((await fetch(`${direct.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': local }, body: new URLSearchParams(params).toString() })).status).toBe(200);
       expect(counted).toEqual(['twilio:signature']);
     } finally { await behind.close(); await direct.close(); }
+  });
+
+  it('a body over 1 MB → 413, and the failure is logged without the URL and its token', async () => {
+    let out = '';
+    const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { out += String(chunk); cb(); } }));
+    const token = 'fonnte-secret-token-in-path';
+    const a = express();
+    a.use('/webhooks', webhookRouter({
+      logger, providers: configuredProviders({ FONNTE_WEBHOOK_TOKEN: token }, { roles: ['receive'] }), now: () => new Date(),
+      publish: async () => undefined, publishContacts: async () => undefined, onRejected: () => undefined,
+    }));
+    const s = await serve(a);
+    try {
+      const r = await fetch(`${s.url}/webhooks/fonnte/${token}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"x":"${'a'.repeat(1_100_000)}"}` });
+      expect(r.status).toBe(413);
+      expect(out).toContain('"provider":"fonnte"');
+      expect(out).not.toContain(token);
+    } finally { await s.close(); }
   });
 
   it('a provider this tracker is not configured for → 404, counted as not_configured', async () => {

@@ -45,7 +45,7 @@ export function webhookRejectedCounter(metrics: Metrics): WebhookDeps['onRejecte
 const URL_SECRET: ReadonlySet<ProviderName> = new Set(['fonnte', 'watzap']);
 
 /** The URL as the provider called it: the configured public base, else the scheme of the connection and the Host header. */
-export function publicUrl(req: express.Request, publicBaseUrl: string | undefined): string {
+function publicUrl(req: express.Request, publicBaseUrl: string | undefined): string {
   if (publicBaseUrl) return publicBaseUrl.replace(/\/+$/, '') + req.originalUrl;
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
 }
