@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
-  ContactEvent, DirectoryEntryUpdated, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
+  ContactEvent, DirectoryEntryUpdated, DispatchDeadLettered, DispatchRetryScheduled, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
   NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, TemplateEvent,
 } from './types';
 
@@ -20,6 +20,10 @@ export interface TopicValues {
   'planner.state': PlannerStateRecord;
   'planner.commands': PlannerCommand;
   'dispatch.ledger': NotificationDispatchRecorded;
+  'dispatch.retry.1': DispatchRetryScheduled;
+  'dispatch.retry.2': DispatchRetryScheduled;
+  'dispatch.retry.3': DispatchRetryScheduled;
+  'dispatch.dead-letter': DispatchDeadLettered;
 }
 export type TopicName = keyof TopicValues;
 
@@ -42,7 +46,18 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'planner.commands': { name: 'planner.commands', compacted: false, keyedBy: 'commandId' },
   // The dispatcher's ledger (changelog, co-partitioned with notification.rendered): per notification id, the record that set its state.
   'dispatch.ledger': { name: 'dispatch.ledger', compacted: true, keyedBy: 'notificationId', copartitioned: true },
+  // The dispatcher's delayed attempts, one topic per delay tier so that not-before grows along each partition;
+  // each record on the partition of its notification.rendered record (the ledger partition that owns it).
+  'dispatch.retry.1': { name: 'dispatch.retry.1', compacted: false, keyedBy: 'pendaftaran_id', copartitioned: true },
+  'dispatch.retry.2': { name: 'dispatch.retry.2', compacted: false, keyedBy: 'pendaftaran_id', copartitioned: true },
+  'dispatch.retry.3': { name: 'dispatch.retry.3', compacted: false, keyedBy: 'pendaftaran_id', copartitioned: true },
+  // Notifications the dispatcher gave up on (FAILED), with the reason.
+  'dispatch.dead-letter': { name: 'dispatch.dead-letter', compacted: false, keyedBy: 'pendaftaran_id' },
 };
+
+/** The dispatcher's retry topics, by delay tier (1-based). */
+export const DISPATCH_RETRY_TOPICS = ['dispatch.retry.1', 'dispatch.retry.2', 'dispatch.retry.3'] as const satisfies readonly TopicName[];
+export type DispatchRetryTopic = (typeof DISPATCH_RETRY_TOPICS)[number];
 export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
 
 /** Dead-letter topic of a topic a service consumes. */

@@ -77,6 +77,53 @@ export interface NotificationDispatchRecorded extends Envelope {
   attempt: number;
   errorCode: string | null;
   reason: string | null;
+  // Routing and attempt details (issue 9; added with defaults: absent in older events, read as the defaults).
+  /** Attempt number on this provider; `attempt` counts every provider. */
+  providerAttempt?: number;
+  /** Why this provider (OPTED_IN, NOT_OPTED_IN, FALLBACK, CIRCUIT_OPEN, QUOTA_EXHAUSTED, RETRY, FORCED, OPTED_OUT, ...). */
+  routeReason?: string | null;
+  routeDetail?: string | null;
+  fallbackFrom?: string | null;
+  /** Providers ruled out for this notification so far. */
+  excludedProviders?: string[];
+  /** RETRY_SCHEDULED: the provider of the next attempt. */
+  nextProvider?: string | null;
+  /** RETRY_SCHEDULED: when the next attempt is due (null: at once). */
+  notBefore?: number | null;
+  /** A failed attempt's classification: retry, fallback, permanent, in_doubt. */
+  disposition?: string | null;
+  latencyMs?: number | null;
+  /** The opt-in link was appended to the text. */
+  optInLink?: boolean;
+}
+
+/** A dispatch attempt waiting for its time on dispatch.retry.<tier>, with the notification itself. */
+export interface DispatchRetryScheduled extends Envelope {
+  notificationId: string;
+  pendaftaran_id: string;
+  kind: 'SEND' | 'LOOKUP';
+  attempt: number;
+  provider: string;
+  providerAttempt: number;
+  excludedProviders: string[];
+  notBefore: number;
+  tier: number;
+  routeReason: string | null;
+  routeDetail: string | null;
+  providerMessageId: string | null;
+  notification: NotificationRendered;
+}
+
+/** A notification the dispatcher gave up on (dispatch.dead-letter). */
+export interface DispatchDeadLettered extends Envelope {
+  notificationId: string;
+  pendaftaran_id: string;
+  attempts: number;
+  providers: string[];
+  lastProvider: string | null;
+  errorCode: string | null;
+  reason: string;
+  notification: NotificationRendered;
 }
 
 export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED';

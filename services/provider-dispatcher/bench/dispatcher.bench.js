@@ -14,7 +14,7 @@ const pino = require('pino');
 const { LedgerPartitions } = require('../dist/ledgerPartitions');
 const { kafkaChangelog } = require('../dist/adapters/kafkaChangelog');
 const { dispatchRecord } = require('../dist/domain/ledger');
-const { startDispatcher } = require('../dist/service');
+const { startDispatcher, DISPATCHER_TOPICS, DISPATCHER_OUTPUTS } = require('../dist/service');
 
 const N = Number(process.argv[2] ?? 100_000);
 const M = Number(process.argv[3] ?? 20_000);
@@ -33,7 +33,7 @@ const rendered = (i) => ({
 (async () => {
   const kafka = new Kafka({ brokers, clientId: 'bench-dispatch', logLevel: logLevel.NOTHING });
   const admin = kafka.admin(); await admin.connect();
-  const topics = ['notification.rendered', 'notification.dispatch', 'dispatch.ledger'];
+  const topics = [...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS];
   await ensureTopics(admin, { prefix, partitions: 3, replicationFactor: 1 }, topics);
   const codec = new SchemaCodec({ registryUrl, topicPrefix: prefix }); await codec.register(topics);
   const producer = EventProducer.create(kafka, codec); await producer.connect();
@@ -60,12 +60,16 @@ const rendered = (i) => ({
 
   // 2. Throughput through the real loop
   const calls = { n: 0, first: 0 };
-  const provider = { name: 'meta', send: async () => { if (calls.n++ === 0) calls.first = Date.now(); return { ok: true, providerMessageId: `wamid.${calls.n}` }; } };
+  const sender = { openCircuits: () => new Map(), send: async () => { if (calls.n++ === 0) calls.first = Date.now(); return { kind: 'accepted', providerMessageId: `wamid.${calls.n}`, latencyMs: 0 }; } };
   for (let i = 0; i < M; i += 1000) await producer.send(Array.from({ length: Math.min(1000, M - i) }, (_, k) => { const n = rendered(N + i + k); return { topic: 'notification.rendered', key: n.pendaftaran_id, value: n }; }));
   const metrics = createMetrics('bench');
   const requests0 = producer.requests;
   t = Date.now();
-  const d = await startDispatcher({ kafka, admin, codec, producer, logger, metrics, provider, groupId: `${prefix}dispatcher`, readerGroupPrefix: `${prefix}r`, maxAttempts: 3, retryDelayMs: 1000 });
+  const d = await startDispatcher({
+    kafka, admin, codec, producer, logger, metrics, sender, groupId: `${prefix}dispatcher`, readerGroupPrefix: `${prefix}r`,
+    routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contact: () => ({ optedIn: true, optedOut: false }),
+    pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() }, retry: { maxAttempts: 3, delayMs: 1000, backoff: 2, jitter: 0, tiers: 3 },
+  });
   while (calls.n < M) await new Promise((r) => setTimeout(r, 20));
   const ms = Date.now() - t; const steady = Date.now() - calls.first;
   console.log(`dispatch: ${M} notifications in ${ms} ms from start (join, restore of ${2 * N} records), ${steady} ms from the first provider call = ${Math.round(M / (steady / 1000))} notifications/s; ${producer.requests - requests0} produce requests (${((producer.requests - requests0) / M).toFixed(3)} per notification)`);

@@ -1,20 +1,69 @@
 import { baseEnv, loadConfig, z } from '@sicantik/config';
+import { PROVIDER_NAMES, isProviderName, type ProviderName } from '@sicantik/providers';
+import { parseQuotas, parseRates, type Rate } from './domain/pacing';
+
+////////// Configuration (the providers' credentials are read by @sicantik/providers: see docs/providers.md)
+
+/** Seed 000: 60 messages/minute and 1000/day per provider account; Meta's own throughput (80/s per number) and pair rate (about 10/min to one user). */
+export const DEFAULT_RATE_LIMITS: Readonly<Partial<Record<ProviderName, string>>> = { meta: '80/s', twilio: '60/min', bird: '60/min', vonage: '60/min', fonnte: '60/min', watzap: '60/min' };
+export const DEFAULT_DAILY_QUOTAS: Readonly<Partial<Record<ProviderName, number>>> = { twilio: 1000, bird: 1000, vonage: 1000, fonnte: 1000, watzap: 1000 };
+export const DEFAULT_PAIR_RATE_LIMITS: Readonly<Partial<Record<ProviderName, string>>> = { meta: '10/min' };
+
+const providerList = (what: string) => z.string().transform((s, ctx) => {
+  const names = s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  const bad = names.filter((n) => !isProviderName(n));
+  if (bad.length) ctx.addIssue({ code: 'custom', message: `${what}: unknown provider ${bad.join(', ')} (one of ${PROVIDER_NAMES.join(', ')})` });
+  return names as ProviderName[];
+});
+const rates = (defaults: Readonly<Partial<Record<ProviderName, string>>>) => z.string().optional().transform((s, ctx): Map<ProviderName, Rate> => {
+  try { return parseRates(s, defaults); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return new Map(); }
+});
 
 export const configSchema = z.object({
   ...baseEnv,
   /** Defaults to TOPIC_PREFIX + 'provider-dispatcher', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
-  META_BASE_URL: z.url().default('https://graph.facebook.com'),
-  META_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v23.0').default('v23.0'),
-  META_PHONE_NUMBER_ID: z.string().min(1),
-  META_ACCESS_TOKEN: z.string().min(8, 'must be at least 8 characters'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Fallback order; only the configured providers of it are used. */
+  PROVIDER_CHAIN: providerList('PROVIDER_CHAIN').default(['meta', 'twilio', 'bird', 'vonage', 'watzap', 'fonnte']),
+  /** Tried first (moved to the front of the chain). */
+  DEFAULT_PROVIDER: z.string().optional().transform((s, ctx) => {
+    const v = s?.trim().toLowerCase();
+    if (!v) return undefined;
+    if (!isProviderName(v)) { ctx.addIssue({ code: 'custom', message: `unknown provider ${v}` }); return undefined; }
+    return v;
+  }),
+  /** WhatsApp Business Platform providers: only for contacts who opted in. */
+  OPT_IN_REQUIRED: providerList('OPT_IN_REQUIRED').default(['meta', 'twilio', 'bird', 'vonage']),
+  /** Appended to gateway messages for contacts who have not opted in (e.g. https://wa.me/62811...?text=MULAI). */
+  OPT_IN_LINK: z.url().optional(),
+  OPT_IN_TEXT: z.string().refine((s) => s.includes('{link}'), 'must contain {link}').optional(),
+  RATE_LIMITS: rates(DEFAULT_RATE_LIMITS),
+  PAIR_RATE_LIMITS: rates(DEFAULT_PAIR_RATE_LIMITS),
+  DAILY_QUOTAS: z.string().optional().transform((s, ctx) => {
+    try { return parseQuotas(s, DEFAULT_DAILY_QUOTAS); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return new Map<ProviderName, number>(); }
+  }),
+  QUOTA_EXHAUSTED: z.enum(['fallback', 'wait']).default('fallback'),
   RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   RETRY_DELAY_MS: z.coerce.number().int().min(0).default(300_000),
+  RETRY_BACKOFF: z.coerce.number().min(1).max(10).default(2),
+  RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
+  IN_DOUBT_POLICY: z.enum(['hold', 'lookup']).default('hold'),
+  IN_DOUBT_LOOKUP_DELAY_MS: z.coerce.number().int().min(0).default(60_000),
+  CIRCUIT_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50),
+  CIRCUIT_VOLUME: z.coerce.number().int().min(1).default(5),
+  CIRCUIT_WINDOW_MS: z.coerce.number().int().min(100).default(10_000),
+  CIRCUIT_RESET_MS: z.coerce.number().int().min(100).default(30_000),
   /** Rendered notifications per batch (one claim produce, one outcome produce). */
   DISPATCH_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
   /** Provider calls in flight per batch. */
-  PROVIDER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  PROVIDER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  /** Topic-partitions handled at once. */
+  PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Longest a fetch waits for new records (a deferred partition is read again within this after its time). */
+  FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(10_000).default(250),
+  /** Bearer token of the admin API (GET /v1/admin/providers, ...); without it the admin API is off. */
+  ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 export type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

@@ -1,53 +1,109 @@
-import type { DispatchStatus, NotificationDispatchRecorded, NotificationRendered } from '@sicantik/schemas';
-import { decide, outcomeOf, dispatchRecord, type PartitionLedger } from './domain/ledger';
-import type { Provider, SendResult } from './domain/provider';
+import type {
+  DispatchDeadLettered, DispatchRetryScheduled, DispatchRetryTopic, DispatchStatus, NotificationDispatchRecorded, NotificationRendered,
+} from '@sicantik/schemas';
+import { DISPATCH_RETRY_TOPICS } from '@sicantik/schemas';
+import type { Disposition, LookupResult, OutboundMessage, ProviderName } from '@sicantik/providers';
+import { deterministicId } from '@sicantik/core';
+import { decide, dispatchRecord, entryOf, isFinal, type Job, type NextAttempt, type PartitionLedger } from './domain/ledger';
+import { outboundMessage, type OptInLink } from './domain/outbound';
+import { jakartaDay, jakartaDayStart, type Pacer } from './domain/pacing';
+import { planRetry, unitHash, type RetryPolicy } from './domain/retry';
+import { route, type ContactState, type Route, type RoutingPolicy, type Unavailability } from './domain/routing';
 
-////////// Dispatch one partition's batch of rendered notifications: claim, send, record; never twice.
-// Per batch, from the partition's ledger in memory:
-//   1. decide per notification (already accepted/failed/in doubt: emit the outcome
-//      again, never send; claimed without an outcome: IN_DOUBT; else send);
-//   2. one produce of the SENDING events and their ledger records: the claim, durable
-//      before the provider is called;
-//   3. the provider calls, concurrently (bounded);
-//   4. one produce of the outcomes and their ledger records.
-// The ledger in memory follows each produce only once it succeeded. A crash between
-// 2 and 4 leaves claims without outcomes: reported IN_DOUBT, never sent again.
-// A retriable answer is retried RETRY_DELAY_MS later within the batch (until issue 9).
+////////// Dispatch one partition's batch: decide, route, pace, claim, send, record; never twice.
+// A batch is the records of one topic-partition (notification.rendered, or one of the
+// retry topics, which carry the notification), all against the partition's ledger:
+//   1. decide per delivery from the ledger (already final: emit again, never send; claimed
+//      without an outcome: IN_DOUBT; a retry record before its time: wait; else an attempt);
+//   2. route each attempt (opt-in state, fallback chain, open circuits, quotas) and take its
+//      pacing tokens; one that has to wait for a token is left for later (the partition is
+//      deferred from it: the consumer loop delivers it again then, nothing blocks);
+//   3. one produce of the SENDING claims (events + ledger records), durable before any call;
+//   4. the provider calls, concurrently (bounded);
+//   5. the outcomes: accepted, in doubt (never re-sent), failed for good (FAILED and a
+//      dead letter), retry later (RETRY_SCHEDULED and a record on dispatch.retry.<tier>,
+//      written before the ledger record), or fallback (RETRY_SCHEDULED, and the next
+//      provider is tried at once: back to 2 with the failed provider excluded).
+// The outcomes of one round are produced with the next round's claims (or at the end);
+// the ledger in memory follows each produce only once it succeeded. A crash between a
+// claim and its outcome leaves the claim alone: reported IN_DOUBT, never sent again.
 
 export type DispatchMessage =
   | { topic: 'notification.dispatch'; key: string; value: NotificationDispatchRecorded }
-  | { topic: 'dispatch.ledger'; key: string; value: NotificationDispatchRecorded; partition: number };
+  | { topic: 'dispatch.ledger'; key: string; value: NotificationDispatchRecorded; partition: number }
+  | { topic: DispatchRetryTopic; key: string; value: DispatchRetryScheduled; partition: number }
+  | { topic: 'dispatch.dead-letter'; key: string; value: DispatchDeadLettered };
+
+/** A provider call's result, as the dispatcher needs it. Never thrown. */
+export type SendResult =
+  | { kind: 'accepted'; providerMessageId: string; latencyMs: number }
+  | { kind: 'failed'; disposition: Disposition; errorCode: string; reason: string; retryAfterMs?: number | undefined; latencyMs: number; circuitOpen?: boolean }
+  /** Timed out or cut off after the request went out: it may have been accepted. */
+  | { kind: 'in_doubt'; errorCode: string; reason: string; latencyMs: number; providerMessageId?: string | undefined };
+
+/** The providers at the edge (HTTP, circuit breakers). */
+export interface Sender {
+  send(provider: ProviderName, msg: OutboundMessage): Promise<SendResult>;
+  /** Providers whose circuit is open now, with the time a trial call may go. */
+  openCircuits(now: number): ReadonlyMap<ProviderName, number>;
+  /** The provider's status lookup, where it has one. */
+  lookup?(provider: ProviderName, providerMessageId: string): Promise<LookupResult | { kind: 'unsupported' }>;
+  canLookup?(provider: ProviderName): boolean;
+}
 
 export interface DispatchDeps {
-  provider: Provider;
+  sender: Sender;
   /** Produces the messages in one request; resolves once they are durable. */
   produce(messages: DispatchMessage[]): Promise<void>;
-  now(): Date;
-  /** Waits between attempts; must keep the consumer alive (heartbeats). */
-  wait(ms: number): Promise<void>;
-  maxAttempts: number;
-  retryDelayMs: number;
+  now(): number;
+  routing: RoutingPolicy;
+  contact(phone: string): ContactState;
+  pacer: Pacer;
+  retry: RetryPolicy;
+  /** When a provider's daily quota is gone: the next provider of the chain, or wait for the next day. */
+  quotaExhausted: 'fallback' | 'wait';
+  /** An in-doubt send: held for an operator, or resolved through the provider's status lookup (when an id is known). */
+  inDoubtPolicy: 'hold' | 'lookup';
+  lookupDelayMs: number;
+  optInLink?: OptInLink | undefined;
   /** Provider calls in flight at once (default 16). */
   concurrency?: number;
 }
 
-export type DispatchResult = { notificationId: string; status: DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH'; sent: boolean };
+export type ResultStatus = DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH' | 'SKIPPED_STALE' | 'WAITING';
+export interface DispatchResult { notificationId: string; status: ResultStatus; sent: boolean; provider: string | null; routeReason: string | null }
+export interface BatchResult {
+  results: DispatchResult[];
+  /** records[from..] wait until `until` (a pacing token, a retry's time, an open circuit). */
+  defer?: { from: number; until: number } | undefined;
+  /** Provider calls made. */
+  calls: number;
+}
 
-interface Send { n: NotificationRendered; attempt: number }
+interface Pending { index: number; job: Job; next: NextAttempt }
+interface Claim { p: Pending; provider: ProviderName; route: Extract<Route, { kind: 'send' }>; providerAttempt: number; claimedAt: number }
 
-/** Dispatches `batch` (one partition's records, in order) against `ledger`, the partition's ledger. */
-export async function dispatchBatch(partition: number, batch: NotificationRendered[], ledger: PartitionLedger, deps: DispatchDeps): Promise<DispatchResult[]> {
-  const provider = deps.provider;
-  const at = () => deps.now().getTime();
-  const results = new Map<string, DispatchResult>();
-  const order: DispatchResult[] = [];
-  const finish = (id: string, status: DispatchResult['status']) => { const r = results.get(id)!; r.status = status; };
+const NONE_PROVIDER = 'none';
+
+export async function dispatchBatch(partition: number, jobs: Job[], ledger: PartitionLedger, deps: DispatchDeps): Promise<BatchResult> {
+  const now = () => deps.now();
+  const results: DispatchResult[] = [];
+  const byId = new Map<string, DispatchResult>();
+  const deferred: { index: number; until: number }[] = [];
+  let calls = 0;
 
   let emitOnly: NotificationDispatchRecorded[] = [];
   let toRecord: NotificationDispatchRecorded[] = [];
-  /** One produce of everything pending; the ledger in memory follows once it is durable. */
+  let retries: DispatchMessage[] = [];
+  let deadLetters: DispatchMessage[] = [];
+  /** One produce of everything pending (retry records first, in a produce of their own); the ledger in memory follows once it is durable. */
   const flush = async () => {
-    if (!emitOnly.length && !toRecord.length) return;
+    if (retries.length) {
+      const r = retries;
+      await deps.produce(r); // a RETRY_SCHEDULED ledger record is never durable without its retry record
+      retries = [];
+    }
+    if (!emitOnly.length && !toRecord.length && !deadLetters.length) return;
     const recording = toRecord;
     await deps.produce([
       ...emitOnly.map((value) => ({ topic: 'notification.dispatch' as const, key: value.pendaftaran_id, value })),
@@ -55,65 +111,261 @@ export async function dispatchBatch(partition: number, batch: NotificationRender
         { topic: 'notification.dispatch' as const, key: value.pendaftaran_id, value },
         { topic: 'dispatch.ledger' as const, key: value.notificationId, value, partition },
       ]),
+      ...deadLetters,
     ]);
     ledger.recorded(recording);
     emitOnly = [];
     toRecord = [];
+    deadLetters = [];
+  };
+  const set = (id: string, status: ResultStatus, extra: Partial<DispatchResult> = {}) => Object.assign(byId.get(id)!, { status }, extra);
+
+  /** Records a fact, with what must accompany it (a retry record, a dead letter). */
+  const record = (n: NotificationRendered, r: NotificationDispatchRecorded, follow: { retry?: DispatchRetryScheduled; tier?: number; deadLetter?: boolean } = {}) => {
+    toRecord.push(r);
+    if (follow.retry) retries.push({ topic: DISPATCH_RETRY_TOPICS[(follow.tier ?? 1) - 1]!, key: n.pendaftaran_id, value: follow.retry, partition });
+    if (follow.deadLetter) deadLetters.push({ topic: 'dispatch.dead-letter', key: n.pendaftaran_id, value: deadLetterOf(n, r, ledger) });
+    set(n.notificationId, r.status, { provider: r.provider, routeReason: r.routeReason ?? null });
+  };
+  /** A fact known but not yet durable: a retried batch records it instead of reporting IN_DOUBT. */
+  const outcome = (n: NotificationRendered, r: NotificationDispatchRecorded, follow: Parameters<typeof record>[2] = {}) => {
+    ledger.unrecorded.set(n.notificationId, r);
+    record(n, r, follow);
   };
 
-  let sends: Send[] = [];
-  let retries: Send[] = [];
-  for (const n of batch) {
-    if (results.has(n.notificationId)) { order.push({ notificationId: n.notificationId, status: 'SKIPPED_REPEATED_IN_BATCH', sent: false }); continue; }
-    const result: DispatchResult = { notificationId: n.notificationId, status: 'SKIPPED_NOT_RENDERED', sent: false };
-    results.set(n.notificationId, result);
-    order.push(result);
-    const d = decide(n, ledger.entries.get(n.notificationId), ledger.unrecorded.get(n.notificationId), at());
+  ////////// 1. decide
+  let attempts: Pending[] = [];
+  const lookups: { index: number; n: NotificationRendered; attempt: number; provider: ProviderName; providerMessageId: string; tier: number }[] = [];
+  jobs.forEach((job, index) => {
+    const id = job.n.notificationId;
+    if (byId.has(id)) { results.push({ notificationId: id, status: 'SKIPPED_REPEATED_IN_BATCH', sent: false, provider: null, routeReason: null }); return; }
+    const result: DispatchResult = { notificationId: id, status: 'SKIPPED_NOT_RENDERED', sent: false, provider: null, routeReason: null };
+    byId.set(id, result);
+    results.push(result);
+    const d = decide(job, ledger.entries.get(id), ledger.unrecorded.get(id), now());
     switch (d.kind) {
-      case 'skip': break;
-      case 'reemit': emitOnly.push(d.record); result.status = d.record.status; break;
-      case 'record':
-        toRecord.push(d.record);
-        result.status = d.record.status;
-        if (d.record.status === 'RETRY_SCHEDULED') retries.push({ n, attempt: d.record.attempt + 1 });
+      case 'skip': if (job.n.outcome === 'RENDERED') result.status = 'SKIPPED_STALE'; break;
+      case 'reemit': emitOnly.push(d.record); result.status = d.record.status; result.provider = d.record.provider; break;
+      case 'record': {
+        record(job.n, d.record, followUpsOf(job.n, d.record, deps));
+        // A fallback known before (a produce failed after it): its next attempt is due now.
+        const after = d.record.status === 'RETRY_SCHEDULED' && d.record.notBefore == null ? decide(job, entryOf(d.record), undefined, now()) : undefined;
+        if (after?.kind === 'attempt') attempts.push({ index, job, next: after.next });
         break;
-      case 'send': sends.push({ n, attempt: d.attempt }); break;
+      }
+      case 'notDue': deferred.push({ index, until: d.until }); result.status = 'WAITING'; break;
+      case 'attempt': attempts.push({ index, job, next: d.next }); break;
+      case 'lookup': lookups.push({ index, n: job.n, attempt: d.attempt, provider: d.provider, providerMessageId: d.providerMessageId, tier: tierOfRetry(job) }); break;
     }
+  });
+
+  ////////// In-doubt lookups (IN_DOUBT_POLICY=lookup): never a send
+  if (lookups.length && deps.sender.lookup) {
+    const answers = await mapLimit(lookups, deps.concurrency ?? 16, (l) => deps.sender.lookup!(l.provider, l.providerMessageId));
+    lookups.forEach((l, i) => {
+      const a = answers[i]!;
+      const entry = ledger.entries.get(l.n.notificationId)!;
+      const base = { providerMessageId: l.providerMessageId, providerAttempt: entry.providerAttempt, excludedProviders: [...entry.excluded], routeReason: 'IN_DOUBT_RESOLVED', optInLink: entry.optInLink };
+      if (a.kind === 'found' && a.status !== 'failed') {
+        outcome(l.n, dispatchRecord(l.n, 'ACCEPTED', l.attempt, l.provider, now(), { ...base, routeDetail: `the in-doubt send was found at ${l.provider} (status ${a.status})` }));
+      } else if (a.kind === 'found') {
+        outcome(l.n, dispatchRecord(l.n, 'FAILED', l.attempt, l.provider, now(), { ...base, errorCode: a.errorCode ?? null, disposition: 'permanent', reason: `the in-doubt send was found failed at ${l.provider}`, routeDetail: 'resolved by status lookup' }), { deadLetter: true });
+      } else if (a.kind === 'error' && a.disposition === 'retry' && l.tier < deps.retry.tiers) {
+        retries.push({ topic: DISPATCH_RETRY_TOPICS[l.tier]!, key: l.n.pendaftaran_id, partition, value: lookupRecord(l.n, l.attempt, l.provider, l.providerMessageId, now() + deps.lookupDelayMs, l.tier + 1) });
+        set(l.n.notificationId, 'IN_DOUBT', { provider: l.provider });
+      } else {
+        set(l.n.notificationId, 'IN_DOUBT', { provider: l.provider }); // held for an operator
+      }
+    });
   }
 
-  for (;;) {
-    if (retries.length) {
-      await flush(); // the RETRY_SCHEDULED outcomes are recorded before waiting
-      await deps.wait(deps.retryDelayMs);
-      sends.push(...retries);
-      retries = [];
+  ////////// 2-5. rounds of attempts (a fallback is tried in the next round)
+  /** Providers whose breaker refused a call in this batch (half-open lets one trial through): passed over from then on. */
+  const refused = new Set<ProviderName>();
+  while (attempts.length) {
+    const claims: Claim[] = [];
+    const grantedNow = new Map<ProviderName, number>();
+    const used = (p: ProviderName) => ledger.usedToday(p, now()) + (grantedNow.get(p) ?? 0);
+    const open = deps.sender.openCircuits(now());
+    for (const a of attempts) {
+      const { n } = a.job;
+      const t = now();
+      const unavailable = new Map<ProviderName, Unavailability>();
+      for (const p of [...open.keys(), ...refused]) unavailable.set(p, 'CIRCUIT_OPEN');
+      if (deps.quotaExhausted === 'fallback') for (const p of deps.routing.chain) if (!unavailable.has(p) && deps.pacer.quotaExhausted(p, partition, used(p))) unavailable.set(p, 'QUOTA_EXHAUSTED');
+      const r = route({ policy: deps.routing, contact: deps.contact(n.recipient.phone), excluded: a.next.excluded.filter(isChainName(deps.routing)), unavailable, preferred: a.next.preferred, fallback: a.next.fallback });
+      const common = { providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded };
+      const last = a.next.previous?.provider ?? NONE_PROVIDER;
+      switch (r.kind) {
+        case 'skip':
+          record(n, dispatchRecord(n, 'FAILED', a.next.attempt - 1, last, t, { ...common, errorCode: 'OPTED_OUT', reason: r.detail, routeReason: r.reason, routeDetail: r.detail, disposition: 'permanent' }));
+          continue;
+        case 'none':
+          record(n, dispatchRecord(n, 'FAILED', a.next.attempt - 1, last, t, { ...common, errorCode: 'NO_PROVIDER', reason: r.detail, routeReason: r.reason, routeDetail: r.detail, disposition: 'permanent' }), { deadLetter: true });
+          continue;
+        case 'wait': {
+          const circuits = r.passedOver.filter((x) => x.why === 'CIRCUIT_OPEN');
+          if (circuits.length) {
+            // A provider comes back (half-open trial) soon: wait for it here.
+            const until = Math.min(...circuits.map((x) => open.get(x.provider) ?? t + 1000));
+            deferred.push({ index: a.index, until: Math.max(until, t + 100) });
+            set(n.notificationId, 'WAITING', { routeReason: r.reason });
+            continue;
+          }
+          // Every provider's daily quota is gone: wait for the next window.
+          const p = r.passedOver[0]!.provider;
+          park(a, p, r.detail, t);
+          continue;
+        }
+        case 'send': {
+          const grant = deps.pacer.acquire({ provider: r.provider, recipient: n.recipient.phone, partition, usedToday: used(r.provider), now: t });
+          if (grant.ok) {
+            grantedNow.set(r.provider, (grantedNow.get(r.provider) ?? 0) + 1);
+            const providerAttempt = a.next.previous?.provider === r.provider ? a.next.previous.providerAttempt + 1 : 1;
+            claims.push({ p: a, provider: r.provider, route: r, providerAttempt, claimedAt: t });
+          } else if (grant.kind === 'quota') {
+            park(a, r.provider, `${r.provider} daily quota exhausted; waiting for the next day`, t, grant.windowEnd);
+          } else {
+            deferred.push({ index: a.index, until: grant.readyAt });
+            set(n.notificationId, 'WAITING', { provider: r.provider, routeReason: grant.kind === 'pair' ? 'PAIR_RATE' : 'RATE_LIMIT' });
+          }
+          continue;
+        }
+      }
     }
-    if (!sends.length) break;
+    if (!claims.length) break;
+
     // The claim: SENDING events and ledger records, durable before any call.
-    for (const s of sends) toRecord.push(dispatchRecord(s.n, 'SENDING', s.attempt, provider.name, at()));
+    for (const c of claims) {
+      const { n } = c.p.job;
+      record(n, dispatchRecord(n, 'SENDING', c.p.next.attempt, c.provider, c.claimedAt, {
+        providerAttempt: c.providerAttempt, excludedProviders: c.p.next.excluded, routeReason: c.route.reason, routeDetail: c.route.detail,
+        fallbackFrom: c.p.next.fallback?.from ?? null, optInLink: c.route.appendOptInLink && !!deps.optInLink,
+      }));
+    }
     await flush();
-    const answers = await mapLimit(sends, deps.concurrency ?? 16, (s) => safeSend(provider, s.n));
-    sends.forEach((s, i) => {
-      const { record, retry } = outcomeOf(s.n, s.attempt, provider.name, answers[i]!, deps.maxAttempts, at());
-      // Known now, durable after the next produce: a retried batch records it instead of reporting IN_DOUBT.
-      ledger.unrecorded.set(s.n.notificationId, record);
-      toRecord.push(record);
-      results.get(s.n.notificationId)!.sent = true;
-      finish(s.n.notificationId, record.status);
-      if (retry) retries.push({ n: s.n, attempt: s.attempt + 1 });
+    const answers = await mapLimit(claims, deps.concurrency ?? 16, (c) => safeSend(deps.sender, c.provider, outboundMessage(c.p.job.n, { appendOptInLink: c.route.appendOptInLink, optInLink: deps.optInLink })));
+    calls += claims.length;
+
+    const next: Pending[] = [];
+    claims.forEach((c, i) => {
+      const a = answers[i]!;
+      const { n } = c.p.job;
+      const { attempt } = c.p.next;
+      byId.get(n.notificationId)!.sent = byId.get(n.notificationId)!.sent || !(a.kind === 'failed' && a.circuitOpen);
+      const t = now();
+      const base = {
+        providerAttempt: c.providerAttempt, excludedProviders: c.p.next.excluded, routeReason: c.route.reason, routeDetail: c.route.detail,
+        fallbackFrom: c.p.next.fallback?.from ?? null, optInLink: c.route.appendOptInLink && !!deps.optInLink, latencyMs: Math.round(a.latencyMs),
+      };
+      if (a.kind === 'accepted') {
+        outcome(n, dispatchRecord(n, 'ACCEPTED', attempt, c.provider, t, { ...base, providerMessageId: a.providerMessageId }));
+        return;
+      }
+      if (a.kind === 'in_doubt') {
+        // It may have been accepted: never re-sent, never passed to another provider.
+        const canLookup = deps.inDoubtPolicy === 'lookup' && !!a.providerMessageId && !!deps.sender.canLookup?.(c.provider);
+        outcome(n, dispatchRecord(n, 'IN_DOUBT', attempt, c.provider, t, { ...base, providerMessageId: a.providerMessageId ?? null, errorCode: a.errorCode, reason: a.reason, disposition: 'in_doubt' }),
+          canLookup ? { retry: lookupRecord(n, attempt, c.provider, a.providerMessageId!, t + deps.lookupDelayMs, 1), tier: 1 } : {});
+        return;
+      }
+      const failed = { ...base, errorCode: a.errorCode, reason: a.reason, disposition: a.disposition };
+      if (a.disposition === 'permanent') {
+        outcome(n, dispatchRecord(n, 'FAILED', attempt, c.provider, t, failed), { deadLetter: true });
+        return;
+      }
+      if (a.disposition === 'retry') {
+        const plan = planRetry({ policy: deps.retry, providerAttempt: c.providerAttempt, retryAfterMs: a.retryAfterMs, now: t, random: unitHash(`${n.notificationId}|${attempt}`) });
+        if (plan.kind === 'retry') {
+          const retry = retryRecord(n, { attempt: attempt + 1, provider: c.provider, providerAttempt: c.providerAttempt + 1, excluded: c.p.next.excluded, notBefore: plan.notBefore, tier: plan.tier, routeReason: 'RETRY', routeDetail: `retry ${c.providerAttempt + 1} of ${deps.retry.maxAttempts} through ${c.provider} after ${a.errorCode}` });
+          outcome(n, dispatchRecord(n, 'RETRY_SCHEDULED', attempt, c.provider, t, { ...failed, nextProvider: c.provider, notBefore: plan.notBefore }), { retry, tier: plan.tier });
+          return;
+        }
+        // Retries on this provider are over: the next provider.
+        const because = `${a.errorCode}: ${plan.why}`;
+        outcome(n, dispatchRecord(n, 'RETRY_SCHEDULED', attempt, c.provider, t, { ...failed, reason: `${plan.why}: ${a.reason}`, disposition: 'fallback', excludedProviders: [...c.p.next.excluded, c.provider] }));
+        next.push({ index: c.p.index, job: c.p.job, next: { attempt: attempt + 1, excluded: [...c.p.next.excluded, c.provider], preferred: undefined, previous: { provider: c.provider, providerAttempt: c.providerAttempt }, fallback: { from: c.provider, because } } });
+        return;
+      }
+      // Fallback: this provider cannot serve it (or its circuit is open, which excludes it only while open).
+      if (a.circuitOpen) refused.add(c.provider);
+      const excluded = a.circuitOpen ? c.p.next.excluded : [...c.p.next.excluded, c.provider];
+      outcome(n, dispatchRecord(n, 'RETRY_SCHEDULED', attempt, c.provider, t, { ...failed, excludedProviders: excluded }));
+      next.push({ index: c.p.index, job: c.p.job, next: { attempt: attempt + 1, excluded, preferred: undefined, previous: { provider: c.provider, providerAttempt: c.providerAttempt }, fallback: { from: c.provider, because: `${a.errorCode}: ${a.reason}` } } });
     });
-    sends = [];
+    attempts = next;
   }
   await flush();
-  return order;
+
+  const defer = deferred.length ? { from: Math.min(...deferred.map((d) => d.index)), until: Math.min(...deferred.map((d) => d.until)) } : undefined;
+  return { results, defer, calls };
+
+  /** Waits for a quota window on the last retry tier, without an attempt (nothing was sent). */
+  function park(a: Pending, provider: ProviderName, detail: string, t: number, windowEnd?: number): void {
+    const { n } = a.job;
+    const until = windowEnd ?? jakartaDayStart(jakartaDay(t) + 1);
+    const tier = deps.retry.tiers;
+    const providerAttempt = a.next.previous?.provider === provider ? a.next.previous.providerAttempt + 1 : 1;
+    const retry = retryRecord(n, { attempt: a.next.attempt, provider, providerAttempt, excluded: a.next.excluded, notBefore: until, tier, routeReason: 'QUOTA_EXHAUSTED', routeDetail: detail });
+    record(n, dispatchRecord(n, 'RETRY_SCHEDULED', a.next.attempt - 1, a.next.previous?.provider ?? provider, t, {
+      providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded, nextProvider: provider, notBefore: until,
+      routeReason: 'QUOTA_EXHAUSTED', routeDetail: detail, errorCode: 'QUOTA_EXHAUSTED', reason: detail, disposition: 'retry',
+    }), { retry, tier });
+  }
 }
 
-/** A provider adapter that throws instead of answering: the call may have gone out. */
-async function safeSend(provider: Provider, n: NotificationRendered): Promise<SendResult> {
+const isChainName = (policy: RoutingPolicy) => (s: string): s is ProviderName => (policy.chain as readonly string[]).includes(s);
+
+/** What must accompany a recorded fact that was known before (a batch retried after a failed produce). */
+function followUpsOf(n: NotificationRendered, r: NotificationDispatchRecorded, deps: DispatchDeps): { retry?: DispatchRetryScheduled; tier?: number; deadLetter?: boolean } {
+  if (r.status === 'FAILED' && r.errorCode !== 'OPTED_OUT') return { deadLetter: true };
+  if (r.status === 'RETRY_SCHEDULED' && r.notBefore != null) {
+    const tier = r.routeReason === 'QUOTA_EXHAUSTED' ? deps.retry.tiers : Math.min(Math.max(1, r.providerAttempt ?? 1), deps.retry.tiers);
+    const provider = (r.nextProvider ?? r.provider) as ProviderName;
+    const providerAttempt = r.routeReason === 'QUOTA_EXHAUSTED' && provider !== r.provider ? 1 : (r.providerAttempt ?? 0) + 1;
+    return { tier, retry: retryRecord(n, { attempt: r.attempt + 1, provider, providerAttempt, excluded: r.excludedProviders ?? [], notBefore: r.notBefore, tier, routeReason: r.routeReason === 'QUOTA_EXHAUSTED' ? 'QUOTA_EXHAUSTED' : 'RETRY', routeDetail: r.routeDetail ?? null }) };
+  }
+  return {};
+}
+
+const tierOfRetry = (job: Job): number => job.retry?.tier ?? 1;
+
+export function retryRecord(n: NotificationRendered, o: { attempt: number; provider: string; providerAttempt: number; excluded: readonly string[]; notBefore: number; tier: number; routeReason: string | null; routeDetail: string | null }): DispatchRetryScheduled {
+  return {
+    eventId: deterministicId('sicantik.event', 'DispatchRetryScheduled', n.notificationId, 'SEND', o.attempt, o.notBefore),
+    occurredAt: o.notBefore, correlationId: n.correlationId, causationId: n.eventId,
+    notificationId: n.notificationId, pendaftaran_id: n.pendaftaran_id, kind: 'SEND', attempt: o.attempt, provider: o.provider,
+    providerAttempt: o.providerAttempt, excludedProviders: [...o.excluded], notBefore: o.notBefore, tier: o.tier,
+    routeReason: o.routeReason, routeDetail: o.routeDetail, providerMessageId: null, notification: n,
+  };
+}
+
+function lookupRecord(n: NotificationRendered, attempt: number, provider: string, providerMessageId: string, notBefore: number, tier: number): DispatchRetryScheduled {
+  return {
+    eventId: deterministicId('sicantik.event', 'DispatchRetryScheduled', n.notificationId, 'LOOKUP', attempt, notBefore),
+    occurredAt: notBefore, correlationId: n.correlationId, causationId: n.eventId,
+    notificationId: n.notificationId, pendaftaran_id: n.pendaftaran_id, kind: 'LOOKUP', attempt, provider, providerAttempt: 0,
+    excludedProviders: [], notBefore, tier, routeReason: 'IN_DOUBT_RESOLVED', routeDetail: null, providerMessageId, notification: n,
+  };
+}
+
+function deadLetterOf(n: NotificationRendered, r: NotificationDispatchRecorded, ledger: PartitionLedger): DispatchDeadLettered {
+  const entry = ledger.entries.get(n.notificationId);
+  const providers = [...new Set([...(r.excludedProviders ?? []), ...(r.provider !== NONE_PROVIDER ? [r.provider] : []), ...(entry && !isFinal(entry) ? [entry.provider] : [])])];
+  return {
+    eventId: deterministicId('sicantik.event', 'DispatchDeadLettered', n.notificationId, r.attempt),
+    occurredAt: r.occurredAt, correlationId: n.correlationId, causationId: r.eventId,
+    notificationId: n.notificationId, pendaftaran_id: n.pendaftaran_id, attempts: r.attempt, providers,
+    lastProvider: r.provider === NONE_PROVIDER ? null : r.provider, errorCode: r.errorCode ?? null, reason: r.reason ?? 'failed', notification: n,
+  };
+}
+
+/** A sender that throws instead of answering: the call may have gone out. */
+async function safeSend(sender: Sender, provider: ProviderName, msg: OutboundMessage): Promise<SendResult> {
   try {
-    return await provider.send(n);
+    return await sender.send(provider, msg);
   } catch (e) {
-    return { ok: false, retriable: true, inDoubt: true, errorCode: 'PROVIDER_ERROR', reason: `provider adapter failed: ${(e as Error).message}` };
+    return { kind: 'in_doubt', errorCode: 'PROVIDER_ERROR', reason: `provider adapter failed: ${(e as Error).message}`, latencyMs: 0 };
   }
 }
 

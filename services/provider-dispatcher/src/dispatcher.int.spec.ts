@@ -4,10 +4,11 @@ import { createMetrics } from '@sicantik/observability';
 import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
 import { silentLogger, stack, uniq, waitFor } from '../../../test/support';
 import { dispatchRecord } from './domain/ledger';
-import type { Provider, SendResult } from './domain/provider';
+import type { OutboundMessage, ProviderName } from '@sicantik/providers';
+import type { SendResult, Sender } from './dispatch';
 import { kafkaChangelog } from './adapters/kafkaChangelog';
 import type { RestoreStats } from './ledgerPartitions';
-import { startDispatcher, type RunningDispatcher } from './service';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDispatcher } from './service';
 
 ////////// The dispatcher against a real broker and registry: the ledger survives a
 // restart through dispatch.ledger alone (no database), and a replay sends nothing.
@@ -18,13 +19,13 @@ const rendered = (i: number): NotificationRendered => ({
   outcome: 'RENDERED', text: 'x', parameters: [], metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', failureReason: null,
 });
 
-class CountingProvider implements Provider {
-  readonly name = 'meta';
+class CountingProvider implements Sender {
   readonly calls = new Map<string, number>();
-  async send(n: NotificationRendered): Promise<SendResult> {
+  async send(_p: ProviderName, n: OutboundMessage): Promise<SendResult> {
     this.calls.set(n.notificationId, (this.calls.get(n.notificationId) ?? 0) + 1);
-    return { ok: true, providerMessageId: `wamid.${n.notificationId}` };
+    return { kind: 'accepted', providerMessageId: `wamid.${n.notificationId}`, latencyMs: 1 };
   }
+  openCircuits() { return new Map(); }
   get total() { return [...this.calls.values()].reduce((a, b) => a + b, 0); }
 }
 
@@ -38,10 +39,13 @@ describe('provider-dispatcher with its ledger on Kafka', () => {
   const dispatched: NotificationDispatchRecorded[] = [];
   let stopReader: () => Promise<void> = async () => undefined;
 
-  const start = async (group: string, provider: Provider, restores: RestoreStats[] = []) => {
+  const start = async (group: string, sender: Sender, restores: RestoreStats[] = []) => {
     const d = await startDispatcher({
-      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), provider, groupId: `${prefix}${group}`,
-      readerGroupPrefix: uniq(`${prefix}reader-`), maxAttempts: 3, retryDelayMs: 10, onRestore: (s) => restores.push(s),
+      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, groupId: `${prefix}${group}`,
+      routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contact: () => ({ optedIn: false, optedOut: false }),
+      pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() },
+      retry: { maxAttempts: 3, delayMs: 10, backoff: 2, jitter: 0, tiers: 3 },
+      readerGroupPrefix: uniq(`${prefix}reader-`), onRestore: (s) => restores.push(s),
     });
     running.push(d);
     return d;
@@ -50,8 +54,8 @@ describe('provider-dispatcher with its ledger on Kafka', () => {
 
   beforeAll(async () => {
     await admin.connect();
-    await ensureTopics(admin, { prefix, partitions: 3, replicationFactor: 1 }, ['notification.rendered', 'notification.dispatch', 'dispatch.ledger']);
-    await codec.register(['notification.rendered', 'notification.dispatch', 'dispatch.ledger']);
+    await ensureTopics(admin, { prefix, partitions: 3, replicationFactor: 1 }, [...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS]);
+    await codec.register([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS]);
     await producer.connect();
     const consumer = kafka.consumer({ groupId: uniq(`${prefix}watch-`), maxWaitTimeInMs: 100 });
     await consumer.connect();

@@ -79,6 +79,21 @@ export class LedgerPartitions {
     }
   }
 
+  /**
+   * The latest record of every notification in the whole changelog (every partition, up
+   * to its end now), for operators: e.g. the in-doubt ones, whoever owns them.
+   */
+  async readAll(partitions: number): Promise<Map<string, NotificationDispatchRecorded>> {
+    const all = Array.from({ length: partitions }, (_, p) => p);
+    const ends = await this.reader.endOffsets(all);
+    const latest = new Map<string, NotificationDispatchRecorded>();
+    await this.reader.read(all, ends, (_p, r) => { if (r.status !== 'DUPLICATE_SUPPRESSED') latest.set(r.notificationId, r); });
+    return latest;
+  }
+
+  /** The ledgers of the partitions loaded now (read-only use: budgets, metrics). */
+  loaded(): ReadonlyMap<number, PartitionLedger> { return this.parts; }
+
   /** Entries in memory (for metrics and tests). */
   size(): number { let n = 0; for (const l of this.parts.values()) n += l.entries.size; return n; }
   partitions(): number[] { return [...this.parts.keys()].sort((a, b) => a - b); }

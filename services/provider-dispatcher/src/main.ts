@@ -1,35 +1,96 @@
 import express from 'express';
-import { installShutdown, runService, startInfra } from '@sicantik/kafka';
+import { systemClock } from '@sicantik/core';
+import { followTopic, installShutdown, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
-import { MetaProvider } from './adapters/providers/meta';
+import { configuredProviders, type ProviderName } from '@sicantik/providers';
+import { createAdminApp } from './adapters/http/admin';
+import { fetchExecutor } from './adapters/http/executor';
+import { ProviderGateway } from './adapters/providers/gateway';
 import { readConfig } from './config';
-import { startDispatcher } from './service';
+import { ContactBook } from './domain/contacts';
+import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
+import { effectiveChain, hasOptInGateway } from './domain/routing';
+import type { OperatorDeps } from './operators';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher } from './service';
 
 ////////// Composition root
 // No database: the dispatch ledger lives in memory for the partitions this instance
-// owns and in Kafka (dispatch.ledger, co-partitioned with notification.rendered).
+// owns and in Kafka (dispatch.ledger, co-partitioned with notification.rendered); the
+// opt-in state is contact.events, followed whole in memory.
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('provider-dispatcher', cfg, ['notification.rendered', 'notification.dispatch', 'dispatch.ledger']);
-  const { logger, metrics } = infra;
-  const provider = new MetaProvider({
-    baseUrl: cfg.META_BASE_URL, apiVersion: cfg.META_API_VERSION, phoneNumberId: cfg.META_PHONE_NUMBER_ID,
-    accessToken: cfg.META_ACCESS_TOKEN, timeoutMs: cfg.PROVIDER_TIMEOUT_MS,
+  // Meta's template for a code: META_TEMPLATES, else the built-in templates' Meta twins.
+  const env = { ...process.env, META_TEMPLATES: process.env.META_TEMPLATES ?? (process.env.META_TEMPLATES_FILE ? undefined : defaultMetaTemplates()) };
+  const providers = configuredProviders(env, { roles: ['send'] });
+  const configured = new Set(providers.map((p) => p.name));
+  const { chain, notConfigured } = effectiveChain({ chain: cfg.PROVIDER_CHAIN, defaultProvider: cfg.DEFAULT_PROVIDER, configured });
+  if (chain.length === 0) throw new Error(`no provider of PROVIDER_CHAIN (${cfg.PROVIDER_CHAIN.join(', ')}) is configured; set a provider's credentials (docs/providers.md)`);
+  const routing = { chain, optInRequired: new Set<ProviderName>(cfg.OPT_IN_REQUIRED) };
+
+  const infra = await startInfra('provider-dispatcher', cfg, [...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events']);
+  const { logger, metrics, kafka, admin, codec } = infra;
+  if (notConfigured.length) logger.warn({ notConfigured }, 'providers of PROVIDER_CHAIN without credentials are left out');
+  if (hasOptInGateway(routing) && !cfg.OPT_IN_LINK) logger.warn('OPT_IN_LINK is not set: gateway messages to contacts who have not opted in carry no opt-in link');
+  logger.info({ chain, optInRequired: cfg.OPT_IN_REQUIRED, configured: [...configured] }, 'providers');
+
+  const circuitState = new metrics.client.Gauge({ name: 'sicantik_dispatch_circuit_open', help: 'Circuit breaker per provider: 0 closed, 0.5 half-open, 1 open', labelNames: ['provider'], registers: [metrics.registry] });
+  const gateway = new ProviderGateway({
+    providers, executor: fetchExecutor, timeoutMs: cfg.PROVIDER_TIMEOUT_MS,
+    breaker: { errorPercent: cfg.CIRCUIT_ERROR_PERCENT, volume: cfg.CIRCUIT_VOLUME, windowMs: cfg.CIRCUIT_WINDOW_MS, resetMs: cfg.CIRCUIT_RESET_MS },
+    onStateChange: (p, state) => {
+      circuitState.set({ provider: p }, state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0);
+      logger[state === 'open' ? 'warn' : 'info']({ provider: p, state }, 'provider circuit');
+    },
   });
+
+  // The opt-in state, caught up before the first batch and followed from then on.
+  const contacts = new ContactBook();
+  const followed = await followTopic({
+    kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: `${cfg.TOPIC_PREFIX}dispatcher-contacts-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`,
+    onMessage: (e) => contacts.apply(e),
+  });
+  logger.info({ contacts: contacts.size, records: followed.records }, 'opt-in state read from contact.events');
+
+  const optInLink = cfg.OPT_IN_LINK ? { url: cfg.OPT_IN_LINK, text: cfg.OPT_IN_TEXT ?? DEFAULT_OPT_IN_TEXT } : undefined;
+  const now = () => systemClock.now().getTime();
   const dispatcher = await startDispatcher({
-    kafka: infra.kafka, admin: infra.admin, codec: infra.codec, producer: infra.producer, logger, metrics, provider,
+    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contact: (p) => contacts.of(p),
+    pacing: { rates: cfg.RATE_LIMITS, pairRates: cfg.PAIR_RATE_LIMITS, quotas: cfg.DAILY_QUOTAS },
+    retry: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, delayMs: cfg.RETRY_DELAY_MS, backoff: cfg.RETRY_BACKOFF, jitter: cfg.RETRY_JITTER, tiers: 3 },
+    quotaExhausted: cfg.QUOTA_EXHAUSTED, inDoubtPolicy: cfg.IN_DOUBT_POLICY, lookupDelayMs: cfg.IN_DOUBT_LOOKUP_DELAY_MS, optInLink,
     groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}provider-dispatcher`,
     readerGroupPrefix: `${cfg.TOPIC_PREFIX}dispatcher-ledger-${cfg.SERVICE_INSTANCE}-${process.pid}`,
-    maxAttempts: cfg.RETRY_MAX_ATTEMPTS, retryDelayMs: cfg.RETRY_DELAY_MS, maxBatch: cfg.DISPATCH_BATCH_MAX, sendConcurrency: cfg.PROVIDER_CONCURRENCY,
+    maxBatch: cfg.DISPATCH_BATCH_MAX, sendConcurrency: cfg.PROVIDER_CONCURRENCY, partitionConcurrency: cfg.PARTITION_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS, now,
   });
-  const app = express();
-  app.use(opsRouter(metrics, [...infra.checks, {
+
+  const ops = opsRouter(metrics, [...infra.checks, {
     name: 'dispatch-ledger',
     check: async () => { if (dispatcher.ledger.restoring > 0) throw new Error(`restoring ${dispatcher.ledger.restoring} partition(s) from dispatch.ledger`); },
-  }]));
+  }]);
+  const operators: OperatorDeps = {
+    routing, configured: [...configured], sender: gateway, contact: (p) => contacts.of(p), pacer: dispatcher.pacer, optInLink, now,
+    budgetUse: { owned: dispatcher.partitions.owned, usedToday: (p, q) => dispatcher.ledger.loaded().get(q)?.usedToday(p, now()) ?? 0 },
+    inDoubt: () => dispatcher.ledger.readAll(dispatcher.partitions.total),
+    settings: {
+      rateLimits: Object.fromEntries([...cfg.RATE_LIMITS].map(([k, v]) => [k, `${v.limit}/${v.periodMs}ms`])),
+      pairRateLimits: Object.fromEntries([...cfg.PAIR_RATE_LIMITS].map(([k, v]) => [k, `${v.limit}/${v.periodMs}ms`])),
+      dailyQuotas: Object.fromEntries(cfg.DAILY_QUOTAS), quotaExhausted: cfg.QUOTA_EXHAUSTED,
+      retry: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, delayMs: cfg.RETRY_DELAY_MS, backoff: cfg.RETRY_BACKOFF, jitter: cfg.RETRY_JITTER },
+      inDoubtPolicy: cfg.IN_DOUBT_POLICY, timeoutMs: cfg.PROVIDER_TIMEOUT_MS,
+      circuit: { errorPercent: cfg.CIRCUIT_ERROR_PERCENT, volume: cfg.CIRCUIT_VOLUME, windowMs: cfg.CIRCUIT_WINDOW_MS, resetMs: cfg.CIRCUIT_RESET_MS },
+    },
+  };
+  let app: express.Express;
+  if (cfg.ADMIN_API_TOKEN) {
+    app = createAdminApp({ operators, adminToken: cfg.ADMIN_API_TOKEN, logger, ops });
+  } else {
+    app = express();
+    app.use(ops);
+    logger.warn('ADMIN_API_TOKEN is not set: the admin API (/v1/admin/...) is off');
+  }
   const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
-  logger.info({ opsPort: port }, 'provider-dispatcher running');
-  installShutdown(logger, [() => infra.close(), () => dispatcher.stop(), () => new Promise((r) => server.close(r))]);
+  logger.info({ opsPort: port, adminApi: !!cfg.ADMIN_API_TOKEN }, 'provider-dispatcher running');
+  installShutdown(logger, [() => infra.close(), () => dispatcher.stop(), () => followed.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('provider-dispatcher', main);

@@ -1,14 +1,27 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { maskPhone, systemClock } from '@sicantik/core';
-import { coPartitionedAssigner, runBatchConsumer, untilAvailable, type EventProducer, type RunningBatchConsumer } from '@sicantik/kafka';
+import { maskPhone } from '@sicantik/core';
+import { coPartitionedAssigner, runBatchConsumer, untilAvailable, type BatchOutcome, type EventProducer, type RecordBatch, type RunningBatchConsumer } from '@sicantik/kafka';
 import type { Logger, Metrics } from '@sicantik/observability';
-import type { SchemaCodec } from '@sicantik/schemas';
+import { DISPATCH_RETRY_TOPICS, type DispatchRetryTopic, type SchemaCodec, type TopicName } from '@sicantik/schemas';
+import type { ProviderName } from '@sicantik/providers';
 import { kafkaChangelog } from './adapters/kafkaChangelog';
-import type { Provider } from './domain/provider';
-import { dispatchBatch } from './dispatch';
+import { dispatchBatch, type DispatchDeps, type Sender } from './dispatch';
+import type { Job } from './domain/ledger';
+import type { OptInLink } from './domain/outbound';
+import { Pacer, type Rates } from './domain/pacing';
+import type { RetryPolicy } from './domain/retry';
+import type { ContactState, RoutingPolicy } from './domain/routing';
 import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 
 ////////// The dispatcher's consumer: batch-first, co-partitioned, ledger in memory and on dispatch.ledger
+// One consumer group reads notification.rendered and the retry topics; partition p of
+// each goes to the same instance (co-partitioned assignor), which owns partition p of
+// the ledger. Batches of one partition, from whichever topic, run one at a time under
+// the partition's lock. A batch that has to wait (a pacing token, a retry's time, an
+// open circuit) defers its partition through the consumer loop: no handler waits.
+
+export const DISPATCHER_TOPICS: readonly TopicName[] = ['notification.rendered', ...DISPATCH_RETRY_TOPICS];
+export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch', 'dispatch.ledger', 'dispatch.dead-letter'];
 
 export interface DispatcherOptions {
   kafka: Kafka;
@@ -17,25 +30,46 @@ export interface DispatcherOptions {
   producer: EventProducer;
   logger: Logger;
   metrics: Metrics;
-  provider: Provider;
+  sender: Sender;
+  routing: RoutingPolicy;
+  contact(phone: string): ContactState;
+  pacing: { rates: Rates; pairRates: Rates; quotas: ReadonlyMap<ProviderName, number> };
+  retry: RetryPolicy;
+  quotaExhausted?: 'fallback' | 'wait';
+  inDoubtPolicy?: 'hold' | 'lookup';
+  lookupDelayMs?: number;
+  optInLink?: OptInLink | undefined;
   groupId: string;
   /** Names the throw-away groups that read the changelog (unique per process). */
   readerGroupPrefix: string;
-  maxAttempts: number;
-  retryDelayMs: number;
   /** Provider calls in flight per batch (default 16). */
   sendConcurrency?: number;
   maxBatch?: number;
+  /** Topic-partitions handled at once (default 4). */
+  partitionConcurrency?: number;
+  /** Longest fetch wait (default 250 ms): how soon a deferred partition is read again after its time. */
+  maxWaitMs?: number;
+  now?: () => number;
   onRestore?(s: RestoreStats): void;
 }
 
-export interface RunningDispatcher { ledger: LedgerPartitions; consumer: RunningBatchConsumer; stop(): Promise<void> }
+export interface RunningDispatcher {
+  ledger: LedgerPartitions;
+  pacer: Pacer;
+  consumer: RunningBatchConsumer;
+  /** Partitions of notification.rendered, and the ones this instance owns now. */
+  partitions: { total: number; owned(): number[] };
+  stop(): Promise<void>;
+}
 
 export async function startDispatcher(o: DispatcherOptions): Promise<RunningDispatcher> {
-  const { logger, metrics, provider, producer } = o;
+  const { logger, metrics, producer } = o;
+  const now = o.now ?? Date.now;
   const rendered = o.codec.topic('notification.rendered');
-  await checkCoPartitioned(o.admin, rendered, o.codec.topic('dispatch.ledger'));
+  const total = await checkCoPartitioned(o.admin, rendered, [o.codec.topic('dispatch.ledger'), ...DISPATCH_RETRY_TOPICS.map((t) => o.codec.topic(t))]);
   const outcomes = new metrics.client.Counter({ name: 'sicantik_dispatch_outcomes_total', help: 'Dispatch outcomes by provider and status', labelNames: ['provider', 'status'], registers: [metrics.registry] });
+  const routes = new metrics.client.Counter({ name: 'sicantik_dispatch_routes_total', help: 'Routing decisions recorded, by reason', labelNames: ['reason'], registers: [metrics.registry] });
+  const waits = new metrics.client.Counter({ name: 'sicantik_dispatch_deferrals_total', help: 'Partitions deferred (pacing, retry time, open circuit), by topic', labelNames: ['topic'], registers: [metrics.registry] });
   const restores = new metrics.client.Histogram({ name: 'sicantik_dispatch_ledger_restore_seconds', help: 'Ledger restores from dispatch.ledger, by reason', labelNames: ['reason'], buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300], registers: [metrics.registry] });
   let readers = 0;
   const ledger = new LedgerPartitions(
@@ -44,46 +78,66 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     (s) => { restores.observe({ reason: s.reason }, s.ms / 1000); o.onRestore?.(s); },
   );
   new metrics.client.Gauge({ name: 'sicantik_dispatch_ledger_entries', help: 'Ledger entries in memory (the partitions this instance owns)', registers: [metrics.registry], collect() { this.set(ledger.size()); } });
+  const pacer = new Pacer({ ...o.pacing, partitions: total });
+  let owned: number[] = [];
+
+  const deps: DispatchDeps = {
+    sender: o.sender, routing: o.routing, contact: o.contact, pacer, retry: o.retry, now,
+    quotaExhausted: o.quotaExhausted ?? 'fallback', inDoubtPolicy: o.inDoubtPolicy ?? 'hold', lookupDelayMs: o.lookupDelayMs ?? 60_000,
+    optInLink: o.optInLink, concurrency: o.sendConcurrency ?? 16,
+    produce: (messages) => producer.send(messages),
+  };
+
+  const handle = async (topic: string, partition: number, jobs: Job[], heartbeat: () => Promise<void>): Promise<BatchOutcome | void> => {
+    const r = await ledger.withPartition(partition, heartbeat, (l) => dispatchBatch(partition, jobs, l, deps));
+    for (const x of r.results) {
+      if (x.status.startsWith('SKIPPED') || x.status === 'WAITING') continue;
+      outcomes.inc({ provider: x.provider ?? 'none', status: x.status });
+      if (x.routeReason) routes.inc({ reason: x.routeReason });
+    }
+    if (logger.isLevelEnabled('info')) {
+      const phones = new Map(jobs.map((j) => [j.n.notificationId, j.n.recipient.phone]));
+      for (const x of r.results) {
+        if (x.status.startsWith('SKIPPED') || x.status === 'WAITING') continue;
+        logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
+      }
+    }
+    if (!r.defer) return undefined;
+    waits.inc({ topic });
+    logger.debug({ topic, partition, from: r.defer.from, of: jobs.length, until: new Date(r.defer.until).toISOString() }, 'partition deferred');
+    return { defer: r.defer };
+  };
+  const retryHandler = (topic: DispatchRetryTopic) => async (b: RecordBatch<DispatchRetryTopic>) =>
+    handle(topic, b.partition, b.records.map((r) => ({ n: r.value.notification, retry: r.value })), b.heartbeat);
 
   const consumer = await runBatchConsumer({
-    kafka: o.kafka, codec: o.codec, groupId: o.groupId, producer, logger, metrics, ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
+    kafka: o.kafka, codec: o.codec, groupId: o.groupId, producer, logger, metrics,
+    ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
+    concurrency: o.partitionConcurrency ?? 4,
+    maxWaitMs: o.maxWaitMs ?? 250,
     partitionAssigners: [coPartitionedAssigner],
     onAssignment: (assignment) => {
-      const partitions = assignment[rendered] ?? [];
-      logger.info({ partitions }, 'partitions assigned');
-      ledger.assign(partitions);
+      owned = [...(assignment[rendered] ?? [])].sort((a, b) => a - b);
+      logger.info({ partitions: owned, of: total }, 'partitions assigned');
+      ledger.assign(owned);
+      pacer.setOwned(owned.length);
     },
     handlers: {
-      'notification.rendered': async ({ partition, records, heartbeat }) => {
-        const results = await ledger.withPartition(partition, heartbeat, (l) => dispatchBatch(partition, records.map((r) => r.value), l, {
-          provider, maxAttempts: o.maxAttempts, retryDelayMs: o.retryDelayMs, concurrency: o.sendConcurrency ?? 16,
-          now: () => systemClock.now(),
-          produce: (messages) => producer.send(messages),
-          wait: async (ms) => {
-            const until = Date.now() + ms;
-            while (Date.now() < until) {
-              await new Promise((r) => setTimeout(r, Math.min(3000, until - Date.now())));
-              await heartbeat().catch(() => undefined);
-            }
-          },
-        }));
-        const byId = new Map(records.map((r) => [r.value.notificationId, r.value]));
-        for (const r of results) {
-          if (r.status === 'SKIPPED_NOT_RENDERED' || r.status === 'SKIPPED_REPEATED_IN_BATCH') continue;
-          outcomes.inc({ provider: provider.name, status: r.status });
-          logger.info({ notificationId: r.notificationId, to: maskPhone(byId.get(r.notificationId)?.recipient.phone), status: r.status, sent: r.sent }, 'dispatch recorded');
-        }
-      },
+      'notification.rendered': async (b) => handle('notification.rendered', b.partition, b.records.map((r) => ({ n: r.value })), b.heartbeat),
+      'dispatch.retry.1': retryHandler('dispatch.retry.1'),
+      'dispatch.retry.2': retryHandler('dispatch.retry.2'),
+      'dispatch.retry.3': retryHandler('dispatch.retry.3'),
     },
   });
-  return { ledger, consumer, stop: () => consumer.stop() };
+  return { ledger, pacer, consumer, partitions: { total, owned: () => owned }, stop: () => consumer.stop() };
 }
 
-/** The ledger must have the input's partition count: partition p of one is the state of partition p of the other. */
-async function checkCoPartitioned(admin: Admin, input: string, changelog: string): Promise<void> {
-  const meta = await untilAvailable(() => admin.fetchTopicMetadata({ topics: [input, changelog] }));
+/** The ledger and retry topics must have the input's partition count: partition p of each belongs to partition p of the input. */
+async function checkCoPartitioned(admin: Admin, input: string, others: string[]): Promise<number> {
+  const meta = await untilAvailable(() => admin.fetchTopicMetadata({ topics: [input, ...others] }));
   const count = (t: string) => meta.topics.find((x) => x.name === t)?.partitions.length ?? 0;
-  if (count(input) !== count(changelog)) {
-    throw new Error(`${changelog} has ${count(changelog)} partitions and ${input} ${count(input)}: the ledger must be co-partitioned with its input`);
+  for (const t of others) {
+    if (count(input) !== count(t)) throw new Error(`${t} has ${count(t)} partitions and ${input} ${count(input)}: it must be co-partitioned with its input`);
   }
+  return count(input);
 }

@@ -1,0 +1,40 @@
+import type { NotificationRendered } from '@sicantik/schemas';
+import type { OutboundMessage } from '@sicantik/providers';
+import { DEFAULT_TEMPLATES } from '@sicantik/templates';
+
+////////// The provider-neutral message (pure)
+// Built from the rendered event's generic fields only: recipient (E.164), full text,
+// template code, generic named parameters (in template order) and language. Which
+// template a provider uses for a code comes from that provider's configuration
+// (META_TEMPLATES, TWILIO_TEMPLATES, ...), never from the event.
+
+export interface OptInLink {
+  /** e.g. https://wa.me/62811...?text=MULAI */
+  url: string;
+  /** The line appended to the text; `{link}` is replaced by the URL. */
+  text: string;
+}
+
+/** Seed 004's migration path: "partner lama bisa opt-in via link di message". */
+export const DEFAULT_OPT_IN_TEXT = '📲 Terima notifikasi ini lewat WhatsApp resmi DPMPTSP Kabupaten Karo: buka {link} lalu kirim MULAI.';
+
+export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: boolean; optInLink?: OptInLink | undefined }): OutboundMessage {
+  const text = n.text ?? n.parameters.map((p) => p.value).join('\n');
+  return {
+    notificationId: n.notificationId,
+    toE164: n.recipient.phone,
+    text: o.appendOptInLink && o.optInLink ? `${text}\n\n${o.optInLink.text.split('{link}').join(o.optInLink.url)}` : text,
+    templateCode: n.templateCode,
+    parameters: n.parameters.map((p) => ({ name: p.name, value: p.value })),
+    language: n.metaLanguage || 'id',
+  };
+}
+
+/**
+ * META_TEMPLATES when none is configured: each built-in template's Meta twin
+ * (packages/templates), so a code is sent as its approved Meta template. A template
+ * code that is not built in is sent to Meta as text (the 24 h window applies).
+ */
+export function defaultMetaTemplates(): string {
+  return JSON.stringify(Object.fromEntries(DEFAULT_TEMPLATES.map((t) => [t.code, { name: t.metaTemplateName, language: t.metaLanguage }])));
+}
