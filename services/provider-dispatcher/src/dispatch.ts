@@ -6,7 +6,7 @@ import type { Disposition, LookupResult, OutboundMessage, ProviderName } from '@
 import { deterministicId } from '@sicantik/core';
 import { decide, dispatchRecord, entryOf, isFinal, type Job, type NextAttempt, type PartitionLedger } from './domain/ledger';
 import { outboundMessage, type OptInLink } from './domain/outbound';
-import { jakartaDay, jakartaDayStart, type Pacer } from './domain/pacing';
+import { jakartaDay, jakartaDayStart, type Pacer, type Ticket } from './domain/pacing';
 import { planRetry, unitHash, type RetryPolicy } from './domain/retry';
 import { route, type ContactState, type Route, type RoutingPolicy, type Unavailability } from './domain/routing';
 
@@ -81,7 +81,7 @@ export interface BatchResult {
 }
 
 interface Pending { index: number; job: Job; next: NextAttempt }
-interface Claim { p: Pending; provider: ProviderName; route: Extract<Route, { kind: 'send' }>; providerAttempt: number; claimedAt: number }
+interface Claim { p: Pending; provider: ProviderName; route: Extract<Route, { kind: 'send' }>; providerAttempt: number; claimedAt: number; ticket: Ticket }
 
 const NONE_PROVIDER = 'none';
 
@@ -222,7 +222,7 @@ export async function dispatchBatch(partition: number, jobs: Job[], ledger: Part
           if (grant.ok) {
             grantedNow.set(r.provider, (grantedNow.get(r.provider) ?? 0) + 1);
             const providerAttempt = a.next.previous?.provider === r.provider ? a.next.previous.providerAttempt + 1 : 1;
-            claims.push({ p: a, provider: r.provider, route: r, providerAttempt, claimedAt: t });
+            claims.push({ p: a, provider: r.provider, route: r, providerAttempt, claimedAt: t, ticket: grant.ticket });
           } else if (grant.kind === 'quota') {
             park(a, r.provider, `${r.provider} daily quota exhausted; waiting for the next day`, t, grant.windowEnd);
           } else {
@@ -243,8 +243,19 @@ export async function dispatchBatch(partition: number, jobs: Job[], ledger: Part
         fallbackFrom: c.p.next.fallback?.from ?? null, optInLink: c.route.appendOptInLink && !!deps.optInLink,
       }));
     }
-    await flush();
-    const answers = await mapLimit(claims, deps.concurrency ?? 16, (c) => safeSend(deps.sender, c.provider, outboundMessage(c.p.job.n, { appendOptInLink: c.route.appendOptInLink, optInLink: deps.optInLink })));
+    let answers: SendResult[];
+    try {
+      await flush();
+      answers = await mapLimit(claims, deps.concurrency ?? 16, async (c) => {
+        const a = await safeSend(deps.sender, c.provider, outboundMessage(c.p.job.n, { appendOptInLink: c.route.appendOptInLink, optInLink: deps.optInLink }));
+        // The pacing window counted the request while in flight and counts it on from its answer:
+        // whenever the provider received it, that was no later than now.
+        c.ticket.stamp(deps.now());
+        return a;
+      });
+    } finally {
+      for (const c of claims) c.ticket.release(); // no-op for the stamped ones
+    }
     calls += claims.length;
 
     const next: Pending[] = [];

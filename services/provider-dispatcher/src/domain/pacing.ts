@@ -74,31 +74,50 @@ function pairs(value: string | undefined): [string, string][] {
 
 ////////// Sliding window over own sends
 
-/** Timestamps of recent sends in a ring; `allow(now)` says when the next one may go. */
+/**
+ * Recent sends of one instance. A send is counted from the moment its token is taken
+ * (in flight) and stamped with the time its answer came back: the provider received it
+ * no later than that, so a window that holds at most `allowance` stamps or sends in
+ * flight also holds at most `allowance` arrivals at the provider, whatever the network
+ * and the batch planning delayed.
+ */
 export class SlidingWindow {
   private times: number[] = [];
   private head = 0;
+  private pending = 0;
   constructor(public allowance: number, public periodMs: number) {}
 
-  /** Sends in (now - period, now]. */
-  used(now: number): number { this.expire(now); return this.times.length - this.head; }
+  /** Sends in (now - period, now], plus those taken and not yet stamped. */
+  used(now: number): number { this.expire(now); return this.times.length - this.head + this.pending; }
 
   /** 0 when a send may go now, else the time it may. */
   readyAt(now: number): number {
     this.expire(now);
-    const n = this.times.length - this.head;
+    const stamped = this.times.length - this.head;
+    const n = stamped + this.pending;
     if (n < this.allowance) return 0;
-    // The (n - allowance + 1)-th oldest must leave the window.
-    return this.times[this.head + (n - this.allowance)]! + this.periodMs;
+    // The (n - allowance + 1)-th oldest must leave the window; sends not yet stamped go out about now.
+    const k = n - this.allowance;
+    return k < stamped ? this.times[this.head + k]! + this.periodMs : now + this.periodMs;
   }
 
-  take(now: number): void { this.times.push(now); }
+  /** Takes a token: counted at once, stamped when the answer comes back (or released if the request never goes out). */
+  take(): void { this.pending++; }
+  stamp(at: number): void {
+    if (this.pending > 0) this.pending--;
+    // Stamps arrive in call order; keep the ring sorted even if a clock steps back.
+    this.times.push(Math.max(at, this.times.length > this.head ? this.times[this.times.length - 1]! : at));
+  }
+  release(): void { if (this.pending > 0) this.pending--; }
 
   private expire(now: number): void {
     while (this.head < this.times.length && this.times[this.head]! <= now - this.periodMs) this.head++;
     if (this.head > 1024 && this.head * 2 > this.times.length) { this.times = this.times.slice(this.head); this.head = 0; }
   }
 }
+
+/** The tokens of one send: stamp them when its answer comes back, release them if it never goes out. */
+export interface Ticket { stamp(at: number): void; release(): void }
 
 /** The window an instance with `share` (0..1) of a rate uses: floor(L x share) per T, or one per T / (L x share). */
 export function shareWindow(rate: Rate, share: number): { allowance: number; periodMs: number } {
@@ -122,7 +141,7 @@ export const jakartaDayStart = (day: number): number => day * DAY_MS - JAKARTA_O
 
 ////////// The instance's pacer
 
-export type Grant = { ok: true } | { ok: false; kind: 'rate' | 'pair'; readyAt: number } | { ok: false; kind: 'quota'; windowEnd: number };
+export type Grant = { ok: true; ticket: Ticket } | { ok: false; kind: 'rate' | 'pair'; readyAt: number } | { ok: false; kind: 'quota'; windowEnd: number };
 
 export interface PacerOptions {
   rates: Rates;
@@ -173,10 +192,17 @@ export class Pacer {
     if (pair) {
       const at = pair.readyAt(o.now);
       if (at > o.now) return { ok: false, kind: 'pair', readyAt: at };
-      pair.take(o.now);
+      pair.take();
     }
-    w?.take(o.now);
-    return { ok: true };
+    w?.take();
+    let open = true;
+    return {
+      ok: true,
+      ticket: {
+        stamp: (at) => { if (!open) return; open = false; w?.stamp(at); pair?.stamp(at); },
+        release: () => { if (!open) return; open = false; w?.release(); pair?.release(); },
+      },
+    };
   }
 
   /** Whether the provider's share of its daily quota on this partition is gone (routing passes it over). */

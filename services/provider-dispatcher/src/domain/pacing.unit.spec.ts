@@ -19,11 +19,20 @@ describe('limits from configuration', () => {
 describe('sliding window', () => {
   it('allows `allowance` sends in any window and says when the next may go', () => {
     const w = new SlidingWindow(2, 1000);
-    expect(w.readyAt(0)).toBe(0); w.take(0);
-    expect(w.readyAt(100)).toBe(0); w.take(100);
+    expect(w.readyAt(0)).toBe(0); w.take(); w.stamp(0);
+    expect(w.readyAt(100)).toBe(0); w.take(); w.stamp(100);
     expect(w.readyAt(500)).toBe(1000);
-    expect(w.readyAt(1000)).toBe(0); w.take(1000);
+    expect(w.readyAt(1000)).toBe(0); w.take(); w.stamp(1000);
     expect(w.readyAt(1050)).toBe(1100);
+  });
+  it('counts a token from when it is taken, as of when its request goes out; a released one not at all', () => {
+    const w = new SlidingWindow(2, 1000);
+    w.take(); w.take();
+    expect(w.readyAt(0)).toBe(1000); // both out about now
+    w.stamp(300); w.release();
+    expect(w.used(300)).toBe(1);
+    w.take(); w.stamp(400);
+    expect(w.readyAt(500)).toBe(1300); // from the send's stamp (300), not from when it was planned (0)
   });
 
   it('property: a budget share never exceeds its limit: instances with shares summing to at most 1 never send more than L in any window of T together', () => {
@@ -39,7 +48,8 @@ describe('sliding window', () => {
         for (const [i, g] of gaps.entries()) {
           t += g;
           const pacer = pacers[i % pacers.length]!;
-          if (pacer.acquire({ provider: 'fonnte', recipient: `r${i}`, partition: 0, usedToday: 0, now: t }).ok) sends.push(t);
+          const grant = pacer.acquire({ provider: 'fonnte', recipient: `r${i}`, partition: 0, usedToday: 0, now: t });
+          if (grant.ok) { grant.ticket.stamp(t); sends.push(t); }
           // each instance alone stays within its share
         }
         const shares = owned.map((k) => shareWindow({ limit, periodMs: 1000 }, k / partitions));
@@ -70,17 +80,20 @@ describe('Pacer', () => {
     const p = new Pacer({ rates: parseRates('fonnte=60/min'), pairRates: new Map(), quotas: new Map(), partitions: 6 });
     p.setOwned(2); // 20 per minute
     let granted = 0;
-    for (let i = 0; i < 100; i++) if (p.acquire({ provider: 'fonnte', recipient: `r${i}`, partition: 0, usedToday: 0, now: 1000 }).ok) granted++;
+    const take = (r: string) => { const g = p.acquire({ provider: 'fonnte', recipient: r, partition: 0, usedToday: 0, now: 1000 }); if (g.ok) { g.ticket.stamp(1000); granted++; } };
+    for (let i = 0; i < 100; i++) take(`r${i}`);
     expect(granted).toBe(20);
     expect(p.acquire({ provider: 'fonnte', recipient: 'x', partition: 0, usedToday: 0, now: 1000 })).toEqual({ ok: false, kind: 'rate', readyAt: 61_000 });
     p.setOwned(6);
-    for (let i = 0; i < 100; i++) if (p.acquire({ provider: 'fonnte', recipient: `s${i}`, partition: 0, usedToday: 0, now: 1000 }).ok) granted++;
+    for (let i = 0; i < 100; i++) take(`s${i}`);
     expect(granted).toBe(60);
   });
   it('a pair rate per recipient; a spent daily part waits for the next Jakarta day', () => {
     const p = new Pacer({ rates: new Map(), pairRates: parseRates('meta=1/6s'), quotas: parseQuotas('fonnte=4'), partitions: 2 });
     p.setOwned(2);
-    expect(p.acquire({ provider: 'meta', recipient: 'a', partition: 0, usedToday: 0, now: 0 }).ok).toBe(true);
+    const a = p.acquire({ provider: 'meta', recipient: 'a', partition: 0, usedToday: 0, now: 0 });
+    if (a.ok) a.ticket.stamp(0);
+    expect(a.ok).toBe(true);
     expect(p.acquire({ provider: 'meta', recipient: 'b', partition: 0, usedToday: 0, now: 0 }).ok).toBe(true);
     expect(p.acquire({ provider: 'meta', recipient: 'a', partition: 0, usedToday: 0, now: 10 })).toEqual({ ok: false, kind: 'pair', readyAt: 6000 });
     const t = Date.parse('2026-11-22T23:00:00+07:00');
