@@ -104,6 +104,12 @@ describe('delivery tracker: crash mid-batch, then rebuild from the topics', () =
       for (const [id, d] of liveDocs) expect(fromCli.get(id)).toEqual(d);
       const cliUrl = await sys.addInstance('delivery-tracker', { CONSUMER_GROUP: cliGroup, MONGO_DB: cliDb });
       expect(await summary(cliUrl)).toEqual(live);
+      // The decisions and their counters too.
+      const decisionSummary = async (url: string) => (await http.get(`${url}/v1/stats/decisions/summary`, { headers: AUTH.stats })).data;
+      const liveDecisions = await decisionSummary(sys.trackerUrl);
+      expect(JSON.stringify(liveDecisions)).toContain('PLANNED');
+      expect(await decisionSummary(cliUrl)).toEqual(liveDecisions);
+      expect(await mongo.db(cliDb).collection('planner_decisions').countDocuments()).toBe(await mongo.db(sys.db('delivery-tracker')).collection('planner_decisions').countDocuments());
       // A second run into the same database or group is refused.
       const again = spawnSync(process.execPath, ['dist/rebuild.js'], { cwd: path.join(__dirname, '../../services/delivery-tracker'), env: { ...sys.env, MONGO_DB: cliDb, CONSUMER_GROUP: `${cliGroup}-2` }, encoding: 'utf8', timeout: 120_000 });
       expect(again.status).toBe(1);

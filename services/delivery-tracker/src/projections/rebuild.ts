@@ -14,11 +14,10 @@ import type { DecisionDoc } from './decisions';
 
 export interface RebuildOutput {
   notifications: StoredDoc[];
-  /** Provider message id -> notification (placeholders without n for statuses whose message is unknown). */
+  /** Placeholders (no n) for the message ids of statuses no dispatch record names; the mapped ones were handed out by dispatched(). */
   messages: { _id: string; n?: string }[];
   /** Statuses whose provider message id no dispatch record names (yet). */
   pending: { _id: string; s: StatusEntry[] }[];
-  decisions: DecisionDoc[];
   /** Counter documents: notification_stats and decision_stats, with empty batch guards. */
   notificationStats: ({ _id: string; o: Record<string, never> } & Record<string, unknown>)[];
   decisionStats: { _id: string; o: Record<string, never>; c: Record<string, number> }[];
@@ -40,15 +39,19 @@ export class RebuildFold {
   private readonly cores = new Map<string, Core>();
   private readonly messageOf = new Map<string, string>();
   private readonly statuses = new Map<string, Map<string, StatusEntry>>();
-  private readonly decisions = new Map<string, PlannerDecisionRecorded>();
+  /** Decision event id -> its counter contribution (the documents are handed out as they arrive). */
+  private readonly decisions = new Map<string, Delta>();
   events = 0;
 
   requested(e: NotificationRequested): void { this.events++; foldInto(this.cores, e.notificationId, requestedFact(e)); }
   rendered(e: NotificationRendered): void { this.events++; foldInto(this.cores, e.notificationId, renderedFact(e)); }
-  dispatched(e: NotificationDispatchRecorded): void {
+  /** Returns the provider-message map entry the first time a message id is seen (it can be written at once). */
+  dispatched(e: NotificationDispatchRecorded): { _id: string; n: string } | undefined {
     this.events++;
     foldInto(this.cores, e.notificationId, dispatchFact(e));
-    if (e.providerMessageId) this.messageOf.set(e.providerMessageId, e.notificationId);
+    if (!e.providerMessageId || this.messageOf.has(e.providerMessageId)) return undefined;
+    this.messageOf.set(e.providerMessageId, e.notificationId);
+    return { _id: e.providerMessageId, n: e.notificationId };
   }
   status(e: DeliveryStatusReported): void {
     this.events++;
@@ -57,12 +60,19 @@ export class RebuildFold {
     m.set(s.e, s);
     this.statuses.set(e.providerMessageId, m);
   }
-  decision(e: PlannerDecisionRecorded): void { this.events++; this.decisions.set(e.eventId, e); }
+  /** Returns the decision's document the first time its event id is seen (insert-only: it can be written at once). */
+  decision(e: PlannerDecisionRecorded): DecisionDoc | undefined {
+    this.events++;
+    if (this.decisions.has(e.eventId)) return undefined;
+    this.decisions.set(e.eventId, decisionContrib(e));
+    const { eventId, occurredAt, causationId: _c, ...rest } = e;
+    return { ...rest, _id: eventId, at: new Date(occurredAt) } as DecisionDoc;
+  }
 
   /** The documents to write; `version` becomes every notification's _v. */
   output(version: string): RebuildOutput {
     const pending: RebuildOutput['pending'] = [];
-    const messages: RebuildOutput['messages'] = [...this.messageOf].map(([w, n]) => ({ _id: w, n }));
+    const messages: RebuildOutput['messages'] = [];
     for (const [w, byEvent] of this.statuses) {
       const n = this.messageOf.get(w);
       if (n) for (const s of byEvent.values()) foldInto(this.cores, n, statusFact(s));
@@ -71,13 +81,9 @@ export class RebuildFold {
     const counts: Delta = {};
     const notifications = [...this.cores].map(([id, c]) => { addDelta(counts, contrib(c)); return toDoc(id, c, version, {}); });
     const dcounts: Delta = {};
-    const decisions = [...this.decisions.values()].map((e) => {
-      addDelta(dcounts, decisionContrib(e));
-      const { eventId, occurredAt, causationId: _c, ...rest } = e;
-      return { ...rest, _id: eventId, at: new Date(occurredAt) } as DecisionDoc;
-    });
+    for (const d of this.decisions.values()) addDelta(dcounts, d);
     return {
-      notifications, messages, pending, decisions,
+      notifications, messages, pending,
       notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, o: {}, ...nest(paths) })),
       // decisionContrib's paths are 'c.<key>' (keys never hold '.').
       decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, o: {}, c: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice(2), n])) })),
