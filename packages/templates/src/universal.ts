@@ -1,4 +1,5 @@
 import type { TemplateDefinition } from './defaults';
+import { PROVIDER_NAMES, type ProviderName } from '@sicantik/providers';
 
 ////////// Seed 004: the universal template set and per-provider parameter formats
 // Universal templates use generic named parameters ({{partner_name}},
@@ -66,28 +67,24 @@ export function resolveVariables(names: readonly string[], variables: Record<str
 }
 
 ////////// Per-provider parameter formats (seed 004 and PROVIDERS.md)
-// Every format keeps the template's parameter order. Each is a flat string map so
-// one Avro field (map of maps) carries them all:
-// - meta, twilio, watzap, vonage, messagebird: positional "1", "2", ... (Meta
-//   {{1}}; Twilio ContentVariables; Watzap {"1": ..}; Vonage and MessageBird
-//   take the values as a list in that order)
-// - fonnte: "var1", "var2", ... ({var1} placeholders in the message)
-// - bird: the generic names themselves (Bird templates take named key/value pairs)
-
-export const PROVIDERS = ['meta', 'twilio', 'messagebird', 'bird', 'vonage', 'watzap', 'fonnte'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+// One entry per provider of the closed list in @sicantik/providers. Every format keeps
+// the template's parameter order and is a flat string map, so one Avro field (map of
+// maps) carries them all:
+// - fonnte: "var1", "var2", ... ({var1} placeholders in the message);
+// - every other provider: positional "1", "2", ... (Meta {{1}}; Twilio
+//   ContentVariables; Bird's platform API and Vonage take the values as a list in that
+//   order; Watzap {"1": ..}).
+// The dispatcher builds each provider's request from the generic parameters itself
+// (packages/providers); these maps show operators what each provider receives.
 
 export function providerParameters(provider: ProviderName, params: readonly { name: string; value: string }[]): Record<string, string> {
   const out: Record<string, string> = {};
-  params.forEach((p, i) => {
-    const key = provider === 'fonnte' ? `var${i + 1}` : provider === 'bird' ? p.name : String(i + 1);
-    out[key] = p.value;
-  });
+  params.forEach((p, i) => { out[provider === 'fonnte' ? `var${i + 1}` : String(i + 1)] = p.value; });
   return out;
 }
 
 export function allProviderParameters(params: readonly { name: string; value: string }[]): Record<string, Record<string, string>> {
-  return Object.fromEntries(PROVIDERS.map((p) => [p, providerParameters(p, params)]));
+  return Object.fromEntries(PROVIDER_NAMES.map((p) => [p, providerParameters(p, params)]));
 }
 
 /** Positional values of a provider map back in order ("1".."n" or "var1".."varn"). */
