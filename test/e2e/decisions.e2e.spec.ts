@@ -11,7 +11,7 @@ import { AUTH, readTopics, startSystem, type System } from '../support/system';
 // running the same schedule at once without a second message.
 
 interface SimRequest { body: { to: string; template: { name: string; components: { parameters: { text: string }[] }[] } } }
-interface DecisionView { pendaftaran_id: string; decision: string; scenario: string; recipientKind: string | null; recipientId: string | null; reason: string | null; notificationId: string | null; message: { status: string } | null }
+interface DecisionView { pendaftaran_id: string; decision: string; scenario: string; recipientKind: string | null; recipientId: string | null; reason: string | null; notificationId: string | null; message: { status: string; provider: string | null; routeReason: string | null; routeDetail: string | null } | null }
 
 describe('planner decisions, opt-out and concurrent planners', () => {
   let sys: System;
@@ -72,6 +72,9 @@ describe('planner decisions, opt-out and concurrent planners', () => {
     // The planned permit_ready shows how far the message got.
     const ready = await waitFor(async () => { const x = await decisionsOf({ pendaftaran_id: D, scenario: 'permit_ready' }); return x[0]?.message?.status === 'delivered' && x; }, { timeoutMs: 30_000, what: 'permit_ready delivered' });
     expect(ready.map((d) => [d.decision, d.recipientKind, d.message?.status])).toEqual([['PLANNED', 'APPLICANT', 'delivered']]);
+    // And why it went through that provider: this system configures Meta only, so Meta serves every contact.
+    expect(ready[0]!.message).toMatchObject({ provider: 'meta', routeReason: 'NO_OPT_IN_GATEWAY' });
+    expect(ready[0]!.message!.routeDetail).toContain('no gateway without opt-in is configured');
 
     // The expiry date moves: the old date's four pending warnings are cancelled, with the reason.
     await post(D, 'PermitExpiryDateSet', { no_surat: '503/11/2026', tanggal_berakhir: '2025-06-30' }, '2024-11-22T08:00:00+07:00');

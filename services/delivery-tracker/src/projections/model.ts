@@ -29,12 +29,15 @@ export interface Base { src: number; queuedAt: number; pendaftaran_id: string; s
 export interface Failure { at: number; code: string; reason: string }
 /** A value taken from the latest dispatch record that has it (key: attempt, time, event id). */
 export interface Latest { key: string; value: string }
+/** Why the latest dispatch record that gives a reason went through its provider (routing decision). */
+export interface Route { key: string; reason: string; detail: string | null }
 export interface Core {
   base?: Base;
   stamps: Partial<Record<Stamped, number>>;
   failure?: Failure;
   provider?: Latest;
   providerMessageId?: Latest;
+  route?: Route;
   inDoubt?: true;
 }
 export const EMPTY: Core = Object.freeze({ stamps: Object.freeze({}) }) as Core;
@@ -44,6 +47,7 @@ const betterBase = (a: Base, b: Base) =>
   (cmp(b.src, a.src) || cmp(a.queuedAt, b.queuedAt) || cmp(a.pendaftaran_id, b.pendaftaran_id) || cmp(a.scenario, b.scenario) || cmp(a.templateCode, b.templateCode) || cmp(a.recipientKind, b.recipientKind)) <= 0 ? a : b;
 const earlierFailure = (a: Failure, b: Failure) => ((cmp(a.at, b.at) || cmp(a.code, b.code) || cmp(a.reason, b.reason)) <= 0 ? a : b);
 const later = (a: Latest, b: Latest) => ((cmp(a.key, b.key) || cmp(a.value, b.value)) >= 0 ? a : b);
+const laterRoute = (a: Route, b: Route) => ((cmp(a.key, b.key) || cmp(a.reason, b.reason) || cmp(a.detail ?? '', b.detail ?? '')) >= 0 ? a : b);
 const pick = <T>(a: T | undefined, b: T | undefined, f: (x: T, y: T) => T) => (a === undefined ? b : b === undefined ? a : f(a, b));
 
 /** The join: commutative, associative, idempotent. */
@@ -55,12 +59,13 @@ export function merge(a: Core, b: Core): Core {
   const failure = pick(a.failure, b.failure, earlierFailure); if (failure) out.failure = failure;
   const provider = pick(a.provider, b.provider, later); if (provider) out.provider = provider;
   const pmid = pick(a.providerMessageId, b.providerMessageId, later); if (pmid) out.providerMessageId = pmid;
+  const route = pick(a.route, b.route, laterRoute); if (route) out.route = route;
   if (a.inDoubt || b.inDoubt) out.inDoubt = true;
   return out;
 }
 
 /** Canonical form, for equality. */
-export const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt]);
+export const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null]);
 export const coreEquals = (a: Core, b: Core) => coreKey(a) === coreKey(b);
 
 ////////// Events -> facts
@@ -83,6 +88,7 @@ export function dispatchFact(e: NotificationDispatchRecorded): Core {
   const key = dispatchKey(e);
   const c: Core = { base: { src: 1, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipientKind }, stamps: {}, provider: { key, value: e.provider } };
   if (e.providerMessageId) c.providerMessageId = { key, value: e.providerMessageId };
+  if (e.routeReason) c.route = { key, reason: e.routeReason, detail: e.routeDetail ?? null };
   if (e.status === 'IN_DOUBT') c.inDoubt = true;
   const state = fromDispatch(e.status);
   if (state === 'failed') c.failure = { at: e.occurredAt, code: e.errorCode ?? 'FAILED', reason: e.reason ?? 'failed' };
@@ -130,6 +136,9 @@ export interface NotificationDoc {
   statusRank: number;
   provider?: string;
   providerMessageId?: string;
+  /** Why the message went through its provider (the dispatcher's routing decision, e.g. NOT_OPTED_IN, FALLBACK). */
+  routeReason?: string;
+  routeDetail?: string | null;
   failureReason?: string;
   errorCode?: string;
   inDoubt?: boolean;
@@ -145,11 +154,11 @@ export type Pc = Record<string, PcEntry>;
 /** The document as stored: the view plus what merging and exactly-once counting need. */
 export interface StoredDoc extends NotificationDoc {
   /** Base source (Base.src). */ _src?: number;
-  /** Keys of provider and providerMessageId (Latest.key). */ _pk?: string; _mk?: string;
+  /** Keys of provider, providerMessageId and the route (Latest.key, Route.key). */ _pk?: string; _mk?: string; _rk?: string;
   /** Version: a new unique value on every write (compare-and-set). */ _v: string;
   _pc: Pc;
 }
-export const INTERNAL_FIELDS = ['_src', '_pk', '_mk', '_v', '_pc'] as const;
+export const INTERNAL_FIELDS = ['_src', '_pk', '_mk', '_rk', '_v', '_pc'] as const;
 
 export function toDoc(id: string, c: Core, v: string, pc: Pc): StoredDoc {
   const d: StoredDoc = { _id: id, status: statusOf(c), statusRank: statusRankOf(c), _v: v, _pc: pc };
@@ -158,6 +167,7 @@ export function toDoc(id: string, c: Core, v: string, pc: Pc): StoredDoc {
   }
   if (c.provider) { d.provider = c.provider.value; d._pk = c.provider.key; }
   if (c.providerMessageId) { d.providerMessageId = c.providerMessageId.value; d._mk = c.providerMessageId.key; }
+  if (c.route) { d.routeReason = c.route.reason; d.routeDetail = c.route.detail; d._rk = c.route.key; }
   if (c.failure) { d.failedAt = new Date(c.failure.at); d.failureReason = c.failure.reason; d.errorCode = c.failure.code; }
   if (c.inDoubt) d.inDoubt = true;
   const anomalies = anomaliesOf(statesOf(c));
@@ -173,6 +183,7 @@ export function fromDoc(d: StoredDoc): { core: Core; v: string; pc: Pc } {
   if (d.failedAt) c.failure = { at: d.failedAt.getTime(), code: d.errorCode!, reason: d.failureReason! };
   if (d._pk !== undefined) c.provider = { key: d._pk, value: d.provider! };
   if (d._mk !== undefined) c.providerMessageId = { key: d._mk, value: d.providerMessageId! };
+  if (d._rk !== undefined) c.route = { key: d._rk, reason: d.routeReason!, detail: d.routeDetail ?? null };
   if (d.inDoubt) c.inDoubt = true;
   return { core: c, v: d._v, pc: d._pc ?? {} };
 }

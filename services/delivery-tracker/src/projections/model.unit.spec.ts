@@ -20,6 +20,8 @@ const dispatched = (n: string, status: DispatchStatus, attempt: number, at: numb
   eventId: `d-${n}-${status}-${attempt}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, pendaftaran_id: `REG-${n}`,
   scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', provider: attempt > 1 ? 'meta-b' : 'meta', status,
   providerMessageId: status === 'ACCEPTED' ? `wamid.${n}.${attempt}` : null, attempt, errorCode: status === 'FAILED' ? 'E1' : null, reason: status === 'FAILED' ? 'rejected' : null,
+  // The routing decision: the first attempt by opt-in state, later ones a fallback (part of every property below).
+  routeReason: attempt > 1 ? 'FALLBACK' : 'NOT_OPTED_IN', routeDetail: attempt > 1 ? 'fallback from meta because meta:131047' : 'meta: the contact has not opted in',
 });
 const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: number): DeliveryStatusReported => ({
   eventId: `s-${wamid}-${status}-${at}`, occurredAt: at, correlationId: wamid, causationId: null, provider: 'meta', providerMessageId: wamid,
@@ -168,6 +170,19 @@ describe('notification state (a join of facts)', () => {
     db.batch('q_0', 0, [['x', q]]);
     expect(db.actual()['2026-11-22']).toBeUndefined();
     expect(db.actual()['2026-11-21']).toEqual({ total: 1, 'byStatus.sending': 1 });
+  });
+
+  it('why this provider: the routing decision of the latest attempt, in either order, survives a read back and stays out of the counters', () => {
+    const first = dispatchFact(dispatched('x', 'RETRY_SCHEDULED', 1, t0 + 1000));
+    const second = dispatchFact(dispatched('x', 'ACCEPTED', 2, t0 + 2000));
+    const doc = docOf(merge(first, second));
+    expect(doc).toEqual(docOf(merge(second, first)));
+    expect(doc).toMatchObject({ provider: 'meta-b', routeReason: 'FALLBACK', routeDetail: 'fallback from meta because meta:131047' });
+    const stored = toDoc('x', merge(first, second), 'v', {});
+    expect(stored._rk).toBeDefined();
+    expect(doc).not.toHaveProperty('_rk');
+    expect(fromDoc(stored).core).toEqual(merge(first, second));
+    expect(contrib(merge(first, second))).toEqual(contrib(merge(merge(first, second), { ...EMPTY, route: { key: '0', reason: 'OPTED_IN', detail: null } })));
   });
 
   it('summary: failed is the final status failed; the delivery rate is delivered over sent', () => {
