@@ -11,7 +11,7 @@ mkdir -p "$RUN"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 export SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:${REGISTRY_PORT:-8081}/apis/ccompat/v7}"
 export MONGO_URL="${MONGO_URL:-mongodb://127.0.0.1:${MONGO_PORT:-27017}}"
-export INGEST_PORT="${INGEST_PORT:-8090}" TRACKER_PORT="${TRACKER_PORT:-8091}" PLANNER_PORT="${PLANNER_PORT:-8092}" RENDERER_PORT="${RENDERER_PORT:-8093}" SIM_PORT="${SIM_PORT:-8099}"
+export INGEST_PORT="${INGEST_PORT:-8090}" TRACKER_PORT="${TRACKER_PORT:-8091}" PLANNER_PORT="${PLANNER_PORT:-8092}" RENDERER_PORT="${RENDERER_PORT:-8093}" DISPATCHER_PORT="${DISPATCHER_PORT:-8094}" SIM_PORT="${SIM_PORT:-8099}"
 export INGEST_API_TOKEN="${INGEST_API_TOKEN:-local-ingest-token-0001}"
 export STATS_API_TOKEN="${STATS_API_TOKEN:-local-stats-token-00001}"
 export ADMIN_API_TOKEN="${ADMIN_API_TOKEN:-local-admin-token-00001}"
@@ -35,10 +35,10 @@ case "${1:-}" in
     start_one provider-simulator tools/provider-simulator
     start_one delivery-tracker services/delivery-tracker HTTP_PORT="$TRACKER_PORT"
     start_one template-renderer services/template-renderer HTTP_PORT="$RENDERER_PORT"
-    start_one provider-dispatcher services/provider-dispatcher
+    start_one provider-dispatcher services/provider-dispatcher OPS_PORT="$DISPATCHER_PORT"
     start_one notification-planner services/notification-planner HTTP_PORT="$PLANNER_PORT"
     start_one permit-ingest services/permit-ingest HTTP_PORT="$INGEST_PORT"
-    for url in "http://127.0.0.1:$INGEST_PORT/readyz" "http://127.0.0.1:$TRACKER_PORT/readyz" "http://127.0.0.1:$PLANNER_PORT/readyz" "http://127.0.0.1:$RENDERER_PORT/readyz" "http://127.0.0.1:$SIM_PORT/healthz"; do
+    for url in "http://127.0.0.1:$INGEST_PORT/readyz" "http://127.0.0.1:$TRACKER_PORT/readyz" "http://127.0.0.1:$PLANNER_PORT/readyz" "http://127.0.0.1:$RENDERER_PORT/readyz" "http://127.0.0.1:$DISPATCHER_PORT/readyz" "http://127.0.0.1:$SIM_PORT/healthz"; do
       for i in $(seq 1 120); do curl -sf -o /dev/null "$url" && break; sleep 1; done
       curl -sf -o /dev/null "$url" || { echo "not ready: $url (see logs in $RUN)" >&2; exit 1; }
     done
