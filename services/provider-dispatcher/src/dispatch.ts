@@ -136,15 +136,24 @@ export async function dispatchBatch(partition: number, jobs: Job[], ledger: Part
   ////////// 1. decide
   let attempts: Pending[] = [];
   const lookups: { index: number; n: NotificationRendered; attempt: number; provider: ProviderName; providerMessageId: string; tier: number }[] = [];
+  /** Ids whose latest record in this batch was decided to have nothing to do (a stale retry record). */
+  const stale = new Set<string>();
   jobs.forEach((job, index) => {
     const id = job.n.notificationId;
-    if (byId.has(id)) { results.push({ notificationId: id, status: 'SKIPPED_REPEATED_IN_BATCH', sent: false, provider: null, routeReason: null }); return; }
+    // A repeat in the batch does nothing, unless the earlier record had no effect and this
+    // one is a retry record: a deferred retry topic delivers a stale record of an id again
+    // together with the newer retry record that followed it, which must not be lost.
+    if (byId.has(id) && !(job.retry && stale.has(id))) {
+      results.push({ notificationId: id, status: 'SKIPPED_REPEATED_IN_BATCH', sent: false, provider: null, routeReason: null });
+      return;
+    }
     const result: DispatchResult = { notificationId: id, status: 'SKIPPED_NOT_RENDERED', sent: false, provider: null, routeReason: null };
     byId.set(id, result);
     results.push(result);
+    stale.delete(id);
     const d = decide(job, ledger.entries.get(id), ledger.unrecorded.get(id), now());
     switch (d.kind) {
-      case 'skip': if (job.n.outcome === 'RENDERED') result.status = 'SKIPPED_STALE'; break;
+      case 'skip': if (job.n.outcome === 'RENDERED') result.status = 'SKIPPED_STALE'; stale.add(id); break;
       case 'reemit': emitOnly.push(d.record); result.status = d.record.status; result.provider = d.record.provider; break;
       case 'record': {
         record(job.n, d.record, followUpsOf(job.n, d.record, deps));

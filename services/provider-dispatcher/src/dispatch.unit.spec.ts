@@ -221,6 +221,31 @@ describe('dispatchBatch', () => {
     expect(s.calls).toHaveLength(2);
   });
 
+  it('a deferred retry tier delivers a stale record of an id again together with its newer retry record: the newer one is not lost', async () => {
+    // Found by the crash property (seed 859218918): the newer record was skipped as a repeat.
+    // In production both sit on one tier when a fallback restarts the provider attempts
+    // (retry.1 holds meta's 2nd attempt and fonnte's 1st) and the tier was deferred at an
+    // earlier record; here the two records are handed over in one batch directly.
+    const world = { clock: { t: 1_000_000 }, contacts: new Map() };
+    const log = new Log(); const s = new ScriptedSender([fail('retry', 'meta:1'), fail('retry', 'meta:1')]); const ledger = new PartitionLedger();
+    const d = deps(s, log, { retry: { ...RETRY, delayMs: 1000, backoff: 1, jitter: 0 } }, world);
+    await dispatchBatch(0, jobs('n-1'), ledger, d);
+    const second = log.retries[0]!.value;
+    world.clock.t = second.notBefore;
+    await dispatchBatch(0, [{ n: second.notification, retry: second }], ledger, d);
+    const third = log.retries[1]!.value;
+    expect(third.attempt).toBe(3);
+    world.clock.t = third.notBefore;
+    // One batch of the tier: the stale record (attempt 2, done) and then the due one (attempt 3).
+    const r = await dispatchBatch(0, [{ n: second.notification, retry: second }, { n: third.notification, retry: third }], ledger, d);
+    expect(r.results.map((x) => x.status)).toEqual(['SKIPPED_STALE', 'ACCEPTED']);
+    expect(s.calls).toHaveLength(3);
+    // Both again: nothing more.
+    const again = await dispatchBatch(0, [{ n: second.notification, retry: second }, { n: third.notification, retry: third }], ledger, d);
+    expect(again.results.map((x) => x.status)).toEqual(['SKIPPED_STALE', 'SKIPPED_STALE']);
+    expect(s.calls).toHaveLength(3);
+  });
+
   it('after the last retry on a provider: the next provider of the chain at once; when none is left: FAILED and a dead letter', async () => {
     const world = { clock: { t: 0 }, contacts: new Map() };
     const log = new Log(); const ledger = new PartitionLedger();
