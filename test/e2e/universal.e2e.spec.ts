@@ -40,7 +40,7 @@ describe('seed 004: universal templates end to end', () => {
     expect(r.providerParameters?.meta).toEqual({ 1: values[0], 2: values[1], 3: values[2] });
     expect(r.providerParameters?.watzap).toEqual({ 1: values[0], 2: values[1], 3: values[2] });
     expect(r.providerParameters?.fonnte).toEqual({ var1: values[0], var2: values[1], var3: values[2] });
-    expect(r.providerParameters?.bird).toEqual({ partner_name: values[0], registration_number: values[1], opt_in_link: values[2] });
+    expect(r.providerParameters?.bird).toEqual({ 1: values[0], 2: values[1], 3: values[2] }); // Bird's platform API: positional, like Meta
     const sent = await waitFor(async () => { const x = await sim('sicantik_meta_opt_in_request'); return x.length === 1 && x; }, { timeoutMs: 60_000, what: 'opt-in request sent' });
     expect([sent[0]!.body.template.language.code, sent[0]!.body.template.components[0]!.parameters.map((p) => p.text)]).toEqual(['id', values]);
   });

@@ -55,7 +55,7 @@ describe('planner decisions projection on the MongoDB-compatible database', () =
       eventId: 'd1', occurredAt: Date.parse('2026-11-22T02:00:01Z'), correlationId: 'c', causationId: null, notificationId: 'n-1', pendaftaran_id: 'REG-1', scenario: 'status_update', templateCode: 'status_update',
       recipientKind: 'APPLICANT', provider: 'meta', status: 'ACCEPTED', providerMessageId: 'wamid.n-1', attempt: 1, errorCode: null, reason: null,
     } }] });
-    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'sending', provider: 'meta', failureReason: null, sentAt: null, deliveredAt: null });
+    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'sending', provider: 'meta', routeReason: null, routeDetail: null, failureReason: null, sentAt: null, deliveredAt: null });
   });
 
   it('a batch redelivered after its insert but before its counters counts its decisions once', async () => {
