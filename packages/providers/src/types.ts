@@ -173,3 +173,20 @@ export interface ProviderAdapter {
    */
   fromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): Provider | undefined;
 }
+
+/** An adapter from its config reader and its provider factory (the same wiring for every provider). */
+export function defineAdapter<C>(o: {
+  name: ProviderName;
+  envVars: ProviderAdapter['envVars'];
+  configFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): C | undefined;
+  create(cfg: C): Provider;
+}): ProviderAdapter {
+  return {
+    name: o.name,
+    envVars: o.envVars,
+    fromEnv(env, readSecretFile, roles) {
+      const cfg = o.configFromEnv(env, readSecretFile, roles);
+      return cfg && o.create(cfg);
+    },
+  };
+}

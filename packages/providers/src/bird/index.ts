@@ -1,4 +1,4 @@
-import type { Provider, ProviderAdapter } from '../types';
+import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { BIRD_ENV, birdConfigFromEnv, type BirdConfig } from './config';
 import { birdBuildSend, birdHandleWebhook, birdParseSendResponse, birdStatusLookup, birdTestConnection, birdWirePhone } from './bird';
 
@@ -14,11 +14,4 @@ export function createBirdProvider(cfg: BirdConfig): Provider {
   };
 }
 
-export const birdAdapter: ProviderAdapter = {
-  name: 'bird',
-  envVars: BIRD_ENV,
-  fromEnv(env, readSecretFile, roles) {
-    const cfg = birdConfigFromEnv(env, readSecretFile, roles);
-    return cfg && createBirdProvider(cfg);
-  },
-};
+export const birdAdapter: ProviderAdapter = defineAdapter({ name: 'bird', envVars: BIRD_ENV, configFromEnv: birdConfigFromEnv, create: createBirdProvider });

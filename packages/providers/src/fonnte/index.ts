@@ -1,4 +1,4 @@
-import type { Provider, ProviderAdapter } from '../types';
+import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { FONNTE_ENV, fonnteConfigFromEnv, type FonnteConfig } from './config';
 import { fonnteBuildSend, fonnteHandleWebhook, fonnteParseSendResponse, fonnteTestConnection, fonnteWirePhone } from './fonnte';
 
@@ -14,11 +14,4 @@ export function createFonnteProvider(cfg: FonnteConfig): Provider {
   };
 }
 
-export const fonnteAdapter: ProviderAdapter = {
-  name: 'fonnte',
-  envVars: FONNTE_ENV,
-  fromEnv(env, readSecretFile, roles) {
-    const cfg = fonnteConfigFromEnv(env, readSecretFile, roles);
-    return cfg && createFonnteProvider(cfg);
-  },
-};
+export const fonnteAdapter: ProviderAdapter = defineAdapter({ name: 'fonnte', envVars: FONNTE_ENV, configFromEnv: fonnteConfigFromEnv, create: createFonnteProvider });

@@ -1,4 +1,4 @@
-import type { Provider, ProviderAdapter } from '../types';
+import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { META_ENV, metaConfigFromEnv, type MetaConfig } from './config';
 import { metaBuildSend, metaHandleWebhook, metaHandshake, metaParseSendResponse, metaTestConnection, metaWirePhone } from './meta';
 
@@ -15,11 +15,4 @@ export function createMetaProvider(cfg: MetaConfig): Provider {
   };
 }
 
-export const metaAdapter: ProviderAdapter = {
-  name: 'meta',
-  envVars: META_ENV,
-  fromEnv(env, readSecretFile, roles) {
-    const cfg = metaConfigFromEnv(env, readSecretFile, roles);
-    return cfg && createMetaProvider(cfg);
-  },
-};
+export const metaAdapter: ProviderAdapter = defineAdapter({ name: 'meta', envVars: META_ENV, configFromEnv: metaConfigFromEnv, create: createMetaProvider });

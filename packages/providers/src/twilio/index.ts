@@ -1,4 +1,4 @@
-import type { Provider, ProviderAdapter } from '../types';
+import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { TWILIO_ENV, twilioConfigFromEnv, type TwilioConfig } from './config';
 import { twilioBuildSend, twilioHandleWebhook, twilioParseSendResponse, twilioStatusLookup, twilioTestConnection, twilioWirePhone } from './twilio';
 
@@ -14,11 +14,4 @@ export function createTwilioProvider(cfg: TwilioConfig): Provider {
   };
 }
 
-export const twilioAdapter: ProviderAdapter = {
-  name: 'twilio',
-  envVars: TWILIO_ENV,
-  fromEnv(env, readSecretFile, roles) {
-    const cfg = twilioConfigFromEnv(env, readSecretFile, roles);
-    return cfg && createTwilioProvider(cfg);
-  },
-};
+export const twilioAdapter: ProviderAdapter = defineAdapter({ name: 'twilio', envVars: TWILIO_ENV, configFromEnv: twilioConfigFromEnv, create: createTwilioProvider });

@@ -1,4 +1,4 @@
-import type { Provider, ProviderAdapter } from '../types';
+import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { VONAGE_ENV, vonageConfigFromEnv, type VonageConfig } from './config';
 import { vonageBuildSend, vonageHandleWebhook, vonageParseSendResponse, vonageTestConnection, vonageWirePhone } from './vonage';
 
@@ -14,11 +14,4 @@ export function createVonageProvider(cfg: VonageConfig): Provider {
   };
 }
 
-export const vonageAdapter: ProviderAdapter = {
-  name: 'vonage',
-  envVars: VONAGE_ENV,
-  fromEnv(env, readSecretFile, roles) {
-    const cfg = vonageConfigFromEnv(env, readSecretFile, roles);
-    return cfg && createVonageProvider(cfg);
-  },
-};
+export const vonageAdapter: ProviderAdapter = defineAdapter({ name: 'vonage', envVars: VONAGE_ENV, configFromEnv: vonageConfigFromEnv, create: createVonageProvider });

@@ -1,4 +1,4 @@
-import type { Provider, ProviderAdapter } from '../types';
+import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { WATZAP_ENV, watzapConfigFromEnv, type WatzapConfig } from './config';
 import { watzapBuildSend, watzapHandleWebhook, watzapParseSendResponse, watzapTestConnection, watzapWirePhone } from './watzap';
 
@@ -13,11 +13,4 @@ export function createWatzapProvider(cfg: WatzapConfig): Provider {
   };
 }
 
-export const watzapAdapter: ProviderAdapter = {
-  name: 'watzap',
-  envVars: WATZAP_ENV,
-  fromEnv(env, readSecretFile, roles) {
-    const cfg = watzapConfigFromEnv(env, readSecretFile, roles);
-    return cfg && createWatzapProvider(cfg);
-  },
-};
+export const watzapAdapter: ProviderAdapter = defineAdapter({ name: 'watzap', envVars: WATZAP_ENV, configFromEnv: watzapConfigFromEnv, create: createWatzapProvider });
