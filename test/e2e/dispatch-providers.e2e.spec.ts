@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventProducer } from '@sicantik/kafka';
 import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
-import { freePort, stack, uniq, waitFor } from '../support';
+import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
 
 ////////// provider-dispatcher (built output, a process) with two providers, killed (SIGKILL)
 // while the simulator is slow to answer, and restarted.
@@ -36,6 +36,7 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
   const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: prefix });
   const producer = EventProducer.create(kafka, codec);
   let reader: Consumer | undefined;
+  let dispatchedCaughtUp: () => Promise<void> = async () => undefined;
   let server: Server | undefined;
   let proc: ChildProcess | undefined;
   let env: Record<string, string>;
@@ -100,10 +101,7 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
     launch();
     await waitFor(async () => runningCount() === 1, { timeoutMs: 90_000, what: 'provider-dispatcher running' });
     await producer.send(Array.from({ length: N }, (_, i) => i).filter(optedIn).map((i) => contactEvent(phone(i), 'OPTED_IN')));
-    reader = kafka.consumer({ groupId: uniq(`${prefix}reader-`), maxWaitTimeInMs: 200 });
-    await reader.connect();
-    await reader.subscribe({ topic: codec.topic('notification.dispatch'), fromBeginning: true });
-    await reader.run({ eachMessage: async ({ message }) => { dispatched.push(await codec.decode('notification.dispatch', message.value!)); } });
+    ({ consumer: reader, untilCaughtUp: dispatchedCaughtUp } = await readDecoded({ kafka, codec, groupPrefix: prefix, topic: 'notification.dispatch', onValue: (v) => { dispatched.push(v); } }));
   });
 
   afterAll(async () => {
@@ -133,6 +131,8 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
     const exited = new Promise((r) => proc!.once('exit', r));
     proc!.kill('SIGKILL');
     await exited;
+    // Every claim it wrote before dying, read back (the reader is asynchronous; nothing is written while it is down).
+    await dispatchedCaughtUp();
     const arrivedBeforeKill = new Map([...arrivals].map(([k, v]) => [k, v.length]));
     const claimedBeforeKill = new Set(dispatched.filter((e) => e.status === 'SENDING').map((e) => e.notificationId));
 

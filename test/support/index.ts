@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import type { Consumer, Kafka } from 'kafkajs';
+import type { SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
 
 ////////// Helpers shared by integration and end-to-end tests
 
@@ -66,4 +68,27 @@ export function fillSeed(text: string, vars: Record<string, string>): string {
     if (!(k in vars)) throw new Error(`no value for {${k}}`);
     return vars[k]!;
   });
+}
+
+/**
+ * Reads a topic from its beginning with a fresh group, decoding every record into
+ * `onValue`. `untilCaughtUp()` resolves once every record the topic holds now has been
+ * handed over (e.g. after killing its only writer: what it wrote before the kill).
+ * Disconnect `consumer` after.
+ */
+export async function readDecoded<T extends TopicName>(o: { kafka: Kafka; codec: SchemaCodec; groupPrefix: string; topic: T; onValue(v: TopicValues[T]): void }): Promise<{ consumer: Consumer; untilCaughtUp(): Promise<void> }> {
+  const consumer = o.kafka.consumer({ groupId: uniq(`${o.groupPrefix}reader-`), maxWaitTimeInMs: 200 });
+  const read = new Map<number, bigint>(); // partition -> next offset handed over
+  await consumer.connect();
+  await consumer.subscribe({ topic: o.codec.topic(o.topic), fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ partition, message }) => { o.onValue(await o.codec.decode(o.topic, message.value!)); read.set(partition, BigInt(message.offset) + 1n); } });
+  const untilCaughtUp = async () => {
+    const admin = o.kafka.admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(o.codec.topic(o.topic));
+      await waitFor(async () => ends.every((e) => BigInt(e.high) <= BigInt(e.low) || (read.get(e.partition) ?? 0n) >= BigInt(e.high)), { timeoutMs: 30_000, intervalMs: 20, what: `${o.topic} read to its end` });
+    } finally { await admin.disconnect(); }
+  };
+  return { consumer, untilCaughtUp };
 }
