@@ -111,10 +111,14 @@ async function main() {
       'planner.decisions': (v) => streams.planner_decisions.add(fold.decision(v)),
     };
     const run = randomBytes(3).toString('hex');
-    await Promise.all(TOPICS.map((t) => followTopic({
-      kafka, admin, codec, topic: t, groupId: `${cfg.TOPIC_PREFIX}tracker-rebuild-${run}-${t}`,
-      onMessage: (value, { partition, offset }) => { if (BigInt(offset) < (ends.get(t)!.get(partition) ?? 0n)) apply[t](value as never); },
-    })));
+    await Promise.all(TOPICS.map((t) => {
+      // Offsets stay far below 2^53: compared as numbers, once per record.
+      const end = new Map([...ends.get(t)!].map(([p, o]) => [p, Number(o)]));
+      return followTopic({
+        kafka, admin, codec, topic: t, groupId: `${cfg.TOPIC_PREFIX}tracker-rebuild-${run}-${t}`,
+        onMessage: (value, { partition, offset }) => { if (Number(offset) < (end.get(partition) ?? 0)) apply[t](value as never); },
+      });
+    }));
     const t1 = performance.now();
     const out = fold.output(`rebuild.${run}`);
     // One insert stream per collection, concurrently: the database serialises the writes
