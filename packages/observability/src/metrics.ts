@@ -1,6 +1,8 @@
 import client from 'prom-client';
 
 ////////// Prometheus metrics
+/** How often the default collectors sample the event-loop delay (nodejs_eventloop_lag_* metrics). */
+export const EVENT_LOOP_SAMPLE_MS = 100;
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
@@ -11,7 +13,10 @@ export function createMetrics(service: string, opts: { enabled?: boolean } = {})
   const enabled = opts.enabled ?? process.env.METRICS_ENABLED !== 'false';
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
-  if (enabled) client.collectDefaultMetrics({ register: registry });
+  // The event-loop delay is sampled every 100 ms, not prom-client's default 10 ms: at
+  // 10 ms the sampling timer alone cost 6 ms of CPU per second per idle service (4.6 %
+  // of the pipeline's CPU at 50 events/s; bench/metrics-overhead.bench.js).
+  if (enabled) client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const consumed = new client.Counter({
     name: 'sicantik_messages_consumed_total', help: 'Kafka records handled, by topic and outcome',
     labelNames: ['topic', 'outcome'] as const, registers: [registry],
