@@ -15,9 +15,10 @@ step "npm install (from the committed lock file)"
 # turbo), so the lock lists no others. `npm install` installs the locked versions
 # and leaves the lock file unchanged.
 npm install --no-audit --no-fund --loglevel=error
-step "build (turbo) and type-check the tests"
+step "build (turbo), type-check the tests, lint"
 npx turbo run build --output-logs=errors-only
 npx tsc -p tsconfig.spec.json
+npx eslint .
 step "local stack"
 deploy/local/stack.sh start
 eval "$(deploy/local/stack.sh env | sed 's/^/export /')"
