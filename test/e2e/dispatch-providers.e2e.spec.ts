@@ -13,17 +13,17 @@ import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
 // while the simulator is slow to answer, and restarted.
 // Meta for the contacts who opted in (contact.events, followed by the dispatcher), Fonnte
 // with the opt-in link for the others, nothing for a number that opted out after the
-// dispatcher started. Each send is held 600 ms by the simulator, so calls are in flight
-// when the process dies. Afterwards: no number reached a provider twice, every
-// notification has exactly one final outcome, an accepted one went to the provider its
-// routing says, and the sends that may have gone out before the kill are IN_DOUBT and
-// listed by the admin API and the CLI.
+// dispatcher started (recorded SKIPPED, not FAILED). Each send is held 600 ms by the
+// simulator, so calls are in flight when the process dies. Afterwards: no number
+// reached a provider twice, every notification has exactly one final outcome, an
+// accepted one went to the provider its routing says, and the sends that may have gone
+// out before the kill are IN_DOUBT and listed by the admin API and the CLI.
 
 const root = path.resolve(__dirname, '..', '..');
 const N = 60;
 const phone = (i: number) => `+628130000${String(i).padStart(4, '0')}`;
 const optedIn = (i: number) => i % 3 === 0;
-const FINAL = new Set(['ACCEPTED', 'FAILED', 'IN_DOUBT']);
+const FINAL = new Set(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
 const TOKEN = 'e2e-dispatch-admin-token-01';
 const OPT_IN_LINK = 'https://wa.me/6281100000000?text=MULAI';
 
@@ -155,7 +155,7 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
       const e = [...f.values()][0]!;
       const reached = arrivals.get(n.recipient.phone) ?? [];
       if (i === optedOut) {
-        expect([e.status, e.errorCode, e.routeReason, reached.length]).toEqual(['FAILED', 'OPTED_OUT', 'OPTED_OUT', 0]);
+        expect([e.status, e.provider, e.errorCode, e.routeReason, reached.length]).toEqual(['SKIPPED', 'none', null, 'OPTED_OUT', 0]);
       } else if (e.status === 'ACCEPTED') {
         expect([n.notificationId, e.provider, reached.length]).toEqual([n.notificationId, optedIn(i) ? 'meta' : 'fonnte', 1]);
         expect(reached[0]!.message).toBe(optedIn(i) ? 'sicantik_permit_ready' : `Izin Anda telah terbit.\n\nAktifkan notifikasi resmi: ${OPT_IN_LINK}`);

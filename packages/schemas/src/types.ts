@@ -64,7 +64,8 @@ export interface NotificationRendered extends Envelope {
   providerParameters?: Record<string, Record<string, string>>;
 }
 
-export type DispatchStatus = 'SENDING' | 'ACCEPTED' | 'RETRY_SCHEDULED' | 'FAILED' | 'IN_DOUBT' | 'DUPLICATE_SUPPRESSED';
+/** SKIPPED: nothing sent on purpose (routeReason says why: OPTED_OUT); final, like ACCEPTED, FAILED and IN_DOUBT. */
+export type DispatchStatus = 'SENDING' | 'ACCEPTED' | 'RETRY_SCHEDULED' | 'FAILED' | 'IN_DOUBT' | 'DUPLICATE_SUPPRESSED' | 'SKIPPED';
 export interface NotificationDispatchRecorded extends Envelope {
   notificationId: string;
   pendaftaran_id: string;

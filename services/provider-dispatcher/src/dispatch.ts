@@ -17,7 +17,8 @@ import { route, type ContactState, type Route, type RoutingPolicy, type Unavaila
 //      without an outcome: IN_DOUBT; a retry record before its time: wait; else an attempt);
 //   2. route each attempt (opt-in state, fallback chain, open circuits, quotas) and take its
 //      pacing tokens; one that has to wait for a token is left for later (the partition is
-//      deferred from it: the consumer loop delivers it again then, nothing blocks);
+//      deferred from it: the consumer loop delivers it again then, nothing blocks); a
+//      contact who opted out since planning gets nothing: SKIPPED, final, no dead letter;
 //   3. one produce of the SENDING claims (events + ledger records), durable before any call;
 //   4. the provider calls, concurrently (bounded);
 //   5. the outcomes: accepted, in doubt (never re-sent), failed for good (FAILED and a
@@ -207,7 +208,9 @@ export async function dispatchBatch(partition: number, jobs: Job[], ledger: Part
       const last = a.next.previous?.provider ?? NONE_PROVIDER;
       switch (r.kind) {
         case 'skip':
-          record(n, dispatchRecord(n, 'FAILED', a.next.attempt - 1, last, t, { ...common, errorCode: 'OPTED_OUT', reason: r.detail, routeReason: r.reason, routeDetail: r.detail, disposition: 'permanent' }));
+          // Opted out since the notification was planned: nothing is sent, and that is not a
+          // failure. SKIPPED is final (never sent later, even after an opt-in); no dead letter.
+          record(n, dispatchRecord(n, 'SKIPPED', a.next.attempt - 1, NONE_PROVIDER, t, { ...common, reason: r.detail, routeReason: r.reason, routeDetail: r.detail }));
           continue;
         case 'none':
           record(n, dispatchRecord(n, 'FAILED', a.next.attempt - 1, last, t, { ...common, errorCode: 'NO_PROVIDER', reason: r.detail, routeReason: r.reason, routeDetail: r.detail, disposition: 'permanent' }), { deadLetter: true });
@@ -338,7 +341,7 @@ const isChainName = (policy: RoutingPolicy) => (s: string): s is ProviderName =>
 
 /** What must accompany a recorded fact that was known before (a batch retried after a failed produce). */
 function followUpsOf(n: NotificationRendered, r: NotificationDispatchRecorded, deps: DispatchDeps): { retry?: DispatchRetryScheduled; tier?: number; deadLetter?: boolean } {
-  if (r.status === 'FAILED' && r.errorCode !== 'OPTED_OUT') return { deadLetter: true };
+  if (r.status === 'FAILED') return { deadLetter: true };
   if (r.status === 'RETRY_SCHEDULED' && r.notBefore != null) {
     const tier = r.routeReason === 'QUOTA_EXHAUSTED' ? deps.retry.tiers : Math.min(Math.max(1, r.providerAttempt ?? 1), deps.retry.tiers);
     const provider = (r.nextProvider ?? r.provider) as ProviderName;

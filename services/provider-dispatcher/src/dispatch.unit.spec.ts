@@ -74,7 +74,7 @@ describe('decide (pure)', () => {
     expect(decide({ n }, undefined, undefined, 0)).toEqual({ kind: 'attempt', next: { attempt: 1, excluded: [], preferred: undefined, previous: undefined, fallback: undefined } });
     expect(decide({ n: rendered('n-1', { outcome: 'FAILED' }) }, undefined, undefined, 0)).toMatchObject({ kind: 'skip' });
   });
-  it.each(['ACCEPTED', 'FAILED', 'IN_DOUBT'] as const)('%s is emitted again with its event id (restored), skipped (written here), never re-sent', (s) => {
+  it.each(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED'] as const)('%s is emitted again with its event id (restored), skipped (written here), never re-sent', (s) => {
     const e = entry(s, 2, { providerMessageId: s === 'ACCEPTED' ? 'wamid.1' : null })!;
     expect(decide({ n }, e, undefined, 99)).toMatchObject({ kind: 'reemit', record: { status: s, attempt: 2, eventId: dispatchEventId('n-1', s, 2), occurredAt: 5 } });
     expect(decide({ n }, { ...e, local: true }, undefined, 99)).toMatchObject({ kind: 'skip' });
@@ -302,11 +302,46 @@ describe('dispatchBatch', () => {
     const log = new Log(); const s = new ScriptedSender();
     const js = Object.entries(phones).map(([k, phone]) => ({ n: rendered(k, { recipient: { kind: 'APPLICANT', id: k, name: null, phone } }) }));
     const r = await dispatchBatch(0, js, new PartitionLedger(), deps(s, log, {}, world));
-    expect(r.results.map((x) => [x.notificationId, x.status, x.provider, x.routeReason])).toEqual([['in', 'ACCEPTED', 'meta', 'OPTED_IN'], ['not', 'ACCEPTED', 'fonnte', 'NOT_OPTED_IN'], ['out', 'FAILED', 'none', 'OPTED_OUT']]);
+    expect(r.results.map((x) => [x.notificationId, x.status, x.provider, x.routeReason, x.sent])).toEqual([['in', 'ACCEPTED', 'meta', 'OPTED_IN', true], ['not', 'ACCEPTED', 'fonnte', 'NOT_OPTED_IN', true], ['out', 'SKIPPED', 'none', 'OPTED_OUT', false]]);
     expect(s.calls.map((c) => [c.provider, c.text])).toEqual([['meta', 'Izin Anda telah terbit.'], ['fonnte', 'Izin Anda telah terbit.\n\nAktifkan: https://wa.me/6281100000000?text=MULAI']]);
     expect(log.dispatch.find((e) => e.notificationId === 'not' && e.status === 'ACCEPTED')).toMatchObject({ optInLink: true });
-    expect(log.dispatch.find((e) => e.notificationId === 'out')).toMatchObject({ status: 'FAILED', attempt: 0, errorCode: 'OPTED_OUT', routeReason: 'OPTED_OUT' });
+    const skip = 'recipient opted out of WhatsApp notifications; nothing sent';
+    expect(log.dispatch.filter((e) => e.notificationId === 'out')).toEqual([expect.objectContaining({
+      status: 'SKIPPED', provider: 'none', attempt: 0, providerMessageId: null, errorCode: null, disposition: null, reason: skip, routeReason: 'OPTED_OUT', routeDetail: skip,
+      eventId: dispatchEventId('out', 'SKIPPED', 0),
+    })]);
+    expect(log.ledger.filter((e) => e.notificationId === 'out').map((e) => e.status)).toEqual(['SKIPPED']);
     expect(log.deadLetters).toHaveLength(0);
+  });
+
+  it('an opt-out between a failed attempt and its retry: the retry record sends nothing and records SKIPPED (final, no dead letter); a replay, a repeated retry record and a later opt-in send nothing either', async () => {
+    const phone = '+6281234567890';
+    const world: World = { clock: { t: 1_000_000 }, contacts: new Map([[phone, { optedIn: true, optedOut: false }]]) };
+    const log = new Log(); const s = new ScriptedSender([fail('retry', 'meta:130429')]); const ledger = new PartitionLedger();
+    const d = deps(s, log, {}, world);
+    await dispatchBatch(0, jobs('n-1'), ledger, d);
+    expect(statuses(log.dispatch)).toEqual(['SENDING1@meta', 'RETRY_SCHEDULED1@meta']);
+    const [rec] = log.retries;
+    world.contacts.set(phone, { optedIn: false, optedOut: true }); // BERHENTI, before the retry is due
+    world.clock.t = rec!.value.notBefore;
+    const retryJob = { n: rec!.value.notification, retry: rec!.value };
+    const r = await dispatchBatch(0, [retryJob], ledger, d);
+    expect(r.results[0]).toMatchObject({ status: 'SKIPPED', sent: false, provider: 'none', routeReason: 'OPTED_OUT' });
+    expect(s.calls).toHaveLength(1);
+    expect(log.dispatch.at(-1)).toMatchObject({ status: 'SKIPPED', provider: 'none', attempt: 1, errorCode: null, routeReason: 'OPTED_OUT', excludedProviders: [] });
+    expect(log.deadLetters).toHaveLength(0);
+    expect(log.retries).toHaveLength(1);
+
+    world.contacts.set(phone, { optedIn: true, optedOut: false }); // MULAI afterwards: the skipped notification stays skipped
+    const emitted = log.dispatch.length;
+    for (const l of [ledger, log.restore()]) {
+      expect((await dispatchBatch(0, [retryJob], l, d)).results[0]!.status).toBe('SKIPPED_STALE');
+      expect((await dispatchBatch(0, jobs('n-1'), l, d)).results[0]).toMatchObject({ status: l === ledger ? 'SKIPPED_STALE' : 'SKIPPED', sent: false });
+    }
+    expect(s.calls).toHaveLength(1);
+    // The restored ledger re-emits the same fact (same event id), nothing new.
+    expect(log.dispatch.slice(emitted).map((e) => [e.status, e.eventId])).toEqual([['SKIPPED', dispatchEventId('n-1', 'SKIPPED', 1)]]);
+    expect(log.restore().entries.get('n-1')).toMatchObject({ status: 'SKIPPED', provider: 'none' });
   });
 
   it('at a rate limit the rest waits: the batch defers from the first record without a token until one is free, nothing failed or dropped', async () => {
@@ -411,15 +446,21 @@ describe('property: one accepted send per notification id, whatever the failures
   );
   const fault = fc.oneof({ weight: 8, arbitrary: fc.constant<Fault>('none') }, { weight: 1, arbitrary: fc.constantFrom<Fault>('crash-before', 'crash-after', 'transient') });
 
-  it('a provider is called for an id only while every earlier call for it is known to have failed; attempt numbers only increase; every id ends final exactly once', async () => {
+  it('a provider is called for an id only while every earlier call for it is known to have failed, and never after the contact opted out; attempt numbers only increase; every id ends final exactly once', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }),
       fc.array(answer, { maxLength: 60 }),
       fc.array(fault, { maxLength: 80 }),
-      async (batches, answers0, faults0) => {
+      // The contact (every id's) opts out before the n-th delivery of a batch, or never.
+      fc.option(fc.nat(12), { nil: undefined }),
+      async (batches, answers0, faults0, optOutAt) => {
         const answers = [...answers0]; const faults = [...faults0];
         const log = new Log();
         const world: World = { clock: { t: 1_000_000 }, contacts: new Map() };
+        let deliveries = 0;
+        /** Provider calls made before the opt-out (undefined: no opt-out yet). */
+        let callsAtOptOut: number | undefined;
+        const callCount = () => [...calls.values()].reduce((n, c) => n + c.length, 0);
         /** Per id, every call that reached a provider, and what the dispatcher learnt of it. */
         const calls = new Map<string, { provider: string; answer: SendResult | null }[]>();
         let dead = false;
@@ -450,6 +491,10 @@ describe('property: one accepted send per notification id, whatever the failures
         }, world);
         let ledger = new PartitionLedger();
         const deliver = async (js: Job[]): Promise<number | undefined> => {
+          if (deliveries++ === optOutAt) {
+            world.contacts.set('+6281234567890', { optedIn: false, optedOut: true });
+            callsAtOptOut = callCount();
+          }
           for (let tries = 0; ; tries++) {
             expect(tries).toBeLessThan(300);
             try {
@@ -479,7 +524,8 @@ describe('property: one accepted send per notification id, whatever the failures
         }
         faults.length = 0;
         // Every id delivered once more without faults (a replay): no call is due.
-        const before = [...calls.values()].reduce((n, c) => n + c.length, 0);
+        const before = callCount();
+        if (callsAtOptOut !== undefined) expect(before).toBe(callsAtOptOut); // opted out: nothing sent any more
         const everyId = [...new Set(batches.flat())];
         ledger = log.restore();
         await deliver(jobs(...everyId));
@@ -495,11 +541,13 @@ describe('property: one accepted send per notification id, whatever the failures
         for (const r of log.ledger) if (r.status === 'SENDING') (attemptsOf.get(r.notificationId) ?? attemptsOf.set(r.notificationId, []).get(r.notificationId)!).push(r.attempt);
         for (const [, as] of attemptsOf) for (let i = 1; i < as.length; i++) expect(as[i]!).toBeGreaterThan(as[i - 1]!);
         const restored = log.restore();
+        const FINAL = ['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED'];
         for (const id of everyId) {
           const last = restored.entries.get(id)!;
-          expect(['ACCEPTED', 'FAILED', 'IN_DOUBT']).toContain(last.status);
-          const finals = new Set(log.dispatch.filter((e) => e.notificationId === id && ['ACCEPTED', 'FAILED', 'IN_DOUBT'].includes(e.status)).map((e) => e.eventId));
+          expect(FINAL).toContain(last.status);
+          const finals = new Set(log.dispatch.filter((e) => e.notificationId === id && FINAL.includes(e.status)).map((e) => e.eventId));
           expect(finals.size).toBe(1);
+          if (last.status === 'SKIPPED') expect(callsAtOptOut).toBeDefined();
           if (last.status === 'ACCEPTED') expect(calls.get(id)!.at(-1)!.answer).toMatchObject({ kind: 'accepted' });
         }
       },

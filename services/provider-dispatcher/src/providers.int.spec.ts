@@ -20,7 +20,7 @@ import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDis
 // reached the providers is read from the simulator's own recordings.
 
 interface SimRequest { provider: string; kind: string; recipient?: string; atMs: number; responseStatus: number; messageId?: string; body: Record<string, unknown>; fault?: { kind: string } }
-const FINAL = new Set(['ACCEPTED', 'FAILED', 'IN_DOUBT']);
+const FINAL = new Set(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
 
 let sim: Harness;
 beforeAll(async () => { sim = await startHarness({ statuses: [] }); });
@@ -131,8 +131,9 @@ describe('provider-dispatcher against the provider simulator', () => {
       const ns = [w.rendered(1, pIn), w.rendered(2, pNot), w.rendered(3, pOut)];
       await w.send(ns);
       const finals = await finalsOf(w, ns.map((n) => n.notificationId));
-      expect(finals.map((e) => [e.status, e.provider, e.routeReason])).toEqual([['ACCEPTED', 'meta', 'OPTED_IN'], ['ACCEPTED', 'fonnte', 'NOT_OPTED_IN'], ['FAILED', 'none', 'OPTED_OUT']]);
-      expect(finals[2]).toMatchObject({ errorCode: 'OPTED_OUT', reason: 'recipient opted out of WhatsApp notifications; nothing sent' });
+      expect(finals.map((e) => [e.status, e.provider, e.routeReason])).toEqual([['ACCEPTED', 'meta', 'OPTED_IN'], ['ACCEPTED', 'fonnte', 'NOT_OPTED_IN'], ['SKIPPED', 'none', 'OPTED_OUT']]);
+      const why = 'recipient opted out of WhatsApp notifications; nothing sent';
+      expect(finals[2]).toMatchObject({ attempt: 0, errorCode: null, disposition: null, providerMessageId: null, reason: why, routeDetail: why });
       const reqs = await w.requests([pIn, pNot, pOut]);
       expect(reqs.map((r) => [r.provider, r.recipient]).sort()).toEqual([['fonnte', pNot], ['meta', pIn]]);
       const meta = reqs.find((r) => r.provider === 'meta')!;

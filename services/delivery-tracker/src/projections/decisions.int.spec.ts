@@ -55,7 +55,18 @@ describe('planner decisions projection on the MongoDB-compatible database', () =
       eventId: 'd1', occurredAt: Date.parse('2026-11-22T02:00:01Z'), correlationId: 'c', causationId: null, notificationId: 'n-1', pendaftaran_id: 'REG-1', scenario: 'status_update', templateCode: 'status_update',
       recipientKind: 'APPLICANT', provider: 'meta', status: 'ACCEPTED', providerMessageId: 'wamid.n-1', attempt: 1, errorCode: null, reason: null,
     } }] });
-    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'sending', provider: 'meta', routeReason: null, routeDetail: null, failureReason: null, sentAt: null, deliveredAt: null });
+    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'sending', provider: 'meta', routeReason: null, routeDetail: null, failureReason: null, skipReason: null, sentAt: null, deliveredAt: null });
+  });
+
+  it('a planned notification the dispatcher skipped (opted out between planning and sending) says so, and why', async () => {
+    const { p, notes } = await fresh();
+    await p.apply(batch(0, [d({ eventId: 'p1', decision: 'PLANNED', reason: null, reasonCode: null, notificationId: 'n-9' })]));
+    const why = 'recipient opted out of WhatsApp notifications; nothing sent';
+    await notes.apply({ topic: 'notification.dispatch', partition: 0, records: [{ offset: '0', value: {
+      eventId: 'k1', occurredAt: Date.parse('2026-11-22T02:00:01Z'), correlationId: 'c', causationId: null, notificationId: 'n-9', pendaftaran_id: 'REG-1', scenario: 'status_update', templateCode: 'status_update',
+      recipientKind: 'APPLICANT', provider: 'none', status: 'SKIPPED', providerMessageId: null, attempt: 0, errorCode: null, reason: why, routeReason: 'OPTED_OUT', routeDetail: why,
+    } }] });
+    expect((await p.find({ notificationId: 'n-9', limit: 10 }))[0]!.message).toEqual({ status: 'skipped', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why, failureReason: null, skipReason: why, sentAt: null, deliveredAt: null });
   });
 
   it('a batch redelivered after its insert but before its counters counts its decisions once', async () => {

@@ -88,7 +88,7 @@ export class DecisionProjection {
     const byId = await findByIds(this.notifications, ids);
     return docs.map(({ _id, _b: _m, ...d }) => {
       const n = d.notificationId ? byId.get(d.notificationId) : undefined;
-      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null, message: n ? { status: n.status, provider: n.provider ?? null, routeReason: n.routeReason ?? null, routeDetail: n.routeDetail ?? null, failureReason: n.failureReason ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
+      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null, message: n ? { status: n.status, provider: n.provider ?? null, routeReason: n.routeReason ?? null, routeDetail: n.routeDetail ?? null, failureReason: n.failureReason ?? null, skipReason: n.skipReason ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
     });
   }
 }

@@ -8,8 +8,8 @@ import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDisp
 // and any repetition of a notification's events gives the same state, a batch folds
 // into one patch per notification (one write per document per batch), and applying
 // a patch twice changes nothing. Statuses only move forward: the status is the
-// highest rank among the states seen (read > delivered > failed > sent > sending >
-// queued), and every state's "first reached" time is the earliest one reported.
+// highest rank among the states seen (read > delivered > failed > skipped > sent >
+// sending > queued), and every state's "first reached" time is the earliest one reported.
 //
 // Counters are a pure function of a state (contrib: per Jakarta day of the request
 // and for all days), so a write adds contrib(after) - contrib(before) to them: a
@@ -27,6 +27,8 @@ const AT = { sending: 'sendingAt', sent: 'sentAt', delivered: 'deliveredAt', rea
 export interface Base { src: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
 /** The earliest failure reported (kept even when delivery evidence wins). */
 export interface Failure { at: number; code: string; reason: string }
+/** The dispatcher's skip: nothing sent on purpose (code: why, e.g. OPTED_OUT; the earliest one kept). */
+export interface Skip { at: number; code: string; reason: string }
 /** A value taken from the latest dispatch record that has it (key: attempt, time, event id). */
 export interface Latest { key: string; value: string }
 /** Why the latest dispatch record that gives a reason went through its provider (routing decision). */
@@ -35,6 +37,7 @@ export interface Core {
   base?: Base;
   stamps: Partial<Record<Stamped, number>>;
   failure?: Failure;
+  skip?: Skip;
   provider?: Latest;
   providerMessageId?: Latest;
   route?: Route;
@@ -45,7 +48,7 @@ export const EMPTY: Core = Object.freeze({ stamps: Object.freeze({}) }) as Core;
 const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 const betterBase = (a: Base, b: Base) =>
   (cmp(b.src, a.src) || cmp(a.queuedAt, b.queuedAt) || cmp(a.pendaftaran_id, b.pendaftaran_id) || cmp(a.scenario, b.scenario) || cmp(a.templateCode, b.templateCode) || cmp(a.recipientKind, b.recipientKind)) <= 0 ? a : b;
-const earlierFailure = (a: Failure, b: Failure) => ((cmp(a.at, b.at) || cmp(a.code, b.code) || cmp(a.reason, b.reason)) <= 0 ? a : b);
+const earlier = <T extends Failure | Skip>(a: T, b: T) => ((cmp(a.at, b.at) || cmp(a.code, b.code) || cmp(a.reason, b.reason)) <= 0 ? a : b);
 const later = (a: Latest, b: Latest) => ((cmp(a.key, b.key) || cmp(a.value, b.value)) >= 0 ? a : b);
 const laterRoute = (a: Route, b: Route) => ((cmp(a.key, b.key) || cmp(a.reason, b.reason) || cmp(a.detail ?? '', b.detail ?? '')) >= 0 ? a : b);
 const pick = <T>(a: T | undefined, b: T | undefined, f: (x: T, y: T) => T) => (a === undefined ? b : b === undefined ? a : f(a, b));
@@ -56,7 +59,8 @@ export function merge(a: Core, b: Core): Core {
   for (const s of STAMPED) { const t = b.stamps[s]; if (t !== undefined && (stamps[s] === undefined || t < stamps[s]!)) stamps[s] = t; }
   const out: Core = { stamps };
   const base = pick(a.base, b.base, betterBase); if (base) out.base = base;
-  const failure = pick(a.failure, b.failure, earlierFailure); if (failure) out.failure = failure;
+  const failure = pick(a.failure, b.failure, earlier); if (failure) out.failure = failure;
+  const skip = pick(a.skip, b.skip, earlier); if (skip) out.skip = skip;
   const provider = pick(a.provider, b.provider, later); if (provider) out.provider = provider;
   const pmid = pick(a.providerMessageId, b.providerMessageId, later); if (pmid) out.providerMessageId = pmid;
   const route = pick(a.route, b.route, laterRoute); if (route) out.route = route;
@@ -65,7 +69,7 @@ export function merge(a: Core, b: Core): Core {
 }
 
 /** Canonical form, for equality. */
-export const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null]);
+export const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null, c.skip ?? null]);
 export const coreEquals = (a: Core, b: Core) => coreKey(a) === coreKey(b);
 
 ////////// Events -> facts
@@ -92,6 +96,7 @@ export function dispatchFact(e: NotificationDispatchRecorded): Core {
   if (e.status === 'IN_DOUBT') c.inDoubt = true;
   const state = fromDispatch(e.status);
   if (state === 'failed') c.failure = { at: e.occurredAt, code: e.errorCode ?? 'FAILED', reason: e.reason ?? 'failed' };
+  else if (state === 'skipped') c.skip = { at: e.occurredAt, code: e.routeReason ?? 'SKIPPED', reason: e.reason ?? e.routeDetail ?? 'skipped' };
   else if (state) c.stamps[state as Stamped] = e.occurredAt;
   return c;
 }
@@ -117,7 +122,7 @@ export function foldInto(patches: Map<string, Core>, id: string, fact: Core): vo
 ////////// State -> what the API shows
 
 export function statesOf(c: Core): MessageState[] {
-  return ['queued', ...STAMPED.filter((s) => c.stamps[s] !== undefined), ...(c.failure ? ['failed' as const] : [])];
+  return ['queued', ...STAMPED.filter((s) => c.stamps[s] !== undefined), ...(c.failure ? ['failed' as const] : []), ...(c.skip ? ['skipped' as const] : [])];
 }
 export const statusRankOf = (c: Core) => Math.max(...statesOf(c).map((s) => RANK[s]));
 export const statusOf = (c: Core): MessageState => STATE_OF_RANK[statusRankOf(c)]!;
@@ -141,10 +146,13 @@ export interface NotificationDoc {
   routeDetail?: string | null;
   failureReason?: string;
   errorCode?: string;
+  /** Why nothing was sent (skipped): the dispatcher's reason in words and its code (e.g. OPTED_OUT). */
+  skipReason?: string;
+  skipReasonCode?: string;
   inDoubt?: boolean;
   /** Anomalies seen, e.g. failed_but_delivered (a failure reported for a delivered or read message). */
   anomalies?: AnomalyKind[];
-  queuedAt?: Date; sendingAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date;
+  queuedAt?: Date; sendingAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date; skippedAt?: Date;
 }
 
 /** The batch delta a document recorded per topic-partition: t = the batch's first offset, d = its delta (storedDelta: paths with ':' for '.'). */
@@ -169,6 +177,7 @@ export function toDoc(id: string, c: Core, v: string, pc: Pc): StoredDoc {
   if (c.providerMessageId) { d.providerMessageId = c.providerMessageId.value; d._mk = c.providerMessageId.key; }
   if (c.route) { d.routeReason = c.route.reason; d.routeDetail = c.route.detail; d._rk = c.route.key; }
   if (c.failure) { d.failedAt = new Date(c.failure.at); d.failureReason = c.failure.reason; d.errorCode = c.failure.code; }
+  if (c.skip) { d.skippedAt = new Date(c.skip.at); d.skipReason = c.skip.reason; d.skipReasonCode = c.skip.code; }
   if (c.inDoubt) d.inDoubt = true;
   const anomalies = anomaliesOf(statesOf(c));
   if (anomalies.length) d.anomalies = anomalies;
@@ -181,6 +190,7 @@ export function fromDoc(d: StoredDoc): { core: Core; v: string; pc: Pc } {
   if (d._src !== undefined && d.queuedAt) c.base = { src: d._src, queuedAt: d.queuedAt.getTime(), pendaftaran_id: d.pendaftaran_id!, scenario: d.scenario!, templateCode: d.templateCode!, recipientKind: d.recipientKind! };
   for (const s of STAMPED) { const t = d[AT[s]]; if (t) c.stamps[s] = t.getTime(); }
   if (d.failedAt) c.failure = { at: d.failedAt.getTime(), code: d.errorCode!, reason: d.failureReason! };
+  if (d.skippedAt) c.skip = { at: d.skippedAt.getTime(), code: d.skipReasonCode!, reason: d.skipReason! };
   if (d._pk !== undefined) c.provider = { key: d._pk, value: d.provider! };
   if (d._mk !== undefined) c.providerMessageId = { key: d._mk, value: d.providerMessageId! };
   if (d._rk !== undefined) c.route = { key: d._rk, reason: d.routeReason!, detail: d.routeDetail ?? null };
@@ -219,9 +229,10 @@ export const storedDelta = (d: Delta) => mapPaths(d, (p) => p.replace(/\./g, ':'
 export const deltaOfStored = (d: Delta) => mapPaths(d, (p) => p.replace(/:/g, '.'));
 
 /**
- * What one notification adds to the counters: total, byStatus (its final status),
- * sent/delivered/read (the evidence reached: a read receipt also counts as delivered),
- * inDoubt and anomalies; under its request's day (once known) and under 'all'.
+ * What one notification adds to the counters: total, byStatus (its final status;
+ * failed and skipped are separate buckets), sent/delivered/read (the evidence
+ * reached: a read receipt also counts as delivered), inDoubt and anomalies; under
+ * its request's day (once known) and under 'all'.
  */
 export function contrib(c: Core | null): Delta {
   if (!c) return {};
@@ -317,7 +328,8 @@ export function summaryOf(docs: { total?: number; sent?: number; delivered?: num
     for (const k of Object.keys(s.anomalies)) s.anomalies[k]! += d.anomalies?.[k] ?? 0;
   }
   const failed = s.byStatus.failed!;
-  return { total: s.total, sent: s.sent, delivered: s.delivered, read: s.read, failed, inDoubt: s.inDoubt, deliveryRate: s.sent ? s.delivered / s.sent : null, byStatus: s.byStatus, anomalies: s.anomalies };
+  const skipped = s.byStatus.skipped!;
+  return { total: s.total, sent: s.sent, delivered: s.delivered, read: s.read, failed, skipped, inDoubt: s.inDoubt, deliveryRate: s.sent ? s.delivered / s.sent : null, byStatus: s.byStatus, anomalies: s.anomalies };
 }
 
 ////////// Planner decisions: counts per Jakarta day and (scenario, decision, reason code)

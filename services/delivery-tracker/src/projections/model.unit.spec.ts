@@ -16,12 +16,16 @@ const rendered = (n: string, at: number, outcome: 'RENDERED' | 'FAILED'): Notifi
   pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome, text: null, parameters: [], metaTemplateName: null, metaLanguage: 'id',
   failureReason: outcome === 'FAILED' ? 'missing variable' : null,
 });
+const OPTED_OUT = 'recipient opted out of WhatsApp notifications; nothing sent';
 const dispatched = (n: string, status: DispatchStatus, attempt: number, at: number): NotificationDispatchRecorded => ({
   eventId: `d-${n}-${status}-${attempt}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, pendaftaran_id: `REG-${n}`,
-  scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', provider: attempt > 1 ? 'meta-b' : 'meta', status,
-  providerMessageId: status === 'ACCEPTED' ? `wamid.${n}.${attempt}` : null, attempt, errorCode: status === 'FAILED' ? 'E1' : null, reason: status === 'FAILED' ? 'rejected' : null,
-  // The routing decision: the first attempt by opt-in state, later ones a fallback (part of every property below).
-  routeReason: attempt > 1 ? 'FALLBACK' : 'NOT_OPTED_IN', routeDetail: attempt > 1 ? 'fallback from meta because meta:131047' : 'meta: the contact has not opted in',
+  scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', provider: status === 'SKIPPED' ? 'none' : attempt > 1 ? 'meta-b' : 'meta', status,
+  providerMessageId: status === 'ACCEPTED' ? `wamid.${n}.${attempt}` : null, attempt, errorCode: status === 'FAILED' ? 'E1' : null,
+  reason: status === 'FAILED' ? 'rejected' : status === 'SKIPPED' ? OPTED_OUT : null,
+  // The routing decision: the first attempt by opt-in state, later ones a fallback, a skip the opt-out (part of every property below).
+  ...(status === 'SKIPPED'
+    ? { routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT }
+    : { routeReason: attempt > 1 ? 'FALLBACK' : 'NOT_OPTED_IN', routeDetail: attempt > 1 ? 'fallback from meta because meta:131047' : 'meta: the contact has not opted in' }),
 });
 const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: number): DeliveryStatusReported => ({
   eventId: `s-${wamid}-${status}-${at}`, occurredAt: at, correlationId: wamid, causationId: null, provider: 'meta', providerMessageId: wamid,
@@ -29,7 +33,7 @@ const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: n
 });
 
 const t0 = Date.parse('2026-11-21T16:30:00Z'); // 23:30 WIB: times after 17:00Z fall on the next Jakarta day
-const DISPATCH: DispatchStatus[] = ['SENDING', 'ACCEPTED', 'RETRY_SCHEDULED', 'IN_DOUBT', 'FAILED', 'DUPLICATE_SUPPRESSED'];
+const DISPATCH: DispatchStatus[] = ['SENDING', 'ACCEPTED', 'RETRY_SCHEDULED', 'IN_DOUBT', 'FAILED', 'DUPLICATE_SUPPRESSED', 'SKIPPED'];
 const STATUS: DeliveryStatusReported['status'][] = ['SENT', 'DELIVERED', 'READ', 'FAILED'];
 
 /** The facts of one notification's events: any subset of request, rendered, dispatch records and provider statuses (some repeated with other times). */
@@ -151,7 +155,7 @@ describe('notification state (a join of facts)', () => {
       requestedFact(requested(n, t0)), dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000)),
       statusFact(statusEntry(delivery('w', 'DELIVERED', t0 + 3000))), statusFact(statusEntry(delivery('w', 'FAILED', t0 + 5000))), statusFact(statusEntry(delivery('w', 'FAILED', t0 + 4000))),
     ]);
-    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 5, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
+    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 6, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
     expect(contrib(c)).toEqual({
       [ALL]: { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
       '2026-11-21': { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
@@ -185,10 +189,29 @@ describe('notification state (a join of facts)', () => {
     expect(contrib(merge(first, second))).toEqual(contrib(merge(merge(first, second), { ...EMPTY, route: { key: '0', reason: 'OPTED_IN', detail: null } })));
   });
 
-  it('summary: failed is the final status failed; the delivery rate is delivered over sent', () => {
-    expect(summaryOf([{ total: 3, sent: 2, delivered: 1, byStatus: { failed: 1, delivered: 1, sent: 1 } }, { total: 1, byStatus: { queued: 1 }, anomalies: { failed_but_delivered: 1 } }])).toEqual({
-      total: 4, sent: 2, delivered: 1, read: 0, failed: 1, inDoubt: 0, deliveryRate: 0.5,
-      byStatus: { queued: 1, sending: 0, sent: 1, failed: 1, delivered: 1, read: 0 }, anomalies: { failed_but_delivered: 1 },
+  it('an opt-out at send time (SKIPPED): final status skipped with why, counted as skipped and not failed; a later retry record changes nothing', () => {
+    const n = 'o';
+    const retried = dispatchFact(dispatched(n, 'RETRY_SCHEDULED', 1, t0 + 1000));
+    const skipped = dispatchFact(dispatched(n, 'SKIPPED', 1, t0 + 2000));
+    const facts = [requestedFact(requested(n, t0)), renderedFact(rendered(n, t0, 'RENDERED')), dispatchFact(dispatched(n, 'SENDING', 1, t0 + 500)), retried, skipped];
+    const c = fold(facts);
+    expect(docOf(c)).toEqual(docOf(fold([...facts].reverse())));
+    expect(docOf(c)).toMatchObject({ status: 'skipped', statusRank: 4, skippedAt: new Date(t0 + 2000), skipReason: OPTED_OUT, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT });
+    expect(docOf(c)).not.toHaveProperty('failedAt');
+    expect(docOf(c)).not.toHaveProperty('errorCode');
+    expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.skipped': 1 }, '2026-11-21': { total: 1, 'byStatus.skipped': 1 } });
+    expect(fromDoc(toDoc(n, c, 'v', {})).core).toEqual(c);
+    // A repeated skip (a replay re-emits it) or an earlier state arriving late changes nothing.
+    expect(docOf(merge(c, skipped))).toEqual(docOf(c));
+    expect(docOf(merge(c, dispatchFact(dispatched(n, 'SENDING', 1, t0 + 3000))))).toMatchObject({ status: 'skipped' });
+    // Delivery evidence (never expected after a skip) still wins, as it does over a failure.
+    expect(docOf(merge(c, statusFact(statusEntry(delivery('w', 'DELIVERED', t0 + 4000)))))).toMatchObject({ status: 'delivered', skipReasonCode: 'OPTED_OUT' });
+  });
+
+  it('summary: failed is the final status failed, skipped the final status skipped (not a failure); the delivery rate is delivered over sent', () => {
+    expect(summaryOf([{ total: 3, sent: 2, delivered: 1, byStatus: { failed: 1, delivered: 1, sent: 1 } }, { total: 3, byStatus: { queued: 1, skipped: 2 }, anomalies: { failed_but_delivered: 1 } }])).toEqual({
+      total: 6, sent: 2, delivered: 1, read: 0, failed: 1, skipped: 2, inDoubt: 0, deliveryRate: 0.5,
+      byStatus: { queued: 1, sending: 0, sent: 1, skipped: 2, failed: 1, delivered: 1, read: 0 }, anomalies: { failed_but_delivered: 1 },
     });
     expect(summaryOf([]).deliveryRate).toBeNull();
   });

@@ -88,6 +88,24 @@ describe('notification projection on the MongoDB-compatible database', () => {
     }), { numRuns: 8 });
   });
 
+  it('an opt-out at send time: the dispatcher\'s SKIPPED makes the notification skipped (final, with why), counted as skipped and not as failed', async () => {
+    const f = await fresh();
+    const why = 'recipient opted out of WhatsApp notifications; nothing sent';
+    await f.requested('k1');
+    await f.dispatched(dispatched('k1', 'SENDING', null));
+    await f.dispatched({ ...dispatched('k1', 'RETRY_SCHEDULED', null), errorCode: 'meta:130429', reason: 'rate limited', disposition: 'retry', routeReason: 'OPTED_IN' });
+    const skip = { ...dispatched('k1', 'SKIPPED', null), occurredAt: t0 + 5000, provider: 'none', reason: why, routeReason: 'OPTED_OUT', routeDetail: why };
+    await f.dispatched(skip);
+    await f.dispatched(skip); // a replay re-emits it
+    await f.dispatched(dispatched('k1', 'SENDING', null)); // redelivered late
+    const doc = await f.p.get('k1');
+    expect(doc).toMatchObject({ status: 'skipped', statusRank: 4, skippedAt: new Date(t0 + 5000), skipReason: why, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why });
+    expect(doc).not.toHaveProperty('failedAt');
+    expect(doc).not.toHaveProperty('failureReason');
+    expect(await f.p.summary()).toMatchObject({ total: 1, sent: 0, failed: 0, skipped: 1, byStatus: { skipped: 1, failed: 0, sending: 0 } });
+    expect(await f.p.summary('2026-11-22', '2026-11-22')).toMatchObject({ total: 1, skipped: 1, failed: 0 });
+  });
+
   ////////// Delivery evidence wins over a failure report; the failure is kept and counted as an anomaly
   const sentTo = async (f: Feed, id: string, wamid: string) => {
     await f.requested(id);

@@ -18,11 +18,14 @@ import { jakartaDay } from './pacing';
 //                    without (a fallback to the next provider, or an entry written
 //                    before retry topics existed), it is due at once, on the next
 //                    delivery of the notification from any topic.
-//   ACCEPTED, FAILED, IN_DOUBT  final: emitted again on a redelivery, never sent again.
+//   ACCEPTED, FAILED, IN_DOUBT, SKIPPED  final: emitted again on a redelivery, never
+//                    sent again (SKIPPED: nothing was sent on purpose, e.g. the contact
+//                    opted out between planning and sending; a later opt-in does not
+//                    bring it back).
 // (An operator's IN_DOUBT_POLICY=lookup can still turn IN_DOUBT into ACCEPTED/FAILED
 // through the provider's status lookup, never by sending.)
 
-export type LedgerState = 'sending' | 'retry_wait' | 'accepted' | 'failed';
+export type LedgerState = 'sending' | 'retry_wait' | 'accepted' | 'failed' | 'skipped';
 /** The statuses that set a ledger entry (DUPLICATE_SUPPRESSED sets nothing). */
 export type LedgerStatus = Exclude<DispatchStatus, 'DUPLICATE_SUPPRESSED'>;
 
@@ -49,9 +52,11 @@ export interface LedgerEntry {
   local?: boolean;
 }
 
-const STATE: Record<LedgerStatus, LedgerState> = { SENDING: 'sending', IN_DOUBT: 'sending', RETRY_SCHEDULED: 'retry_wait', ACCEPTED: 'accepted', FAILED: 'failed' };
+const STATE: Record<LedgerStatus, LedgerState> = { SENDING: 'sending', IN_DOUBT: 'sending', RETRY_SCHEDULED: 'retry_wait', ACCEPTED: 'accepted', FAILED: 'failed', SKIPPED: 'skipped' };
 export const stateOf = (e: LedgerEntry): LedgerState => STATE[e.status];
-export const isFinal = (e: LedgerEntry): boolean => e.status === 'ACCEPTED' || e.status === 'FAILED' || e.status === 'IN_DOUBT';
+/** The statuses after which nothing is ever sent for the notification (a replay or a retry record only re-emits or skips). */
+export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
+export const isFinal = (e: LedgerEntry): boolean => FINAL_STATUSES.has(e.status);
 /** Statuses that count against a provider's daily quota: the message was or may have been accepted. */
 const COUNTS = new Set<LedgerStatus>(['SENDING', 'IN_DOUBT', 'ACCEPTED']);
 
@@ -198,7 +203,7 @@ export function decide(job: Job, entry: LedgerEntry | undefined, unrecorded: Not
     : { kind: 'attempt', next: { attempt: r.attempt, excluded: [...r.excludedProviders], preferred: asProvider(r.provider), previous: { provider: r.provider, providerAttempt: Math.max(0, r.providerAttempt - 1) }, fallback: undefined } });
 
   switch (entry.status) {
-    case 'ACCEPTED': case 'FAILED': case 'IN_DOUBT':
+    case 'ACCEPTED': case 'FAILED': case 'IN_DOUBT': case 'SKIPPED':
       if (retry) return { kind: 'skip', why: 'already final' };
       return entry.local ? { kind: 'skip', why: 'already emitted by this process' } : { kind: 'reemit', record: recordedAgain(n, entry) };
     case 'SENDING':
