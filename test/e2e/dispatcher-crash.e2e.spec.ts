@@ -97,7 +97,7 @@ describe('provider-dispatcher killed mid-batch', () => {
       eventId: `${id}-r-${i}`, occurredAt: Date.now(), correlationId: `${id}-c-${i}`, causationId: null, notificationId: `${id}-n-${i}`,
       scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1, pendaftaran_id: `REG-${id}-${i}`,
       recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi', phone: phone(i) },
-      outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama', value: 'Budi' }], metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', failureReason: null,
+      outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama', value: 'Budi' }], language: 'id', failureReason: null,
     }));
     await producer.send(notifications.map((value) => ({ topic: 'notification.rendered' as const, key: value.pendaftaran_id, value })));
 

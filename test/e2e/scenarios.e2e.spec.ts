@@ -1,6 +1,7 @@
 import axios from 'axios';
 import { DateTime } from 'luxon';
 import type { NotificationRendered, PlannerDecisionRecorded } from '@sicantik/schemas';
+import { defaultMetaTemplates } from '../../services/provider-dispatcher/src/domain/outbound';
 import { fillSeed, seedTemplate, uniq, waitFor } from '../support';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
@@ -157,10 +158,12 @@ describe('every notification scenario end to end', () => {
     });
     expect(new Set(rendered.map((r) => r.notificationId)).size).toBe(rendered.length);
     // What reached the provider is what was rendered: for every rendered text, exactly one
-    // request to that number with that Meta template and exactly those parameters, in order.
+    // request to that number with the Meta template of its code (the dispatcher's template
+    // mapping: META_TEMPLATES, here the built-in default) and exactly those parameters, in order.
+    const metaTemplates = JSON.parse(defaultMetaTemplates()) as Record<string, { name: string; language: string }>;
     for (const r of rendered) {
       const values = r.parameters.map((p) => p.value);
-      const matching = reqs.filter((q) => q.body.to === r.recipient.phone && q.body.template.name === r.metaTemplateName
+      const matching = reqs.filter((q) => q.body.to === r.recipient.phone && q.body.template.name === metaTemplates[r.templateCode]!.name
         && JSON.stringify(q.body.template.components[0]!.parameters.map((p) => p.text)) === JSON.stringify(values));
       expect([r.scenario, matching.length]).toEqual([r.scenario, 1]);
     }

@@ -26,7 +26,7 @@ describe('dispatch retry topics', () => {
     const notification = {
       eventId: 'r', occurredAt: 1, correlationId: 'c', causationId: null, notificationId: 'n', scenario: 's', templateCode: 't', templateVersion: 1, pendaftaran_id: 'P',
       recipient: { kind: 'APPLICANT', id: 'P', name: null, phone: '+6281234567890' }, outcome: 'RENDERED', text: 'x', parameters: [{ name: 'a', value: 'b' }],
-      metaTemplateName: null, metaLanguage: 'id', failureReason: null, providerParameters: {},
+      language: 'id', failureReason: null, providerParameters: {},
     };
     const v = {
       eventId: 'e', occurredAt: 2, correlationId: 'c', causationId: 'r', notificationId: 'n', pendaftaran_id: 'P', kind: 'SEND', attempt: 2, provider: 'meta', providerAttempt: 2,

@@ -49,6 +49,35 @@ describe('schema codec against the real registry', () => {
     await expect(incompatible.register(['contact.events'])).rejects.toMatchObject({ code: 'SCHEMA_INCOMPATIBLE', retriable: false });
   });
 
+  it('notification.rendered without Meta\'s fields registers over the version with them (BACKWARD_TRANSITIVE), and an event written before reads with its language', async () => {
+    const fs = await import('node:fs'); const os = await import('node:os'); const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'));
+    const fixtures = path.resolve(__dirname, '../../../test/fixtures/schemas');
+    const old: Partial<Record<string, string>> = { 'notification.rendered': 'notification.rendered.meta-fields.avsc', 'dispatch.retry.1': 'dispatch.retry.1.meta-fields.avsc' };
+    for (const t of TOPIC_NAMES) fs.writeFileSync(path.join(dir, `${t}.avsc`), old[t] ? fs.readFileSync(path.join(fixtures, old[t]!), 'utf8') : JSON.stringify(loadSchema(t)));
+    const p = uniq('it-rendered-');
+    const before = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: `${p}.`, schemasDir: dir });
+    await before.register(['notification.rendered', 'dispatch.retry.1']);
+    const rendered = {
+      eventId: 'r-1', occurredAt: 1_795_000_000_000, correlationId: 'c', causationId: 'q', notificationId: 'n-1', scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
+      pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: null, phone: '+6281234567890' }, outcome: 'RENDERED', text: 'x', parameters: [],
+      metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'en_US', failureReason: null, providerParameters: {},
+    };
+    const oldEvent = before.encode('notification.rendered', rendered as never);
+    const oldRetry = before.encode('dispatch.retry.1', {
+      eventId: 'e', occurredAt: 2, correlationId: 'c', causationId: 'r-1', notificationId: 'n-1', pendaftaran_id: 'REG-1', kind: 'SEND', attempt: 2, provider: 'meta', providerAttempt: 2,
+      excludedProviders: [], notBefore: 3, tier: 1, routeReason: 'RETRY', routeDetail: null, providerMessageId: null, notification: rendered,
+    } as never);
+    const after = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: `${p}.` });
+    const ids = await after.register(['notification.rendered', 'dispatch.retry.1']); // accepted as a new version
+    const versions = await axios.get(`${stack.registryUrl}/subjects/${after.subject('notification.rendered')}/versions`);
+    expect(versions.data).toHaveLength(2);
+    expect(ids[after.subject('notification.rendered')]).not.toBe(oldEvent.readInt32BE(1));
+    const { metaTemplateName: _n, metaLanguage: _l, ...rest } = rendered;
+    expect(await after.decode('notification.rendered', oldEvent)).toEqual({ ...rest, language: 'en_US' });
+    expect((await after.decode('dispatch.retry.1', oldRetry)).notification).toEqual({ ...rest, language: 'en_US' });
+  });
+
   it('an unknown schema id is a permanent error', async () => {
     const buf = Buffer.from([0, 0x7f, 0xff, 0xff, 0x00, 0x02]);
     await expect(codec.decode('permit.events', buf)).rejects.toMatchObject({ code: 'SCHEMA_UNKNOWN', retriable: false });

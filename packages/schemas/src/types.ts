@@ -57,8 +57,12 @@ export interface NotificationRendered extends Envelope {
   outcome: 'RENDERED' | 'FAILED';
   text: string | null;
   parameters: TemplateParameter[];
-  metaTemplateName: string | null;
-  metaLanguage: string;
+  /**
+   * Language code of the rendered text, e.g. 'id' (metaLanguage in events written before it,
+   * read through the schema's alias). No provider's template name or id: each provider takes
+   * those from its own configuration or template mapping.
+   */
+  language: string;
   failureReason: string | null;
   /** Provider -> parameters in its format (added later: absent in the oldest events, read as {}). */
   providerParameters?: Record<string, Record<string, string>>;

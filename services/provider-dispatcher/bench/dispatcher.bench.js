@@ -27,7 +27,7 @@ const gc = () => { if (global.gc) global.gc(); };
 const rendered = (i) => ({
   eventId: `r-${i}`, occurredAt: Date.now(), correlationId: `c-${i}`, causationId: `q-${i}`, notificationId: `0b7e${String(i).padStart(8, '0')}-5a4d-4f53-9c2e-7f1d2a3b4c5d`, scenario: 'permit_ready', templateCode: 'permit_ready',
   templateVersion: 1, pendaftaran_id: `REG-2025-${String(i).padStart(6, '0')}`, recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi Santoso', phone: '+6281234567890' },
-  outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [], metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', failureReason: null,
+  outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [], language: 'id', failureReason: null,
 });
 
 (async () => {

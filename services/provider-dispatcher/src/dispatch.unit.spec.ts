@@ -31,7 +31,7 @@ class ScriptedSender implements Sender {
 const rendered = (id = 'n-1', over: Partial<NotificationRendered> = {}): NotificationRendered => ({
   eventId: `r-${id}`, occurredAt: 0, correlationId: 'c', causationId: 'q', notificationId: id, scenario: 'permit_ready', templateCode: 'permit_ready',
   templateVersion: 1, pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' },
-  outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama_pemohon', value: 'Budi' }], metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', failureReason: null, ...over,
+  outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama_pemohon', value: 'Budi' }], language: 'id', failureReason: null, ...over,
 });
 const jobs = (...ids: string[]): Job[] => ids.map((id) => ({ n: rendered(id) }));
 

@@ -16,7 +16,7 @@ import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDis
 const rendered = (i: number): NotificationRendered => ({
   eventId: `r-${i}`, occurredAt: 0, correlationId: `c-${i}`, causationId: null, notificationId: `n-${i}`, scenario: 'permit_ready', templateCode: 'permit_ready',
   templateVersion: 1, pendaftaran_id: `REG-${i}`, recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi', phone: '+6281234567890' },
-  outcome: 'RENDERED', text: 'x', parameters: [], metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', failureReason: null,
+  outcome: 'RENDERED', text: 'x', parameters: [], language: 'id', failureReason: null,
 });
 
 class CountingProvider implements Sender {

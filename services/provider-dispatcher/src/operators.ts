@@ -84,7 +84,7 @@ export async function testSend(d: OperatorDeps, body: { to: string; text?: strin
   const msg = outboundMessage({
     eventId: `test-send:${randomUUID()}`, occurredAt: now, correlationId: 'test-send', causationId: null, notificationId: `test-send-${randomUUID()}`,
     scenario: 'test_send', templateCode: 'test_send', templateVersion: 1, pendaftaran_id: 'TEST', recipient: { kind: 'APPLICANT', id: 'TEST', name: null, phone: phone.e164 },
-    outcome: 'RENDERED', text: body.text ?? TEST_TEXT, parameters: [], metaTemplateName: null, metaLanguage: 'id', failureReason: null,
+    outcome: 'RENDERED', text: body.text ?? TEST_TEXT, parameters: [], language: 'id', failureReason: null,
   }, { appendOptInLink: decision.appendOptInLink, optInLink: d.optInLink });
   const r: SendResult = await d.sender.send(decision.provider, msg);
   return { to: masked, accepted: r.kind === 'accepted', decision: explained, result: { ...r, latencyMs: Math.round(r.latencyMs) } };

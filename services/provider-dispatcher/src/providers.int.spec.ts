@@ -98,7 +98,7 @@ async function world(o: WorldOptions) {
       recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi', phone },
       outcome: 'RENDERED', text: 'Yth. Bapak/Ibu Budi,\n\nPerizinan Anda telah selesai diproses.', failureReason: null,
       parameters: [{ name: 'nama_pemohon', value: 'Budi' }, { name: 'jenis_izin', value: 'PBG' }, { name: 'no_surat', value: '503/1' }, { name: 'tanggal_terbit', value: '22 November 2026' }, { name: 'link_download', value: 'https://x.test/a.pdf' }],
-      metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', ...over,
+      language: 'id', ...over,
     }),
     send: (ns: NotificationRendered[]) => producer.send(ns.map((value) => ({ topic: 'notification.rendered' as const, key: value.pendaftaran_id, value }))),
     /** Send requests the simulator received for these numbers since the world started. */

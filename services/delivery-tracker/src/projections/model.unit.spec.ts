@@ -13,7 +13,7 @@ const requested = (n: string, at: number): NotificationRequested => ({
 });
 const rendered = (n: string, at: number, outcome: 'RENDERED' | 'FAILED'): NotificationRendered => ({
   eventId: `r-${n}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
-  pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome, text: null, parameters: [], metaTemplateName: null, metaLanguage: 'id',
+  pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome, text: null, parameters: [], language: 'id',
   failureReason: outcome === 'FAILED' ? 'missing variable' : null,
 });
 const OPTED_OUT = 'recipient opted out of WhatsApp notifications; nothing sent';

@@ -13,7 +13,7 @@ const requested = (id: string): NotificationRequested => ({
 });
 const rendered = (id: string): NotificationRendered => ({
   eventId: `r-${id}`, occurredAt: t0, correlationId: 'c', causationId: null, notificationId: id, scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
-  pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome: 'RENDERED', text: 'x', parameters: [], metaTemplateName: 'permit_ready', metaLanguage: 'id', failureReason: null,
+  pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, outcome: 'RENDERED', text: 'x', parameters: [], language: 'id', failureReason: null,
 });
 const dispatched = (id: string, status: NotificationDispatchRecorded['status'], wamid: string | null): NotificationDispatchRecorded => ({
   eventId: `d-${id}-${status}`, occurredAt: t0 + 1000, correlationId: 'c', causationId: null, notificationId: id, pendaftaran_id: 'REG-1',

@@ -26,7 +26,7 @@ export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: b
     text: o.appendOptInLink && o.optInLink ? `${text}\n\n${o.optInLink.text.split('{link}').join(o.optInLink.url)}` : text,
     templateCode: n.templateCode,
     parameters: n.parameters.map((p) => ({ name: p.name, value: p.value })),
-    language: n.metaLanguage || 'id',
+    language: n.language || 'id',
   };
 }
 

@@ -3,6 +3,10 @@ import type { NotificationRendered, NotificationRequested, TemplateEvent } from 
 import { allProviderParameters, render } from '@sicantik/templates';
 
 ////////// Request + current template -> rendered event, or a failed one with the reason (pure)
+// The event is provider-neutral: full text, generic parameters, each provider's parameter
+// format and the text's language. Which template a provider uses for the code (Meta's
+// template name, Twilio's content SID, ...) comes from that provider's configuration; the
+// template record's own metaTemplateName/metaLanguage are its Meta mapping and stay there.
 
 export function renderRequest(req: NotificationRequested, template: TemplateEvent | undefined): NotificationRendered {
   const base = {
@@ -15,10 +19,10 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
     templateCode: req.templateCode,
     pendaftaran_id: req.pendaftaran_id,
     recipient: req.recipient,
-    metaLanguage: template?.metaLanguage ?? 'id',
+    language: template?.metaLanguage ?? 'id',
   };
   const failed = (reason: string, version = 0): NotificationRendered => ({
-    ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], metaTemplateName: null, failureReason: reason, providerParameters: {},
+    ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], failureReason: reason, providerParameters: {},
   });
   if (!template) return failed(`unknown template ${req.templateCode}`);
   if (!template.active) return failed(`template ${req.templateCode} is deactivated`, template.version);
@@ -26,7 +30,7 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
     const r = render({ ...template, category: template.category as 'UTILITY' }, req.variables, req.items ?? []);
     return {
       ...base, templateVersion: template.version, outcome: 'RENDERED', text: r.text, parameters: r.parameters,
-      metaTemplateName: template.metaTemplateName, failureReason: null, providerParameters: allProviderParameters(r.parameters),
+      failureReason: null, providerParameters: allProviderParameters(r.parameters),
     };
   } catch (e) {
     return failed(errorMessage(e), template.version);

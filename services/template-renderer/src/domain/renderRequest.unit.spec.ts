@@ -26,4 +26,15 @@ describe('rendered event', () => {
     expect(values.filter((v) => /[\p{Cc}\p{Cf}]/u.test(v))).toEqual([]);
     expect(e.text).not.toMatch(/[\u0000\u200B\u202E\uFEFF\u00AD]/);
   });
+
+  it('is provider-neutral: the text\'s language from the template, no provider\'s template name (a failed render too)', () => {
+    const e = renderRequest(request('Budi'), { ...template, metaLanguage: 'en_US' });
+    expect(e).toMatchObject({ outcome: 'RENDERED', language: 'en_US' });
+    expect(Object.keys(e).filter((k) => /meta/i.test(k))).toEqual([]);
+    expect(renderRequest(request('Budi'), template).language).toBe('id');
+    const failed = renderRequest(request('Budi'), { ...template, active: false });
+    expect(failed).toMatchObject({ outcome: 'FAILED', language: 'id' });
+    expect(Object.keys(failed).filter((k) => /meta/i.test(k))).toEqual([]);
+    expect(renderRequest(request('Budi'), undefined)).toMatchObject({ outcome: 'FAILED', language: 'id' });
+  });
 });

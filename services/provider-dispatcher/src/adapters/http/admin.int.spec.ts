@@ -129,7 +129,7 @@ describe('provider-dispatcher admin API', () => {
   it('GET /v1/admin/in-doubt lists every notification whose latest record is IN_DOUBT, from the whole ledger', async () => {
     const n = (i: number): NotificationRendered => ({
       eventId: `r-${i}`, occurredAt: 0, correlationId: 'c', causationId: null, notificationId: `${prefix}n-${i}`, scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
-      pendaftaran_id: `REG-${i}`, recipient: { kind: 'APPLICANT', id: 'x', name: null, phone: IN }, outcome: 'RENDERED', text: 'x', parameters: [], metaTemplateName: null, metaLanguage: 'id', failureReason: null,
+      pendaftaran_id: `REG-${i}`, recipient: { kind: 'APPLICANT', id: 'x', name: null, phone: IN }, outcome: 'RENDERED', text: 'x', parameters: [], language: 'id', failureReason: null,
     });
     await producer.send([
       { topic: 'dispatch.ledger', key: n(1).notificationId, partition: 0, value: dispatchRecord(n(1), 'SENDING', 1, 'meta', 1000) },
