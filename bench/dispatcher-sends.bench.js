@@ -69,7 +69,7 @@ const rendered = (run, i) => ({
   scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1, pendaftaran_id: `REG-${run}-${i}`,
   recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi Santoso', phone: phone(i) }, outcome: 'RENDERED', text: 'Izin Anda telah terbit.',
   parameters: ['nama_pemohon', 'jenis_izin', 'no_surat', 'tanggal_terbit', 'link_download'].map((name, k) => ({ name, value: ['Budi Santoso', 'PBG', '503/1/2026', '22 November 2026', 'https://sicantik.test/a.pdf'][k] })),
-  metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'id', failureReason: null, providerParameters: {},
+  language: 'id', failureReason: null, providerParameters: {},
 });
 
 async function simRequests(simUrl, since) {
