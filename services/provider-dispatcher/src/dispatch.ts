@@ -3,10 +3,10 @@ import type {
 } from '@sicantik/schemas';
 import { DISPATCH_RETRY_TOPICS } from '@sicantik/schemas';
 import type { Disposition, LookupResult, OutboundMessage, ProviderName } from '@sicantik/providers';
-import { deterministicId } from '@sicantik/core';
+import { deterministicId, jakartaDayNumber, jakartaDayStart } from '@sicantik/core';
 import { decide, dispatchRecord, entryOf, isFinal, type Job, type NextAttempt, type PartitionLedger } from './domain/ledger';
 import { outboundMessage, type OptInLink } from './domain/outbound';
-import { jakartaDay, jakartaDayStart, type Pacer, type Ticket } from './domain/pacing';
+import { type Pacer, type Ticket } from './domain/pacing';
 import { planRetry, unitHash, type RetryPolicy } from './domain/retry';
 import { route, type ContactState, type Route, type RoutingPolicy, type Unavailability } from './domain/routing';
 
@@ -326,7 +326,7 @@ export async function dispatchBatch(partition: number, jobs: Job[], ledger: Part
   /** Waits for a quota window on the last retry tier, without an attempt (nothing was sent). */
   function park(a: Pending, provider: ProviderName, detail: string, t: number, windowEnd?: number): void {
     const { n } = a.job;
-    const until = windowEnd ?? jakartaDayStart(jakartaDay(t) + 1);
+    const until = windowEnd ?? jakartaDayStart(jakartaDayNumber(t) + 1);
     const tier = deps.retry.tiers;
     const providerAttempt = a.next.previous?.provider === provider ? a.next.previous.providerAttempt + 1 : 1;
     const retry = retryRecord(n, { attempt: a.next.attempt, provider, providerAttempt, excluded: a.next.excluded, notBefore: until, tier, routeReason: 'QUOTA_EXHAUSTED', routeDetail: detail });

@@ -1,7 +1,6 @@
-import { deterministicId } from '@sicantik/core';
+import { deterministicId, jakartaDayNumber } from '@sicantik/core';
 import type { DispatchRetryScheduled, DispatchStatus, NotificationDispatchRecorded, NotificationRendered } from '@sicantik/schemas';
 import { isProviderName, type ProviderName } from '@sicantik/providers';
-import { jakartaDay } from './pacing';
 
 ////////// The dispatch ledger (pure): per notification id, what this service did with it.
 // Kafka is its system of record: dispatch.ledger holds, per notification id, the
@@ -274,7 +273,7 @@ export class PartitionLedger {
 
   /** Notifications counting against `provider`'s daily quota on Jakarta day `day`. */
   usedOn(provider: string, day: number): number { return this.usage.get(`${provider}|${day}`) ?? 0; }
-  usedToday(provider: string, now: number): number { return this.usedOn(provider, jakartaDay(now)); }
+  usedToday(provider: string, now: number): number { return this.usedOn(provider, jakartaDayNumber(now)); }
 
   /** Whether the changelog's end offset is what this memory expects. */
   upToDate(end: bigint): boolean { return this.syncedEnd + BigInt(this.ownWrites) === end; }
@@ -288,7 +287,7 @@ export class PartitionLedger {
   }
 
   private count(e: LedgerEntry, d: number): void {
-    const k = `${e.provider}|${jakartaDay(e.occurredAt)}`;
+    const k = `${e.provider}|${jakartaDayNumber(e.occurredAt)}`;
     const v = (this.usage.get(k) ?? 0) + d;
     if (v) this.usage.set(k, v); else this.usage.delete(k);
   }

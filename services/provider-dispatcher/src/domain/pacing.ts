@@ -1,3 +1,4 @@
+import { jakartaDayNumber, jakartaDayStart } from '@sicantik/core';
 import { PROVIDER_NAMES, isProviderName, type ProviderName } from '@sicantik/providers';
 
 ////////// Pacing (pure: every method takes the time): rate limits and daily quotas per provider account
@@ -132,12 +133,6 @@ export function partitionQuota(quota: number, p: number, n: number): number {
   return Math.floor(quota / n) + (p < quota % n ? 1 : 0);
 }
 
-////////// Days (Asia/Jakarta, UTC+7 all year)
-
-const JAKARTA_OFFSET_MS = 7 * 3_600_000;
-const DAY_MS = 86_400_000;
-export const jakartaDay = (ms: number): number => Math.floor((ms + JAKARTA_OFFSET_MS) / DAY_MS);
-export const jakartaDayStart = (day: number): number => day * DAY_MS - JAKARTA_OFFSET_MS;
 
 ////////// The instance's pacer
 
@@ -180,7 +175,7 @@ export class Pacer {
   acquire(o: { provider: ProviderName; recipient: string; partition: number; usedToday: number; now: number }): Grant {
     const quota = this.o.quotas.get(o.provider);
     if (quota !== undefined && o.usedToday >= partitionQuota(quota, o.partition, this.o.partitions)) {
-      return { ok: false, kind: 'quota', windowEnd: jakartaDayStart(jakartaDay(o.now) + 1) };
+      return { ok: false, kind: 'quota', windowEnd: jakartaDayStart(jakartaDayNumber(o.now) + 1) };
     }
     const w = this.windows.get(o.provider);
     if (w) {

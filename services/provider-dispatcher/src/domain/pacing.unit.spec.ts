@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { Pacer, SlidingWindow, jakartaDay, jakartaDayStart, parseQuotas, parseRate, parseRates, partitionQuota, shareWindow } from './pacing';
+import { jakartaDayNumber, jakartaDayStart } from '@sicantik/core';
+import { Pacer, SlidingWindow, parseQuotas, parseRate, parseRates, partitionQuota, shareWindow } from './pacing';
 import { planRetry, tierDelayMs, unitHash, type RetryPolicy } from './retry';
 
 describe('limits from configuration', () => {
@@ -99,7 +100,7 @@ describe('Pacer', () => {
     const t = Date.parse('2026-11-22T23:00:00+07:00');
     expect(p.acquire({ provider: 'fonnte', recipient: 'a', partition: 1, usedToday: 1, now: t }).ok).toBe(true);
     expect(p.acquire({ provider: 'fonnte', recipient: 'a', partition: 1, usedToday: 2, now: t })).toEqual({ ok: false, kind: 'quota', windowEnd: Date.parse('2026-11-23T00:00:00+07:00') });
-    expect(jakartaDayStart(jakartaDay(t))).toBe(Date.parse('2026-11-22T00:00:00+07:00'));
+    expect(jakartaDayStart(jakartaDayNumber(t))).toBe(Date.parse('2026-11-22T00:00:00+07:00'));
   });
 });
 
