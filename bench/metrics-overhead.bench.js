@@ -16,7 +16,8 @@
 //    labelled counter in each of the 5 services' consumer loops. Timed with metrics on
 //    (createMetrics as shipped) and off (METRICS_ENABLED=false: the same calls are no-ops).
 // 2. The default process collectors (event-loop delay sampling, GC observer): CPU of an
-//    otherwise idle child process with them vs without, IDLE_S seconds each, interleaved.
+//    otherwise idle child process with them vs without, IDLE_S seconds each, interleaved;
+//    also with prom-client's own defaults (10 ms event-loop sampling), as shipped before.
 // 3. A scrape: registry.metrics() with the label sets a running service holds; per
 //    second at one scrape every SCRAPE_S (15) seconds per service.
 // Overhead at RATE events/s = (1 * RATE + 5 * (2 + 3)) / (RATE * SERVICES_CPU_MS) where the
@@ -35,7 +36,14 @@ const say = (m) => process.stderr.write(`[metrics ${new Date().toISOString().sli
 
 function idleChild() {
   // Child: the service's metrics objects (on or off), then idle like a service between batches.
-  createMetrics('bench-idle', { enabled: process.argv[3] === 'on' });
+  const mode = process.argv[3];
+  if (mode === 'prom-default') {
+    // prom-client's own defaults (event-loop delay sampled every 10 ms), as shipped before.
+    const client = require('prom-client');
+    client.collectDefaultMetrics({ register: new client.Registry() });
+  } else {
+    createMetrics('bench-idle', { enabled: mode === 'on' });
+  }
   const t0 = process.cpuUsage();
   setTimeout(() => {
     const u = process.cpuUsage(t0);
@@ -98,8 +106,8 @@ async function main() {
   say(`recording per event through ${SERVICES} services: on ${med(on).toFixed(0)} ns, off ${med(off).toFixed(0)} ns (runs on ${on.map((x) => x.toFixed(0)).join('/')}, off ${off.map((x) => x.toFixed(0)).join('/')})`);
 
   // 2. Default collectors: idle children, interleaved on/off/on/off.
-  const idle = { on: [], off: [] };
-  for (const mode of ['on', 'off', 'on', 'off']) { idle[mode].push(await idleCpu(mode)); say(`idle ${mode}: ${idle[mode].at(-1).toFixed(3)} ms CPU/s`); }
+  const idle = { on: [], off: [], 'prom-default': [] };
+  for (const mode of ['on', 'off', 'prom-default', 'on', 'off', 'prom-default']) { idle[mode].push(await idleCpu(mode)); say(`idle ${mode}: ${idle[mode].at(-1).toFixed(3)} ms CPU/s`); }
   const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const collectorsMsPerS = Math.max(0, avg(idle.on) - avg(idle.off));
 
@@ -118,6 +126,7 @@ async function main() {
   const rows = [
     ['recording, per event through 5 services', `${recNs.toFixed(0)} ns/event`, `${((recNs / 1e6) * RATE).toFixed(3)} ms/s`],
     ['default collectors, per service (idle CPU on − off)', `${collectorsMsPerS.toFixed(3)} ms/s (on ${avg(idle.on).toFixed(3)}, off ${avg(idle.off).toFixed(3)})`, `${(SERVICES * collectorsMsPerS).toFixed(3)} ms/s`],
+    ['(for comparison: prom-client\'s default collectors, 10 ms event-loop sampling, as shipped before)', `${Math.max(0, avg(idle['prom-default']) - avg(idle.off)).toFixed(3)} ms/s`, `${(SERVICES * Math.max(0, avg(idle['prom-default']) - avg(idle.off))).toFixed(3)} ms/s`],
     [`one scrape, every ${SCRAPE_S} s per service`, `${scrapeMs.toFixed(2)} ms/scrape`, `${(SERVICES * scrapeMsPerS).toFixed(3)} ms/s`],
   ];
   console.log('| part | measured | at the rate, all services |');
