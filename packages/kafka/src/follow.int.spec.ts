@@ -63,6 +63,29 @@ describe('followTopic against the real broker', () => {
     expect(f.records).toBe(Number(ends.find((e) => e.partition === 1)!.high) - 2);
   });
 
+  it('returns when a partition holds nothing but an aborted transaction (a fetch of filtered records only)', async () => {
+    const p2 = `${uniq('it-follow-abort-')}.`;
+    const c2 = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: p2 });
+    await ensureTopics(admin, { prefix: p2, partitions: 2, replicationFactor: 1 }, ['contact.events']);
+    try {
+      await c2.register(['contact.events']);
+      const tx = kafka.producer({ transactionalId: uniq('it-follow-abort-tx-'), idempotent: true, maxInFlightRequests: 1 });
+      await tx.connect();
+      const committed = await tx.transaction();
+      await committed.send({ topic: c2.topic('contact.events'), messages: [{ partition: 0, key: 'a', value: c2.encode('contact.events', event(1)) }] });
+      await committed.commit();
+      const aborted = await tx.transaction();
+      await aborted.send({ topic: c2.topic('contact.events'), messages: [2, 3].map((i) => ({ partition: 1, key: `b${i}`, value: c2.encode('contact.events', event(i)) })) });
+      await aborted.abort();
+      await tx.disconnect();
+      const seen: string[] = [];
+      const f = await followTopic({ kafka, admin, codec: c2, topic: 'contact.events', groupId: uniq(`${p2}follow-`), onMessage: (v) => { seen.push(v.eventId); } });
+      expect([f.records, seen]).toEqual([1, ['e-1']]);
+    } finally {
+      await admin.deleteTopics({ topics: [c2.topic('contact.events')] }).catch(() => undefined);
+    }
+  });
+
   it('keeps following after catching up when asked', async () => {
     const seen: { v: ContactEvent; partition: number; offset: string }[] = [];
     const f = await read({ seen, keepFollowing: true });

@@ -45,6 +45,19 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
       if (others.length) consumer.pause([{ topic, partitions: others }]);
     });
   }
+  /** A partition's records up to `last` are handled: caught up once every partition reaches its end. */
+  const reached = (partition: number, last: string) => {
+    const end = pending.get(partition);
+    if (end !== undefined && BigInt(last) + 1n >= end) {
+      pending.delete(partition);
+      if (pending.size === 0) caughtUp();
+    }
+  };
+  // A fetch holding only transaction markers or aborted records never reaches eachBatch
+  // (kafkajs resolves it and reports it as an empty batch): its end counts here.
+  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    if (e.payload.topic === topic && e.payload.batchSize === 0 && (!wanted || wanted.has(e.payload.partition))) reached(e.payload.partition, e.payload.lastOffset);
+  });
   // Whole batches, decoded without a promise per record once a writer schema is known,
   // and onMessage awaited only when it returns a promise: a restore or a rebuild reads
   // millions of records, and the per-record overhead was most of its time.
@@ -69,11 +82,7 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
       }
       // A whole batch counts up to its last offset, control records included.
       if (whole) last = batch.lastOffset();
-      const end = pending.get(partition);
-      if (last !== undefined && end !== undefined && BigInt(last) + 1n >= end) {
-        pending.delete(partition);
-        if (pending.size === 0) caughtUp();
-      }
+      if (last !== undefined) reached(partition, last);
       await heartbeat();
     },
   });
