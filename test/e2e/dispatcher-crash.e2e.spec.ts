@@ -8,6 +8,7 @@ import { EventProducer } from '@sicantik/kafka';
 import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
 import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
+import { FINAL_STATUSES } from '../../services/provider-dispatcher/src/domain/ledger';
 
 ////////// provider-dispatcher killed (SIGKILL) mid-batch and restarted
 // The dispatcher runs as a process (built output) against a slow provider simulator
@@ -19,7 +20,7 @@ import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
 const root = path.resolve(__dirname, '..', '..');
 const N = 90;
 const phone = (i: number) => `+628120000${String(i).padStart(4, '0')}`;
-const FINAL = new Set(['ACCEPTED', 'FAILED', 'IN_DOUBT']);
+const FINAL: ReadonlySet<string> = FINAL_STATUSES;
 
 describe('provider-dispatcher killed mid-batch', () => {
   const id = uniq('');

@@ -72,7 +72,11 @@ export interface DispatchDeps {
 }
 
 export type ResultStatus = DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH' | 'SKIPPED_STALE' | 'WAITING';
-export interface DispatchResult { notificationId: string; status: ResultStatus; sent: boolean; provider: string | null; routeReason: string | null }
+export interface DispatchResult {
+  notificationId: string; status: ResultStatus; sent: boolean; provider: string | null; routeReason: string | null;
+  /** The ledger's earlier outcome produced again (a redelivered record): counted and logged once, when first recorded. */
+  reemitted?: boolean;
+}
 export interface BatchResult {
   results: DispatchResult[];
   /** records[from..] wait until `until` (a pacing token, a retry's time, an open circuit). */
@@ -155,7 +159,7 @@ export async function dispatchBatch(partition: number, jobs: Job[], ledger: Part
     const d = decide(job, ledger.entries.get(id), ledger.unrecorded.get(id), now());
     switch (d.kind) {
       case 'skip': if (job.n.outcome === 'RENDERED') result.status = 'SKIPPED_STALE'; stale.add(id); break;
-      case 'reemit': emitOnly.push(d.record); result.status = d.record.status; result.provider = d.record.provider; break;
+      case 'reemit': emitOnly.push(d.record); result.status = d.record.status; result.provider = d.record.provider; result.reemitted = true; break;
       case 'record': {
         record(job.n, d.record, followUpsOf(job.n, d.record, deps));
         // A fallback known before (a produce failed after it): its next attempt is due now.

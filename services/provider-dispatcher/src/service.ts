@@ -91,14 +91,14 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const handle = async (topic: string, partition: number, jobs: Job[], heartbeat: () => Promise<void>): Promise<BatchOutcome | void> => {
     const r = await ledger.withPartition(partition, heartbeat, (l) => dispatchBatch(partition, jobs, l, deps));
     for (const x of r.results) {
-      if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING') continue;
+      if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
       outcomes.inc({ provider: x.provider ?? 'none', status: x.status });
       if (x.routeReason) routes.inc({ reason: x.routeReason });
     }
     if (logger.isLevelEnabled('info')) {
       const phones = new Map(jobs.map((j) => [j.n.notificationId, j.n.recipient.phone]));
       for (const x of r.results) {
-        if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING') continue;
+        if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
         logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
       }
     }
