@@ -98,8 +98,9 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     if (logger.isLevelEnabled('info')) {
       const phones = new Map(jobs.map((j) => [j.n.notificationId, j.n.recipient.phone]));
       for (const x of r.results) {
-        if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
-        logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
+        if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING') continue;
+        if (x.reemitted) logger.info({ notificationId: x.notificationId, status: x.status, provider: x.provider, reemitted: true, topic }, 'dispatch outcome re-emitted from the ledger (recorded before; nothing sent)');
+        else logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
       }
     }
     if (!r.defer) return undefined;
