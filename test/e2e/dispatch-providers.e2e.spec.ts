@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import express from 'express';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventProducer } from '@sicantik/kafka';
-import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
+import { SchemaCodec, type NotificationDispatchRecorded } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
-import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
+import { freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
 
 ////////// provider-dispatcher (built output, a process) with two providers, killed (SIGKILL)
 // while the simulator is slow to answer, and restarted.
@@ -118,12 +118,7 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
     await producer.send([contactEvent(phone(optedOut), 'OPTED_OUT')]);
     await waitFor(async () => (await adminCall('POST', '/test-send', { to: phone(optedOut), dryRun: true })).decision.reason === 'OPTED_OUT', { what: 'the opt-out followed' });
 
-    const notifications: NotificationRendered[] = Array.from({ length: N }, (_, i) => ({
-      eventId: `${id}-r-${i}`, occurredAt: Date.now(), correlationId: `${id}-c-${i}`, causationId: null, notificationId: `${id}-n-${i}`,
-      scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1, pendaftaran_id: `REG-${id}-${i}`,
-      recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi', phone: phone(i) },
-      outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama_pemohon', value: 'Budi' }], language: 'id', failureReason: null,
-    }));
+    const notifications = renderedNotifications({ id, n: N, phone, parameter: 'nama_pemohon' });
     await producer.send(notifications.map((value) => ({ topic: 'notification.rendered' as const, key: value.pendaftaran_id, value })));
 
     // Kill it while a later batch's calls are in flight (an earlier batch already accepted).

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import express from 'express';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventProducer } from '@sicantik/kafka';
-import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
+import { SchemaCodec, type NotificationDispatchRecorded } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
-import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
+import { freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
 import { FINAL_STATUSES } from '../../services/provider-dispatcher/src/domain/ledger';
 
 ////////// provider-dispatcher killed (SIGKILL) mid-batch and restarted
@@ -94,12 +94,7 @@ describe('provider-dispatcher killed mid-batch', () => {
   });
 
   it('each notification reaches the provider at most once, and ends with exactly one final outcome', async () => {
-    const notifications: NotificationRendered[] = Array.from({ length: N }, (_, i) => ({
-      eventId: `${id}-r-${i}`, occurredAt: Date.now(), correlationId: `${id}-c-${i}`, causationId: null, notificationId: `${id}-n-${i}`,
-      scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1, pendaftaran_id: `REG-${id}-${i}`,
-      recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi', phone: phone(i) },
-      outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama', value: 'Budi' }], language: 'id', failureReason: null,
-    }));
+    const notifications = renderedNotifications({ id, n: N, phone, parameter: 'nama' });
     await producer.send(notifications.map((value) => ({ topic: 'notification.rendered' as const, key: value.pendaftaran_id, value })));
 
     // Kill it while a later batch's calls are in flight (an earlier batch already accepted).

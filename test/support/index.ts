@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import type { Consumer, Kafka } from 'kafkajs';
-import type { SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
+import type { NotificationRendered, SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
 
 ////////// Helpers shared by integration and end-to-end tests
 
@@ -91,4 +91,14 @@ export async function readDecoded<T extends TopicName>(o: { kafka: Kafka; codec:
     } finally { await admin.disconnect(); }
   };
   return { consumer, untilCaughtUp };
+}
+
+/** `n` rendered permit_ready notifications for dispatcher tests: ids `${id}-n-${i}`, to `phone(i)`, one parameter `parameter` = Budi. */
+export function renderedNotifications(o: { id: string; n: number; phone(i: number): string; parameter: string }): NotificationRendered[] {
+  return Array.from({ length: o.n }, (_, i) => ({
+    eventId: `${o.id}-r-${i}`, occurredAt: Date.now(), correlationId: `${o.id}-c-${i}`, causationId: null, notificationId: `${o.id}-n-${i}`,
+    scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1, pendaftaran_id: `REG-${o.id}-${i}`,
+    recipient: { kind: 'APPLICANT', id: `REG-${i}`, name: 'Budi', phone: o.phone(i) },
+    outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: o.parameter, value: 'Budi' }], language: 'id', failureReason: null,
+  }));
 }

@@ -33,6 +33,15 @@ export const SECRETS = {
   watzapWebhookToken: 'test-watzap-hook-token',
 };
 
+/** The simulator's per-provider settings with the test secrets (Meta's are top-level options). */
+export const SIMULATOR_PROVIDERS = {
+  twilio: { accountSid: SECRETS.twilioAccountSid, authToken: SECRETS.twilioAuthToken },
+  bird: { apiKey: SECRETS.birdApiKey, webhookSecret: SECRETS.birdWebhookSecret },
+  vonage: { apiKey: SECRETS.vonageApiKey, apiSecret: SECRETS.vonageApiSecret, signatureSecret: SECRETS.vonageSignatureSecret, applicationId: SECRETS.vonageApplicationId },
+  fonnte: { token: SECRETS.fonnteToken, webhookToken: SECRETS.fonnteWebhookToken },
+  watzap: { apiKey: SECRETS.watzapApiKey, numberKey: SECRETS.watzapNumberKey, webhookToken: SECRETS.watzapWebhookToken },
+} satisfies SimConfig['providers'];
+
 export async function startHarness(extra: Partial<SimConfig> = {}) {
   const received: Received[] = [];
   let receiverStatus = 200;
@@ -58,14 +67,7 @@ export async function startHarness(extra: Partial<SimConfig> = {}) {
     webhookAttempts: 3,
     seed: 42,
     ...extra,
-    providers: {
-      twilio: { accountSid: SECRETS.twilioAccountSid, authToken: SECRETS.twilioAuthToken },
-      bird: { apiKey: SECRETS.birdApiKey, webhookSecret: SECRETS.birdWebhookSecret },
-      vonage: { apiKey: SECRETS.vonageApiKey, apiSecret: SECRETS.vonageApiSecret, signatureSecret: SECRETS.vonageSignatureSecret, applicationId: SECRETS.vonageApplicationId },
-      fonnte: { token: SECRETS.fonnteToken, webhookToken: SECRETS.fonnteWebhookToken },
-      watzap: { apiKey: SECRETS.watzapApiKey, numberKey: SECRETS.watzapNumberKey, webhookToken: SECRETS.watzapWebhookToken },
-      ...extra.providers,
-    },
+    providers: { ...SIMULATOR_PROVIDERS, ...extra.providers },
   });
   const server: Server = await new Promise((r) => { const s = sim.app.listen(0, '127.0.0.1', () => r(s)); });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

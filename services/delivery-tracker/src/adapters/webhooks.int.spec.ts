@@ -13,7 +13,7 @@ import { PROVIDER_NAMES, configuredProviders, type ProviderName } from '@sicanti
 import type { ContactEvent, DeliveryStatusReported, NotificationDispatchRecorded } from '@sicantik/schemas';
 import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
 import { createSimulator } from '../../../../tools/provider-simulator/src/app';
-import { SECRETS } from '../../../../tools/provider-simulator/src/testHarness';
+import { SECRETS, SIMULATOR_PROVIDERS } from '../../../../tools/provider-simulator/src/testHarness';
 import { DecisionProjection } from '../projections/decisions';
 import { NotificationProjection, type NotificationDoc } from '../projections/store';
 import { Serial } from '../projections/writer';
@@ -117,13 +117,7 @@ describe('delivery-tracker webhooks of every provider (simulator-signed, real HT
     const simConfig = { statuses: [], webhookDelayMs: 0, webhookBaseUrl: `${trackerUrl}/webhooks`, webhookAttempts: 1, seed: 7 };
     sim = createSimulator({
       ...simConfig, metaAccessToken: SECRETS.metaAccessToken, metaAppSecret: SECRETS.metaAppSecret,
-      providers: {
-        twilio: { accountSid: SECRETS.twilioAccountSid, authToken: SECRETS.twilioAuthToken },
-        bird: { apiKey: SECRETS.birdApiKey, webhookSecret: SECRETS.birdWebhookSecret },
-        vonage: { apiKey: SECRETS.vonageApiKey, apiSecret: SECRETS.vonageApiSecret, signatureSecret: SECRETS.vonageSignatureSecret, applicationId: SECRETS.vonageApplicationId },
-        fonnte: { token: SECRETS.fonnteToken, webhookToken: SECRETS.fonnteWebhookToken },
-        watzap: { apiKey: SECRETS.watzapApiKey, numberKey: SECRETS.watzapNumberKey, webhookToken: SECRETS.watzapWebhookToken },
-      },
+      providers: SIMULATOR_PROVIDERS,
     });
     ({ server: simServer, url: simUrl } = await listenOn(sim.app));
     // Signs exactly as the providers do, with secrets that are not ours (the simulator's defaults).
