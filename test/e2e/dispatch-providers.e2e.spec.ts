@@ -17,12 +17,16 @@ import { freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } fr
 // simulator, so calls are in flight when the process dies. Afterwards: no number
 // reached a provider twice, every notification has exactly one final outcome, an
 // accepted one went to the provider its routing says, and the sends that may have gone
-// out before the kill are IN_DOUBT and listed by the admin API and the CLI.
+// out before the kill are IN_DOUBT and listed by the admin API and the CLI. A second
+// wave posted after the restart is sent, each exactly once.
 
 const root = path.resolve(__dirname, '..', '..');
 const N = 60;
 const phone = (i: number) => `+628130000${String(i).padStart(4, '0')}`;
 const optedIn = (i: number) => i % 3 === 0;
+/** The second wave (posted after the restart): numbers that never opted in. */
+const M = 9;
+const phone2 = (i: number) => `+6281300009${String(i).padStart(3, '0')}`;
 const FINAL = new Set(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
 const TOKEN = 'e2e-dispatch-admin-token-01';
 const OPT_IN_LINK = 'https://wa.me/6281100000000?text=MULAI';
@@ -138,7 +142,12 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
       for (const e of dispatched) if (FINAL.has(e.status)) (m.get(e.notificationId) ?? m.set(e.notificationId, new Map()).get(e.notificationId)!).set(e.eventId, e);
       return m;
     };
-    await waitFor(async () => finals().size === N, { timeoutMs: 120_000, what: 'a final outcome for every notification' });
+    await waitFor(async () => notifications.every((n) => finals().has(n.notificationId)), { timeoutMs: 120_000, what: 'a final outcome for every notification' });
+    // A second wave, posted only now: whatever the kill interrupted, the restarted
+    // dispatcher must send new work (to numbers that never opted in: Fonnte, with the link).
+    const secondWave = renderedNotifications({ id: `${id}-w2`, n: M, phone: phone2, parameter: 'nama_pemohon' });
+    await producer.send(secondWave.map((value) => ({ topic: 'notification.rendered' as const, key: value.pendaftaran_id, value })));
+    await waitFor(async () => finals().size === N + M, { timeoutMs: 120_000, what: 'a final outcome for every notification of the second wave' });
     await new Promise((r) => setTimeout(r, DELAY_MS + 1500)); // nothing more may arrive
 
     // At most once at any provider, per number.
@@ -162,7 +171,12 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
       }
     }
     expect(inDoubt.length).toBeGreaterThan(0);
-    expect(notifications.some((n) => finals().get(n.notificationId)!.values().next().value!.status === 'ACCEPTED' && !claimedBeforeKill.has(n.notificationId))).toBe(true);
+    // The second wave: every one accepted once, by Fonnte with the opt-in link, none in doubt.
+    expect(secondWave.map((n) => {
+      const f = [...finals().get(n.notificationId)!.values()];
+      const reached = arrivals.get(n.recipient.phone) ?? [];
+      return [n.notificationId, f.length, f[0]!.status, f[0]!.provider, f[0]!.routeReason, reached.length, reached[0]?.message];
+    })).toEqual(secondWave.map((n) => [n.notificationId, 1, 'ACCEPTED', 'fonnte', 'NOT_OPTED_IN', 1, `Izin Anda telah terbit.\n\nAktifkan notifikasi resmi: ${OPT_IN_LINK}`]));
 
     // The operator sees exactly those, from the admin API and from the CLI.
     const listed = await adminCall('GET', '/in-doubt');
