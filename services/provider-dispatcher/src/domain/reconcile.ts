@@ -1,5 +1,5 @@
 import { deterministicId } from '@sicantik/core';
-import type { AwaitingReport, DeliveryStatus, DeliveryStatusReported, ReconcileEntry } from '@sicantik/schemas';
+import type { AwaitingReport, DeliveryStatus, DeliveryStatusReported, NotificationDispatchRecorded, ReconcileEntry } from '@sicantik/schemas';
 
 ////////// Reconciliation (pure): a message a provider accepted that gets no final status report
 // Per provider message id, an entry (the state of dispatch.reconcile). Inputs: the
@@ -16,7 +16,7 @@ import type { AwaitingReport, DeliveryStatus, DeliveryStatusReported, ReconcileE
 // deterministic (a repeat is the same event).
 
 export type Entry = ReconcileEntry;
-export type Outcome = NonNullable<Entry['outcome']>;
+type Outcome = NonNullable<Entry['outcome']>;
 
 /** A status lookup's answer, as the gateway gives it. */
 export type LookupAnswer =
@@ -59,7 +59,7 @@ export interface Decision {
   tooOld?: true;
 }
 
-export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['DELIVERED', 'READ', 'FAILED']);
+const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['DELIVERED', 'READ', 'FAILED']);
 const LOOKED_UP: Readonly<Record<'sent' | 'delivered' | 'read' | 'failed', DeliveryStatus>> = { sent: 'SENT', delivered: 'DELIVERED', read: 'READ', failed: 'FAILED' };
 
 const same = (entry: Entry | undefined): Decision => ({ entry, changed: false });
@@ -75,7 +75,7 @@ export const isDue = (e: Entry, now: number): boolean => e.outcome === null && e
 export const isExpired = (e: Entry, now: number, s: ReconcileSettings): boolean => e.updatedAt + s.retentionMs <= now;
 
 /** Wait before lookup number n + 1 (n lookups made). */
-export const backoffAfter = (lookups: number, s: ReconcileSettings): number => s.lookupBackoffMs * 2 ** Math.max(0, Math.min(lookups - 1, 20));
+const backoffAfter = (lookups: number, s: ReconcileSettings): number => s.lookupBackoffMs * 2 ** Math.max(0, Math.min(lookups - 1, 20));
 
 export function decide(prev: Entry | undefined, input: ReconcileInput, now: number, s: ReconcileSettings): Decision {
   switch (input.kind) {
@@ -131,7 +131,7 @@ function conclude(e: Entry, now: number, s: ReconcileSettings, why: string): Dec
 }
 
 /** A status the provider's status API gave: the same id whenever that status is found again. */
-export function lookupEvent(e: Entry, status: DeliveryStatus, now: number, errorCode?: string): DeliveryStatusReported {
+function lookupEvent(e: Entry, status: DeliveryStatus, now: number, errorCode?: string): DeliveryStatusReported {
   return {
     eventId: deterministicId('sicantik.event', 'DeliveryStatusReported', e.provider, e.providerMessageId, status, 'lookup'),
     occurredAt: now, correlationId: e.providerMessageId, causationId: e.causationId,
@@ -140,13 +140,25 @@ export function lookupEvent(e: Entry, status: DeliveryStatus, now: number, error
   };
 }
 
+/** 2.5 s, 15 min, 1 h. */
+const duration = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
 /** NO_REPORT: one id per message, its time the moment a report was due (the same event whenever it is concluded again). */
-export function noReportEvent(e: Entry, s: ReconcileSettings, why: string): DeliveryStatusReported {
+function noReportEvent(e: Entry, s: ReconcileSettings, why: string): DeliveryStatusReported {
   const due = (e.acceptedAt ?? e.updatedAt) + s.afterMs;
   return {
     eventId: deterministicId('sicantik.event', 'DeliveryStatusReported', e.provider, e.providerMessageId, 'NO_REPORT'),
     occurredAt: due, correlationId: e.providerMessageId, causationId: e.causationId,
     provider: e.provider, providerMessageId: e.providerMessageId, status: 'NO_REPORT', providerTimestamp: null, receivedAt: due,
-    errorCode: 'NO_REPORT', errorTitle: `no status report within ${Math.round(s.afterMs / 1000)} s of the acceptance; ${why}`, source: 'RECONCILER',
+    errorCode: 'NO_REPORT', errorTitle: `no status report within ${duration(s.afterMs)} of the acceptance; ${why}`, source: 'RECONCILER',
+  };
+}
+
+/** An ACCEPTED dispatch record with a provider message id, re-keyed for the reconciler (others: undefined). */
+export function awaitingOf(r: NotificationDispatchRecorded): AwaitingReport | undefined {
+  if (r.status !== 'ACCEPTED' || !r.providerMessageId) return undefined;
+  return {
+    eventId: deterministicId('sicantik.event', 'AwaitingReport', r.eventId), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.eventId,
+    notificationId: r.notificationId, pendaftaran_id: r.pendaftaran_id, provider: r.provider, providerMessageId: r.providerMessageId, acceptedAt: r.occurredAt,
   };
 }

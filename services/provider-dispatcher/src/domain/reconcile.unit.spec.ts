@@ -76,7 +76,7 @@ describe('reconcile: decide', () => {
     expect(end).toMatchObject({ outcome: 'no_report', entry: { outcome: 'no_report', lookups: 4, nextLookupAt: null } });
     expect(end.event).toMatchObject({
       status: 'NO_REPORT', source: 'RECONCILER', errorCode: 'NO_REPORT', occurredAt: T0 + 60_000, receivedAt: T0 + 60_000,
-      errorTitle: 'no status report within 60 s of the acceptance; no final status before giving up (the status API does not know the message)',
+      errorTitle: 'no status report within 1 min of the acceptance; no final status before giving up (the status API does not know the message)',
     });
   });
 
@@ -100,7 +100,7 @@ describe('reconcile: decide', () => {
     const b = given([[accepted('meta', 'wamid.1'), T0], [tick, T0 + 75_000]]).last;
     expect(a).toMatchObject({ outcome: 'no_report', changed: true, entry: { outcome: 'no_report' } });
     expect(a.event).toEqual(b.event);
-    expect(a.event).toMatchObject({ status: 'NO_REPORT', source: 'RECONCILER', provider: 'meta', providerMessageId: 'wamid.1', errorTitle: 'no status report within 60 s of the acceptance; the provider has no status API' });
+    expect(a.event).toMatchObject({ status: 'NO_REPORT', source: 'RECONCILER', provider: 'meta', providerMessageId: 'wamid.1', errorTitle: 'no status report within 1 min of the acceptance; the provider has no status API' });
   });
 
   it('without a status API but with SENT reported: sent_only, nothing emitted', () => {
