@@ -76,13 +76,15 @@ export const configSchema = z.object({
   RECONCILE_LOOKUP_BACKOFF_MS: z.coerce.number().int().min(10).default(900_000),
   /** How often the due messages are looked for. */
   RECONCILE_TICK_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+  /** Resolved messages are remembered this long after their last change (a repeated acceptance changes nothing); older acceptances are ignored. */
+  RECONCILE_REMEMBER_MS: z.coerce.number().int().min(1000).max(RECONCILE_RETENTION_MS).default(7 * 86_400_000),
   /** Status lookups in flight at once per instance. */
   RECONCILE_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** Defaults to TOPIC_PREFIX + 'dispatcher-reconcile' (and that + '-accepted' for the re-keying stage). */
   RECONCILE_CONSUMER_GROUP: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {
   if (c.RECONCILE_GIVE_UP_MS < c.RECONCILE_AFTER_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_GIVE_UP_MS'], message: 'must be at least RECONCILE_AFTER_MS' });
-  if (c.RECONCILE_GIVE_UP_MS >= RECONCILE_RETENTION_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_GIVE_UP_MS'], message: `must be less than dispatch.reconcile's retention (${RECONCILE_RETENTION_MS} ms)` });
+  if (c.RECONCILE_REMEMBER_MS <= c.RECONCILE_GIVE_UP_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_REMEMBER_MS'], message: 'must be more than RECONCILE_GIVE_UP_MS' });
 });
 export type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

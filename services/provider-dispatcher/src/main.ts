@@ -3,11 +3,11 @@ import { systemClock } from '@sicantik/core';
 import { followTopic, installShutdown, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { configuredProviders, type ProviderName } from '@sicantik/providers';
-import { RECONCILE_RETENTION_MS } from '@sicantik/schemas';
 import { createAdminApp } from './adapters/http/admin';
 import { fetchExecutor } from './adapters/http/executor';
 import { ProviderGateway } from './adapters/providers/gateway';
-import { RECONCILER_TOPICS, gatewayLookups, startReconciler } from './adapters/reconciler';
+import { gatewayLookups } from './adapters/reconcileLookups';
+import { RECONCILER_TOPICS, startReconciler } from './adapters/reconciler';
 import { readConfig } from './config';
 import { ContactBook } from './domain/contacts';
 import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
@@ -69,7 +69,7 @@ async function main() {
   const looks = gatewayLookups(gateway);
   const reconciler = cfg.RECONCILE === 'off' ? undefined : await startReconciler({
     kafka, admin, codec, producer: infra.producer, logger, metrics, lookup: looks.lookup, now,
-    settings: { afterMs: cfg.RECONCILE_AFTER_MS, giveUpMs: cfg.RECONCILE_GIVE_UP_MS, lookupBackoffMs: cfg.RECONCILE_LOOKUP_BACKOFF_MS, retentionMs: RECONCILE_RETENTION_MS, canLookup: looks.canLookup },
+    settings: { afterMs: cfg.RECONCILE_AFTER_MS, giveUpMs: cfg.RECONCILE_GIVE_UP_MS, lookupBackoffMs: cfg.RECONCILE_LOOKUP_BACKOFF_MS, rememberMs: cfg.RECONCILE_REMEMBER_MS, canLookup: looks.canLookup },
     groupId: cfg.RECONCILE_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}dispatcher-reconcile`, readerGroupPrefix: `${cfg.TOPIC_PREFIX}dispatcher-reconcile-reader-${cfg.SERVICE_INSTANCE}-${process.pid}`,
     tickMs: cfg.RECONCILE_TICK_MS, lookupConcurrency: cfg.RECONCILE_LOOKUP_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS,
   });

@@ -7,7 +7,8 @@ import { SECRETS, startHarness, type Harness } from '../../../../tools/provider-
 import { readDecoded, silentLogger, stack, uniq, waitFor } from '../../../../test/support';
 import { fetchExecutor } from './http/executor';
 import { ProviderGateway } from './providers/gateway';
-import { RECONCILER_TOPICS, gatewayLookups, startReconciler } from './reconciler';
+import { gatewayLookups } from './reconcileLookups';
+import { RECONCILER_TOPICS, startReconciler } from './reconciler';
 
 ////////// The reconciler with a real broker and registry and the provider simulator over
 // real HTTP. The simulator's webhooks are refused (the receiver answers 503, one attempt),
@@ -45,7 +46,7 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
   const metrics = [createMetrics('it-rec-1'), createMetrics('it-rec-2')];
   const reconciler = (i: number) => startReconciler({
     kafka, admin, codec, producer, logger: silentLogger(), metrics: metrics[i - 1]!, lookup: looks.lookup, now: Date.now,
-    settings: { afterMs: AFTER_MS, giveUpMs: 60_000, lookupBackoffMs: 300, retentionMs: 86_400_000, canLookup: looks.canLookup },
+    settings: { afterMs: AFTER_MS, giveUpMs: 60_000, lookupBackoffMs: 300, rememberMs: 86_400_000, canLookup: looks.canLookup },
     groupId: `${prefix}reconcile`, readerGroupPrefix: uniq(`${prefix}reader-`), tickMs: 100, lookupConcurrency: 4, maxWaitMs: 100,
   });
   const statuses: DeliveryStatusReported[] = [];

@@ -2,9 +2,9 @@ import type { Admin, Kafka } from 'kafkajs';
 import { errorMessage } from '@sicantik/core';
 import { coPartitionedAssigner, runBatchConsumer, type EventProducer, type OutMessage, type RecordBatch } from '@sicantik/kafka';
 import type { Logger, Metrics } from '@sicantik/observability';
-import { isProviderName, type LookupResult, type ProviderName } from '@sicantik/providers';
 import type { SchemaCodec, TopicName } from '@sicantik/schemas';
-import { awaitingOf, decide, isDue, isExpired, type Decision, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from '../domain/reconcile';
+import { awaitingOf, caughtUpPartitions, decide, isDue, isExpired, type Decision, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from '../domain/reconcile';
+import { pool } from './reconcileLookups';
 import { ReconcilePartitions, reconcileChangelog } from './reconcileState';
 
 ////////// Reconciliation at the edge (the rules: domain/reconcile.ts; how to run it: RECONCILE.md)
@@ -136,13 +136,29 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
     }
   };
 
+  // Only partitions whose delivery.status records written before the previous look have
+  // all been read (committed) are looked at: a report still unread in the topic (a
+  // consumer catching up after a restart or a first start) is not taken for a missing one.
+  let endsBefore = new Map<number, bigint>();
+  const caughtUp = async (): Promise<Set<number>> => {
+    const topic = o.codec.topic('delivery.status');
+    const [ends, committed] = await Promise.all([o.admin.fetchTopicOffsets(topic), o.admin.fetchOffsets({ groupId: o.groupId, topics: [topic] })]);
+    const now = ends.map((e) => ({ partition: e.partition, low: BigInt(e.low), high: BigInt(e.high) }));
+    const ready = caughtUpPartitions(endsBefore, now, new Map((committed[0]?.partitions ?? []).map((x) => [x.partition, BigInt(x.offset)])));
+    endsBefore = new Map(now.map((e) => [e.partition, e.high]));
+    return ready;
+  };
+
   let stopping = false;
   let ticking: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (stopping || ticking) return; // a slow look is not overtaken by the next
-    ticking = Promise.all(state.ownedPartitions().map((p) => tickPartition(p).catch((e: unknown) => {
-      log.warn({ partition: p, err: errorMessage(e) }, 'reconcile tick failed; tried again at the next');
-    }))).then(() => { ticking = undefined; });
+    ticking = (async () => {
+      const ready = await caughtUp();
+      await Promise.all(state.ownedPartitions().filter((p) => ready.has(p)).map((p) => tickPartition(p).catch((e: unknown) => {
+        log.warn({ partition: p, err: errorMessage(e) }, 'reconcile tick failed; tried again at the next');
+      })));
+    })().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'reconcile tick: offsets unavailable; tried again at the next')).then(() => { ticking = undefined; });
   }, o.tickMs);
 
   return {
@@ -152,28 +168,6 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
       clearInterval(timer);
       await ticking;
       await Promise.all([rekey.stop(), reconcile.stop()] satisfies Promise<void>[]);
-    },
-  };
-}
-
-/** Runs fn over items, at most n at once; results in the items' order. */
-async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); }
-  }));
-  return out;
-}
-
-/** The gateway's status lookups as the reconciler asks them (a provider name it does not know has none). */
-export function gatewayLookups(g: { canLookup(p: ProviderName): boolean; lookup(p: ProviderName, id: string): Promise<LookupResult | { kind: 'unsupported' }> }) {
-  return {
-    canLookup: (p: string) => isProviderName(p) && g.canLookup(p),
-    lookup: async (p: string, id: string): Promise<LookupAnswer> => {
-      if (!isProviderName(p)) return { kind: 'unsupported' };
-      const r = await g.lookup(p, id);
-      return r.kind === 'error' ? { kind: 'error', reason: r.reason } : r;
     },
   };
 }

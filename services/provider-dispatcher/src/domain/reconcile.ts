@@ -39,7 +39,7 @@ export interface ReconcileSettings {
   /** Wait before the second lookup; doubles for each further one. */
   lookupBackoffMs: number;
   /** Entries are forgotten this long after their last change; older acceptances are ignored. */
-  retentionMs: number;
+  rememberMs: number;
   /** Whether the provider has a status API (and it is configured here). */
   canLookup(provider: string): boolean;
 }
@@ -71,8 +71,8 @@ const blank = (providerMessageId: string, provider: string, now: number): Entry 
 /** An entry that is accepted, not resolved and due at `now`. */
 export const isDue = (e: Entry, now: number): boolean => e.outcome === null && e.acceptedAt !== null && e.nextLookupAt !== null && e.nextLookupAt <= now;
 
-/** An entry is forgotten `retentionMs` after its last change (its changelog record expires then too). */
-export const isExpired = (e: Entry, now: number, s: ReconcileSettings): boolean => e.updatedAt + s.retentionMs <= now;
+/** An entry is forgotten `rememberMs` after its last change (left out of memory and of restores; its changelog record expires with the topic's retention). */
+export const isExpired = (e: Entry, now: number, s: ReconcileSettings): boolean => e.updatedAt + s.rememberMs <= now;
 
 /** Wait before lookup number n + 1 (n lookups made). */
 const backoffAfter = (lookups: number, s: ReconcileSettings): number => s.lookupBackoffMs * 2 ** Math.max(0, Math.min(lookups - 1, 20));
@@ -81,7 +81,7 @@ export function decide(prev: Entry | undefined, input: ReconcileInput, now: numb
   switch (input.kind) {
     case 'accepted': {
       const r = input.record;
-      if (r.acceptedAt + s.retentionMs <= now) return { ...same(prev), tooOld: true };
+      if (r.acceptedAt + s.rememberMs <= now) return { ...same(prev), tooOld: true };
       if (prev && (prev.outcome !== null || prev.acceptedAt !== null)) return same(prev);
       const base = prev ?? blank(r.providerMessageId, r.provider, now);
       return put({ ...base, provider: r.provider, notificationId: r.notificationId, causationId: r.causationId, acceptedAt: r.acceptedAt, nextLookupAt: r.acceptedAt + s.afterMs, updatedAt: now });
@@ -161,4 +161,19 @@ export function awaitingOf(r: NotificationDispatchRecorded): AwaitingReport | un
     eventId: deterministicId('sicantik.event', 'AwaitingReport', r.eventId), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.eventId,
     notificationId: r.notificationId, pendaftaran_id: r.pendaftaran_id, provider: r.provider, providerMessageId: r.providerMessageId, acceptedAt: r.occurredAt,
   };
+}
+
+/**
+ * The partitions of delivery.status read up to where they ended at the previous look
+ * (`before`: end offsets then), by the group's committed offsets (-1: none): only
+ * these are looked at, so a report still unread is not taken for a missing one. A
+ * partition first seen now waits for the next look; one that was empty is ready.
+ */
+export function caughtUpPartitions(before: ReadonlyMap<number, bigint>, now: readonly { partition: number; low: bigint }[], committed: ReadonlyMap<number, bigint>): Set<number> {
+  const ready = new Set<number>();
+  for (const e of now) {
+    const end = before.get(e.partition);
+    if (end !== undefined && (end <= e.low || (committed.get(e.partition) ?? -1n) >= end)) ready.add(e.partition);
+  }
+  return ready;
 }

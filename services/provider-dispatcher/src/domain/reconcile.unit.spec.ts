@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import type { AwaitingReport, DeliveryStatus, DeliveryStatusReported } from '@sicantik/schemas';
-import { decide, isDue, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from './reconcile';
+import { caughtUpPartitions, decide, isDue, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from './reconcile';
 
 const T0 = 1_700_000_000_000;
-const settings: ReconcileSettings = { afterMs: 60_000, giveUpMs: 600_000, lookupBackoffMs: 30_000, retentionMs: 86_400_000, canLookup: (p) => p === 'twilio' || p === 'bird' };
+const settings: ReconcileSettings = { afterMs: 60_000, giveUpMs: 600_000, lookupBackoffMs: 30_000, rememberMs: 86_400_000, canLookup: (p) => p === 'twilio' || p === 'bird' };
 const accepted = (provider = 'twilio', id = 'SM1', at = T0): ReconcileInput => ({
   kind: 'accepted',
   record: { eventId: `a-${id}`, occurredAt: at, correlationId: 'c', causationId: `d-${id}`, notificationId: `n-${id}`, pendaftaran_id: 'P1', provider, providerMessageId: id, acceptedAt: at } satisfies AwaitingReport,
@@ -117,6 +117,17 @@ describe('reconcile: decide', () => {
   it('a lookup answer for an entry resolved meanwhile changes nothing', () => {
     const { last, entry } = given([[accepted(), T0], [tick, T0 + 60_000], [report('FAILED'), T0 + 60_001], [lookup({ kind: 'found', status: 'delivered' }), T0 + 60_002]]);
     expect(last).toEqual({ entry, changed: false });
+  });
+});
+
+describe('reconcile: which partitions are looked at', () => {
+  it('only those read up to where they ended at the previous look; an empty one is ready; one first seen waits', () => {
+    const before = new Map([[0, 10n], [1, 10n], [2, 0n], [3, 5n]]);
+    const now = [0, 1, 2, 3, 4].map((partition) => ({ partition, low: 0n }));
+    expect([...caughtUpPartitions(before, now, new Map([[0, 10n], [1, 9n], [3, -1n]]))]).toEqual([0, 2]);
+    expect([...caughtUpPartitions(before, now, new Map([[0, 12n], [1, 10n], [3, 5n], [4, 100n]]))]).toEqual([0, 1, 2, 3]);
+    // Records removed by retention below the old end: nothing left to read there.
+    expect([...caughtUpPartitions(new Map([[0, 10n]]), [{ partition: 0, low: 10n }], new Map())]).toEqual([0]);
   });
 });
 
