@@ -35,7 +35,7 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
     const topic = `${layout.prefix}${n}`;
     const spec = TOPICS[n];
     const configEntries = spec.compacted
-      ? [{ name: 'cleanup.policy', value: 'compact' }]
+      ? (spec.retentionMs ? [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(spec.retentionMs) }] : [{ name: 'cleanup.policy', value: 'compact' }])
       : [{ name: 'retention.ms', value: '-1' }];
     return [
       { topic, numPartitions: spec.compacted && !spec.copartitioned ? 1 : layout.partitions, replicationFactor: layout.replicationFactor, configEntries },

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
-  ContactEvent, DirectoryEntryUpdated, DispatchDeadLettered, DispatchRetryScheduled, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
-  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, TemplateEvent,
+  AwaitingReport, ContactEvent, DirectoryEntryUpdated, DispatchDeadLettered, DispatchRetryScheduled, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
+  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, ReconcileEntry, TemplateEvent,
 } from './types';
 
 ////////// Topic catalogue: one Avro schema per topic value (schemas/<topic>.avsc)
@@ -24,6 +24,8 @@ export interface TopicValues {
   'dispatch.retry.2': DispatchRetryScheduled;
   'dispatch.retry.3': DispatchRetryScheduled;
   'dispatch.dead-letter': DispatchDeadLettered;
+  'dispatch.awaiting-report': AwaitingReport;
+  'dispatch.reconcile': ReconcileEntry;
 }
 export type TopicName = keyof TopicValues;
 
@@ -31,7 +33,14 @@ export type TopicName = keyof TopicValues;
  * copartitioned: a compacted topic that still has the layout's partition count (a
  * changelog of per-partition state); other compacted topics have one partition.
  */
-export interface TopicSpec { name: TopicName; compacted: boolean; keyedBy: string; copartitioned?: boolean }
+export interface TopicSpec {
+  name: TopicName; compacted: boolean; keyedBy: string; copartitioned?: boolean;
+  /** A compacted topic whose records are also deleted this long after they were written (cleanup.policy compact,delete). */
+  retentionMs?: number;
+}
+
+/** How long the dispatcher's reconciler remembers a message after its last change (dispatch.reconcile's retention). */
+export const RECONCILE_RETENTION_MS = 30 * 24 * 3600_000;
 export const TOPICS: Record<TopicName, TopicSpec> = {
   'permit.events': { name: 'permit.events', compacted: false, keyedBy: 'pendaftaran_id' },
   'notification.requests': { name: 'notification.requests', compacted: false, keyedBy: 'pendaftaran_id' },
@@ -53,6 +62,10 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'dispatch.retry.3': { name: 'dispatch.retry.3', compacted: false, keyedBy: 'pendaftaran_id', copartitioned: true },
   // Notifications the dispatcher gave up on (FAILED), with the reason.
   'dispatch.dead-letter': { name: 'dispatch.dead-letter', compacted: false, keyedBy: 'pendaftaran_id' },
+  // The dispatcher's reconciler: ACCEPTED dispatch records re-keyed by provider message id (co-partitioned with delivery.status
+  // by key), and its changelog (per provider message id, on the partition of its delivery.status records).
+  'dispatch.awaiting-report': { name: 'dispatch.awaiting-report', compacted: false, keyedBy: 'providerMessageId' },
+  'dispatch.reconcile': { name: 'dispatch.reconcile', compacted: true, keyedBy: 'providerMessageId', copartitioned: true, retentionMs: RECONCILE_RETENTION_MS },
 };
 
 /** The dispatcher's retry topics, by delay tier (1-based). */

@@ -131,7 +131,10 @@ export interface DispatchDeadLettered extends Envelope {
   notification: NotificationRendered;
 }
 
-export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED';
+/** NO_REPORT: the dispatcher's reconciler found no report in time and the provider has no status API (added later: readers first). */
+export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'NO_REPORT';
+/** Where a delivery status came from: the provider's webhook, its status API (the reconciler's lookup), the reconciler's own conclusion (NO_REPORT). */
+export type ReportSource = 'WEBHOOK' | 'LOOKUP' | 'RECONCILER';
 export interface DeliveryStatusReported extends Envelope {
   provider: string;
   providerMessageId: string;
@@ -140,6 +143,31 @@ export interface DeliveryStatusReported extends Envelope {
   receivedAt: number;
   errorCode: string | null;
   errorTitle: string | null;
+  /** Added with default WEBHOOK: absent in older events. */
+  source?: ReportSource;
+}
+
+/** dispatch.awaiting-report: an ACCEPTED dispatch re-keyed by provider message id. */
+export interface AwaitingReport extends Envelope {
+  notificationId: string;
+  pendaftaran_id: string;
+  provider: string;
+  providerMessageId: string;
+  acceptedAt: number;
+}
+
+/** dispatch.reconcile: the reconciler's state of one accepted message (see schemas/dispatch.reconcile.avsc). */
+export interface ReconcileEntry {
+  providerMessageId: string;
+  provider: string;
+  notificationId: string | null;
+  causationId: string | null;
+  acceptedAt: number | null;
+  reported: 'SENT' | null;
+  lookups: number;
+  nextLookupAt: number | null;
+  outcome: 'reported' | 'looked_up' | 'sent_only' | 'no_report' | null;
+  updatedAt: number;
 }
 
 export interface ContactEvent extends Envelope {

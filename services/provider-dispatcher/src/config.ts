@@ -1,4 +1,5 @@
 import { baseEnv, loadConfig, z } from '@sicantik/config';
+import { RECONCILE_RETENTION_MS } from '@sicantik/schemas';
 import { PROVIDER_NAMES, isProviderName, type ProviderName } from '@sicantik/providers';
 import { parseQuotas, parseRates, type Rate } from './domain/pacing';
 
@@ -64,6 +65,26 @@ export const configSchema = z.object({
   FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(10_000).default(250),
   /** Bearer token of the admin API (GET /v1/admin/providers, ...); without it the admin API is off. */
   ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Reconciliation of accepted messages without a final status report (RECONCILE.md).
+  /** off: no reconciler in this instance (run it on, in at least one instance per deployment). */
+  RECONCILE: z.enum(['on', 'off']).default('on'),
+  /** A message the provider accepted is looked at this long after the acceptance if no final report came. */
+  RECONCILE_AFTER_MS: z.coerce.number().int().min(100).default(3_600_000),
+  /** Looked up again until this long after the acceptance; then NO_REPORT (or sent, if SENT was reported). */
+  RECONCILE_GIVE_UP_MS: z.coerce.number().int().min(100).default(86_400_000),
+  /** Wait before the second lookup; doubles for each further one. */
+  RECONCILE_LOOKUP_BACKOFF_MS: z.coerce.number().int().min(10).default(900_000),
+  /** How often the due messages are looked for. */
+  RECONCILE_TICK_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+  /** Resolved messages are remembered this long after their last change (a repeated acceptance changes nothing); older acceptances are ignored. */
+  RECONCILE_REMEMBER_MS: z.coerce.number().int().min(1000).max(RECONCILE_RETENTION_MS).default(7 * 86_400_000),
+  /** Status lookups in flight at once per instance. */
+  RECONCILE_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Defaults to TOPIC_PREFIX + 'dispatcher-reconcile' (and that + '-accepted' for the re-keying stage). */
+  RECONCILE_CONSUMER_GROUP: z.string().min(1).optional(),
+}).superRefine((c, ctx) => {
+  if (c.RECONCILE_GIVE_UP_MS < c.RECONCILE_AFTER_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_GIVE_UP_MS'], message: 'must be at least RECONCILE_AFTER_MS' });
+  if (c.RECONCILE_REMEMBER_MS <= c.RECONCILE_GIVE_UP_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_REMEMBER_MS'], message: 'must be more than RECONCILE_GIVE_UP_MS' });
 });
 export type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

@@ -6,6 +6,8 @@ import { configuredProviders, type ProviderName } from '@sicantik/providers';
 import { createAdminApp } from './adapters/http/admin';
 import { fetchExecutor } from './adapters/http/executor';
 import { ProviderGateway } from './adapters/providers/gateway';
+import { gatewayLookups } from './adapters/reconcileLookups';
+import { RECONCILER_TOPICS, startReconciler } from './adapters/reconciler';
 import { readConfig } from './config';
 import { ContactBook } from './domain/contacts';
 import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
@@ -27,7 +29,7 @@ async function main() {
   if (chain.length === 0) throw new Error(`no provider of PROVIDER_CHAIN (${cfg.PROVIDER_CHAIN.join(', ')}) is configured; set a provider's credentials (docs/providers.md)`);
   const routing = { chain, optInRequired: new Set<ProviderName>(cfg.OPT_IN_REQUIRED) };
 
-  const infra = await startInfra('provider-dispatcher', cfg, [...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events']);
+  const infra = await startInfra('provider-dispatcher', cfg, [...new Set([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events' as const, ...(cfg.RECONCILE === 'on' ? RECONCILER_TOPICS : [])])]);
   const { logger, metrics, kafka, admin, codec } = infra;
   if (notConfigured.length) logger.warn({ notConfigured }, 'providers of PROVIDER_CHAIN without credentials are left out');
   if (hasOptInGateway(routing) && !cfg.OPT_IN_LINK) logger.warn('OPT_IN_LINK is not set: gateway messages to contacts who have not opted in carry no opt-in link');
@@ -63,9 +65,21 @@ async function main() {
     maxBatch: cfg.DISPATCH_BATCH_MAX, sendConcurrency: cfg.PROVIDER_CONCURRENCY, partitionConcurrency: cfg.PARTITION_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS, now,
   });
 
+  // Accepted messages without a final status report: looked up, or NO_REPORT (RECONCILE.md).
+  const looks = gatewayLookups(gateway);
+  const reconciler = cfg.RECONCILE === 'off' ? undefined : await startReconciler({
+    kafka, admin, codec, producer: infra.producer, logger, metrics, lookup: looks.lookup, now,
+    settings: { afterMs: cfg.RECONCILE_AFTER_MS, giveUpMs: cfg.RECONCILE_GIVE_UP_MS, lookupBackoffMs: cfg.RECONCILE_LOOKUP_BACKOFF_MS, rememberMs: cfg.RECONCILE_REMEMBER_MS, canLookup: looks.canLookup },
+    groupId: cfg.RECONCILE_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}dispatcher-reconcile`, readerGroupPrefix: `${cfg.TOPIC_PREFIX}dispatcher-reconcile-reader-${cfg.SERVICE_INSTANCE}-${process.pid}`,
+    tickMs: cfg.RECONCILE_TICK_MS, lookupConcurrency: cfg.RECONCILE_LOOKUP_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS,
+  });
+
   const ops = opsRouter(metrics, [...infra.checks, {
     name: 'dispatch-ledger',
     check: async () => { if (dispatcher.ledger.restoring > 0) throw new Error(`restoring ${dispatcher.ledger.restoring} partition(s) from dispatch.ledger`); },
+  }, {
+    name: 'reconciler',
+    check: async () => { if (reconciler && reconciler.state.restoring > 0) throw new Error(`restoring ${reconciler.state.restoring} partition(s) from dispatch.reconcile`); },
   }]);
   const operators: OperatorDeps = {
     routing, configured: [...configured], sender: gateway, contact: (p) => contacts.of(p), pacer: dispatcher.pacer, optInLink, now,
@@ -90,7 +104,7 @@ async function main() {
   }
   const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
   logger.info({ opsPort: port, adminApi: !!cfg.ADMIN_API_TOKEN }, 'provider-dispatcher running');
-  installShutdown(logger, [() => infra.close(), () => dispatcher.stop(), () => followed.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), async () => reconciler?.stop(), () => dispatcher.stop(), () => followed.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('provider-dispatcher', main);

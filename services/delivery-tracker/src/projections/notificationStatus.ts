@@ -51,7 +51,9 @@ export function fromDispatch(s: DispatchStatus): MessageState | undefined {
 }
 
 export function fromDelivery(s: DeliveryStatus): MessageState {
-  return ({ SENT: 'sent', DELIVERED: 'delivered', READ: 'read', FAILED: 'failed' } as const)[s];
+  // NO_REPORT (the dispatcher's reconciler: no report in time, no status API) says nothing about delivery: as
+  // 'sending' it never moves a status, until the projection has a state of its own for it (issue 15, section 5).
+  return ({ SENT: 'sent', DELIVERED: 'delivered', READ: 'read', FAILED: 'failed', NO_REPORT: 'sending' } as const)[s];
 }
 
 /** Timestamp field that records when a state was first reached. */
