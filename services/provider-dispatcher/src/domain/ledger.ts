@@ -155,7 +155,7 @@ export interface NextAttempt {
   fallback: { from: ProviderName; because: string } | undefined;
 }
 
-export type Decision =
+export type DeliveryDecision =
   /** Nothing to do and nothing to emit (a render failure; a stale or duplicate retry record). */
   | { kind: 'skip'; why?: string }
   /** The outcome is already in the ledger: emit it again (same event id), never send again. */
@@ -178,7 +178,7 @@ const asProvider = (s: string | null | undefined): ProviderName | undefined => (
  * known to have failed without reaching a final state (RETRY_SCHEDULED), and then
  * only by the delivery that owns the next attempt.
  */
-export function decide(job: Job, entry: LedgerEntry | undefined, unrecorded: NotificationDispatchRecorded | undefined, now: number): Decision {
+export function decideDelivery(job: Job, entry: LedgerEntry | undefined, unrecorded: NotificationDispatchRecorded | undefined, now: number): DeliveryDecision {
   const { n, retry } = job;
   if (n.outcome !== 'RENDERED') return { kind: 'skip', why: 'not rendered' };
   if (unrecorded && (!entry || unrecorded.attempt >= entry.attempts)) return { kind: 'record', record: unrecorded };
@@ -197,7 +197,7 @@ export function decide(job: Job, entry: LedgerEntry | undefined, unrecorded: Not
   }
 
   /** The attempt a retry record makes (its time checked first). */
-  const fromRetry = (r: NonNullable<Job['retry']>): Decision => (now < r.notBefore
+  const fromRetry = (r: NonNullable<Job['retry']>): DeliveryDecision => (now < r.notBefore
     ? { kind: 'notDue', until: r.notBefore }
     : { kind: 'attempt', next: { attempt: r.attempt, excluded: [...r.excludedProviders], preferred: asProvider(r.provider), previous: { provider: r.provider, providerAttempt: Math.max(0, r.providerAttempt - 1) }, fallback: undefined } });
 

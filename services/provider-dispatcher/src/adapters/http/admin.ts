@@ -1,7 +1,7 @@
 import type express from 'express';
 import { z, zodIssues } from '@sicantik/config';
 import { authenticatedApp, type Logger } from '@sicantik/observability';
-import { checkProvider, inDoubtReport, providersReport, testSend, type OperatorDeps } from '../../operators';
+import { checkProvider, inDoubtReport, providersReport, testSend, type OperatorDeps } from '../operators';
 
 ////////// Admin API (Bearer ADMIN_API_TOKEN) on the ops port: providers, connection checks, test send, in-doubt sends
 

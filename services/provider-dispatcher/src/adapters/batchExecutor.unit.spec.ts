@@ -1,19 +1,16 @@
-import fc from 'fast-check';
 import { TransientError } from '@sicantik/core';
-import type { ProviderName, OutboundMessage } from '@sicantik/providers';
-import type { DispatchRetryScheduled, NotificationDispatchRecorded, NotificationRendered } from '@sicantik/schemas';
-import { INTERRUPTED, PartitionLedger, decide, dispatchEventId, entryOf, type Job } from './domain/ledger';
-import { Pacer, parseRates } from './domain/pacing';
-import type { RetryPolicy } from './domain/retry';
-import type { ContactState } from './domain/routing';
-import { dispatchBatch, mapLimit, type DispatchDeps, type DispatchMessage, type SendResult, type Sender } from './dispatch';
+import type { OutboundMessage, ProviderName } from '@sicantik/providers';
+import type { DispatchRetryScheduled, NotificationDispatchRecorded } from '@sicantik/schemas';
+import { initialState, type DispatchState, type Policy, type SendResult } from '../domain/decide';
+import { contactsOf, doubt, fail, jobs, lookupAll, Log, ok, policy, RETRY, rendered, statuses, unlimited } from '../domain/fixtures.spec';
+import { dispatchEventId, PartitionLedger, type Job } from '../domain/ledger';
+import { Pacer, parseRates } from '../domain/pacing';
+import type { ContactState } from '../domain/routing';
+import { mapLimit, runBatch, type ExecutorIO, type Sender } from './batchExecutor';
 
-////////// dispatchBatch against fakes: a scripted sender, a produce log, a clock
+////////// The core run by its executor against fakes: a scripted sender, a produce log, a clock
 
 type Answer = SendResult | ((p: ProviderName, m: OutboundMessage) => SendResult);
-const ok = (id = 'wamid.x'): SendResult => ({ kind: 'accepted', providerMessageId: id, latencyMs: 3 });
-const fail = (disposition: 'retry' | 'fallback' | 'permanent', errorCode = 'meta:1', extra: Partial<SendResult> = {}): SendResult => ({ kind: 'failed', disposition, errorCode, reason: `${disposition} ${errorCode}`, latencyMs: 3, ...extra } as SendResult);
-const doubt: SendResult = { kind: 'in_doubt', errorCode: 'TIMEOUT', reason: 'no answer', latencyMs: 10_000 };
 
 class ScriptedSender implements Sender {
   calls: { provider: ProviderName; id: string; text: string }[] = [];
@@ -28,88 +25,27 @@ class ScriptedSender implements Sender {
   idsCalled() { return this.calls.map((c) => `${c.provider}:${c.id}`); }
 }
 
-const rendered = (id = 'n-1', over: Partial<NotificationRendered> = {}): NotificationRendered => ({
-  eventId: `r-${id}`, occurredAt: 0, correlationId: 'c', causationId: 'q', notificationId: id, scenario: 'permit_ready', templateCode: 'permit_ready',
-  templateVersion: 1, pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' },
-  outcome: 'RENDERED', text: 'Izin Anda telah terbit.', parameters: [{ name: 'nama_pemohon', value: 'Budi' }], language: 'id', failureReason: null, ...over,
-});
-const jobs = (...ids: string[]): Job[] => ids.map((id) => ({ n: rendered(id) }));
-
-/** A partition's durable log in memory: what was produced, in order. */
-class Log {
-  produces: DispatchMessage[][] = [];
-  get messages() { return this.produces.flat(); }
-  get dispatch() { return this.messages.filter((m) => m.topic === 'notification.dispatch').map((m) => m.value as NotificationDispatchRecorded); }
-  get ledger() { return this.messages.filter((m) => m.topic === 'dispatch.ledger').map((m) => m.value as NotificationDispatchRecorded); }
-  get retries() { return this.messages.filter((m) => m.topic.startsWith('dispatch.retry.')) as Extract<DispatchMessage, { value: DispatchRetryScheduled }>[]; }
-  get deadLetters() { return this.messages.filter((m) => m.topic === 'dispatch.dead-letter'); }
-  /** A ledger restored from the changelog, as a restarted process would. */
-  restore(): PartitionLedger { const l = new PartitionLedger(); for (const r of this.ledger) l.restore(r); l.synced(BigInt(this.ledger.length)); return l; }
-}
-
-const RETRY: RetryPolicy = { maxAttempts: 3, delayMs: 300_000, backoff: 2, jitter: 0, tiers: 3 };
-const unlimited = () => new Pacer({ rates: new Map(), pairRates: new Map(), quotas: new Map(), partitions: 1 });
-
 interface World { clock: { t: number }; contacts: Map<string, ContactState> }
-function deps(sender: Sender, log: Log, over: Partial<DispatchDeps> = {}, world: World = { clock: { t: 1_000_000 }, contacts: new Map() }): DispatchDeps {
-  const pacer = over.pacer ?? unlimited();
+interface Run { state: DispatchState; io: ExecutorIO }
+type Over = Partial<Policy> & { pacer?: Pacer; produce?: ExecutorIO['produce']; concurrency?: number };
+
+function deps(sender: Sender, log: Log, over: Over = {}, world: World = { clock: { t: 1_000_000 }, contacts: new Map() }): Run {
+  const { pacer = unlimited(), produce, concurrency, ...rest } = over;
   pacer.setOwned(pacer.o.partitions);
-  return {
-    sender, produce: async (m) => { log.produces.push(m); }, now: () => world.clock.t,
-    routing: { chain: ['meta', 'fonnte'], optInRequired: new Set(['meta']) },
-    contact: (phone) => world.contacts.get(phone) ?? { optedIn: true, optedOut: false },
-    pacer, retry: RETRY, quotaExhausted: 'fallback', inDoubtPolicy: 'hold', lookupDelayMs: 1000,
-    optInLink: { url: 'https://wa.me/6281100000000?text=MULAI', text: 'Aktifkan: {link}' }, ...over,
-  };
+  const io: ExecutorIO = { sender, produce: produce ?? (async (m) => { log.produces.push(m); }), now: () => world.clock.t, ...(concurrency ? { concurrency } : {}) };
+  return { io, state: initialState(policy({ lookupProviders: lookupAll((p) => !!sender.canLookup?.(p)), ...rest }), pacer, contactsOf(world.contacts)) };
 }
-const statuses = (rs: NotificationDispatchRecorded[]) => rs.map((e) => `${e.status}${e.attempt}${e.provider === 'none' ? '' : `@${e.provider}`}`);
 
-describe('decide (pure)', () => {
-  const n = rendered();
-  const entry = (status: NotificationDispatchRecorded['status'], attempt = 1, extra: Partial<NotificationDispatchRecorded> = {}) =>
-    entryOf({ eventId: 'e', occurredAt: 5, correlationId: 'c', causationId: null, notificationId: 'n-1', pendaftaran_id: 'REG-1', scenario: 's', templateCode: 't', recipientKind: 'APPLICANT', provider: 'meta', status, providerMessageId: null, attempt, errorCode: null, reason: null, ...extra });
-  const retry = (attempt: number, notBefore = 0, over: Partial<DispatchRetryScheduled> = {}): Job['retry'] => ({ kind: 'SEND', attempt, provider: 'meta', providerAttempt: attempt, excludedProviders: [], notBefore, providerMessageId: null, tier: 1, ...over });
+/** One batch of one topic-partition: rendered notifications, or records of a retry topic. */
+function dispatchBatch(partition: number, js: Job[], ledger: PartitionLedger, d: Run) {
+  const at = d.io.now();
+  const seen = { partition, ledger, at, openCircuits: d.io.sender.openCircuits(at) };
+  return runBatch(d.state, d.io, js.every((j) => j.retry)
+    ? { kind: 'retries', ...seen, records: js.map((j) => j.retry as DispatchRetryScheduled) }
+    : { kind: 'rendered', ...seen, notifications: js.map((j) => j.n) });
+}
 
-  it('a new notification is an attempt 1 routed afresh; a render failure is skipped', () => {
-    expect(decide({ n }, undefined, undefined, 0)).toEqual({ kind: 'attempt', next: { attempt: 1, excluded: [], preferred: undefined, previous: undefined, fallback: undefined } });
-    expect(decide({ n: rendered('n-1', { outcome: 'FAILED' }) }, undefined, undefined, 0)).toMatchObject({ kind: 'skip' });
-  });
-  it.each(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED'] as const)('%s is emitted again with its event id (restored), skipped (written here), never re-sent', (s) => {
-    const e = entry(s, 2, { providerMessageId: s === 'ACCEPTED' ? 'wamid.1' : null })!;
-    expect(decide({ n }, e, undefined, 99)).toMatchObject({ kind: 'reemit', record: { status: s, attempt: 2, eventId: dispatchEventId('n-1', s, 2), occurredAt: 5 } });
-    expect(decide({ n }, { ...e, local: true }, undefined, 99)).toMatchObject({ kind: 'skip' });
-    expect(decide({ n, retry: retry(3) }, e, undefined, 99)).toMatchObject({ kind: 'skip' });
-  });
-  it('a claim without an outcome becomes IN_DOUBT, recorded, never re-sent', () => {
-    expect(decide({ n }, entry('SENDING', 2), undefined, 7)).toMatchObject({ kind: 'record', record: { status: 'IN_DOUBT', attempt: 2, reason: INTERRUPTED } });
-  });
-  it('a retry record for the next attempt proves the claimed attempt failed retriably (it is written only after such an answer)', () => {
-    expect(decide({ n, retry: retry(3, 10) }, entry('SENDING', 2), undefined, 20)).toMatchObject({ kind: 'attempt', next: { attempt: 3, preferred: 'meta', previous: { provider: 'meta', providerAttempt: 2 } } });
-    // Its own attempt claimed and never answered (killed mid-call): in doubt, whichever delivery finds it.
-    expect(decide({ n, retry: retry(2, 10) }, entry('SENDING', 2), undefined, 20)).toMatchObject({ kind: 'record', record: { status: 'IN_DOUBT', attempt: 2 } });
-  });
-  it('a scheduled retry is owned by its retry record: the rendered record only re-emits; the record waits for its time, then makes the next attempt', () => {
-    const e = entry('RETRY_SCHEDULED', 1, { notBefore: 500, nextProvider: 'meta', providerAttempt: 1, disposition: 'retry' })!;
-    expect(decide({ n }, e, undefined, 0)).toMatchObject({ kind: 'reemit' });
-    expect(decide({ n, retry: retry(2, 500) }, e, undefined, 499)).toEqual({ kind: 'notDue', until: 500 });
-    expect(decide({ n, retry: retry(2, 500) }, e, undefined, 500)).toMatchObject({ kind: 'attempt', next: { attempt: 2, preferred: 'meta' } });
-    expect(decide({ n, retry: retry(1, 500) }, e, undefined, 500)).toMatchObject({ kind: 'skip' }); // stale
-  });
-  it('a fallback (RETRY_SCHEDULED without a time) is due at once on any delivery, with the failed provider excluded', () => {
-    const e = entry('RETRY_SCHEDULED', 1, { excludedProviders: ['meta'], disposition: 'fallback', errorCode: 'meta:131047', reason: 're-engagement' })!;
-    expect(decide({ n }, e, undefined, 0)).toEqual({ kind: 'attempt', next: { attempt: 2, excluded: ['meta'], preferred: undefined, previous: { provider: 'meta', providerAttempt: 1 }, fallback: { from: 'meta', because: 'meta:131047: re-engagement' } } });
-  });
-  it('an entry from before retry topics (RETRY_SCHEDULED without a time) is retried on its provider, as before', () => {
-    expect(decide({ n }, entry('RETRY_SCHEDULED', 2), undefined, 0)).toMatchObject({ kind: 'attempt', next: { attempt: 3, preferred: 'meta', previous: { provider: 'meta', providerAttempt: 2 }, fallback: undefined } });
-  });
-  it('an outcome known but not yet recorded is recorded, not reported in doubt; a stale one is ignored', () => {
-    const known = { ...(decide({ n }, entry('ACCEPTED'), undefined, 0) as { record: NotificationDispatchRecorded }) };
-    expect(decide({ n }, entry('SENDING', 1), known.record, 0)).toEqual({ kind: 'record', record: known.record });
-    expect(decide({ n }, entry('ACCEPTED', 2), known.record, 0)).toMatchObject({ kind: 'reemit', record: { attempt: 2 } });
-  });
-});
-
-describe('dispatchBatch', () => {
+describe('runBatch: the core and its executor', () => {
   it('sends once and records SENDING then ACCEPTED with the provider, its message id and why; ledger records on the input partition', async () => {
     const log = new Log(); const s = new ScriptedSender(); const ledger = new PartitionLedger();
     const r = await dispatchBatch(4, jobs('n-1'), ledger, deps(s, log));
@@ -421,136 +357,5 @@ describe('dispatchBatch', () => {
 
   it('mapLimit keeps the input order', async () => {
     expect(await mapLimit([5, 1, 3], 2, async (x) => { await new Promise((r) => setTimeout(r, x)); return x * 2; })).toEqual([10, 2, 6]);
-  });
-});
-
-////////// Property: deliveries, redeliveries, retries, fallbacks and crashes at any step
-// A "crash" kills the process at a produce or a provider call (before the request
-// leaves, or after it reached the provider and before the answer is seen): nothing
-// more of that process runs, its memory is lost, the restarted process restores the
-// ledger from the durable log and gets the batch again (it was not committed). A
-// transient produce failure retries the batch in the same process. Retry records are
-// delivered in order per tier, as a retry topic would, once their time has come (the
-// clock jumps). The providers answer anything.
-
-class Crash extends Error {}
-type Fault = 'none' | 'crash-before' | 'crash-after' | 'transient';
-
-describe('property: one accepted send per notification id, whatever the failures', () => {
-  const answer = fc.oneof(
-    fc.constant<SendResult>(ok()),
-    fc.constant<SendResult>(fail('retry')),
-    fc.constant<SendResult>(fail('fallback', 'meta:131047')),
-    fc.constant<SendResult>(fail('permanent', 'x:100')),
-    fc.constant<SendResult>(doubt),
-  );
-  const fault = fc.oneof({ weight: 8, arbitrary: fc.constant<Fault>('none') }, { weight: 1, arbitrary: fc.constantFrom<Fault>('crash-before', 'crash-after', 'transient') });
-
-  it('a provider is called for an id only while every earlier call for it is known to have failed, and never after the contact opted out; attempt numbers only increase; every id ends final exactly once', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.array(fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }),
-      fc.array(answer, { maxLength: 60 }),
-      fc.array(fault, { maxLength: 80 }),
-      // The contact (every id's) opts out before the n-th delivery of a batch, or never.
-      fc.option(fc.nat(12), { nil: undefined }),
-      async (batches, answers0, faults0, optOutAt) => {
-        const answers = [...answers0]; const faults = [...faults0];
-        const log = new Log();
-        const world: World = { clock: { t: 1_000_000 }, contacts: new Map() };
-        let deliveries = 0;
-        /** Provider calls made before the opt-out (undefined: no opt-out yet). */
-        let callsAtOptOut: number | undefined;
-        const callCount = () => [...calls.values()].reduce((n, c) => n + c.length, 0);
-        /** Per id, every call that reached a provider, and what the dispatcher learnt of it. */
-        const calls = new Map<string, { provider: string; answer: SendResult | null }[]>();
-        let dead = false;
-        const nextFault = (): Fault => faults.shift() ?? 'none';
-        const sender: Sender = {
-          openCircuits: () => new Map(),
-          send: async (provider, m) => {
-            if (dead) throw new Crash();
-            const f = nextFault();
-            if (f === 'crash-before') { dead = true; throw new Crash(); }
-            const call = { provider, answer: null as SendResult | null };
-            (calls.get(m.notificationId) ?? calls.set(m.notificationId, []).get(m.notificationId)!).push(call);
-            if (f === 'crash-after') { dead = true; throw new Crash(); }
-            call.answer = answers.shift() ?? ok();
-            return call.answer;
-          },
-        };
-        const d = deps(sender, log, {
-          retry: { ...RETRY, delayMs: 1000, jitter: 0.5 },
-          produce: async (m) => {
-            if (dead) throw new Crash();
-            const f = nextFault();
-            if (f === 'crash-before') { dead = true; throw new Crash(); }
-            if (f === 'transient') throw new TransientError('broker away');
-            log.produces.push(m);
-            if (f === 'crash-after') { dead = true; throw new Crash(); }
-          },
-        }, world);
-        let ledger = new PartitionLedger();
-        const deliver = async (js: Job[]): Promise<number | undefined> => {
-          if (deliveries++ === optOutAt) {
-            world.contacts.set('+6281234567890', { optedIn: false, optedOut: true });
-            callsAtOptOut = callCount();
-          }
-          for (let tries = 0; ; tries++) {
-            expect(tries).toBeLessThan(300);
-            try {
-              const r = await dispatchBatch(0, js, ledger, d);
-              return r.defer?.from;
-            } catch (e) {
-              if (e instanceof Crash || dead) { dead = false; ledger = log.restore(); continue; } // restarted process, same batch
-              if (e instanceof TransientError) continue; // same process retries the batch
-              throw e;
-            }
-          }
-        };
-        for (const ids of batches) await deliver(jobs(...ids));
-        // The retry topics, in order per tier, each record once its time has come (a deferral delivers it again).
-        const consumed = new Map<string, number>();
-        for (let round = 0; round < 100; round++) {
-          const heads = (['dispatch.retry.1', 'dispatch.retry.2', 'dispatch.retry.3'] as const)
-            .map((topic) => ({ topic, start: consumed.get(topic) ?? 0, recs: log.retries.filter((m) => m.topic === topic) }))
-            .map((h) => ({ ...h, recs: h.recs.slice(h.start) }))
-            .filter((h) => h.recs.length);
-          if (!heads.length) break;
-          world.clock.t = Math.max(world.clock.t, Math.min(...heads.map((h) => h.recs[0]!.value.notBefore)));
-          for (const h of heads) {
-            const from = await deliver(h.recs.map((m) => ({ n: m.value.notification, retry: m.value })));
-            consumed.set(h.topic, h.start + (from ?? h.recs.length));
-          }
-        }
-        faults.length = 0;
-        // Every id delivered once more without faults (a replay): no call is due.
-        const before = callCount();
-        if (callsAtOptOut !== undefined) expect(before).toBe(callsAtOptOut); // opted out: nothing sent any more
-        const everyId = [...new Set(batches.flat())];
-        ledger = log.restore();
-        await deliver(jobs(...everyId));
-        expect([...calls.values()].reduce((n, c) => n + c.length, 0)).toBe(before);
-
-        for (const [, cs] of calls) {
-          for (let i = 1; i < cs.length; i++) {
-            const prev = cs[i - 1]!.answer;
-            expect(prev && prev.kind === 'failed').toBe(true);
-          }
-        }
-        const attemptsOf = new Map<string, number[]>();
-        for (const r of log.ledger) if (r.status === 'SENDING') (attemptsOf.get(r.notificationId) ?? attemptsOf.set(r.notificationId, []).get(r.notificationId)!).push(r.attempt);
-        for (const [, as] of attemptsOf) for (let i = 1; i < as.length; i++) expect(as[i]!).toBeGreaterThan(as[i - 1]!);
-        const restored = log.restore();
-        const FINAL = ['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED'];
-        for (const id of everyId) {
-          const last = restored.entries.get(id)!;
-          expect(FINAL).toContain(last.status);
-          const finals = new Set(log.dispatch.filter((e) => e.notificationId === id && FINAL.includes(e.status)).map((e) => e.eventId));
-          expect(finals.size).toBe(1);
-          if (last.status === 'SKIPPED') expect(callsAtOptOut).toBeDefined();
-          if (last.status === 'ACCEPTED') expect(calls.get(id)!.at(-1)!.answer).toMatchObject({ kind: 'accepted' });
-        }
-      },
-    ), { numRuns: 250 });
   });
 });
