@@ -105,7 +105,7 @@ describe('decide: a provider answer', () => {
   it('when it is in doubt, then IN_DOUBT, never re-sent; with IN_DOUBT_POLICY=lookup and a message id, a LOOKUP record on dispatch.retry.1', () => {
     expect(lines(answer(claimed(), 0, doubt))).toEqual([['notification.dispatch IN_DOUBT 1 meta', 'dispatch.ledger IN_DOUBT 1 meta']]);
     const g = claimed({ inDoubtPolicy: 'lookup', lookupProviders: new Set(['meta']), lookupDelayMs: 5000 });
-    const s = answer(g, 0, { ...doubt, providerMessageId: 'wamid.9' }, T0);
+    const s = answer(g, 0, { kind: 'in_doubt', errorCode: 'TIMEOUT', reason: 'no answer', latencyMs: 10_000, providerMessageId: 'wamid.9' }, T0);
     expect(lines(s)).toEqual([['dispatch.retry.1 LOOKUP 1 meta'], ['notification.dispatch IN_DOUBT 1 meta', 'dispatch.ledger IN_DOUBT 1 meta']]);
     expect(s.writes[0]![0]!.value).toMatchObject({ providerMessageId: 'wamid.9', notBefore: T0 + 5000 });
   });
@@ -139,11 +139,11 @@ describe('decide: a ledger that already knows', () => {
   it('given a scheduled retry, when its record comes before its time, then the batch is deferred until then; nothing written', () => {
     const g = given();
     whenRendered(g); written(g);
-    const [[retry]] = answer(g, 0, fail('retry'), T0).writes as [[{ value: DispatchRetryScheduled }]];
+    const retry = answer(g, 0, fail('retry'), T0).writes[0]![0]!.value as DispatchRetryScheduled;
     written(g);
-    const early = whenRetryDue(g, retry.value, T0 + 1);
+    const early = whenRetryDue(g, retry, T0 + 1);
     expect(early).toMatchObject({ writes: [], commands: [{ kind: 'defer', partition: P, from: 0, until: T0 + 300_000 }, { kind: 'done' }] });
-    expect(lines(whenRetryDue(g, retry.value, T0 + 300_000))).toEqual([['notification.dispatch SENDING 2 meta', 'dispatch.ledger SENDING 2 meta']]);
+    expect(lines(whenRetryDue(g, retry, T0 + 300_000))).toEqual([['notification.dispatch SENDING 2 meta', 'dispatch.ledger SENDING 2 meta']]);
   });
 
   it('when a write failed (abandoned) after the provider answered, then delivered again the known outcome is recorded, without a call', () => {
