@@ -28,7 +28,7 @@ export interface ExecutorIO {
   concurrency?: number;
 }
 
-export interface BatchResult {
+interface BatchResult {
   results: DispatchResult[];
   /** records[from..] wait until `until` (a pacing token, a retry's time, an open circuit). */
   defer?: { from: number; until: number } | undefined;

@@ -24,7 +24,7 @@ import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 export const DISPATCHER_TOPICS: readonly TopicName[] = ['notification.rendered', ...DISPATCH_RETRY_TOPICS];
 export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch', 'dispatch.ledger', 'dispatch.dead-letter'];
 
-export interface DispatcherOptions {
+interface DispatcherOptions {
   kafka: Kafka;
   admin: Admin;
   codec: SchemaCodec;

@@ -55,7 +55,7 @@ export async function checkProvider(d: OperatorDeps, name: string) {
   return { provider: name, ...r };
 }
 
-export const TEST_TEXT = 'Pesan uji dari SICANTIK (DPMPTSP Kabupaten Karo). Abaikan pesan ini.';
+const TEST_TEXT = 'Pesan uji dari SICANTIK (DPMPTSP Kabupaten Karo). Abaikan pesan ini.';
 
 /**
  * A test send (seed 004's test wizard): automatic routing, or forced to one provider,

@@ -90,7 +90,7 @@ export type Input =
   /** A rebalance: the partitions owned now (their ledgers are restored by the adapter: PartitionLedger.restore). */
   | { kind: 'assigned'; owned: readonly number[] };
 
-export type ResultStatus = DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH' | 'SKIPPED_STALE' | 'WAITING';
+type ResultStatus = DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH' | 'SKIPPED_STALE' | 'WAITING';
 export interface DispatchResult {
   notificationId: string; status: ResultStatus; sent: boolean; provider: string | null; routeReason: string | null;
   /** The ledger's earlier outcome produced again (a redelivered record): counted and logged once, when first recorded. */
@@ -110,7 +110,7 @@ interface Pending { index: number; job: Job; next: NextAttempt }
 interface Claim { p: Pending; provider: ProviderName; route: Extract<Route, { kind: 'send' }>; providerAttempt: number; ticket: Ticket; answer?: { result: SendResult; at: number } }
 interface Lookup { n: NotificationRendered; attempt: number; provider: ProviderName; providerMessageId: string; tier: number; answer?: { result: LookupAnswer; at: number } }
 
-export interface Batch {
+interface Batch {
   partition: number;
   ledger: PartitionLedger;
   results: DispatchResult[];

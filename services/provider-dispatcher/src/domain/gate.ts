@@ -16,11 +16,11 @@ import type { ContactState } from './routing';
 // start of the next window, not "now + x"), so that a redelivered batch writes the
 // same records (event ids include the time).
 
-export type Gate =
+type Gate =
   | { kind: 'now' }
   | { kind: 'wait'; until: number; reason: string; detail: string };
 
-export interface GateInput {
+interface GateInput {
   notification: NotificationRendered;
   contact: ContactState;
   /** The attempt about to be routed (1 for a new notification). */
@@ -31,7 +31,7 @@ export interface GateInput {
 /** One time-based rule: undefined when it has nothing against sending now. */
 export type SendRule = (i: GateInput) => Extract<Gate, { kind: 'wait' }> | undefined;
 
-export const SEND_NOW: Gate = { kind: 'now' };
+const SEND_NOW: Gate = { kind: 'now' };
 
 export function earliestSendAt(rules: readonly SendRule[], i: GateInput): Gate {
   for (const rule of rules) {

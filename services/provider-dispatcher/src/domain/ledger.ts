@@ -24,11 +24,10 @@ import { isProviderName, type ProviderName } from '@sicantik/providers';
 // (An operator's IN_DOUBT_POLICY=lookup can still turn IN_DOUBT into ACCEPTED/FAILED
 // through the provider's status lookup, never by sending.)
 
-export type LedgerState = 'sending' | 'retry_wait' | 'accepted' | 'failed' | 'skipped';
 /** The statuses that set a ledger entry (DUPLICATE_SUPPRESSED sets nothing). */
-export type LedgerStatus = Exclude<DispatchStatus, 'DUPLICATE_SUPPRESSED'>;
+type LedgerStatus = Exclude<DispatchStatus, 'DUPLICATE_SUPPRESSED'>;
 
-export interface LedgerEntry {
+interface LedgerEntry {
   /** The status of the record that set the entry: SENDING and IN_DOUBT are both the state 'sending'. */
   status: LedgerStatus;
   provider: string;
@@ -51,8 +50,6 @@ export interface LedgerEntry {
   local?: boolean;
 }
 
-const STATE: Record<LedgerStatus, LedgerState> = { SENDING: 'sending', IN_DOUBT: 'sending', RETRY_SCHEDULED: 'retry_wait', ACCEPTED: 'accepted', FAILED: 'failed', SKIPPED: 'skipped' };
-export const stateOf = (e: LedgerEntry): LedgerState => STATE[e.status];
 /** The statuses after which nothing is ever sent for the notification (a replay or a retry record only re-emits or skips). */
 export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
 export const isFinal = (e: LedgerEntry): boolean => FINAL_STATUSES.has(e.status);
@@ -128,7 +125,7 @@ export function dispatchRecord(
 }
 
 /** The recorded fact of an entry, emitted again for a redelivered notification (same event id, same content). */
-export const recordedAgain = (n: NotificationRendered, e: LedgerEntry): NotificationDispatchRecorded =>
+const recordedAgain = (n: NotificationRendered, e: LedgerEntry): NotificationDispatchRecorded =>
   dispatchRecord(n, e.status, e.attempts, e.provider, e.occurredAt, {
     providerMessageId: e.providerMessageId, errorCode: e.errorCode, reason: e.reason, providerAttempt: e.providerAttempt,
     routeReason: e.routeReason, routeDetail: e.routeDetail, fallbackFrom: e.fallbackFrom, excludedProviders: [...e.excluded],
@@ -155,7 +152,7 @@ export interface NextAttempt {
   fallback: { from: ProviderName; because: string } | undefined;
 }
 
-export type DeliveryDecision =
+type DeliveryDecision =
   /** Nothing to do and nothing to emit (a render failure; a stale or duplicate retry record). */
   | { kind: 'skip'; why?: string }
   /** The outcome is already in the ledger: emit it again (same event id), never send again. */
@@ -236,7 +233,7 @@ export function decideDelivery(job: Job, entry: LedgerEntry | undefined, unrecor
   }
 }
 
-export const becauseOf = (e: Pick<LedgerEntry, 'errorCode' | 'reason'>): string => [e.errorCode, e.reason].filter(Boolean).join(': ') || 'it failed';
+const becauseOf = (e: Pick<LedgerEntry, 'errorCode' | 'reason'>): string => [e.errorCode, e.reason].filter(Boolean).join(': ') || 'it failed';
 
 /**
  * The ledger of one partition in memory: the entries restored from the changelog and

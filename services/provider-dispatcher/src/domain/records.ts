@@ -64,7 +64,7 @@ export function deadLetterOf(n: NotificationRendered, r: NotificationDispatchRec
  * provider's answer always carries that answer's error code; a wait carries
  * QUOTA_EXHAUSTED or none.
  */
-export const isParked = (r: Pick<NotificationDispatchRecorded, 'errorCode' | 'routeReason'>): boolean =>
+const isParked = (r: Pick<NotificationDispatchRecorded, 'errorCode' | 'routeReason'>): boolean =>
   r.routeReason === 'QUOTA_EXHAUSTED' || r.errorCode == null;
 
 /** What must accompany a recorded fact that was known before (a batch retried after a failed produce). */
