@@ -104,6 +104,11 @@ export type Command =
   | { kind: 'defer'; partition: number; from: number; until: number }
   | { kind: 'done'; partition: number; results: DispatchResult[]; calls: number };
 
+/**
+ * What the executor does next: `writes` (in order, each durable before the next; then
+ * `written`), or `commands` (run them, feed their answers). Never both: a command never
+ * goes out beside the write it depends on.
+ */
 export interface Step { state: DispatchState; writes: DispatchMessage[][]; commands: Command[] }
 
 interface Pending { index: number; job: Job; next: NextAttempt }
