@@ -355,6 +355,17 @@ describe('runBatch: the core and its executor', () => {
     expect(ledger.ownWrites).toBe(log.ledger.length);
   });
 
+  it('a claim write that fails drops the batch: no call, its pacing token given back, the batch delivered again sends at once', async () => {
+    const pacer = new Pacer({ rates: parseRates('meta=1/s'), pairRates: new Map(), quotas: new Map(), partitions: 1 });
+    const log = new Log(); const s = new ScriptedSender(); const ledger = new PartitionLedger(); let n = 0;
+    const d = deps(s, log, { pacer, produce: async (m) => { if (++n === 1) throw new TransientError('broker away'); log.produces.push(m); } });
+    await expect(dispatchBatch(0, jobs('n-1'), ledger, d)).rejects.toThrow('broker away');
+    expect(s.calls).toHaveLength(0);
+    expect(d.state.batches.size).toBe(0);
+    expect((await dispatchBatch(0, jobs('n-1'), ledger, d)).results[0]).toMatchObject({ status: 'ACCEPTED', sent: true });
+    expect(statuses(log.ledger)).toEqual(['SENDING1@meta', 'ACCEPTED1@meta']);
+  });
+
   it('mapLimit keeps the input order', async () => {
     expect(await mapLimit([5, 1, 3], 2, async (x) => { await new Promise((r) => setTimeout(r, x)); return x * 2; })).toEqual([10, 2, 6]);
   });
