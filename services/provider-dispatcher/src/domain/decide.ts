@@ -31,6 +31,12 @@ import { route, type ContactState, type Route, type RoutingPolicy, type Unavaila
 //   abandoned           a write failed: the batch is dropped (tokens not used are given
 //                       back); the consumer delivers it again and the ledger, with the
 //                       outcomes known but not recorded, says what is left to do.
+// Outside batches:
+//   contact             an opt-in or opt-out (contact.events): routing uses it from the
+//                       next attempt on (an opt-out turns a later attempt into SKIPPED).
+//   assigned            the partitions owned after a rebalance: pacing spends their share
+//                       of every rate. (Their ledgers are restored from dispatch.ledger by
+//                       the adapter, record by record through PartitionLedger.restore.)
 // When nothing is held or in flight the batch is done: `defer` (the records from
 // `from` wait until `until`: a pacing token, a retry's time, an open circuit) and `done`.
 // Writes are ordered: retry records in a write of their own first (a RETRY_SCHEDULED
