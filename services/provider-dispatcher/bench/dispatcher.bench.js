@@ -11,10 +11,10 @@ const { EventProducer, ensureTopics } = require('@sicantik/kafka');
 const { SchemaCodec } = require('@sicantik/schemas');
 const { createMetrics } = require('@sicantik/observability');
 const pino = require('pino');
-const { LedgerPartitions } = require('../dist/ledgerPartitions');
+const { LedgerPartitions } = require('../dist/adapters/ledgerPartitions');
 const { kafkaChangelog } = require('../dist/adapters/kafkaChangelog');
 const { dispatchRecord } = require('../dist/domain/ledger');
-const { startDispatcher, DISPATCHER_TOPICS, DISPATCHER_OUTPUTS } = require('../dist/service');
+const { startDispatcher, DISPATCHER_TOPICS, DISPATCHER_OUTPUTS } = require('../dist/adapters/consumer');
 
 const N = Number(process.argv[2] ?? 100_000);
 const M = Number(process.argv[3] ?? 20_000);
@@ -67,7 +67,7 @@ const rendered = (i) => ({
   t = Date.now();
   const d = await startDispatcher({
     kafka, admin, codec, producer, logger, metrics, sender, groupId: `${prefix}dispatcher`, readerGroupPrefix: `${prefix}r`,
-    routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contact: () => ({ optedIn: true, optedOut: false }),
+    routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contacts: { of: () => ({ optedIn: true, optedOut: false }), apply() {} },
     pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() }, retry: { maxAttempts: 3, delayMs: 1000, backoff: 2, jitter: 0, tiers: 3 },
   });
   while (calls.n < M) await new Promise((r) => setTimeout(r, 20));

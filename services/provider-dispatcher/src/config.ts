@@ -6,9 +6,9 @@ import { parseQuotas, parseRates, type Rate } from './domain/pacing';
 ////////// Configuration (the providers' credentials are read by @sicantik/providers: see docs/providers.md)
 
 /** Seed 000: 60 messages/minute and 1000/day per provider account; Meta's own throughput (80/s per number) and pair rate (about 10/min to one user). */
-export const DEFAULT_RATE_LIMITS: Readonly<Partial<Record<ProviderName, string>>> = { meta: '80/s', twilio: '60/min', bird: '60/min', vonage: '60/min', fonnte: '60/min', watzap: '60/min' };
-export const DEFAULT_DAILY_QUOTAS: Readonly<Partial<Record<ProviderName, number>>> = { twilio: 1000, bird: 1000, vonage: 1000, fonnte: 1000, watzap: 1000 };
-export const DEFAULT_PAIR_RATE_LIMITS: Readonly<Partial<Record<ProviderName, string>>> = { meta: '10/min' };
+const DEFAULT_RATE_LIMITS: Readonly<Partial<Record<ProviderName, string>>> = { meta: '80/s', twilio: '60/min', bird: '60/min', vonage: '60/min', fonnte: '60/min', watzap: '60/min' };
+const DEFAULT_DAILY_QUOTAS: Readonly<Partial<Record<ProviderName, number>>> = { twilio: 1000, bird: 1000, vonage: 1000, fonnte: 1000, watzap: 1000 };
+const DEFAULT_PAIR_RATE_LIMITS: Readonly<Partial<Record<ProviderName, string>>> = { meta: '10/min' };
 
 const providerList = (what: string) => z.string().transform((s, ctx) => {
   const names = s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);

@@ -12,8 +12,8 @@ import { readConfig } from './config';
 import { ContactBook } from './domain/contacts';
 import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
 import { effectiveChain, hasOptInGateway } from './domain/routing';
-import type { OperatorDeps } from './operators';
-import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher } from './service';
+import type { OperatorDeps } from './adapters/operators';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher } from './adapters/consumer';
 
 ////////// Composition root
 // No database: the dispatch ledger lives in memory for the partitions this instance
@@ -56,7 +56,7 @@ async function main() {
   const optInLink = cfg.OPT_IN_LINK ? { url: cfg.OPT_IN_LINK, text: cfg.OPT_IN_TEXT ?? DEFAULT_OPT_IN_TEXT } : undefined;
   const now = () => systemClock.now().getTime();
   const dispatcher = await startDispatcher({
-    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contact: (p) => contacts.of(p),
+    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contacts,
     pacing: { rates: cfg.RATE_LIMITS, pairRates: cfg.PAIR_RATE_LIMITS, quotas: cfg.DAILY_QUOTAS },
     retry: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, delayMs: cfg.RETRY_DELAY_MS, backoff: cfg.RETRY_BACKOFF, jitter: cfg.RETRY_JITTER, tiers: 3 },
     quotaExhausted: cfg.QUOTA_EXHAUSTED, inDoubtPolicy: cfg.IN_DOUBT_POLICY, lookupDelayMs: cfg.IN_DOUBT_LOOKUP_DELAY_MS, optInLink,

@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { followTopic, untilAvailable } from '@sicantik/kafka';
 import type { SchemaCodec } from '@sicantik/schemas';
-import type { ChangelogReader } from '../ledgerPartitions';
+import type { ChangelogReader } from './ledgerPartitions';
 
 ////////// dispatch.ledger on Kafka: end offsets, and a partition-filtered read from the beginning
 

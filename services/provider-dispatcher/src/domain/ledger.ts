@@ -24,11 +24,10 @@ import { isProviderName, type ProviderName } from '@sicantik/providers';
 // (An operator's IN_DOUBT_POLICY=lookup can still turn IN_DOUBT into ACCEPTED/FAILED
 // through the provider's status lookup, never by sending.)
 
-export type LedgerState = 'sending' | 'retry_wait' | 'accepted' | 'failed' | 'skipped';
 /** The statuses that set a ledger entry (DUPLICATE_SUPPRESSED sets nothing). */
-export type LedgerStatus = Exclude<DispatchStatus, 'DUPLICATE_SUPPRESSED'>;
+type LedgerStatus = Exclude<DispatchStatus, 'DUPLICATE_SUPPRESSED'>;
 
-export interface LedgerEntry {
+interface LedgerEntry {
   /** The status of the record that set the entry: SENDING and IN_DOUBT are both the state 'sending'. */
   status: LedgerStatus;
   provider: string;
@@ -51,8 +50,6 @@ export interface LedgerEntry {
   local?: boolean;
 }
 
-const STATE: Record<LedgerStatus, LedgerState> = { SENDING: 'sending', IN_DOUBT: 'sending', RETRY_SCHEDULED: 'retry_wait', ACCEPTED: 'accepted', FAILED: 'failed', SKIPPED: 'skipped' };
-export const stateOf = (e: LedgerEntry): LedgerState => STATE[e.status];
 /** The statuses after which nothing is ever sent for the notification (a replay or a retry record only re-emits or skips). */
 export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
 export const isFinal = (e: LedgerEntry): boolean => FINAL_STATUSES.has(e.status);
@@ -128,7 +125,7 @@ export function dispatchRecord(
 }
 
 /** The recorded fact of an entry, emitted again for a redelivered notification (same event id, same content). */
-export const recordedAgain = (n: NotificationRendered, e: LedgerEntry): NotificationDispatchRecorded =>
+const recordedAgain = (n: NotificationRendered, e: LedgerEntry): NotificationDispatchRecorded =>
   dispatchRecord(n, e.status, e.attempts, e.provider, e.occurredAt, {
     providerMessageId: e.providerMessageId, errorCode: e.errorCode, reason: e.reason, providerAttempt: e.providerAttempt,
     routeReason: e.routeReason, routeDetail: e.routeDetail, fallbackFrom: e.fallbackFrom, excludedProviders: [...e.excluded],
@@ -155,7 +152,7 @@ export interface NextAttempt {
   fallback: { from: ProviderName; because: string } | undefined;
 }
 
-export type Decision =
+type DeliveryDecision =
   /** Nothing to do and nothing to emit (a render failure; a stale or duplicate retry record). */
   | { kind: 'skip'; why?: string }
   /** The outcome is already in the ledger: emit it again (same event id), never send again. */
@@ -178,7 +175,7 @@ const asProvider = (s: string | null | undefined): ProviderName | undefined => (
  * known to have failed without reaching a final state (RETRY_SCHEDULED), and then
  * only by the delivery that owns the next attempt.
  */
-export function decide(job: Job, entry: LedgerEntry | undefined, unrecorded: NotificationDispatchRecorded | undefined, now: number): Decision {
+export function decideDelivery(job: Job, entry: LedgerEntry | undefined, unrecorded: NotificationDispatchRecorded | undefined, now: number): DeliveryDecision {
   const { n, retry } = job;
   if (n.outcome !== 'RENDERED') return { kind: 'skip', why: 'not rendered' };
   if (unrecorded && (!entry || unrecorded.attempt >= entry.attempts)) return { kind: 'record', record: unrecorded };
@@ -197,7 +194,7 @@ export function decide(job: Job, entry: LedgerEntry | undefined, unrecorded: Not
   }
 
   /** The attempt a retry record makes (its time checked first). */
-  const fromRetry = (r: NonNullable<Job['retry']>): Decision => (now < r.notBefore
+  const fromRetry = (r: NonNullable<Job['retry']>): DeliveryDecision => (now < r.notBefore
     ? { kind: 'notDue', until: r.notBefore }
     : { kind: 'attempt', next: { attempt: r.attempt, excluded: [...r.excludedProviders], preferred: asProvider(r.provider), previous: { provider: r.provider, providerAttempt: Math.max(0, r.providerAttempt - 1) }, fallback: undefined } });
 
@@ -236,7 +233,7 @@ export function decide(job: Job, entry: LedgerEntry | undefined, unrecorded: Not
   }
 }
 
-export const becauseOf = (e: Pick<LedgerEntry, 'errorCode' | 'reason'>): string => [e.errorCode, e.reason].filter(Boolean).join(': ') || 'it failed';
+const becauseOf = (e: Pick<LedgerEntry, 'errorCode' | 'reason'>): string => [e.errorCode, e.reason].filter(Boolean).join(': ') || 'it failed';
 
 /**
  * The ledger of one partition in memory: the entries restored from the changelog and

@@ -136,9 +136,9 @@ export function partitionQuota(quota: number, p: number, n: number): number {
 
 ////////// The instance's pacer
 
-export type Grant = { ok: true; ticket: Ticket } | { ok: false; kind: 'rate' | 'pair'; readyAt: number } | { ok: false; kind: 'quota'; windowEnd: number };
+type Grant = { ok: true; ticket: Ticket } | { ok: false; kind: 'rate' | 'pair'; readyAt: number } | { ok: false; kind: 'quota'; windowEnd: number };
 
-export interface PacerOptions {
+interface PacerOptions {
   rates: Rates;
   /** Per recipient, per instance (not shared). */
   pairRates: Rates;

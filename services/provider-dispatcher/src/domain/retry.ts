@@ -21,7 +21,7 @@ export interface RetryPolicy {
   tiers: number;
 }
 
-export type RetryPlan =
+type RetryPlan =
   | { kind: 'retry'; tier: number; notBefore: number; delayMs: number }
   | { kind: 'exhausted'; why: string };
 

@@ -12,7 +12,7 @@ import type { ProviderName } from '@sicantik/providers';
 // already ruled out for this notification, and those unavailable right now (open
 // circuit, daily quota gone).
 
-export type RouteReason =
+type RouteReason =
   | 'OPTED_IN' | 'NOT_OPTED_IN' | 'NO_OPT_IN_GATEWAY' | 'DEFAULT_PROVIDER'
   | 'FALLBACK' | 'CIRCUIT_OPEN' | 'QUOTA_EXHAUSTED' | 'RETRY' | 'FORCED'
   | 'OPTED_OUT' | 'NO_PROVIDER' | 'IN_DOUBT_RESOLVED';
@@ -28,7 +28,7 @@ export interface RoutingPolicy {
 
 export interface ContactState { optedIn: boolean; optedOut: boolean }
 
-export interface RouteInput {
+interface RouteInput {
   policy: RoutingPolicy;
   contact: ContactState;
   /** Ruled out for this notification (a fallback answer, retries exhausted), in order. */
@@ -43,16 +43,15 @@ export interface RouteInput {
   forced?: ProviderName | undefined;
 }
 
-export interface PassedOver { provider: ProviderName; why: Unavailability }
 
 export type Route =
-  | { kind: 'send'; provider: ProviderName; reason: RouteReason; detail: string; appendOptInLink: boolean; passedOver: PassedOver[] }
+  | { kind: 'send'; provider: ProviderName; reason: RouteReason; detail: string; appendOptInLink: boolean; passedOver: { provider: ProviderName; why: Unavailability }[] }
   /** Opted out: nothing is sent. */
   | { kind: 'skip'; reason: 'OPTED_OUT'; detail: string }
   /** No provider may serve this contact any more. */
   | { kind: 'none'; reason: 'NO_PROVIDER'; detail: string }
   /** Providers could serve, but none right now: wait for the earliest of them. */
-  | { kind: 'wait'; reason: Unavailability; detail: string; passedOver: PassedOver[] };
+  | { kind: 'wait'; reason: Unavailability; detail: string; passedOver: { provider: ProviderName; why: Unavailability }[] };
 
 /** Whether a contact who has not opted in can be routed around the opt-in providers at all. */
 export const hasOptInGateway = (policy: RoutingPolicy): boolean => policy.chain.some((p) => !policy.optInRequired.has(p));
@@ -73,7 +72,7 @@ export function route(i: RouteInput): Route {
     const why = excluded.size ? `every eligible provider was ruled out (${[...excluded].join(', ')})` : 'no configured provider may serve this contact';
     return { kind: 'none', reason: 'NO_PROVIDER', detail: `${why}${contact.optedIn || legacy ? '' : '; the contact has not opted in, so opt-in providers are not used'}` };
   }
-  const passedOver: PassedOver[] = [];
+  const passedOver: { provider: ProviderName; why: Unavailability }[] = [];
   for (const p of candidates) {
     const why = i.unavailable.get(p);
     if (why) { passedOver.push({ provider: p, why }); continue; }

@@ -1,11 +1,11 @@
 import type express from 'express';
 import { z, zodIssues } from '@sicantik/config';
 import { authenticatedApp, type Logger } from '@sicantik/observability';
-import { checkProvider, inDoubtReport, providersReport, testSend, type OperatorDeps } from '../../operators';
+import { checkProvider, inDoubtReport, providersReport, testSend, type OperatorDeps } from '../operators';
 
 ////////// Admin API (Bearer ADMIN_API_TOKEN) on the ops port: providers, connection checks, test send, in-doubt sends
 
-export interface AdminAppDeps { operators: OperatorDeps; adminToken: string; logger: Logger; ops: express.Router }
+interface AdminAppDeps { operators: OperatorDeps; adminToken: string; logger: Logger; ops: express.Router }
 
 const testSendBody = z.object({
   to: z.string().trim().min(1, 'must not be empty').max(64, 'is too long (at most 64 characters)'),

@@ -41,7 +41,7 @@ export const fetchExecutor: HttpExecutor = {
   },
 };
 
-export function toExecError(e: unknown, timeoutMs: number): ExecError {
+function toExecError(e: unknown, timeoutMs: number): ExecError {
   const err = e as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string; name?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return new ExecError(`no answer within ${timeoutMs} ms`, 'TIMEOUT', true);
   const code = err?.cause?.code ?? err?.code ?? 'NETWORK';

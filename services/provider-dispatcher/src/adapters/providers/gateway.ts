@@ -1,7 +1,8 @@
 import CircuitBreaker from 'opossum';
 import { AppError, errorMessage } from '@sicantik/core';
 import type { ConnectionResult, HttpRequest, HttpResponse, LookupResult, OutboundMessage, Provider, ProviderName } from '@sicantik/providers';
-import type { SendResult, Sender } from '../../dispatch';
+import type { SendResult } from '../../domain/decide';
+import type { Sender } from '../batchExecutor';
 import { ExecError, type HttpExecutor } from '../http/executor';
 
 ////////// The configured providers at the edge: request building and reading by

@@ -1,5 +1,5 @@
 import type { NotificationDispatchRecorded } from '@sicantik/schemas';
-import { silentLogger } from '../../../test/support';
+import { silentLogger } from '../../../../test/support';
 import { LedgerPartitions, Mutex, type ChangelogReader } from './ledgerPartitions';
 
 const rec = (id: string, status: NotificationDispatchRecorded['status'], attempt = 1): NotificationDispatchRecorded => ({

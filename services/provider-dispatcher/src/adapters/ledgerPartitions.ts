@@ -1,7 +1,7 @@
 import { TransientError, errorMessage } from '@sicantik/core';
 import type { Logger } from '@sicantik/observability';
 import type { NotificationDispatchRecorded } from '@sicantik/schemas';
-import { PartitionLedger } from './domain/ledger';
+import { PartitionLedger } from '../domain/ledger';
 
 ////////// The ledger partitions this instance owns, in memory, restored from the changelog
 // Partition p of dispatch.ledger holds the ledger of partition p of notification.rendered

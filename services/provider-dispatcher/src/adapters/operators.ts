@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { maskPhone, normalizePhone, ValidationError, type PhoneRules } from '@sicantik/core';
 import { isProviderName, type ProviderName } from '@sicantik/providers';
 import type { NotificationDispatchRecorded } from '@sicantik/schemas';
-import type { SendResult, Sender } from './dispatch';
-import { outboundMessage, type OptInLink } from './domain/outbound';
-import type { Pacer } from './domain/pacing';
-import { route, type ContactState, type RoutingPolicy, type Unavailability } from './domain/routing';
-import type { CircuitView } from './adapters/providers/gateway';
+import type { SendResult } from '../domain/decide';
+import type { Sender } from './batchExecutor';
+import { outboundMessage, type OptInLink } from '../domain/outbound';
+import type { Pacer } from '../domain/pacing';
+import { route, type ContactState, type RoutingPolicy, type Unavailability } from '../domain/routing';
+import type { CircuitView } from './providers/gateway';
 
 ////////// What operators ask the dispatcher (admin API and CLI): providers, checks, a test send, in-doubt sends
 
@@ -54,7 +55,7 @@ export async function checkProvider(d: OperatorDeps, name: string) {
   return { provider: name, ...r };
 }
 
-export const TEST_TEXT = 'Pesan uji dari SICANTIK (DPMPTSP Kabupaten Karo). Abaikan pesan ini.';
+const TEST_TEXT = 'Pesan uji dari SICANTIK (DPMPTSP Kabupaten Karo). Abaikan pesan ini.';
 
 /**
  * A test send (seed 004's test wizard): automatic routing, or forced to one provider,

@@ -3,15 +3,15 @@ import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
 import { configuredProviders, type ProviderName } from '@sicantik/providers';
 import { SchemaCodec, type DispatchDeadLettered, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
-import { SECRETS, startHarness, type Harness } from '../../../tools/provider-simulator/src/testHarness';
-import { silentLogger, stack, uniq, waitFor } from '../../../test/support';
-import { fetchExecutor } from './adapters/http/executor';
-import { ProviderGateway, type BreakerOptions } from './adapters/providers/gateway';
-import { ContactBook } from './domain/contacts';
-import { defaultMetaTemplates } from './domain/outbound';
-import { parseQuotas, parseRates } from './domain/pacing';
-import type { RetryPolicy } from './domain/retry';
-import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDispatcher } from './service';
+import { SECRETS, startHarness, type Harness } from '../../../../tools/provider-simulator/src/testHarness';
+import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
+import { fetchExecutor } from './http/executor';
+import { ProviderGateway, type BreakerOptions } from './providers/gateway';
+import { ContactBook } from '../domain/contacts';
+import { defaultMetaTemplates } from '../domain/outbound';
+import { parseQuotas, parseRates } from '../domain/pacing';
+import type { RetryPolicy } from '../domain/retry';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDispatcher } from './consumer';
 
 ////////// The dispatcher against the provider simulator over real HTTP, with a real broker
 // and registry: routing by opt-in state, fallback on an outage (the breaker opens), on
@@ -72,7 +72,7 @@ async function world(o: WorldOptions) {
     gateways.push(gateway);
     running.push(await startDispatcher({
       kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics(`it${i}`), sender: gateway, groupId: `${prefix}dispatcher`,
-      readerGroupPrefix: uniq(`${prefix}reader-`), routing: { chain: o.chain, optInRequired: new Set(['meta']) }, contact: (p) => contacts.of(p),
+      readerGroupPrefix: uniq(`${prefix}reader-`), routing: { chain: o.chain, optInRequired: new Set(['meta']) }, contacts,
       pacing: { rates: parseRates(o.rates ?? 'meta=off'), pairRates: parseRates(o.pairRates ?? ''), quotas: parseQuotas(o.quotas ?? '') },
       retry, optInLink: { url: 'https://wa.me/6281100000000?text=MULAI', text: 'Aktifkan WhatsApp resmi: {link}' }, maxWaitMs: 100,
     }));

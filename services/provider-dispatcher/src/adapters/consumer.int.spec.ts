@@ -2,13 +2,15 @@ import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
 import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
-import { silentLogger, stack, uniq, waitFor } from '../../../test/support';
-import { dispatchRecord } from './domain/ledger';
+import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
+import { ContactBook } from '../domain/contacts';
+import { dispatchRecord } from '../domain/ledger';
 import type { OutboundMessage, ProviderName } from '@sicantik/providers';
-import type { SendResult, Sender } from './dispatch';
-import { kafkaChangelog } from './adapters/kafkaChangelog';
+import type { SendResult } from '../domain/decide';
+import type { Sender } from './batchExecutor';
+import { kafkaChangelog } from './kafkaChangelog';
 import type { RestoreStats } from './ledgerPartitions';
-import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDispatcher } from './service';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDispatcher } from './consumer';
 
 ////////// The dispatcher against a real broker and registry: the ledger survives a
 // restart through dispatch.ledger alone (no database), and a replay sends nothing.
@@ -42,7 +44,7 @@ describe('provider-dispatcher with its ledger on Kafka', () => {
   const start = async (group: string, sender: Sender, restores: RestoreStats[] = []) => {
     const d = await startDispatcher({
       kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, groupId: `${prefix}${group}`,
-      routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contact: () => ({ optedIn: false, optedOut: false }),
+      routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contacts: new ContactBook(),
       pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() },
       retry: { maxAttempts: 3, delayMs: 10, backoff: 2, jitter: 0, tiers: 3 },
       readerGroupPrefix: uniq(`${prefix}reader-`), onRestore: (s) => restores.push(s),

@@ -2,15 +2,15 @@ import type { Admin, Kafka } from 'kafkajs';
 import { maskPhone } from '@sicantik/core';
 import { coPartitionedAssigner, runBatchConsumer, untilAvailable, type BatchOutcome, type EventProducer, type RecordBatch, type RunningBatchConsumer } from '@sicantik/kafka';
 import type { Logger, Metrics } from '@sicantik/observability';
-import { DISPATCH_RETRY_TOPICS, type DispatchRetryTopic, type SchemaCodec, type TopicName } from '@sicantik/schemas';
-import type { ProviderName } from '@sicantik/providers';
-import { kafkaChangelog } from './adapters/kafkaChangelog';
-import { dispatchBatch, type DispatchDeps, type Sender } from './dispatch';
-import type { Job } from './domain/ledger';
-import type { OptInLink } from './domain/outbound';
-import { Pacer, type Rates } from './domain/pacing';
-import type { RetryPolicy } from './domain/retry';
-import type { ContactState, RoutingPolicy } from './domain/routing';
+import { DISPATCH_RETRY_TOPICS, type DispatchRetryScheduled, type DispatchRetryTopic, type NotificationRendered, type SchemaCodec, type TopicName } from '@sicantik/schemas';
+import { PROVIDER_NAMES, type ProviderName } from '@sicantik/providers';
+import { decide, initialState, type Contacts } from '../domain/decide';
+import type { OptInLink } from '../domain/outbound';
+import { Pacer, type Rates } from '../domain/pacing';
+import type { RetryPolicy } from '../domain/retry';
+import type { RoutingPolicy } from '../domain/routing';
+import { runBatch, type ExecutorIO, type Sender } from './batchExecutor';
+import { kafkaChangelog } from './kafkaChangelog';
 import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 
 ////////// The dispatcher's consumer: batch-first, co-partitioned, ledger in memory and on dispatch.ledger
@@ -19,11 +19,12 @@ import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 // the ledger. Batches of one partition, from whichever topic, run one at a time under
 // the partition's lock. A batch that has to wait (a pacing token, a retry's time, an
 // open circuit) defers its partition through the consumer loop: no handler waits.
+// What a batch does is the core's (domain/decide.ts), run by the executor (batchExecutor.ts).
 
 export const DISPATCHER_TOPICS: readonly TopicName[] = ['notification.rendered', ...DISPATCH_RETRY_TOPICS];
 export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch', 'dispatch.ledger', 'dispatch.dead-letter'];
 
-export interface DispatcherOptions {
+interface DispatcherOptions {
   kafka: Kafka;
   admin: Admin;
   codec: SchemaCodec;
@@ -32,7 +33,8 @@ export interface DispatcherOptions {
   metrics: Metrics;
   sender: Sender;
   routing: RoutingPolicy;
-  contact(phone: string): ContactState;
+  /** The opt-in state (contact.events), kept up to date by the caller. */
+  contacts: Contacts;
   pacing: { rates: Rates; pairRates: Rates; quotas: ReadonlyMap<ProviderName, number> };
   retry: RetryPolicy;
   quotaExhausted?: 'fallback' | 'wait';
@@ -79,24 +81,27 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   );
   new metrics.client.Gauge({ name: 'sicantik_dispatch_ledger_entries', help: 'Ledger entries in memory (the partitions this instance owns)', registers: [metrics.registry], collect() { this.set(ledger.size()); } });
   const pacer = new Pacer({ ...o.pacing, partitions: total });
-  let owned: number[] = [];
+  const state = initialState({
+    routing: o.routing, retry: o.retry, quotaExhausted: o.quotaExhausted ?? 'fallback', inDoubtPolicy: o.inDoubtPolicy ?? 'hold', lookupDelayMs: o.lookupDelayMs ?? 60_000,
+    lookupProviders: new Set(PROVIDER_NAMES.filter((p) => o.sender.canLookup?.(p))), optInLink: o.optInLink, sendRules: [],
+  }, pacer, o.contacts);
+  const io: ExecutorIO = { sender: o.sender, now, concurrency: o.sendConcurrency ?? 16, produce: (messages) => producer.send(messages) };
 
-  const deps: DispatchDeps = {
-    sender: o.sender, routing: o.routing, contact: o.contact, pacer, retry: o.retry, now,
-    quotaExhausted: o.quotaExhausted ?? 'fallback', inDoubtPolicy: o.inDoubtPolicy ?? 'hold', lookupDelayMs: o.lookupDelayMs ?? 60_000,
-    optInLink: o.optInLink, concurrency: o.sendConcurrency ?? 16,
-    produce: (messages) => producer.send(messages),
-  };
-
-  const handle = async (topic: string, partition: number, jobs: Job[], heartbeat: () => Promise<void>): Promise<BatchOutcome | void> => {
-    const r = await ledger.withPartition(partition, heartbeat, (l) => dispatchBatch(partition, jobs, l, deps));
+  type Batch = { kind: 'rendered'; notifications: NotificationRendered[] } | { kind: 'retries'; records: DispatchRetryScheduled[] };
+  const handle = async (topic: string, partition: number, batch: Batch, heartbeat: () => Promise<void>): Promise<BatchOutcome | void> => {
+    const r = await ledger.withPartition(partition, heartbeat, (l) => {
+      const at = now();
+      const seen = { partition, ledger: l, at, openCircuits: o.sender.openCircuits(at) };
+      return runBatch(state, io, batch.kind === 'rendered' ? { ...seen, ...batch } : { ...seen, ...batch });
+    });
+    const notifications = batch.kind === 'rendered' ? batch.notifications : batch.records.map((x) => x.notification);
     for (const x of r.results) {
       if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
       outcomes.inc({ provider: x.provider ?? 'none', status: x.status });
       if (x.routeReason) routes.inc({ reason: x.routeReason });
     }
     if (logger.isLevelEnabled('info')) {
-      const phones = new Map(jobs.map((j) => [j.n.notificationId, j.n.recipient.phone]));
+      const phones = new Map(notifications.map((n) => [n.notificationId, n.recipient.phone]));
       for (const x of r.results) {
         if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING') continue;
         if (x.reemitted) logger.info({ notificationId: x.notificationId, status: x.status, provider: x.provider, reemitted: true, topic }, 'dispatch outcome re-emitted from the ledger (recorded before; nothing sent)');
@@ -105,11 +110,11 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     }
     if (!r.defer) return undefined;
     waits.inc({ topic });
-    logger.debug({ topic, partition, from: r.defer.from, of: jobs.length, until: new Date(r.defer.until).toISOString() }, 'partition deferred');
+    logger.debug({ topic, partition, from: r.defer.from, of: notifications.length, until: new Date(r.defer.until).toISOString() }, 'partition deferred');
     return { defer: r.defer };
   };
   const retryHandler = (topic: DispatchRetryTopic) => async (b: RecordBatch<DispatchRetryTopic>) =>
-    handle(topic, b.partition, b.records.map((r) => ({ n: r.value.notification, retry: r.value })), b.heartbeat);
+    handle(topic, b.partition, { kind: 'retries', records: b.records.map((r) => r.value) }, b.heartbeat);
 
   const consumer = await runBatchConsumer({
     kafka: o.kafka, codec: o.codec, groupId: o.groupId, producer, logger, metrics,
@@ -118,19 +123,18 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     maxWaitMs: o.maxWaitMs ?? 250,
     partitionAssigners: [coPartitionedAssigner],
     onAssignment: (assignment) => {
-      owned = [...(assignment[rendered] ?? [])].sort((a, b) => a - b);
-      logger.info({ partitions: owned, of: total }, 'partitions assigned');
-      ledger.assign(owned);
-      pacer.setOwned(owned.length);
+      decide(state, { kind: 'assigned', owned: assignment[rendered] ?? [] });
+      logger.info({ partitions: state.owned, of: total }, 'partitions assigned');
+      ledger.assign([...state.owned]);
     },
     handlers: {
-      'notification.rendered': async (b) => handle('notification.rendered', b.partition, b.records.map((r) => ({ n: r.value })), b.heartbeat),
+      'notification.rendered': async (b) => handle('notification.rendered', b.partition, { kind: 'rendered', notifications: b.records.map((r) => r.value) }, b.heartbeat),
       'dispatch.retry.1': retryHandler('dispatch.retry.1'),
       'dispatch.retry.2': retryHandler('dispatch.retry.2'),
       'dispatch.retry.3': retryHandler('dispatch.retry.3'),
     },
   });
-  return { ledger, pacer, consumer, partitions: { total, owned: () => owned }, stop: () => consumer.stop() };
+  return { ledger, pacer, consumer, partitions: { total, owned: () => [...state.owned] }, stop: () => consumer.stop() };
 }
 
 /** The ledger and retry topics must have the input's partition count: partition p of each belongs to partition p of the input. */
