@@ -4,7 +4,7 @@ import { followTopic } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
 import type { SchemaCodec } from '@sicantik/schemas';
 import type { Entry } from '../domain/reconcile';
-import { Mutex } from '../ledgerPartitions';
+import { Mutex } from './ledgerPartitions';
 
 ////////// The reconciler's entries for the partitions this instance owns, in memory
 // Partition p of dispatch.reconcile holds the entries of the messages whose
