@@ -33,10 +33,10 @@ describe('delivery tracker: crash mid-batch, then rebuild from the topics', () =
     expect(r.status).toBe(200);
     return r.data;
   };
-  /** Every notification document, without the two fields that record how it was written (_v: version, _pc: its batches' counter shares). */
+  /** Every notification document, without the two fields that record how it was written (_v: version, _batchDeltas: its batches' counter shares). */
   const docs = async (db: string) => {
     const all = (await mongo.db(db).collection<Doc>('notifications').find({}).toArray()) as Doc[];
-    return new Map(all.map((d) => { const { _v, _pc, ...rest } = d as Doc & { _v?: unknown; _pc?: unknown }; void _v; void _pc; return [d._id, rest]; }));
+    return new Map(all.map((d) => { const { _v, _batchDeltas, ...rest } = d as Doc & { _v?: unknown; _batchDeltas?: unknown }; void _v; void _batchDeltas; return [d._id, rest]; }));
   };
   /** The counters a fold of the documents gives: each notification once under its status. */
   const fold = (ds: Map<string, Doc>) => {

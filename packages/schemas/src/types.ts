@@ -131,7 +131,12 @@ export interface DispatchDeadLettered extends Envelope {
   notification: NotificationRendered;
 }
 
-export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED';
+/**
+ * A provider's report, or NO_REPORT: the dispatcher's reconciler found no report a
+ * configured time after the provider accepted the message, and the provider has no
+ * status lookup API (a lookup's answer is one of the others).
+ */
+export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'NO_REPORT';
 export interface DeliveryStatusReported extends Envelope {
   provider: string;
   providerMessageId: string;
