@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import { ALL, BatchCounts, counterOps, decisionContrib, parseDecisionKey, tpKey, type StoredDoc } from './model';
-import { Serial, WriteGate, applyCounters, checkLayout, findByIds, insertNew } from './writer';
+import { Serial, WriteGate, applyCounters, type CounterDoc, checkLayout, findByIds, insertNew } from './writer';
 
 ////////// Projection of planner.decisions: "why did applicant X (not) get message Y".
 // Insert-only: one document per decision event (_id = event id), a batch in one
@@ -17,7 +17,8 @@ export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt'
 
 export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; reasonCode?: string; limit: number }
 
-interface DecisionStats { _id: string; o: Record<string, number>; c?: Record<string, number> }
+/** A counter document of decision_stats: counts by decisionKey (writer.ts, CounterDoc). */
+interface DecisionStats extends CounterDoc { counts?: Record<string, number> }
 
 export class DecisionProjection {
   readonly col: Collection<DecisionDoc>;
@@ -73,7 +74,7 @@ export class DecisionProjection {
       ? await this.stats.find({ _id: { $gte: from ?? '0000-01-01', $lte: to ?? '9999-12-31' } }).toArray()
       : [await this.stats.findOne({ _id: ALL })].filter((d): d is DecisionStats => !!d);
     const counts = new Map<string, number>();
-    for (const d of docs) for (const [k, n] of Object.entries(d.c ?? {})) counts.set(k, (counts.get(k) ?? 0) + n);
+    for (const d of docs) for (const [k, n] of Object.entries(d.counts ?? {})) counts.set(k, (counts.get(k) ?? 0) + n);
     return [...counts].filter(([, n]) => n > 0).map(([k, count]) => ({ ...parseDecisionKey(k), count }))
       .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.decision.localeCompare(b.decision) || (a.reasonCode ?? '').localeCompare(b.reasonCode ?? ''));
   }

@@ -328,10 +328,10 @@ export class BatchCounts {
 
 /**
  * The counter updates of a batch, per counter document, guarded by the first offset of
- * the last batch of this topic-partition the document applied (o.<tp>):
- * - ifNot (o.<tp> < firstOffset, then o.<tp> = firstOffset): the delta of all the
+ * the last batch of this topic-partition the document applied (appliedBatches.<tp>):
+ * - ifNot (appliedBatches.<tp> < firstOffset, then = firstOffset): the delta of all the
  *   batch's attempts, applied once;
- * - ifApplied (o.<tp> >= firstOffset, sent first, only for a retried batch): what this
+ * - ifApplied (appliedBatches.<tp> >= firstOffset, sent first, only for a retried batch): what this
  *   attempt added beyond an earlier attempt that already applied its share to that document.
  * A normal batch sends only ifNot; a redelivery of a completed batch adds nothing.
  */
@@ -373,7 +373,7 @@ export function parseDecisionKey(k: string): { scenario: string; decision: strin
 }
 
 export function decisionContrib(e: Pick<PlannerDecisionRecorded, 'occurredAt' | 'scenario' | 'decision' | 'reasonCode'>): Delta {
-  const row = { [`c.${decisionKey(e.scenario, e.decision, e.reasonCode)}`]: 1 };
+  const row = { [`counts.${decisionKey(e.scenario, e.decision, e.reasonCode)}`]: 1 };
   return { [ALL]: row, [jakartaDate(e.occurredAt)]: { ...row } };
 }
 

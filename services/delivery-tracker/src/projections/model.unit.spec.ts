@@ -64,7 +64,7 @@ const split = <T>(xs: T[], sizes: number[]): T[][] => {
   return out;
 };
 
-////////// An in-memory stand-in for the database: documents, and counter documents with the o.<tp> guard
+////////// An in-memory stand-in for the database: documents, and counter documents with the appliedBatches.<tp> guard
 
 class MemDb {
   docs = new Map<string, Stored>();
@@ -325,7 +325,7 @@ describe('decision counts', () => {
   });
   it('count under the Jakarta day of the decision and under all days', () => {
     expect(decisionContrib({ occurredAt: Date.parse('2026-11-21T17:00:00Z'), scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT' })).toEqual({
-      all: { 'c.status_update|SKIPPED|OPTED_OUT': 1 }, '2026-11-22': { 'c.status_update|SKIPPED|OPTED_OUT': 1 },
+      all: { 'counts.status_update|SKIPPED|OPTED_OUT': 1 }, '2026-11-22': { 'counts.status_update|SKIPPED|OPTED_OUT': 1 },
     });
   });
 });

@@ -19,8 +19,8 @@ export interface RebuildOutput {
   /** Statuses whose provider message id no dispatch record names (yet). */
   pending: PendingStatuses[];
   /** Counter documents: notification_stats and decision_stats, with empty batch guards. */
-  notificationStats: ({ _id: string; o: Record<string, never> } & Record<string, unknown>)[];
-  decisionStats: { _id: string; o: Record<string, never>; c: Record<string, number> }[];
+  notificationStats: ({ _id: string; appliedBatches: Record<string, never> } & Record<string, unknown>)[];
+  decisionStats: { _id: string; appliedBatches: Record<string, never>; counts: Record<string, number> }[];
 }
 
 /** Nested counter fields from a delta's dotted paths ("byStatus.sent" -> { byStatus: { sent } }). */
@@ -84,9 +84,9 @@ export class RebuildFold {
     for (const d of this.decisions.values()) addDelta(dcounts, d);
     return {
       notifications, messages, pending,
-      notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, o: {}, ...nest(paths) })),
-      // decisionContrib's paths are 'c.<key>' (keys never hold '.').
-      decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, o: {}, c: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice(2), n])) })),
+      notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, appliedBatches: {}, ...nest(paths) })),
+      // decisionContrib's paths are 'counts.<key>' (keys never hold '.').
+      decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, appliedBatches: {}, counts: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice('counts.'.length), n])) })),
     };
   }
 }

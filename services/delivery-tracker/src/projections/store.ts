@@ -7,7 +7,7 @@ import {
   type Core, type DocPlan, type MessageMapping, type NotificationDoc, type PendingStatuses, type ProviderStatus, type Stored, type StoredDoc,
 } from './model';
 import type { AnomalyKind } from './notificationStatus';
-import { Lru, Serial, WriteGate, applyCounters, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
+import { Lru, Serial, WriteGate, applyCounters, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
 
 export type { NotificationDoc } from './model';
 
@@ -30,8 +30,8 @@ export type { NotificationDoc } from './model';
 // to fold the waiting statuses in. Either side that comes second does the join.
 // (A delivery.status NO_REPORT from the dispatcher's reconciler takes the same path.)
 
-/** A counter document: o.<tp> = the first offset of the last batch of that topic-partition applied (applyCounters). */
-interface StatsDoc { _id: string; o: Record<string, number>; total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }
+/** A counter document of notification_stats (writer.ts, CounterDoc). */
+interface StatsDoc extends CounterDoc { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }
 
 export type TrackerTopic = 'notification.requests' | 'notification.rendered' | 'notification.dispatch' | 'delivery.status';
 type Values = { 'notification.requests': NotificationRequested; 'notification.rendered': NotificationRendered; 'notification.dispatch': NotificationDispatchRecorded; 'delivery.status': DeliveryStatusReported };
@@ -247,8 +247,9 @@ export class NotificationProjection {
   }
 
   ////////// Queries for the statistics API
-  // Each notification is counted once in byStatus and failed, under its final status;
-  // sent/delivered/read count the evidence reached (a read receipt proves delivery).
+  // Each notification is counted once in byStatus (and in accepted, noReport, failed or
+  // skipped), under its final status; sent/delivered/read count the evidence reached (a
+  // read receipt proves delivery).
   // From the counters: one document for all days, or one per day of the range.
   async summary(from?: string, to?: string) {
     await this.writing.idle();

@@ -87,21 +87,24 @@ export async function bulkUpdate<T extends Document>(col: Collection<T>, ops: An
   return matched;
 }
 
+/** A counter document: appliedBatches.<tp> = the first offset of the last batch of that topic-partition whose counters it applied. */
+export interface CounterDoc { _id: string; appliedBatches: Record<string, number> }
+
 /**
  * Applies a batch's counter deltas (see counterOps) to counter documents `{_id, o, ...}`:
- * each document's share once, guarded by `o.<tp>`, the first offset of the last batch
+ * each document's share once, guarded by `appliedBatches.<tp>`, the first offset of the last batch
  * of that topic-partition it applied. Missing counter documents are created first
  * (insert-only, duplicates ignored), so no statement needs an upsert.
  */
-export async function applyCounters(col: Collection<{ _id: string; o: Record<string, number> }>, known: Set<string>, tp: string, firstOffset: number, ops: CounterOp[]): Promise<void> {
+export async function applyCounters(col: Collection<CounterDoc>, known: Set<string>, tp: string, firstOffset: number, ops: CounterOp[]): Promise<void> {
   if (ops.length === 0) return;
   const missing = ops.map((o) => o.id).filter((id) => !known.has(id));
-  await insertNew(col, missing.map((id) => ({ _id: id, o: {} })));
+  await insertNew(col, missing.map((id) => ({ _id: id, appliedBatches: {} })));
   for (const id of missing) known.add(id);
-  const field = `o.${tp}`;
-  const statements: AnyBulkWriteOperation<{ _id: string; o: Record<string, number> }>[] = [];
+  const field = `appliedBatches.${tp}`;
+  const statements: AnyBulkWriteOperation<CounterDoc>[] = [];
   for (const op of ops) {
-    // ifApplied before ifNot: once ifNot has set o.<tp> = firstOffset, ifApplied would match too.
+    // ifApplied before ifNot: once ifNot has set appliedBatches.<tp> = firstOffset, ifApplied would match too.
     if (op.ifApplied) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $gte: firstOffset } }, update: { $inc: op.ifApplied } } });
     if (op.ifNot) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $not: { $gte: firstOffset } } }, update: { $inc: op.ifNot, $set: { [field]: firstOffset } } } });
   }
@@ -127,7 +130,9 @@ export async function isFerretDb(db: Db): Promise<boolean> {
  * - 3: the states accepted and no_report (ranks renumbered, acceptedAt, noReportAt)
  *   and descriptive stored field names (_baseSource, _providerOrder,
  *   _providerMessageIdOrder, _routeOrder, _batchDeltas {firstOffset, delta};
- *   provider_messages {notificationId, statusesWaiting}; pending_statuses {statuses}).
+ *   provider_messages {notificationId, statusesWaiting}; pending_statuses {statuses};
+ *   counter documents {appliedBatches}, decision_stats {counts}; planner_decisions
+ *   _insertedBy).
  *   A layout-2 document read by this version would lose its dispatch order, and its
  *   ACCEPTED would stay `sending`: only a rebuild gives the new states to old events.
  */
