@@ -19,7 +19,7 @@ import { DISPATCH_RETRY_TOPICS, schemasDir } from './catalog';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-export interface GeneratedSchema { file: string; template: string; vars: Record<string, string> }
+interface GeneratedSchema { file: string; template: string; vars: Record<string, string> }
 export const GENERATED_SCHEMAS: readonly GeneratedSchema[] = [
   ...DISPATCH_RETRY_TOPICS.map((t, i) => ({ file: `${t}.avsc`, template: 'templates/dispatch.retry.avsc.json', vars: { tier: String(i + 1) } })),
   { file: 'dispatch.dead-letter.avsc', template: 'templates/dispatch.dead-letter.avsc.json', vars: {} },
@@ -45,7 +45,7 @@ function expand(x: Json, dir: string, vars: Record<string, string>): Json {
 }
 
 /** The text of a schema file as committed: two-space JSON and a final newline. */
-export const schemaText = (schema: Json): string => `${JSON.stringify(schema, null, 2)}\n`;
+const schemaText = (schema: Json): string => `${JSON.stringify(schema, null, 2)}\n`;
 
 /** Every generated file's name (in `dir`) and text. */
 export function generateSchemas(dir = schemasDir()): Map<string, string> {

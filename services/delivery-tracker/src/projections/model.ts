@@ -26,13 +26,13 @@ import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDisp
 // (writer.ts, LAYOUT_VERSION; README "Replay and rebuild").
 
 /** The states reached at a time of their own (failed and skipped carry a reason too: Failure, Skip). */
-export type Stamped = 'sending' | 'accepted' | 'no_report' | 'sent' | 'delivered' | 'read';
-export const STAMPED: readonly Stamped[] = ['sending', 'accepted', 'no_report', 'sent', 'delivered', 'read'];
+type Stamped = 'sending' | 'accepted' | 'no_report' | 'sent' | 'delivered' | 'read';
+const STAMPED: readonly Stamped[] = ['sending', 'accepted', 'no_report', 'sent', 'delivered', 'read'];
 const AT = { sending: 'sendingAt', accepted: 'acceptedAt', no_report: 'noReportAt', sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt' } as const satisfies Record<Stamped, string>;
 
 /** Where the base comes from: the request (or the rendered event, which carries its time) beats a guess from a dispatch record. */
-export const BASE_FROM_REQUEST = 2;
-export const BASE_FROM_DISPATCH = 1;
+const BASE_FROM_REQUEST = 2;
+const BASE_FROM_DISPATCH = 1;
 /** Who the notification is for and when it was requested; source: BASE_FROM_REQUEST or BASE_FROM_DISPATCH (the higher wins). */
 export interface Base { source: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
 /** The earliest failure reported (kept even when delivery evidence wins). */
@@ -96,7 +96,7 @@ export function renderedFact(e: NotificationRendered): Core {
 }
 
 /** The order of dispatch records, as a string: attempt, then time, then event id (a later attempt's provider and route win). */
-export const dispatchOrder = (e: Pick<NotificationDispatchRecorded, 'attempt' | 'occurredAt' | 'eventId'>) =>
+const dispatchOrder = (e: Pick<NotificationDispatchRecorded, 'attempt' | 'occurredAt' | 'eventId'>) =>
   `${String(e.attempt).padStart(6, '0')}|${String(e.occurredAt).padStart(15, '0')}|${e.eventId}`;
 
 export function dispatchFact(e: NotificationDispatchRecorded): Core {
@@ -180,7 +180,7 @@ export interface NotificationDoc {
  * document (per topic-partition, the latest batch only): the batch's first offset and
  * its delta (storedDelta: paths with ':' for '.').
  */
-export interface BatchDelta { firstOffset: number; delta: Delta }
+interface BatchDelta { firstOffset: number; delta: Delta }
 /** BatchDelta by topic-partition (tpKey). */
 export type BatchDeltas = Record<string, BatchDelta>;
 
