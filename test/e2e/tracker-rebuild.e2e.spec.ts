@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import axios from 'axios';
 import { MongoClient } from 'mongodb';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
@@ -86,7 +87,12 @@ describe('delivery tracker: crash mid-batch, then rebuild from the topics', () =
       // A rebuild: a new group and a new database, from the topics alone.
       const rebuildDb = `${sys.db('delivery-tracker')}_rebuild`;
       const rebuildUrl = await sys.addInstance('delivery-tracker', { CONSUMER_GROUP: `${sys.prefix}tracker-rebuild`, MONGO_DB: rebuildDb });
-      await waitFor(async () => JSON.stringify(await summary(rebuildUrl)) === JSON.stringify(live), { timeoutMs: 120_000, intervalMs: 500, what: 'the rebuild catching up' });
+      // Caught up when the documents are equal too: the summary of all days can be equal
+      // before the last requests are applied (a request moves a notification's day and
+      // queued time from the dispatch record's guess, which no all-days counter shows).
+      await waitFor(async () => JSON.stringify(await summary(rebuildUrl)) === JSON.stringify(live) && isDeepStrictEqual(await docs(rebuildDb), liveDocs), { timeoutMs: 120_000, intervalMs: 500, what: 'the rebuild catching up' })
+        .catch(() => undefined); // the assertions below show what differs
+      expect(await summary(rebuildUrl)).toEqual(live);
       const rebuilt = await docs(rebuildDb);
       expect(rebuilt.size).toBe(N);
       for (const [id, d] of liveDocs) expect(rebuilt.get(id)).toEqual(d);
