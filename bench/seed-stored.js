@@ -36,12 +36,12 @@ async function seedStored(n, ctx, log = () => undefined) {
     const ingest = mongo.db(ctx.dbs['permit-ingest']);
     const requested = (x) => ({ eventId: `seed-q-${x}`, occurredAt: T0, correlationId: `seed-${x}`, causationId: null, notificationId: x, scenario: 'permit_ready', templateCode: 'permit_ready', pendaftaran_id: `SEED-${x}`, recipient: { kind: 'APPLICANT', id: `SEED-${x}`, name: 'Pemohon', phone: '+6281200000000' }, variables: {}, items: [], locale: 'id' });
     const accepted = (x) => ({ eventId: `seed-d-${x}`, occurredAt: T0 + 1000, correlationId: `seed-${x}`, causationId: null, notificationId: x, pendaftaran_id: `SEED-${x}`, scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', provider: 'meta', status: 'ACCEPTED', providerMessageId: `wamid.seed-${x}`, attempt: 1, errorCode: null, reason: null });
-    const delivered = (s) => statusFact({ e: `seed-s-${s}`, s: 'delivered', at: T0 + 3000, code: null, title: null });
+    const delivered = (s) => statusFact({ eventId: `seed-s-${s}`, state: 'delivered', at: T0 + 3000, errorCode: null, errorTitle: null });
     const B = 1000;
     for (let i = 0; i < n; i += B) {
       const ids = Array.from({ length: Math.min(B, n - i) }, (_, j) => `seed-${ctx.id}-${i + j}`);
       await tracker.collection('notifications').insertMany(ids.map((x) => toDoc(x, [requestedFact(requested(x)), dispatchFact(accepted(x)), delivered(x)].reduce(merge), 'seed', {})), { ordered: false });
-      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: `wamid.seed-${x}`, n: x })), { ordered: false });
+      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: `wamid.seed-${x}`, notificationId: x })), { ordered: false });
       const at = new Date(T0);
       await ingest.collection('ingested_event_ids').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, pendaftaran_id: `SEED-${x}`, at })), { ordered: false });
       await ingest.collection('ingest_claims').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, at, instance: 'seed' })), { ordered: false });
@@ -51,7 +51,7 @@ async function seedStored(n, ctx, log = () => undefined) {
     const counts = { total: n, sent: n, delivered: n, [`byStatus.delivered`]: n };
     const stats = tracker.collection('notification_stats');
     for (const id of ['all', DAY]) {
-      await stats.insertOne({ _id: id, o: {} }).catch(() => undefined);
+      await stats.insertOne({ _id: id, appliedBatches: {} }).catch(() => undefined);
       await stats.updateOne({ _id: id }, { $inc: counts });
     }
     log(`seeded ${n} stored notifications in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -1,5 +1,15 @@
 ////////// Time
-// The clock is injected everywhere; pure logic receives `now` as a value.
+// A Clock is injected wherever the time decides an outcome or is written into an
+// event: each service's main.ts passes systemClock (tests pass a fixedClock or their
+// own `now`) to the planner (schedules, decisions, changelog), the renderer (template
+// events), the dispatcher (routing, pacing and quotas, retries, its records) and the
+// tracker (when a report was received). Pure logic (services/*/src/domain) receives
+// `now` as a value and never reads the time itself (a lint rule).
+// The system time is read directly (Date.now, new Date) only where elapsed time or a
+// lease matters and no outcome does: timeouts, deadlines and back-off, durations in
+// logs, unique reader group names, the time in a dead letter's headers, the circuit
+// breaker's open time, permit-ingest's claim leases (compared across processes, so
+// wall time), and the provider simulator (it plays the outside world).
 export interface Clock {
   now(): Date;
 }

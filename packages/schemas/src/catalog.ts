@@ -68,7 +68,7 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'dispatch.reconcile': { name: 'dispatch.reconcile', compacted: true, keyedBy: 'providerMessageId', copartitioned: true, retentionMs: RECONCILE_RETENTION_MS },
 };
 
-/** The dispatcher's retry topics, by delay tier (1-based). */
+/** The dispatcher's retry topics, by delay tier (1-based); their schemas are generated from one template (generate.ts). */
 export const DISPATCH_RETRY_TOPICS = ['dispatch.retry.1', 'dispatch.retry.2', 'dispatch.retry.3'] as const satisfies readonly TopicName[];
 export type DispatchRetryTopic = (typeof DISPATCH_RETRY_TOPICS)[number];
 export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];

@@ -131,7 +131,11 @@ export interface DispatchDeadLettered extends Envelope {
   notification: NotificationRendered;
 }
 
-/** NO_REPORT: the dispatcher's reconciler found no report in time and the provider has no status API (added later: readers first). */
+/**
+ * A provider's report, or NO_REPORT: the dispatcher's reconciler found no report a
+ * configured time after the provider accepted the message, and the provider has no
+ * status lookup API (a lookup's answer is one of the others).
+ */
 export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'NO_REPORT';
 /** Where a delivery status came from: the provider's webhook, its status API (the reconciler's lookup), the reconciler's own conclusion (NO_REPORT). */
 export type ReportSource = 'WEBHOOK' | 'LOOKUP' | 'RECONCILER';

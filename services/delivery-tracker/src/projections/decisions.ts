@@ -1,23 +1,24 @@
 import type { Collection, Db } from 'mongodb';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import { ALL, BatchCounts, counterOps, decisionContrib, parseDecisionKey, tpKey, type StoredDoc } from './model';
-import { Serial, WriteGate, applyCounters, checkLayout, findByIds, insertNew } from './writer';
+import { Serial, WriteGate, applyCounters, type CounterDoc, checkLayout, findByIds, insertNew } from './writer';
 
 ////////// Projection of planner.decisions: "why did applicant X (not) get message Y".
 // Insert-only: one document per decision event (_id = event id), a batch in one
 // insert command, duplicates ignored. The summary counts are pre-aggregated per
 // Jakarta day and for all days (decision_stats), incremented only for the ids the
 // batch newly inserted, once (model.ts, counterOps): each document remembers the
-// batch that inserted it (_b), so a batch redelivered after a crash between its
+// batch that inserted it (_insertedBy), so a batch redelivered after a crash between its
 // insert and its counters still counts what it inserted the first time. Queries
 // join the notification projection by _id.
 
 /** The decision event as stored: its id as _id, its time as a date, its cause left out. */
-export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt' | 'causationId'> & { _id: string; at: Date; /** The batch that inserted it: <tp>@<first offset>. */ _b?: string };
+export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt' | 'causationId'> & { _id: string; at: Date; /** The batch that inserted it: <tp>@<first offset>. */ _insertedBy?: string };
 
 export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; reasonCode?: string; limit: number }
 
-interface DecisionStats { _id: string; o: Record<string, number>; c?: Record<string, number> }
+/** A counter document of decision_stats: counts by decisionKey (writer.ts, CounterDoc). */
+interface DecisionStats extends CounterDoc { counts?: Record<string, number> }
 
 export class DecisionProjection {
   readonly col: Collection<DecisionDoc>;
@@ -45,10 +46,10 @@ export class DecisionProjection {
     if (batch.records.length === 0) return Promise.resolve();
     return this.serial.run(async () => {
       const tp = tpKey('planner.decisions', batch.partition);
-      const token = Number(batch.records[0]!.offset);
-      const mark = `${tp}@${token}`;
+      const firstOffset = Number(batch.records[0]!.offset);
+      const mark = `${tp}@${firstOffset}`;
       const events = [...new Map(batch.records.map((r) => [r.value.eventId, r.value])).values()];
-      const docs: DecisionDoc[] = events.map(({ eventId, occurredAt, causationId: _c, ...rest }) => ({ ...rest, _id: eventId, at: new Date(occurredAt), _b: mark }));
+      const docs: DecisionDoc[] = events.map(({ eventId, occurredAt, causationId: _c, ...rest }) => ({ ...rest, _id: eventId, at: new Date(occurredAt), _insertedBy: mark }));
       const release = this.writing.begin();
       try {
         const dups = await insertNew(this.col, docs);
@@ -56,9 +57,9 @@ export class DecisionProjection {
         const earlier = await findByIds(this.col, docs.filter((_, i) => dups.has(i)).map((d) => d._id));
         events.forEach((e, i) => {
           if (!dups.has(i)) counts.add({ prior: null, fresh: decisionContrib(e) });
-          else if (earlier.get(e.eventId)?._b === mark) counts.add({ prior: decisionContrib(e), fresh: {} }); // inserted by an earlier attempt of this batch
+          else if (earlier.get(e.eventId)?._insertedBy === mark) counts.add({ prior: decisionContrib(e), fresh: {} }); // inserted by an earlier attempt of this batch
         });
-        await applyCounters(this.stats, this.knownStats, tp, token, counterOps(counts));
+        await applyCounters(this.stats, this.knownStats, tp, firstOffset, counterOps(counts));
       } finally { release(); }
     });
   }
@@ -73,7 +74,7 @@ export class DecisionProjection {
       ? await this.stats.find({ _id: { $gte: from ?? '0000-01-01', $lte: to ?? '9999-12-31' } }).toArray()
       : [await this.stats.findOne({ _id: ALL })].filter((d): d is DecisionStats => !!d);
     const counts = new Map<string, number>();
-    for (const d of docs) for (const [k, n] of Object.entries(d.c ?? {})) counts.set(k, (counts.get(k) ?? 0) + n);
+    for (const d of docs) for (const [k, n] of Object.entries(d.counts ?? {})) counts.set(k, (counts.get(k) ?? 0) + n);
     return [...counts].filter(([, n]) => n > 0).map(([k, count]) => ({ ...parseDecisionKey(k), count }))
       .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.decision.localeCompare(b.decision) || (a.reasonCode ?? '').localeCompare(b.reasonCode ?? ''));
   }
@@ -83,12 +84,12 @@ export class DecisionProjection {
     await this.writing.idle();
     const filter: Record<string, string> = {};
     for (const k of ['pendaftaran_id', 'recipientId', 'scenario', 'notificationId', 'decision', 'reasonCode'] as const) if (q[k] !== undefined) filter[k] = q[k]!;
-    const docs = await this.col.find(filter, { projection: { _b: 0 } }).sort({ at: 1, _id: 1 }).limit(q.limit).toArray();
+    const docs = await this.col.find(filter, { projection: { _insertedBy: 0 } }).sort({ at: 1, _id: 1 }).limit(q.limit).toArray();
     const ids = [...new Set(docs.map((d) => d.notificationId).filter((x): x is string => !!x))];
     const byId = await findByIds(this.notifications, ids);
-    return docs.map(({ _id, _b: _m, ...d }) => {
+    return docs.map(({ _id, _insertedBy: _m, ...d }) => {
       const n = d.notificationId ? byId.get(d.notificationId) : undefined;
-      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null, message: n ? { status: n.status, provider: n.provider ?? null, routeReason: n.routeReason ?? null, routeDetail: n.routeDetail ?? null, failureReason: n.failureReason ?? null, skipReason: n.skipReason ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
+      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null, message: n ? { status: n.status, provider: n.provider ?? null, routeReason: n.routeReason ?? null, routeDetail: n.routeDetail ?? null, failureReason: n.failureReason ?? null, skipReason: n.skipReason ?? null, acceptedAt: n.acceptedAt ?? null, noReportAt: n.noReportAt ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
     });
   }
 }

@@ -1,6 +1,6 @@
 import { jakartaDate } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
-import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDispatch, type AnomalyKind, type MessageState } from './notificationStatus';
+import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDispatch, type AnomalyKind, type MessageState, type ReportedState } from './notificationStatus';
 
 ////////// The tracker's projections as pure functions (no I/O)
 // A notification's state is a join-semilattice: every event becomes a small state
@@ -9,30 +9,40 @@ import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDisp
 // into one patch per notification (one write per document per batch), and applying
 // a patch twice changes nothing. Statuses only move forward: the status is the
 // highest rank among the states seen (read > delivered > failed > skipped > sent >
-// sending > queued), and every state's "first reached" time is the earliest one reported.
+// no_report > accepted > sending > queued; notificationStatus.ts), and every state's
+// "first reached" time is the earliest one reported.
 //
 // Counters are a pure function of a state (contrib: per Jakarta day of the request
 // and for all days), so a write adds contrib(after) - contrib(before) to them: a
 // redelivered event changes no state and adds nothing. planDoc() also records, in
-// the document itself, the delta of the batch that wrote it (its topic-partition and
-// first offset): a batch redelivered after a crash between its document writes and
-// its counter writes finds that delta again, and counterOps() applies each counter
-// document's share exactly once (see the guard in counterOps).
+// the document itself, the delta of the batch that wrote it (BatchDelta: per
+// topic-partition, the batch's first offset and its delta): a batch redelivered after
+// a crash between its document writes and its counter writes finds that delta again,
+// and counterOps() applies each counter document's share exactly once (see the guard
+// in counterOps).
+//
+// Stored field names (StoredDoc, and the collections in store.ts) are not a public
+// contract: the projections are rebuilt from the topics whenever they change
+// (writer.ts, LAYOUT_VERSION; README "Replay and rebuild").
 
-export type Stamped = 'sending' | 'sent' | 'delivered' | 'read';
-export const STAMPED: readonly Stamped[] = ['sending', 'sent', 'delivered', 'read'];
-const AT = { sending: 'sendingAt', sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt' } as const satisfies Record<Stamped, string>;
+/** The states reached at a time of their own (failed and skipped carry a reason too: Failure, Skip). */
+type Stamped = 'sending' | 'accepted' | 'no_report' | 'sent' | 'delivered' | 'read';
+const STAMPED: readonly Stamped[] = ['sending', 'accepted', 'no_report', 'sent', 'delivered', 'read'];
+const AT = { sending: 'sendingAt', accepted: 'acceptedAt', no_report: 'noReportAt', sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt' } as const satisfies Record<Stamped, string>;
 
-/** Who the notification is for and when it was requested; src 2 = the request (or the rendered event, which carries its time), 1 = a guess from a dispatch record. */
-export interface Base { src: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
+/** Where the base comes from: the request (or the rendered event, which carries its time) beats a guess from a dispatch record. */
+const BASE_FROM_REQUEST = 2;
+const BASE_FROM_DISPATCH = 1;
+/** Who the notification is for and when it was requested; source: BASE_FROM_REQUEST or BASE_FROM_DISPATCH (the higher wins). */
+export interface Base { source: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
 /** The earliest failure reported (kept even when delivery evidence wins). */
 export interface Failure { at: number; code: string; reason: string }
 /** The dispatcher's skip: nothing sent on purpose (code: why, e.g. OPTED_OUT; the earliest one kept). */
 export interface Skip { at: number; code: string; reason: string }
-/** A value taken from the latest dispatch record that has it (key: attempt, time, event id). */
-export interface Latest { key: string; value: string }
-/** Why the latest dispatch record that gives a reason went through its provider (routing decision). */
-export interface Route { key: string; reason: string; detail: string | null }
+/** A value taken from the latest dispatch record that has it (order: that record's dispatchOrder; the highest wins). */
+export interface Latest { order: string; value: string }
+/** Why the latest dispatch record that gives a reason went through its provider (routing decision; order as in Latest). */
+export interface Route { order: string; reason: string; detail: string | null }
 export interface Core {
   base?: Base;
   stamps: Partial<Record<Stamped, number>>;
@@ -47,10 +57,10 @@ export const EMPTY: Core = Object.freeze({ stamps: Object.freeze({}) }) as Core;
 
 const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 const betterBase = (a: Base, b: Base) =>
-  (cmp(b.src, a.src) || cmp(a.queuedAt, b.queuedAt) || cmp(a.pendaftaran_id, b.pendaftaran_id) || cmp(a.scenario, b.scenario) || cmp(a.templateCode, b.templateCode) || cmp(a.recipientKind, b.recipientKind)) <= 0 ? a : b;
+  (cmp(b.source, a.source) || cmp(a.queuedAt, b.queuedAt) || cmp(a.pendaftaran_id, b.pendaftaran_id) || cmp(a.scenario, b.scenario) || cmp(a.templateCode, b.templateCode) || cmp(a.recipientKind, b.recipientKind)) <= 0 ? a : b;
 const earlier = <T extends Failure | Skip>(a: T, b: T) => ((cmp(a.at, b.at) || cmp(a.code, b.code) || cmp(a.reason, b.reason)) <= 0 ? a : b);
-const later = (a: Latest, b: Latest) => ((cmp(a.key, b.key) || cmp(a.value, b.value)) >= 0 ? a : b);
-const laterRoute = (a: Route, b: Route) => ((cmp(a.key, b.key) || cmp(a.reason, b.reason) || cmp(a.detail ?? '', b.detail ?? '')) >= 0 ? a : b);
+const later = (a: Latest, b: Latest) => ((cmp(a.order, b.order) || cmp(a.value, b.value)) >= 0 ? a : b);
+const laterRoute = (a: Route, b: Route) => ((cmp(a.order, b.order) || cmp(a.reason, b.reason) || cmp(a.detail ?? '', b.detail ?? '')) >= 0 ? a : b);
 const pick = <T>(a: T | undefined, b: T | undefined, f: (x: T, y: T) => T) => (a === undefined ? b : b === undefined ? a : f(a, b));
 
 /** The join: commutative, associative, idempotent. */
@@ -75,24 +85,25 @@ export const coreEquals = (a: Core, b: Core) => coreKey(a) === coreKey(b);
 ////////// Events -> facts
 
 export function requestedFact(e: NotificationRequested): Core {
-  return { base: { src: 2, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
+  return { base: { source: BASE_FROM_REQUEST, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
 }
 
 /** The rendered event carries the request's time, so it is as good as the request for the base. */
 export function renderedFact(e: NotificationRendered): Core {
-  const c: Core = { base: { src: 2, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
+  const c: Core = { base: { source: BASE_FROM_REQUEST, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
   if (e.outcome === 'FAILED') c.failure = { at: e.occurredAt, code: 'RENDER_FAILED', reason: e.failureReason ?? 'render failed' };
   return c;
 }
 
-export const dispatchKey = (e: Pick<NotificationDispatchRecorded, 'attempt' | 'occurredAt' | 'eventId'>) =>
+/** The order of dispatch records, as a string: attempt, then time, then event id (a later attempt's provider and route win). */
+const dispatchOrder = (e: Pick<NotificationDispatchRecorded, 'attempt' | 'occurredAt' | 'eventId'>) =>
   `${String(e.attempt).padStart(6, '0')}|${String(e.occurredAt).padStart(15, '0')}|${e.eventId}`;
 
 export function dispatchFact(e: NotificationDispatchRecorded): Core {
-  const key = dispatchKey(e);
-  const c: Core = { base: { src: 1, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipientKind }, stamps: {}, provider: { key, value: e.provider } };
-  if (e.providerMessageId) c.providerMessageId = { key, value: e.providerMessageId };
-  if (e.routeReason) c.route = { key, reason: e.routeReason, detail: e.routeDetail ?? null };
+  const order = dispatchOrder(e);
+  const c: Core = { base: { source: BASE_FROM_DISPATCH, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipientKind }, stamps: {}, provider: { order, value: e.provider } };
+  if (e.providerMessageId) c.providerMessageId = { order, value: e.providerMessageId };
+  if (e.routeReason) c.route = { order, reason: e.routeReason, detail: e.routeDetail ?? null };
   if (e.status === 'IN_DOUBT') c.inDoubt = true;
   const state = fromDispatch(e.status);
   if (state === 'failed') c.failure = { at: e.occurredAt, code: e.errorCode ?? 'FAILED', reason: e.reason ?? 'failed' };
@@ -101,16 +112,26 @@ export function dispatchFact(e: NotificationDispatchRecorded): Core {
   return c;
 }
 
-/** A provider status as kept until its message's notification is known (pending) and as applied. */
-export interface StatusEntry { e: string; s: 'sent' | 'delivered' | 'read' | 'failed'; at: number; code: string | null; title: string | null }
+/**
+ * A delivery.status event as kept until its message's notification is known (in
+ * pending_statuses) and as applied: its event id (a status kept twice is one), the
+ * state it reports, when (the provider's time, else when it was received) and the
+ * provider's error.
+ */
+export interface ProviderStatus { eventId: string; state: ReportedState; at: number; errorCode: string | null; errorTitle: string | null }
 
-export function statusEntry(e: DeliveryStatusReported): StatusEntry {
-  return { e: e.eventId, s: fromDelivery(e.status) as StatusEntry['s'], at: e.providerTimestamp ?? e.receivedAt, code: e.errorCode, title: e.errorTitle };
+export function providerStatus(e: DeliveryStatusReported): ProviderStatus {
+  return { eventId: e.eventId, state: fromDelivery(e.status), at: e.providerTimestamp ?? e.receivedAt, errorCode: e.errorCode, errorTitle: e.errorTitle };
 }
 
-export function statusFact(s: StatusEntry): Core {
-  if (s.s === 'failed') return { stamps: {}, failure: { at: s.at, code: s.code ?? 'FAILED', reason: s.title ?? 'failed at provider' } };
-  return { stamps: { [s.s]: s.at } };
+/** provider_messages: a provider message id (_id) and its notification (absent in a placeholder); statusesWaiting: statuses waiting in pending_statuses still to be folded in (store.ts). */
+export interface MessageMapping { _id: string; notificationId?: string; statusesWaiting?: boolean }
+/** pending_statuses: the statuses of a provider message id (_id) no dispatch record has named yet. */
+export interface PendingStatuses { _id: string; statuses: ProviderStatus[] }
+
+export function statusFact(s: ProviderStatus): Core {
+  if (s.state === 'failed') return { stamps: {}, failure: { at: s.at, code: s.errorCode ?? 'FAILED', reason: s.errorTitle ?? 'failed at provider' } };
+  return { stamps: { [s.state]: s.at } };
 }
 
 /** Folds one fact into the batch's patch of its document. */
@@ -151,30 +172,36 @@ export interface NotificationDoc {
   inDoubt?: boolean;
   /** Anomalies seen, e.g. failed_but_delivered (a failure reported for a delivered or read message). */
   anomalies?: AnomalyKind[];
-  queuedAt?: Date; sendingAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date; skippedAt?: Date;
+  queuedAt?: Date; sendingAt?: Date; acceptedAt?: Date; noReportAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date; skippedAt?: Date;
 }
 
-/** The batch delta a document recorded per topic-partition: t = the batch's first offset, d = its delta (storedDelta: paths with ':' for '.'). */
-export interface PcEntry { t: number; d: Delta }
-export type Pc = Record<string, PcEntry>;
+/**
+ * What one batch added to the counters through this document, recorded in the
+ * document (per topic-partition, the latest batch only): the batch's first offset and
+ * its delta (storedDelta: paths with ':' for '.').
+ */
+interface BatchDelta { firstOffset: number; delta: Delta }
+/** BatchDelta by topic-partition (tpKey). */
+export type BatchDeltas = Record<string, BatchDelta>;
 
 /** The document as stored: the view plus what merging and exactly-once counting need. */
 export interface StoredDoc extends NotificationDoc {
-  /** Base source (Base.src). */ _src?: number;
-  /** Keys of provider, providerMessageId and the route (Latest.key, Route.key). */ _pk?: string; _mk?: string; _rk?: string;
+  /** Where the base comes from (Base.source). */ _baseSource?: number;
+  /** The dispatch order (dispatchOrder) of the records that set provider, providerMessageId and the route (Latest.order, Route.order). */
+  _providerOrder?: string; _providerMessageIdOrder?: string; _routeOrder?: string;
   /** Version: a new unique value on every write (compare-and-set). */ _v: string;
-  _pc: Pc;
+  _batchDeltas: BatchDeltas;
 }
-export const INTERNAL_FIELDS = ['_src', '_pk', '_mk', '_rk', '_v', '_pc'] as const;
+export const INTERNAL_FIELDS = ['_baseSource', '_providerOrder', '_providerMessageIdOrder', '_routeOrder', '_v', '_batchDeltas'] as const;
 
-export function toDoc(id: string, c: Core, v: string, pc: Pc): StoredDoc {
-  const d: StoredDoc = { _id: id, status: statusOf(c), statusRank: statusRankOf(c), _v: v, _pc: pc };
+export function toDoc(id: string, c: Core, v: string, batchDeltas: BatchDeltas): StoredDoc {
+  const d: StoredDoc = { _id: id, status: statusOf(c), statusRank: statusRankOf(c), _v: v, _batchDeltas: batchDeltas };
   if (c.base) {
-    Object.assign(d, { pendaftaran_id: c.base.pendaftaran_id, scenario: c.base.scenario, templateCode: c.base.templateCode, recipientKind: c.base.recipientKind, day: jakartaDate(c.base.queuedAt), queuedAt: new Date(c.base.queuedAt), _src: c.base.src });
+    Object.assign(d, { pendaftaran_id: c.base.pendaftaran_id, scenario: c.base.scenario, templateCode: c.base.templateCode, recipientKind: c.base.recipientKind, day: jakartaDate(c.base.queuedAt), queuedAt: new Date(c.base.queuedAt), _baseSource: c.base.source });
   }
-  if (c.provider) { d.provider = c.provider.value; d._pk = c.provider.key; }
-  if (c.providerMessageId) { d.providerMessageId = c.providerMessageId.value; d._mk = c.providerMessageId.key; }
-  if (c.route) { d.routeReason = c.route.reason; d.routeDetail = c.route.detail; d._rk = c.route.key; }
+  if (c.provider) { d.provider = c.provider.value; d._providerOrder = c.provider.order; }
+  if (c.providerMessageId) { d.providerMessageId = c.providerMessageId.value; d._providerMessageIdOrder = c.providerMessageId.order; }
+  if (c.route) { d.routeReason = c.route.reason; d.routeDetail = c.route.detail; d._routeOrder = c.route.order; }
   if (c.failure) { d.failedAt = new Date(c.failure.at); d.failureReason = c.failure.reason; d.errorCode = c.failure.code; }
   if (c.skip) { d.skippedAt = new Date(c.skip.at); d.skipReason = c.skip.reason; d.skipReasonCode = c.skip.code; }
   if (c.inDoubt) d.inDoubt = true;
@@ -184,17 +211,17 @@ export function toDoc(id: string, c: Core, v: string, pc: Pc): StoredDoc {
   return d;
 }
 
-export function fromDoc(d: StoredDoc): { core: Core; v: string; pc: Pc } {
+export function fromDoc(d: StoredDoc): Stored {
   const c: Core = { stamps: {} };
-  if (d._src !== undefined && d.queuedAt) c.base = { src: d._src, queuedAt: d.queuedAt.getTime(), pendaftaran_id: d.pendaftaran_id!, scenario: d.scenario!, templateCode: d.templateCode!, recipientKind: d.recipientKind! };
+  if (d._baseSource !== undefined && d.queuedAt) c.base = { source: d._baseSource, queuedAt: d.queuedAt.getTime(), pendaftaran_id: d.pendaftaran_id!, scenario: d.scenario!, templateCode: d.templateCode!, recipientKind: d.recipientKind! };
   for (const s of STAMPED) { const t = d[AT[s]]; if (t) c.stamps[s] = t.getTime(); }
   if (d.failedAt) c.failure = { at: d.failedAt.getTime(), code: d.errorCode!, reason: d.failureReason! };
   if (d.skippedAt) c.skip = { at: d.skippedAt.getTime(), code: d.skipReasonCode!, reason: d.skipReason! };
-  if (d._pk !== undefined) c.provider = { key: d._pk, value: d.provider! };
-  if (d._mk !== undefined) c.providerMessageId = { key: d._mk, value: d.providerMessageId! };
-  if (d._rk !== undefined) c.route = { key: d._rk, reason: d.routeReason!, detail: d.routeDetail ?? null };
+  if (d._providerOrder !== undefined) c.provider = { order: d._providerOrder, value: d.provider! };
+  if (d._providerMessageIdOrder !== undefined) c.providerMessageId = { order: d._providerMessageIdOrder, value: d.providerMessageId! };
+  if (d._routeOrder !== undefined) c.route = { order: d._routeOrder, reason: d.routeReason!, detail: d.routeDetail ?? null };
   if (d.inDoubt) c.inDoubt = true;
-  return { core: c, v: d._v, pc: d._pc ?? {} };
+  return { core: c, v: d._v, batchDeltas: d._batchDeltas ?? {} };
 }
 
 /** The document without the fields only the writer needs. */
@@ -229,7 +256,7 @@ export const deltaOfStored = (d: Delta) => mapPaths(d, (p) => p.replace(/:/g, '.
 
 /**
  * What one notification adds to the counters: total, byStatus (its final status;
- * failed and skipped are separate buckets), sent/delivered/read (the evidence
+ * accepted, no_report, failed and skipped are buckets of their own), sent/delivered/read (the evidence
  * reached: a read receipt also counts as delivered), inDoubt and anomalies; under
  * its request's day (once known) and under 'all'.
  */
@@ -248,7 +275,8 @@ export function contrib(c: Core | null): Delta {
 
 ////////// One document in one batch
 
-export interface Stored { core: Core; v: string; pc: Pc }
+/** A document as read back (fromDoc) or cached: its state, its version (_v) and its batch deltas. */
+export interface Stored { core: Core; v: string; batchDeltas: BatchDeltas }
 
 export interface DocPlan {
   after: Core;
@@ -259,24 +287,24 @@ export interface DocPlan {
   /** The delta of this write: contrib(after) - contrib(before). */
   fresh: Delta;
   /** The document's batch deltas after this write. */
-  pc: Pc;
+  batchDeltas: BatchDeltas;
   /** Anomalies this write newly shows (for the metric). */
   newAnomalies: AnomalyKind[];
 }
 
-/** tp: the batch's topic-partition key; token: its first offset; before: the document as stored (null: none). */
-export function planDoc(tp: string, token: number, before: Stored | null, patch: Core): DocPlan {
+/** tp: the batch's topic-partition key; firstOffset: its first offset; before: the document as stored (null: none). */
+export function planDoc(tp: string, firstOffset: number, before: Stored | null, patch: Core): DocPlan {
   const b = before?.core ?? null;
   const after = b ? merge(b, patch) : merge(EMPTY, patch);
   const write = !b || !coreEquals(after, b);
-  const prev = before?.pc[tp];
-  const prior = prev && prev.t === token ? deltaOfStored(prev.d) : null;
+  const prev = before?.batchDeltas[tp];
+  const prior = prev && prev.firstOffset === firstOffset ? deltaOfStored(prev.delta) : null;
   const fresh = diffDelta(contrib(after), contrib(b));
   const total = addDelta(addDelta({}, prior ?? {}), fresh);
   const had = new Set(b ? anomaliesOf(statesOf(b)) : []);
   return {
     after, write, prior, fresh,
-    pc: { ...(before?.pc ?? {}), [tp]: { t: token, d: storedDelta(total) } },
+    batchDeltas: { ...(before?.batchDeltas ?? {}), [tp]: { firstOffset, delta: storedDelta(total) } },
     newAnomalies: anomaliesOf(statesOf(after)).filter((k) => !had.has(k)),
   };
 }
@@ -284,40 +312,45 @@ export function planDoc(tp: string, token: number, before: Stored | null, patch:
 /** What a batch adds to the counters, summed over its documents. */
 export class BatchCounts {
   /** Everything this batch's documents hold for it (earlier attempts included). */
-  readonly full: Delta = {};
+  readonly allAttempts: Delta = {};
   /** Only what this attempt wrote. */
-  readonly ext: Delta = {};
+  readonly thisAttempt: Delta = {};
   /** An earlier attempt of this batch wrote documents, so it may have applied counters too. */
-  redo = false;
+  retried = false;
   readonly anomalies: Partial<Record<AnomalyKind, number>> = {};
   add(p: { prior: Delta | null; fresh: Delta; newAnomalies?: AnomalyKind[] }): void {
-    if (p.prior) { this.redo = true; addDelta(this.full, p.prior); }
-    addDelta(this.full, p.fresh);
-    addDelta(this.ext, p.fresh);
+    if (p.prior) { this.retried = true; addDelta(this.allAttempts, p.prior); }
+    addDelta(this.allAttempts, p.fresh);
+    addDelta(this.thisAttempt, p.fresh);
     for (const k of p.newAnomalies ?? []) this.anomalies[k] = (this.anomalies[k] ?? 0) + 1;
   }
 }
 
 /**
- * The counter updates of a batch, per counter document, guarded by the offset the
- * document last applied for this topic-partition (o.<tp>):
- * - ifNot (o.<tp> < token, then o.<tp> = token): the batch's full delta, applied once;
- * - ifApplied (o.<tp> >= token, sent first, only for a redo): what this attempt added
- *   beyond an earlier attempt that already applied its share to that document.
+ * The counter updates of a batch, per counter document, guarded by the first offset of
+ * the last batch of this topic-partition the document applied (appliedBatches.<tp>):
+ * - ifNot (appliedBatches.<tp> < firstOffset, then = firstOffset): the delta of all the
+ *   batch's attempts, applied once;
+ * - ifApplied (appliedBatches.<tp> >= firstOffset, sent first, only for a retried batch): what this
+ *   attempt added beyond an earlier attempt that already applied its share to that document.
  * A normal batch sends only ifNot; a redelivery of a completed batch adds nothing.
  */
 export interface CounterOp { id: string; ifApplied?: Record<string, number>; ifNot?: Record<string, number> }
-export function counterOps(c: Pick<BatchCounts, 'full' | 'ext' | 'redo'>): CounterOp[] {
-  const ids = [...new Set([...Object.keys(c.full), ...(c.redo ? Object.keys(c.ext) : [])])].sort();
+export function counterOps(c: Pick<BatchCounts, 'allAttempts' | 'thisAttempt' | 'retried'>): CounterOp[] {
+  const ids = [...new Set([...Object.keys(c.allAttempts), ...(c.retried ? Object.keys(c.thisAttempt) : [])])].sort();
   return ids.map((id) => {
     const op: CounterOp = { id };
-    if (c.redo && c.ext[id]) op.ifApplied = c.ext[id];
-    if (c.full[id]) op.ifNot = c.full[id];
+    if (c.retried && c.thisAttempt[id]) op.ifApplied = c.thisAttempt[id];
+    if (c.allAttempts[id]) op.ifNot = c.allAttempts[id];
     return op;
   }).filter((op) => op.ifApplied || op.ifNot);
 }
 
-/** Summary counters as the API shows them, from summed counter documents. */
+/**
+ * Summary counters as the API shows them, from summed counter documents: sent,
+ * delivered and read count the evidence reached; accepted, noReport, failed and skipped
+ * the notifications whose final status that is (as byStatus does).
+ */
 export interface SummaryCounts { total: number; sent: number; delivered: number; read: number; inDoubt: number; byStatus: Record<string, number>; anomalies: Record<string, number> }
 export function summaryOf(docs: { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }[]) {
   const s: SummaryCounts = { total: 0, sent: 0, delivered: 0, read: 0, inDoubt: 0, byStatus: Object.fromEntries(Object.keys(RANK).map((k) => [k, 0])), anomalies: Object.fromEntries(ANOMALY_KINDS.map((k) => [k, 0])) };
@@ -326,9 +359,8 @@ export function summaryOf(docs: { total?: number; sent?: number; delivered?: num
     for (const k of Object.keys(s.byStatus)) s.byStatus[k]! += d.byStatus?.[k] ?? 0;
     for (const k of Object.keys(s.anomalies)) s.anomalies[k]! += d.anomalies?.[k] ?? 0;
   }
-  const failed = s.byStatus.failed!;
-  const skipped = s.byStatus.skipped!;
-  return { total: s.total, sent: s.sent, delivered: s.delivered, read: s.read, failed, skipped, inDoubt: s.inDoubt, deliveryRate: s.sent ? s.delivered / s.sent : null, byStatus: s.byStatus, anomalies: s.anomalies };
+  const { accepted, no_report: noReport, failed, skipped } = s.byStatus as Record<'accepted' | 'no_report' | 'failed' | 'skipped', number>;
+  return { total: s.total, sent: s.sent, delivered: s.delivered, read: s.read, accepted, noReport, failed, skipped, inDoubt: s.inDoubt, deliveryRate: s.sent ? s.delivered / s.sent : null, byStatus: s.byStatus, anomalies: s.anomalies };
 }
 
 ////////// Planner decisions: counts per Jakarta day and (scenario, decision, reason code)
@@ -341,7 +373,7 @@ export function parseDecisionKey(k: string): { scenario: string; decision: strin
 }
 
 export function decisionContrib(e: Pick<PlannerDecisionRecorded, 'occurredAt' | 'scenario' | 'decision' | 'reasonCode'>): Delta {
-  const row = { [`c.${decisionKey(e.scenario, e.decision, e.reasonCode)}`]: 1 };
+  const row = { [`counts.${decisionKey(e.scenario, e.decision, e.reasonCode)}`]: 1 };
   return { [ALL]: row, [jakartaDate(e.occurredAt)]: { ...row } };
 }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
 import {
   ALL, BatchCounts, EMPTY, addDelta, contrib, counterOps, decisionContrib, decisionKey, dispatchFact, fromDoc, merge, parseDecisionKey, planDoc, publicView,
-  renderedFact, requestedFact, statusEntry, statusFact, statusRankOf, summaryOf, toDoc, type Core, type Delta, type Stored,
+  providerStatus, renderedFact, requestedFact, statusFact, statusRankOf, summaryOf, toDoc, type Core, type Delta, type Stored,
 } from './model';
 
 ////////// Fixtures: the events of one notification, at arbitrary times
@@ -34,7 +34,7 @@ const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: n
 
 const t0 = Date.parse('2026-11-21T16:30:00Z'); // 23:30 WIB: times after 17:00Z fall on the next Jakarta day
 const DISPATCH: DispatchStatus[] = ['SENDING', 'ACCEPTED', 'RETRY_SCHEDULED', 'IN_DOUBT', 'FAILED', 'DUPLICATE_SUPPRESSED', 'SKIPPED'];
-const STATUS: DeliveryStatusReported['status'][] = ['SENT', 'DELIVERED', 'READ', 'FAILED'];
+const STATUS: DeliveryStatusReported['status'][] = ['SENT', 'DELIVERED', 'READ', 'FAILED', 'NO_REPORT'];
 
 /** The facts of one notification's events: any subset of request, rendered, dispatch records and provider statuses (some repeated with other times). */
 const arbFacts = (n: string) => fc.record({
@@ -49,7 +49,7 @@ const arbFacts = (n: string) => fc.record({
   if (request) facts.push(requestedFact(requested(n, t0)));
   if (r) facts.push(renderedFact(rendered(n, t0, r)));
   dispatch.forEach(([s, attempt], i) => facts.push(dispatchFact(dispatched(n, s, attempt, at(i)))));
-  statuses.forEach((s, i) => facts.push(statusFact(statusEntry(delivery(`wamid.${n}.1`, s, at(8 + i))))));
+  statuses.forEach((s, i) => facts.push(statusFact(providerStatus(delivery(`wamid.${n}.1`, s, at(8 + i))))));
   return facts.length ? facts : [requestedFact(requested(n, t0))];
 });
 
@@ -64,7 +64,7 @@ const split = <T>(xs: T[], sizes: number[]): T[][] => {
   return out;
 };
 
-////////// An in-memory stand-in for the database: documents, and counter documents with the o.<tp> guard
+////////// An in-memory stand-in for the database: documents, and counter documents with the appliedBatches.<tp> guard
 
 class MemDb {
   docs = new Map<string, Stored>();
@@ -93,7 +93,7 @@ class MemDb {
       const plan = planDoc(tp, token, this.docs.get(id) ?? null, patch);
       if (plan.write) {
         if (written === crash.docs) return { done: false, counts };
-        this.docs.set(id, { core: plan.after, v: String(written), pc: plan.pc });
+        this.docs.set(id, { core: plan.after, v: String(written), batchDeltas: plan.batchDeltas });
         written++;
       }
       counts.add(plan);
@@ -143,9 +143,9 @@ describe('notification state (a join of facts)', () => {
   it('property: a document read back gives the state it was written from', () => {
     fc.assert(fc.property(arbFacts('n'), (facts) => {
       const c = fold(facts);
-      const back = fromDoc(toDoc('n', c, 'v1', { x_0: { t: 3, d: { all: { 'byStatus:sent': 1 } } } }));
+      const back = fromDoc(toDoc('n', c, 'v1', { x_0: { firstOffset: 3, delta: { all: { 'byStatus:sent': 1 } } } }));
       expect(back.core).toEqual(c);
-      expect(back).toMatchObject({ v: 'v1', pc: { x_0: { t: 3, d: { all: { 'byStatus:sent': 1 } } } } });
+      expect(back).toMatchObject({ v: 'v1', batchDeltas: { x_0: { firstOffset: 3, delta: { all: { 'byStatus:sent': 1 } } } } });
     }));
   });
 
@@ -153,9 +153,9 @@ describe('notification state (a join of facts)', () => {
     const n = 'a';
     const c = fold([
       requestedFact(requested(n, t0)), dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000)),
-      statusFact(statusEntry(delivery('w', 'DELIVERED', t0 + 3000))), statusFact(statusEntry(delivery('w', 'FAILED', t0 + 5000))), statusFact(statusEntry(delivery('w', 'FAILED', t0 + 4000))),
+      statusFact(providerStatus(delivery('w', 'DELIVERED', t0 + 3000))), statusFact(providerStatus(delivery('w', 'FAILED', t0 + 5000))), statusFact(providerStatus(delivery('w', 'FAILED', t0 + 4000))),
     ]);
-    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 6, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
+    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 8, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
     expect(contrib(c)).toEqual({
       [ALL]: { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
       '2026-11-21': { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
@@ -183,10 +183,10 @@ describe('notification state (a join of facts)', () => {
     expect(doc).toEqual(docOf(merge(second, first)));
     expect(doc).toMatchObject({ provider: 'meta-b', routeReason: 'FALLBACK', routeDetail: 'fallback from meta because meta:131047' });
     const stored = toDoc('x', merge(first, second), 'v', {});
-    expect(stored._rk).toBeDefined();
-    expect(doc).not.toHaveProperty('_rk');
+    expect(stored._routeOrder).toBe(`000002|00${t0 + 2000}|d-x-ACCEPTED-2`);
+    expect(doc).not.toHaveProperty('_routeOrder');
     expect(fromDoc(stored).core).toEqual(merge(first, second));
-    expect(contrib(merge(first, second))).toEqual(contrib(merge(merge(first, second), { ...EMPTY, route: { key: '0', reason: 'OPTED_IN', detail: null } })));
+    expect(contrib(merge(first, second))).toEqual(contrib(merge(merge(first, second), { ...EMPTY, route: { order: '0', reason: 'OPTED_IN', detail: null } })));
   });
 
   it('an opt-out at send time (SKIPPED): final status skipped with why, counted as skipped and not failed; a later retry record changes nothing', () => {
@@ -196,7 +196,7 @@ describe('notification state (a join of facts)', () => {
     const facts = [requestedFact(requested(n, t0)), renderedFact(rendered(n, t0, 'RENDERED')), dispatchFact(dispatched(n, 'SENDING', 1, t0 + 500)), retried, skipped];
     const c = fold(facts);
     expect(docOf(c)).toEqual(docOf(fold([...facts].reverse())));
-    expect(docOf(c)).toMatchObject({ status: 'skipped', statusRank: 4, skippedAt: new Date(t0 + 2000), skipReason: OPTED_OUT, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT });
+    expect(docOf(c)).toMatchObject({ status: 'skipped', statusRank: 6, skippedAt: new Date(t0 + 2000), skipReason: OPTED_OUT, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT });
     expect(docOf(c)).not.toHaveProperty('failedAt');
     expect(docOf(c)).not.toHaveProperty('errorCode');
     expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.skipped': 1 }, '2026-11-21': { total: 1, 'byStatus.skipped': 1 } });
@@ -205,13 +205,50 @@ describe('notification state (a join of facts)', () => {
     expect(docOf(merge(c, skipped))).toEqual(docOf(c));
     expect(docOf(merge(c, dispatchFact(dispatched(n, 'SENDING', 1, t0 + 3000))))).toMatchObject({ status: 'skipped' });
     // Delivery evidence (never expected after a skip) still wins, as it does over a failure.
-    expect(docOf(merge(c, statusFact(statusEntry(delivery('w', 'DELIVERED', t0 + 4000)))))).toMatchObject({ status: 'delivered', skipReasonCode: 'OPTED_OUT' });
+    expect(docOf(merge(c, statusFact(providerStatus(delivery('w', 'DELIVERED', t0 + 4000)))))).toMatchObject({ status: 'delivered', skipReasonCode: 'OPTED_OUT' });
   });
 
-  it('summary: failed is the final status failed, skipped the final status skipped (not a failure); the delivery rate is delivered over sent', () => {
-    expect(summaryOf([{ total: 3, sent: 2, delivered: 1, byStatus: { failed: 1, delivered: 1, sent: 1 } }, { total: 3, byStatus: { queued: 1, skipped: 2 }, anomalies: { failed_but_delivered: 1 } }])).toEqual({
-      total: 6, sent: 2, delivered: 1, read: 0, failed: 1, skipped: 2, inDoubt: 0, deliveryRate: 0.5,
-      byStatus: { queued: 1, sending: 0, sent: 1, skipped: 2, failed: 1, delivered: 1, read: 0 }, anomalies: { failed_but_delivered: 1 },
+  it('the provider\'s acceptance: accepted (never sending) with acceptedAt, its own count; a later report moves it on, an earlier state arriving late does not move it back', () => {
+    const n = 'k';
+    const sending = dispatchFact(dispatched(n, 'SENDING', 1, t0 + 500));
+    const accepted = dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000));
+    const c = fold([requestedFact(requested(n, t0)), sending, accepted]);
+    expect(docOf(c)).toMatchObject({ status: 'accepted', statusRank: 3, sendingAt: new Date(t0 + 500), acceptedAt: new Date(t0 + 1000), providerMessageId: 'wamid.k.1' });
+    expect(docOf(fold([accepted, requestedFact(requested(n, t0)), sending]))).toEqual(docOf(c));
+    expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.accepted': 1 }, '2026-11-21': { total: 1, 'byStatus.accepted': 1 } });
+    expect(fromDoc(toDoc(n, c, 'v', {})).core).toEqual(c);
+    // a retry record of an earlier attempt arriving late changes nothing
+    expect(docOf(merge(c, dispatchFact(dispatched(n, 'RETRY_SCHEDULED', 1, t0 + 700))))).toMatchObject({ status: 'accepted' });
+    expect(docOf(merge(c, statusFact(providerStatus(delivery('wamid.k.1', 'SENT', t0 + 2000)))))).toMatchObject({ status: 'sent', acceptedAt: new Date(t0 + 1000), sentAt: new Date(t0 + 2000) });
+  });
+
+  it('no report (the reconciler\'s NO_REPORT): no_report with noReportAt, above accepted and below sent, counted apart and not as sent; a late report or a failure moves it on, in any order', () => {
+    const n = 'z';
+    const accepted = dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000));
+    const noReport = statusFact(providerStatus(delivery('wamid.z.1', 'NO_REPORT', t0 + 3_600_000)));
+    const c = fold([requestedFact(requested(n, t0)), accepted, noReport]);
+    expect(docOf(c)).toMatchObject({ status: 'no_report', statusRank: 4, acceptedAt: new Date(t0 + 1000), noReportAt: new Date(t0 + 3_600_000) });
+    expect(docOf(fold([noReport, accepted, requestedFact(requested(n, t0))]))).toEqual(docOf(c));
+    expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.no_report': 1 }, '2026-11-21': { total: 1, 'byStatus.no_report': 1 } });
+    expect(fromDoc(toDoc(n, c, 'v', {})).core).toEqual(c);
+    for (const [late, want] of [['SENT', 'sent'], ['DELIVERED', 'delivered'], ['READ', 'read'], ['FAILED', 'failed']] as const) {
+      const report = statusFact(providerStatus(delivery('wamid.z.1', late, t0 + 7_200_000)));
+      expect(docOf(merge(c, report))).toMatchObject({ status: want, noReportAt: new Date(t0 + 3_600_000) });
+      expect(docOf(merge(report, c))).toEqual(docOf(merge(c, report)));
+    }
+    // the reconciler's NO_REPORT after a report that came in (a race) changes nothing the report showed
+    const delivered = fold([c, statusFact(providerStatus(delivery('wamid.z.1', 'DELIVERED', t0 + 2000)))]);
+    expect(docOf(merge(delivered, noReport))).toMatchObject({ status: 'delivered' });
+    expect(contrib(delivered)).toEqual({ [ALL]: { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1 }, '2026-11-21': { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1 } });
+  });
+
+  it('summary: accepted, noReport, failed and skipped are those final statuses (skipped not a failure, no_report not sent); the delivery rate is delivered over sent', () => {
+    expect(summaryOf([
+      { total: 3, sent: 2, delivered: 1, byStatus: { failed: 1, delivered: 1, sent: 1 } },
+      { total: 6, byStatus: { queued: 1, skipped: 2, accepted: 2, no_report: 1 }, anomalies: { failed_but_delivered: 1 } },
+    ])).toEqual({
+      total: 9, sent: 2, delivered: 1, read: 0, accepted: 2, noReport: 1, failed: 1, skipped: 2, inDoubt: 0, deliveryRate: 0.5,
+      byStatus: { queued: 1, sending: 0, accepted: 2, no_report: 1, sent: 1, skipped: 2, failed: 1, delivered: 1, read: 0 }, anomalies: { failed_but_delivered: 1 },
     });
     expect(summaryOf([]).deliveryRate).toBeNull();
   });
@@ -250,7 +287,7 @@ describe('counters exactly once (batch deltas recorded in the documents, guarded
             const more = batches[b + 1]?.splice(0, extend) ?? [];
             const again = db.batch(tp, offset, [...batch, ...more]);
             expect(again.done).toBe(true);
-            if (first.done && more.length === 0) expect(again.counts.ext).toEqual({});
+            if (first.done && more.length === 0) expect(again.counts.thisAttempt).toEqual({});
             offset += batch.length + more.length;
           } else {
             expect(db.batch(tp, offset, batch).done).toBe(true);
@@ -271,8 +308,8 @@ describe('counters exactly once (batch deltas recorded in the documents, guarded
     const before = JSON.stringify(db.actual());
     const again = db.batch('t_0', 0, recs);
     // nothing is written again; the documents' record of the batch is found, but the guard skips it
-    expect(again.counts).toMatchObject({ redo: true, ext: {} });
-    expect(again.counts.full).toEqual(addDelta(addDelta({}, contrib(fold([recs[0]![1]]))), contrib(fold([recs[1]![1]]))));
+    expect(again.counts).toMatchObject({ retried: true, thisAttempt: {} });
+    expect(again.counts.allAttempts).toEqual(addDelta(addDelta({}, contrib(fold([recs[0]![1]]))), contrib(fold([recs[1]![1]]))));
     expect(JSON.stringify(db.actual())).toBe(before);
   });
 });
@@ -288,7 +325,7 @@ describe('decision counts', () => {
   });
   it('count under the Jakarta day of the decision and under all days', () => {
     expect(decisionContrib({ occurredAt: Date.parse('2026-11-21T17:00:00Z'), scenario: 'status_update', decision: 'SKIPPED', reasonCode: 'OPTED_OUT' })).toEqual({
-      all: { 'c.status_update|SKIPPED|OPTED_OUT': 1 }, '2026-11-22': { 'c.status_update|SKIPPED|OPTED_OUT': 1 },
+      all: { 'counts.status_update|SKIPPED|OPTED_OUT': 1 }, '2026-11-22': { 'counts.status_update|SKIPPED|OPTED_OUT': 1 },
     });
   });
 });

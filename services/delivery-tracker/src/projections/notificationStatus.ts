@@ -1,20 +1,44 @@
 import type { DeliveryStatus, DispatchStatus } from '@sicantik/schemas';
 
 ////////// Notification status model (pure)
-// queued -> sending -> sent -> delivered -> read, or failed, or skipped. A status only
-// ever moves up this rank, so out-of-order or repeated events are no-ops. Invariant:
-// the final status is the highest evidence seen, whatever the arrival order:
-//   read > delivered > failed > skipped > sent > sending > queued
-// A failure beats queued/sending/sent, but a delivery or read receipt proves
-// delivery and beats a failure (reported before or after it). A failure together
-// with delivery evidence is kept (failedAt, failureReason) and flagged as an anomaly.
-// skipped: the dispatcher sent nothing on purpose (the contact opted out between
-// planning and sending); final like failed, and not a failure. It beats what comes
-// before a send; a failure reported by a provider (evidence that something was sent)
-// and delivery evidence beat it.
+// queued -> sending -> accepted -> sent -> delivered -> read, or failed, or skipped,
+// or no_report. A status only ever moves up this rank, so out-of-order or repeated
+// events are no-ops. Invariant: the final status is the highest evidence seen,
+// whatever the arrival order:
+//   read > delivered > failed > skipped > sent > no_report > accepted > sending > queued
+//
+// - sending: the dispatcher claimed an attempt (SENDING), scheduled a retry
+//   (RETRY_SCHEDULED) or lost track of one (IN_DOUBT, also flagged inDoubt): no
+//   provider has taken the message yet, as far as anyone knows.
+// - accepted: the provider accepted the message (the dispatcher's ACCEPTED, with the
+//   provider message id) and has not reported on it yet. Its own state, never shown as
+//   sending; first reached at acceptedAt.
+// - no_report: the provider accepted the message but sent no status report in time
+//   and has no status lookup API (the dispatcher's reconciler says so with a
+//   delivery.status NO_REPORT, first reached at noReportAt). A late sent, delivered or
+//   read webhook, or a failure, still moves it on; nothing moves it back to accepted.
+//   Where the provider has a lookup API, the reconciler's answer is an ordinary
+//   delivery.status (SENT/DELIVERED/READ/FAILED) and is folded in like a webhook.
+// - sent / delivered / read: the provider's reports (webhooks or the reconciler's
+//   lookups).
+// - failed: a failure beats queued/sending/accepted/no_report/sent, but a delivery or
+//   read receipt proves delivery and beats a failure (reported before or after it). A
+//   failure together with delivery evidence is kept (failedAt, failureReason) and
+//   flagged as an anomaly.
+// - skipped: the dispatcher sent nothing on purpose (the contact opted out between
+//   planning and sending); final like failed, and not a failure. It beats what comes
+//   before a send; a failure reported by a provider (evidence that something was sent)
+//   and delivery evidence beat it.
+//
+// Upgrading: `accepted` and `no_report` took ranks 3 and 4, so every later rank moved
+// up by two, and notification documents store the ranks. Existing projections are not
+// migrated: the tracker refuses a database of the previous layout (writer.ts,
+// LAYOUT_VERSION) and the projections are rebuilt from the topics (dist/rebuild.js).
+// A rebuild from the existing topics shows `accepted` wherever the dispatcher recorded
+// ACCEPTED and no later evidence came: the topics hold ACCEPTED already.
 
-export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped';
-export const RANK: Record<MessageState, number> = { queued: 1, sending: 2, sent: 3, skipped: 4, failed: 5, delivered: 6, read: 7 };
+export type MessageState = 'queued' | 'sending' | 'accepted' | 'no_report' | 'sent' | 'skipped' | 'failed' | 'delivered' | 'read';
+export const RANK: Record<MessageState, number> = { queued: 1, sending: 2, accepted: 3, no_report: 4, sent: 5, skipped: 6, failed: 7, delivered: 8, read: 9 };
 export const STATES = Object.keys(RANK) as MessageState[];
 /** The state of a rank (the inverse of RANK). */
 export const STATE_OF_RANK: Record<number, MessageState> = Object.fromEntries(STATES.map((s) => [RANK[s], s]));
@@ -42,7 +66,8 @@ export function anomaliesOf(seen: Iterable<MessageState>): AnomalyKind[] {
 
 export function fromDispatch(s: DispatchStatus): MessageState | undefined {
   switch (s) {
-    case 'SENDING': case 'ACCEPTED': case 'RETRY_SCHEDULED': case 'IN_DOUBT': return 'sending';
+    case 'SENDING': case 'RETRY_SCHEDULED': case 'IN_DOUBT': return 'sending';
+    case 'ACCEPTED': return 'accepted';
     case 'FAILED': return 'failed';
     case 'SKIPPED': return 'skipped';
     case 'DUPLICATE_SUPPRESSED': return undefined;
@@ -50,13 +75,9 @@ export function fromDispatch(s: DispatchStatus): MessageState | undefined {
   }
 }
 
-export function fromDelivery(s: DeliveryStatus): MessageState {
-  // NO_REPORT (the dispatcher's reconciler: no report in time, no status API) says nothing about delivery: as
-  // 'sending' it never moves a status, until the projection has a state of its own for it (issue 15, section 5).
-  return ({ SENT: 'sent', DELIVERED: 'delivered', READ: 'read', FAILED: 'failed', NO_REPORT: 'sending' } as const)[s];
+/** The state a provider's report (or the dispatcher's reconciler) gives. */
+export type ReportedState = 'no_report' | 'sent' | 'delivered' | 'read' | 'failed';
+export function fromDelivery(s: DeliveryStatus): ReportedState {
+  return ({ NO_REPORT: 'no_report', SENT: 'sent', DELIVERED: 'delivered', READ: 'read', FAILED: 'failed' } as const)[s];
 }
 
-/** Timestamp field that records when a state was first reached. */
-export const STAMP: Record<MessageState, string> = {
-  queued: 'queuedAt', sending: 'sendingAt', sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt', failed: 'failedAt', skipped: 'skippedAt',
-};

@@ -1,7 +1,7 @@
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
 import {
-  addDelta, contrib, decisionContrib, dispatchFact, foldInto, renderedFact, requestedFact, statusEntry, statusFact, toDoc,
-  type Core, type Delta, type StatusEntry, type StoredDoc,
+  addDelta, contrib, decisionContrib, dispatchFact, foldInto, renderedFact, requestedFact, providerStatus, statusFact, toDoc,
+  type Core, type Delta, type MessageMapping, type PendingStatuses, type ProviderStatus, type StoredDoc,
 } from './model';
 import type { DecisionDoc } from './decisions';
 
@@ -14,13 +14,13 @@ import type { DecisionDoc } from './decisions';
 
 export interface RebuildOutput {
   notifications: StoredDoc[];
-  /** Placeholders (no n) for the message ids of statuses no dispatch record names; the mapped ones were handed out by dispatched(). */
-  messages: { _id: string; n?: string }[];
+  /** Placeholders (no notificationId) for the message ids of statuses no dispatch record names; the mapped ones were handed out by dispatched(). */
+  messages: MessageMapping[];
   /** Statuses whose provider message id no dispatch record names (yet). */
-  pending: { _id: string; s: StatusEntry[] }[];
+  pending: PendingStatuses[];
   /** Counter documents: notification_stats and decision_stats, with empty batch guards. */
-  notificationStats: ({ _id: string; o: Record<string, never> } & Record<string, unknown>)[];
-  decisionStats: { _id: string; o: Record<string, never>; c: Record<string, number> }[];
+  notificationStats: ({ _id: string; appliedBatches: Record<string, never> } & Record<string, unknown>)[];
+  decisionStats: { _id: string; appliedBatches: Record<string, never>; counts: Record<string, number> }[];
 }
 
 /** Nested counter fields from a delta's dotted paths ("byStatus.sent" -> { byStatus: { sent } }). */
@@ -38,7 +38,7 @@ function nest(paths: Record<string, number>): Record<string, unknown> {
 export class RebuildFold {
   private readonly cores = new Map<string, Core>();
   private readonly messageOf = new Map<string, string>();
-  private readonly statuses = new Map<string, Map<string, StatusEntry>>();
+  private readonly statuses = new Map<string, Map<string, ProviderStatus>>();
   /** Decision event id -> its counter contribution (the documents are handed out as they arrive). */
   private readonly decisions = new Map<string, Delta>();
   events = 0;
@@ -46,18 +46,18 @@ export class RebuildFold {
   requested(e: NotificationRequested): void { this.events++; foldInto(this.cores, e.notificationId, requestedFact(e)); }
   rendered(e: NotificationRendered): void { this.events++; foldInto(this.cores, e.notificationId, renderedFact(e)); }
   /** Returns the provider-message map entry the first time a message id is seen (it can be written at once). */
-  dispatched(e: NotificationDispatchRecorded): { _id: string; n: string } | undefined {
+  dispatched(e: NotificationDispatchRecorded): Required<Pick<MessageMapping, '_id' | 'notificationId'>> | undefined {
     this.events++;
     foldInto(this.cores, e.notificationId, dispatchFact(e));
     if (!e.providerMessageId || this.messageOf.has(e.providerMessageId)) return undefined;
     this.messageOf.set(e.providerMessageId, e.notificationId);
-    return { _id: e.providerMessageId, n: e.notificationId };
+    return { _id: e.providerMessageId, notificationId: e.notificationId };
   }
   status(e: DeliveryStatusReported): void {
     this.events++;
-    const s = statusEntry(e);
-    const m = this.statuses.get(e.providerMessageId) ?? new Map<string, StatusEntry>();
-    m.set(s.e, s);
+    const s = providerStatus(e);
+    const m = this.statuses.get(e.providerMessageId) ?? new Map<string, ProviderStatus>();
+    m.set(s.eventId, s);
     this.statuses.set(e.providerMessageId, m);
   }
   /** Returns the decision's document the first time its event id is seen (insert-only: it can be written at once). */
@@ -76,7 +76,7 @@ export class RebuildFold {
     for (const [w, byEvent] of this.statuses) {
       const n = this.messageOf.get(w);
       if (n) for (const s of byEvent.values()) foldInto(this.cores, n, statusFact(s));
-      else { pending.push({ _id: w, s: [...byEvent.values()] }); messages.push({ _id: w }); }
+      else { pending.push({ _id: w, statuses: [...byEvent.values()] }); messages.push({ _id: w }); }
     }
     const counts: Delta = {};
     const notifications = [...this.cores].map(([id, c]) => { addDelta(counts, contrib(c)); return toDoc(id, c, version, {}); });
@@ -84,9 +84,9 @@ export class RebuildFold {
     for (const d of this.decisions.values()) addDelta(dcounts, d);
     return {
       notifications, messages, pending,
-      notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, o: {}, ...nest(paths) })),
-      // decisionContrib's paths are 'c.<key>' (keys never hold '.').
-      decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, o: {}, c: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice(2), n])) })),
+      notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, appliedBatches: {}, ...nest(paths) })),
+      // decisionContrib's paths are 'counts.<key>' (keys never hold '.').
+      decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, appliedBatches: {}, counts: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice('counts.'.length), n])) })),
     };
   }
 }

@@ -88,6 +88,28 @@ describe('notification projection on the MongoDB-compatible database', () => {
     }), { numRuns: 8 });
   });
 
+  it('the provider\'s acceptance shows accepted (not sending); the reconciler\'s NO_REPORT, even before the dispatch record, shows no_report until a late report moves it on', async () => {
+    const name = uniq('it_proj_');
+    const f = await fresh(name);
+    await f.requested('a1');
+    await f.requested('a2');
+    await f.batch('notification.dispatch', [dispatched('a1', 'SENDING', null), dispatched('a1', 'ACCEPTED', 'wamid.a1')]);
+    expect(await f.p.get('a1')).toMatchObject({ status: 'accepted', statusRank: 3, sendingAt: new Date(t0 + 1000), acceptedAt: new Date(t0 + 1000) });
+    expect(await f.p.summary()).toMatchObject({ total: 2, sent: 0, accepted: 1, noReport: 0, byStatus: { queued: 1, sending: 0, accepted: 1, no_report: 0 } });
+    // NO_REPORT for a message whose dispatch record is not projected yet: it waits, like any status
+    await f.delivery(delivery('wamid.a2', 'NO_REPORT', 600));
+    expect(await f.p.get('a2')).toMatchObject({ status: 'queued' });
+    await f.batch('notification.dispatch', [dispatched('a2', 'ACCEPTED', 'wamid.a2')]);
+    expect(await f.p.get('a2')).toMatchObject({ status: 'no_report', statusRank: 4, acceptedAt: new Date(t0 + 1000), noReportAt: new Date(t0 + 600_000) });
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
+    expect(await f.p.summary()).toMatchObject({ total: 2, sent: 0, accepted: 1, noReport: 1, byStatus: { accepted: 1, no_report: 1 } });
+    // a late webhook moves it on; the reconciler's NO_REPORT again (a replay) changes nothing
+    await f.delivery(delivery('wamid.a2', 'DELIVERED', 900));
+    await f.delivery(delivery('wamid.a2', 'NO_REPORT', 600));
+    expect(await f.p.get('a2')).toMatchObject({ status: 'delivered', noReportAt: new Date(t0 + 600_000), deliveredAt: new Date(t0 + 900_000) });
+    expect(await f.p.summary()).toMatchObject({ total: 2, sent: 1, delivered: 1, accepted: 1, noReport: 0, byStatus: { accepted: 1, no_report: 0, delivered: 1 } });
+  });
+
   it('an opt-out at send time: the dispatcher\'s SKIPPED makes the notification skipped (final, with why), counted as skipped and not as failed', async () => {
     const f = await fresh();
     const why = 'recipient opted out of WhatsApp notifications; nothing sent';
@@ -99,7 +121,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
     await f.dispatched(skip); // a replay re-emits it
     await f.dispatched(dispatched('k1', 'SENDING', null)); // redelivered late
     const doc = await f.p.get('k1');
-    expect(doc).toMatchObject({ status: 'skipped', statusRank: 4, skippedAt: new Date(t0 + 5000), skipReason: why, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why });
+    expect(doc).toMatchObject({ status: 'skipped', statusRank: 6, skippedAt: new Date(t0 + 5000), skipReason: why, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why });
     expect(doc).not.toHaveProperty('failedAt');
     expect(doc).not.toHaveProperty('failureReason');
     expect(await f.p.summary()).toMatchObject({ total: 1, sent: 0, failed: 0, skipped: 1, byStatus: { skipped: 1, failed: 0, sending: 0 } });

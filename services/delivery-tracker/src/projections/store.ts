@@ -3,11 +3,11 @@ import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { TransientError } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, counterOps, dispatchFact, foldInto, fromDoc, planDoc, publicView, renderedFact, requestedFact, statusEntry, statusFact, summaryOf, toDoc, tpKey,
-  type Core, type DocPlan, type NotificationDoc, type StatusEntry, type Stored, type StoredDoc,
+  ALL, BatchCounts, counterOps, dispatchFact, foldInto, fromDoc, planDoc, providerStatus, publicView, renderedFact, requestedFact, statusFact, summaryOf, toDoc, tpKey,
+  type Core, type DocPlan, type MessageMapping, type NotificationDoc, type PendingStatuses, type ProviderStatus, type Stored, type StoredDoc,
 } from './model';
 import type { AnomalyKind } from './notificationStatus';
-import { Lru, Serial, WriteGate, applyCounters, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
+import { Lru, Serial, WriteGate, applyCounters, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
 
 export type { NotificationDoc } from './model';
 
@@ -28,11 +28,10 @@ export type { NotificationDoc } from './model';
 // and a placeholder mapping without a notification is inserted after it; the dispatch
 // record's insert of the mapping then fails on the placeholder, so that batch knows
 // to fold the waiting statuses in. Either side that comes second does the join.
+// (A delivery.status NO_REPORT from the dispatcher's reconciler takes the same path.)
 
-interface StatsDoc { _id: string; o: Record<string, number>; total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }
-/** n: the notification (absent in a placeholder); p: statuses waiting in pending_statuses still to be folded in. */
-interface MessageMap { _id: string; n?: string; p?: boolean }
-interface Pending { _id: string; s: StatusEntry[] }
+/** A counter document of notification_stats (writer.ts, CounterDoc). */
+interface StatsDoc extends CounterDoc { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }
 
 export type TrackerTopic = 'notification.requests' | 'notification.rendered' | 'notification.dispatch' | 'delivery.status';
 type Values = { 'notification.requests': NotificationRequested; 'notification.rendered': NotificationRendered; 'notification.dispatch': NotificationDispatchRecorded; 'delivery.status': DeliveryStatusReported };
@@ -56,8 +55,8 @@ export interface ProjectionOptions {
 export class NotificationProjection {
   readonly col: Collection<StoredDoc>;
   private readonly stats: Collection<StatsDoc>;
-  private readonly maps: Collection<MessageMap>;
-  private readonly pending: Collection<Pending>;
+  private readonly maps: Collection<MessageMapping>;
+  private readonly pending: Collection<PendingStatuses>;
   private readonly serial: Serial;
   private readonly cache: Lru<string, Stored>;
   private readonly mapCache: Lru<string, string>;
@@ -71,8 +70,8 @@ export class NotificationProjection {
   constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions = {}) {
     this.col = db.collection<StoredDoc>('notifications');
     this.stats = db.collection<StatsDoc>('notification_stats');
-    this.maps = db.collection<MessageMap>('provider_messages');
-    this.pending = db.collection<Pending>('pending_statuses');
+    this.maps = db.collection<MessageMapping>('provider_messages');
+    this.pending = db.collection<PendingStatuses>('pending_statuses');
     this.serial = opts.serial ?? new Serial();
     this.cache = new Lru(opts.cacheSize ?? 50_000);
     this.mapCache = new Lru(opts.mappingCacheSize ?? 200_000);
@@ -97,7 +96,7 @@ export class NotificationProjection {
 
   private async applyNow(batch: TrackerBatch): Promise<void> {
     const tp = tpKey(batch.topic, batch.partition);
-    const token = Number(batch.records[0]!.offset);
+    const firstOffset = Number(batch.records[0]!.offset);
     const patches = new Map<string, Core>();
     let after: (() => Promise<void>) | undefined;
     switch (batch.topic) {
@@ -116,15 +115,15 @@ export class NotificationProjection {
         break;
     }
     // A request is usually a new notification (try the insert); anything else usually finds its document there.
-    await this.write(tp, token, patches, batch.topic === 'notification.requests');
+    await this.write(tp, firstOffset, patches, batch.topic === 'notification.requests');
     await after?.();
   }
 
   /**
    * Inserts the message id -> notification mappings of dispatch records not seen
    * before. An insert that fails on a placeholder means statuses are waiting: the
-   * mapping is completed (n, and p until they are folded in), the waiting statuses
-   * join this batch's patch, and the returned step clears p and the waiting list
+   * mapping is completed (notificationId, and statusesWaiting until they are folded in), the waiting statuses
+   * join this batch's patch, and the returned step clears statusesWaiting and the waiting list
    * once the documents are written.
    */
   private async mapMessages(records: NotificationDispatchRecorded[], patches: Map<string, Core>): Promise<(() => Promise<void>) | undefined> {
@@ -132,34 +131,34 @@ export class NotificationProjection {
     for (const e of records) if (e.providerMessageId && this.mapCache.get(e.providerMessageId) !== e.notificationId) fresh.set(e.providerMessageId, e.notificationId);
     if (fresh.size === 0) return undefined;
     const list = [...fresh];
-    const dups = await insertNew(this.maps, list.map(([w, n]) => ({ _id: w, n })));
+    const dups = await insertNew(this.maps, list.map(([w, n]) => ({ _id: w, notificationId: n })));
     const joins: [string, string][] = [];
     const existing = await findByIds(this.maps, list.filter((_, i) => dups.has(i)).map(([w]) => w));
     for (const [i, [w, n]] of list.entries()) {
       if (!dups.has(i)) { this.mapCache.set(w, n); continue; }
       const m = existing.get(w);
-      if (m?.n && !m.p) { this.mapCache.set(w, m.n); continue; }
+      if (m?.notificationId && !m.statusesWaiting) { this.mapCache.set(w, m.notificationId); continue; }
       joins.push([w, n]);
     }
     if (joins.length === 0) return undefined;
     // Complete the mapping before reading the waiting statuses: a status parked after this
     // read sees the mapping when it re-checks, and applies itself.
-    await bulkUpdate(this.maps, joins.map(([w, n]) => ({ updateOne: { filter: { _id: w }, update: { $set: { n, p: true } } } })), false);
+    await bulkUpdate(this.maps, joins.map(([w, n]) => ({ updateOne: { filter: { _id: w }, update: { $set: { notificationId: n, statusesWaiting: true } } } })), false);
     const waiting = await findByIds(this.pending, joins.map(([w]) => w));
     for (const [w, n] of joins) {
       this.mapCache.set(w, n);
-      for (const s of waiting.get(w)?.s ?? []) foldInto(patches, n, statusFact(s));
+      for (const s of waiting.get(w)?.statuses ?? []) foldInto(patches, n, statusFact(s));
     }
     return async () => {
-      await bulkUpdate(this.maps, joins.map(([w]) => ({ updateOne: { filter: { _id: w }, update: { $unset: { p: '' } } } })), false);
+      await bulkUpdate(this.maps, joins.map(([w]) => ({ updateOne: { filter: { _id: w }, update: { $unset: { statusesWaiting: '' } } } })), false);
       await this.pending.bulkWrite(joins.map(([w]) => ({ deleteOne: { filter: { _id: w } } })), { ordered: false });
     };
   }
 
   /** Statuses -> patches of their notifications; those whose mapping is not there yet wait. */
   private async resolveStatuses(records: DeliveryStatusReported[], patches: Map<string, Core>): Promise<void> {
-    const byMessage = new Map<string, StatusEntry[]>();
-    for (const e of records) { const l = byMessage.get(e.providerMessageId) ?? []; l.push(statusEntry(e)); byMessage.set(e.providerMessageId, l); }
+    const byMessage = new Map<string, ProviderStatus[]>();
+    for (const e of records) { const l = byMessage.get(e.providerMessageId) ?? []; l.push(providerStatus(e)); byMessage.set(e.providerMessageId, l); }
     const resolved = new Map<string, string>();
     const misses: string[] = [];
     for (const w of byMessage.keys()) { const n = this.mapCache.get(w); if (n) resolved.set(w, n); else misses.push(w); }
@@ -167,18 +166,18 @@ export class NotificationProjection {
     const unknown: string[] = []; const placeholders: string[] = [];
     for (const w of misses) {
       const m = found.get(w);
-      if (m?.n) { resolved.set(w, m.n); this.mapCache.set(w, m.n); } else (m ? placeholders : unknown).push(w);
+      if (m?.notificationId) { resolved.set(w, m.notificationId); this.mapCache.set(w, m.notificationId); } else (m ? placeholders : unknown).push(w);
     }
     if (unknown.length || placeholders.length) {
       const waiting = [...unknown, ...placeholders];
       // Park first, then (re)check the mapping: see mapMessages for the other side.
-      await bulkUpdate(this.pending, waiting.map((w) => ({ updateOne: { filter: { _id: w }, update: { $addToSet: { s: { $each: byMessage.get(w)! } } }, upsert: true } })), false);
+      await bulkUpdate(this.pending, waiting.map((w) => ({ updateOne: { filter: { _id: w }, update: { $addToSet: { statuses: { $each: byMessage.get(w)! } } }, upsert: true } })), false);
       const dups = await insertNew(this.maps, unknown.map((w) => ({ _id: w })));
       const recheck = [...unknown.filter((_, i) => dups.has(i)), ...placeholders];
       // Completed meanwhile: applied here. Their waiting list stays (the completing batch may
       // be reading it); it is dropped by that batch, or left behind, harmless, when the
       // mapping's own insert came first.
-      for (const [w, m] of await findByIds(this.maps, recheck)) if (m.n) { resolved.set(w, m.n); this.mapCache.set(w, m.n); }
+      for (const [w, m] of await findByIds(this.maps, recheck)) if (m.notificationId) { resolved.set(w, m.notificationId); this.mapCache.set(w, m.notificationId); }
     }
     for (const [w, n] of resolved) for (const s of byMessage.get(w)!) foldInto(patches, n, statusFact(s));
   }
@@ -193,19 +192,19 @@ export class NotificationProjection {
    * whatever the failed attempt wrote. Reads of this process wait while documents are
    * ahead of the counters (a document seen here is already in a later summary).
    */
-  private async write(tp: string, token: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
+  private async write(tp: string, firstOffset: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
     const release = this.writing.begin();
     try {
-      await this.writeNow(tp, token, patches, likelyNew);
+      await this.writeNow(tp, firstOffset, patches, likelyNew);
     } catch (err) {
       for (const id of patches.keys()) this.cache.delete(id);
       throw err;
     } finally { release(); }
   }
 
-  private async writeNow(tp: string, token: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
+  private async writeNow(tp: string, firstOffset: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
     const counts = new BatchCounts();
-    const done = (id: string, plan: DocPlan, v: string) => { this.cache.set(id, { core: plan.after, v, pc: plan.pc }); counts.add(plan); };
+    const done = (id: string, plan: DocPlan, v: string) => { this.cache.set(id, { core: plan.after, v, batchDeltas: plan.batchDeltas }); counts.add(plan); };
     // undefined: not known here (try an insert); null: known to be absent.
     let todo = new Map<string, Stored | null | undefined>([...patches.keys()].map((id) => [id, this.cache.get(id)]));
     if (!likelyNew) {
@@ -218,17 +217,17 @@ export class NotificationProjection {
       const inserts: { id: string; plan: DocPlan; v: string }[] = [];
       const replaces: { id: string; plan: DocPlan; v: string; before: Stored }[] = [];
       for (const [id, before] of todo) {
-        const plan = planDoc(tp, token, before ?? null, patches.get(id)!);
+        const plan = planDoc(tp, firstOffset, before ?? null, patches.get(id)!);
         if (!before) inserts.push({ id, plan, v: this.nextVersion() });
         else if (plan.write) replaces.push({ id, plan, v: this.nextVersion(), before });
         else counts.add(plan); // nothing new; its earlier attempt's delta (if any) still counts
       }
       const reread: string[] = [];
-      const dups = await insertNew(this.col, inserts.map((x) => toDoc(x.id, x.plan.after, x.v, x.plan.pc)));
+      const dups = await insertNew(this.col, inserts.map((x) => toDoc(x.id, x.plan.after, x.v, x.plan.batchDeltas)));
       inserts.forEach((x, i) => { if (dups.has(i)) reread.push(x.id); else done(x.id, x.plan, x.v); });
       const unsure: typeof replaces = [];
       for (const c of chunks(replaces, MAX_STATEMENTS)) {
-        const ops: AnyBulkWriteOperation<StoredDoc>[] = c.map((x) => ({ replaceOne: { filter: this.cas ? { _id: x.id, _v: x.before.v } : { _id: x.id }, replacement: toDoc(x.id, x.plan.after, x.v, x.plan.pc) } }));
+        const ops: AnyBulkWriteOperation<StoredDoc>[] = c.map((x) => ({ replaceOne: { filter: this.cas ? { _id: x.id, _v: x.before.v } : { _id: x.id }, replacement: toDoc(x.id, x.plan.after, x.v, x.plan.batchDeltas) } }));
         const r = await this.col.bulkWrite(ops, { ordered: false });
         if (r.matchedCount === c.length) for (const x of c) done(x.id, x.plan, x.v);
         else unsure.push(...c);
@@ -243,13 +242,14 @@ export class NotificationProjection {
       for (const id of reread) { const d = current.get(id); next.set(id, d ? fromDoc(d) : null); }
       todo = next;
     }
-    await applyCounters(this.stats, this.knownStats, tp, token, counterOps(counts));
+    await applyCounters(this.stats, this.knownStats, tp, firstOffset, counterOps(counts));
     for (const [kind, n] of Object.entries(counts.anomalies)) this.hooks.onAnomaly?.(kind as AnomalyKind, n!);
   }
 
   ////////// Queries for the statistics API
-  // Each notification is counted once in byStatus and failed, under its final status;
-  // sent/delivered/read count the evidence reached (a read receipt proves delivery).
+  // Each notification is counted once in byStatus (and in accepted, noReport, failed or
+  // skipped), under its final status; sent/delivered/read count the evidence reached (a
+  // read receipt proves delivery).
   // From the counters: one document for all days, or one per day of the range.
   async summary(from?: string, to?: string) {
     await this.writing.idle();

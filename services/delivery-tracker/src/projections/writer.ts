@@ -87,23 +87,26 @@ export async function bulkUpdate<T extends Document>(col: Collection<T>, ops: An
   return matched;
 }
 
+/** A counter document: appliedBatches.<tp> = the first offset of the last batch of that topic-partition whose counters it applied. */
+export interface CounterDoc { _id: string; appliedBatches: Record<string, number> }
+
 /**
  * Applies a batch's counter deltas (see counterOps) to counter documents `{_id, o, ...}`:
- * each document's share once, guarded by `o.<tp>`, the first offset of the last batch
+ * each document's share once, guarded by `appliedBatches.<tp>`, the first offset of the last batch
  * of that topic-partition it applied. Missing counter documents are created first
  * (insert-only, duplicates ignored), so no statement needs an upsert.
  */
-export async function applyCounters(col: Collection<{ _id: string; o: Record<string, number> }>, known: Set<string>, tp: string, token: number, ops: CounterOp[]): Promise<void> {
+export async function applyCounters(col: Collection<CounterDoc>, known: Set<string>, tp: string, firstOffset: number, ops: CounterOp[]): Promise<void> {
   if (ops.length === 0) return;
   const missing = ops.map((o) => o.id).filter((id) => !known.has(id));
-  await insertNew(col, missing.map((id) => ({ _id: id, o: {} })));
+  await insertNew(col, missing.map((id) => ({ _id: id, appliedBatches: {} })));
   for (const id of missing) known.add(id);
-  const field = `o.${tp}`;
-  const statements: AnyBulkWriteOperation<{ _id: string; o: Record<string, number> }>[] = [];
+  const field = `appliedBatches.${tp}`;
+  const statements: AnyBulkWriteOperation<CounterDoc>[] = [];
   for (const op of ops) {
-    // ifApplied before ifNot: once ifNot has set o.<tp> = token, ifApplied would match too.
-    if (op.ifApplied) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $gte: token } }, update: { $inc: op.ifApplied } } });
-    if (op.ifNot) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $not: { $gte: token } } }, update: { $inc: op.ifNot, $set: { [field]: token } } } });
+    // ifApplied before ifNot: once ifNot has set appliedBatches.<tp> = firstOffset, ifApplied would match too.
+    if (op.ifApplied) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $gte: firstOffset } }, update: { $inc: op.ifApplied } } });
+    if (op.ifNot) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $not: { $gte: firstOffset } } }, update: { $inc: op.ifNot, $set: { [field]: firstOffset } } } });
   }
   await bulkUpdate(col, statements, true);
 }
@@ -119,20 +122,29 @@ export async function isFerretDb(db: Db): Promise<boolean> {
 }
 
 /**
- * The layout marker: this layout (v2: counters, per-batch deltas in documents,
- * provider-message map) cannot continue a database written by the previous one,
- * whose notifications have no counters; such a database is rebuilt from the topics
- * into a new one instead (README, "Rebuilding").
+ * The layout marker: a database written by another layout is refused, and rebuilt
+ * from the topics into a new one instead (dist/rebuild.js; README "Replay and
+ * rebuild"). Stored field names and status ranks are not kept stable across layouts.
+ * - 1 (no marker): notifications without counters;
+ * - 2: counters, per-batch deltas in documents, provider-message map;
+ * - 3: the states accepted and no_report (ranks renumbered, acceptedAt, noReportAt)
+ *   and descriptive stored field names (_baseSource, _providerOrder,
+ *   _providerMessageIdOrder, _routeOrder, _batchDeltas {firstOffset, delta};
+ *   provider_messages {notificationId, statusesWaiting}; pending_statuses {statuses};
+ *   counter documents {appliedBatches}, decision_stats {counts}; planner_decisions
+ *   _insertedBy).
+ *   A layout-2 document read by this version would lose its dispatch order, and its
+ *   ACCEPTED would stay `sending`: only a rebuild gives the new states to old events.
  */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export async function checkLayout(db: Db): Promise<void> {
   const meta = db.collection<{ _id: string; version: number }>('tracker_meta');
   const m = await meta.findOne({ _id: 'layout' });
   if (m?.version === LAYOUT_VERSION) return;
-  if (m) throw new ValidationError(`database ${db.databaseName} holds delivery-tracker projections of layout ${m.version}, this version writes layout ${LAYOUT_VERSION}; rebuild them into a new MONGO_DB with a new CONSUMER_GROUP`);
+  if (m) throw new ValidationError(`database ${db.databaseName} holds delivery-tracker projections of layout ${m.version}, this version writes layout ${LAYOUT_VERSION}; rebuild them from the topics into a new MONGO_DB with a new CONSUMER_GROUP (dist/rebuild.js; README, "Replay and rebuild")`);
   for (const name of ['notifications', 'planner_decisions']) {
     if (await db.collection(name).findOne({}, { projection: { _id: 1 } })) {
-      throw new ValidationError(`database ${db.databaseName} holds delivery-tracker projections of the previous layout (no counters); rebuild them from the topics into a new MONGO_DB with a new CONSUMER_GROUP (README, "Rebuilding")`);
+      throw new ValidationError(`database ${db.databaseName} holds delivery-tracker projections of the previous layout (no counters); rebuild them from the topics into a new MONGO_DB with a new CONSUMER_GROUP (dist/rebuild.js; README, "Replay and rebuild")`);
     }
   }
   await insertNew(meta, [{ _id: 'layout', version: LAYOUT_VERSION }]);
