@@ -94,7 +94,9 @@ export async function testSend(d: OperatorDeps, body: { to: string; text?: strin
 /** Every notification whose latest attempt is IN_DOUBT (whole changelog, whoever owns it). */
 export async function inDoubtReport(d: OperatorDeps, limit = 500) {
   const latest = await d.inDoubt();
-  const items = [...latest.values()].filter((r) => r.status === 'IN_DOUBT').sort((a, b) => a.occurredAt - b.occurredAt);
+  const items = [...latest.values()].filter((r) => r.status === 'IN_DOUBT')
+    // A total order: the changelog's partitions are read concurrently, and claims of one batch share their time.
+    .sort((a, b) => a.occurredAt - b.occurredAt || (a.notificationId < b.notificationId ? -1 : a.notificationId > b.notificationId ? 1 : 0));
   return {
     total: items.length,
     items: items.slice(0, limit).map((r) => ({
