@@ -6,7 +6,7 @@
 // What is seeded: the database-backed stores, where a cost that grows with stored data
 // would live (FerretDB's updates used to scan whole collections):
 //   - delivery-tracker: N delivered notification documents in the projection's layout
-//     (services/delivery-tracker/dist/projections/model.js toDoc), their provider-message
+//     (services/delivery-tracker/dist/domain/model.js toDoc), their provider-message
 //     map entries, and the counters (notification_stats 'all' and the seeded day) so the
 //     statistics agree with the documents;
 //   - permit-ingest: N done records and N claims (the duplicate check's collections).
@@ -27,7 +27,7 @@ const DAY = '2025-11-24';
 /** Pre-loads `n` already-stored notifications into the running system of `ctx`. */
 async function seedStored(n, ctx, log = () => undefined) {
   if (!(n > 0)) return;
-  const model = require(path.join(__dirname, '..', 'services', 'delivery-tracker', 'dist', 'projections', 'model.js'));
+  const model = require(path.join(__dirname, '..', 'services', 'delivery-tracker', 'dist', 'domain', 'model.js'));
   const { toDoc, requestedFact, dispatchFact, statusFact, merge } = model;
   const mongo = await MongoClient.connect(ctx.mongoUrl, { serverSelectionTimeoutMS: 5000 });
   const started = Date.now();

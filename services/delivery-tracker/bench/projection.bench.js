@@ -13,9 +13,9 @@
 const { randomBytes } = require('node:crypto');
 const { MongoClient } = require('mongodb');
 const { countDbCommands, createMetrics } = require('@sicantik/observability');
-const { NotificationProjection } = require('../dist/projections/store');
-const { Serial } = require('../dist/projections/writer');
-const { toDoc, requestedFact, dispatchFact, statusFact, merge } = require('../dist/projections/model');
+const { NotificationProjection } = require('../dist/adapters/projections/store');
+const { Serial } = require('../dist/adapters/projections/writer');
+const { toDoc, requestedFact, dispatchFact, statusFact, merge } = require('../dist/domain/model');
 
 const E = process.env;
 const STORED = (E.STORED ?? '0,20000').split(',').map(Number);

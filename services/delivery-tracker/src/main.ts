@@ -5,9 +5,9 @@ import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { webhookRejectedCounter } from './adapters/webhooks';
 import { readConfig } from './config';
-import { DecisionProjection } from './projections/decisions';
-import { NotificationProjection } from './projections/store';
-import { Serial } from './projections/writer';
+import { DecisionProjection } from './adapters/projections/decisions';
+import { NotificationProjection } from './adapters/projections/store';
+import { Serial } from './adapters/projections/writer';
 
 ////////// Composition root
 async function main() {

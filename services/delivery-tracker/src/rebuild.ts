@@ -6,15 +6,15 @@ import { ValidationError } from '@sicantik/core';
 import { baseEnv, loadConfig, z } from '@sicantik/config';
 import { followTopic, startInfra, untilAvailable } from '@sicantik/kafka';
 import type { TopicName } from '@sicantik/schemas';
-import { RebuildFold } from './projections/rebuild';
-import { checkLayout, chunks } from './projections/writer';
+import { RebuildFold } from './domain/rebuildFold';
+import { checkLayout, chunks } from './adapters/projections/writer';
 
 ////////// Rebuild the tracker's projections from the topics into a new database, fast:
 //   MONGO_DB=sicantik_projections_v3 CONSUMER_GROUP=sicantik.delivery-tracker-v3 \
 //     node services/delivery-tracker/dist/rebuild.js
 // (plus the usual KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, MONGO_URL). It takes
 // every topic's end offsets, reads everything before them, folds it in memory with the
-// live projection's join (projections/rebuild.ts), writes each document once in
+// live projection's join (domain/rebuildFold.ts), writes each document once in
 // batched inserts, and commits CONSUMER_GROUP's offsets at those end offsets. A tracker
 // then started with the same MONGO_DB and CONSUMER_GROUP continues from there. The live
 // consumer loop would write each notification once per topic that carries it (a

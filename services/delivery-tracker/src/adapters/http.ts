@@ -2,8 +2,8 @@ import express from 'express';
 import { bearerAuth, errorHandler } from '@sicantik/observability';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
-import type { DecisionProjection } from '../projections/decisions';
-import type { NotificationProjection } from '../projections/store';
+import type { DecisionProjection } from './projections/decisions';
+import type { NotificationProjection } from './projections/store';
 import { webhookRouter, type WebhookDeps } from './webhooks';
 
 ////////// HTTP edge: provider webhooks and the statistics API

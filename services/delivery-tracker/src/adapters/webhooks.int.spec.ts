@@ -14,9 +14,9 @@ import type { ContactEvent, DeliveryStatusReported, NotificationDispatchRecorded
 import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
 import { createSimulator } from '../../../../tools/provider-simulator/src/app';
 import { SECRETS, SIMULATOR_PROVIDERS } from '../../../../tools/provider-simulator/src/testHarness';
-import { DecisionProjection } from '../projections/decisions';
-import { NotificationProjection, type NotificationDoc } from '../projections/store';
-import { Serial } from '../projections/writer';
+import { DecisionProjection } from './projections/decisions';
+import { NotificationProjection, type NotificationDoc } from './projections/store';
+import { Serial } from './projections/writer';
 import { createApp } from './http';
 import { webhookRejectedCounter, webhookRouter } from './webhooks';
 

@@ -4,7 +4,7 @@ import type { Logger, Metrics } from '@sicantik/observability';
 import { isProviderName, type Provider, type ProviderName, type WebhookEvent, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
 import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
 import { firstSeenKey, trackerEvents } from '../domain/webhookEvents';
-import { Lru } from '../projections/writer';
+import { Lru } from './projections/writer';
 
 ////////// Provider webhooks: /webhooks/:provider (and /webhooks/:provider/:token)
 // Every provider's webhook is verified and parsed by @sicantik/providers over the raw

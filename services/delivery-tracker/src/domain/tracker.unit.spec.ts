@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { StatusEvent } from '@sicantik/providers';
 import { PROVIDER_NAMES } from '@sicantik/providers';
 import { firstSeenKey, trackerEvents, type Reception } from './webhookEvents';
-import { RANK, STATES, advance, anomaliesOf, fromDelivery, fromDispatch, type MessageState } from '../projections/notificationStatus';
+import { RANK, STATES, advance, anomaliesOf, fromDelivery, fromDispatch, type MessageState } from './notificationStatus';
 
 const at = (iso: string) => new Date(iso);
 const reception = (over: Partial<Reception> = {}): Reception => ({ provider: 'meta', receivedAt: Date.parse('2026-11-22T03:00:00Z'), firstSeen: new Map(), ...over });

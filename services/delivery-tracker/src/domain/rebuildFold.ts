@@ -3,7 +3,9 @@ import {
   addDelta, contrib, decisionContrib, dispatchFact, foldInto, renderedFact, requestedFact, providerStatus, statusFact, toDoc,
   type Core, type Delta, type MessageMapping, type PendingStatuses, type ProviderStatus, type StoredDoc,
 } from './model';
-import type { DecisionDoc } from './decisions';
+
+/** The decision event as stored: its id as _id, its time as a date, its cause left out. */
+export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt' | 'causationId'> & { _id: string; at: Date; /** The batch that inserted it: <tp>@<first offset>. */ _insertedBy?: string };
 
 ////////// A rebuild of the tracker's projections in memory (pure): every event of the
 // topics folded with the same join as the live projection (model.ts), then written

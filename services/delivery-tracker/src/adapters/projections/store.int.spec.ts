@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
 import { countDbCommands, createMetrics } from '@sicantik/observability';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
-import { stack, uniq } from '../../../../test/support';
+import { stack, uniq } from '../../../../../test/support';
 import { NotificationProjection, type TrackerTopic } from './store';
 import { Serial } from './writer';
 

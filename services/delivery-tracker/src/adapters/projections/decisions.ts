@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
-import { ALL, BatchCounts, counterOps, decisionContrib, parseDecisionKey, tpKey, type StoredDoc } from './model';
+import { ALL, BatchCounts, counterOps, decisionContrib, parseDecisionKey, tpKey, type StoredDoc } from '../../domain/model';
+import type { DecisionDoc } from '../../domain/rebuildFold';
 import { Serial, WriteGate, applyCounters, type CounterDoc, checkLayout, findByIds, insertNew } from './writer';
 
 ////////// Projection of planner.decisions: "why did applicant X (not) get message Y".
@@ -12,8 +13,6 @@ import { Serial, WriteGate, applyCounters, type CounterDoc, checkLayout, findByI
 // insert and its counters still counts what it inserted the first time. Queries
 // join the notification projection by _id.
 
-/** The decision event as stored: its id as _id, its time as a date, its cause left out. */
-export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt' | 'causationId'> & { _id: string; at: Date; /** The batch that inserted it: <tp>@<first offset>. */ _insertedBy?: string };
 
 export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; reasonCode?: string; limit: number }
 

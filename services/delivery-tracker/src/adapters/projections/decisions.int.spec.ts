@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
-import { stack, uniq } from '../../../../test/support';
+import { stack, uniq } from '../../../../../test/support';
 import { DecisionProjection } from './decisions';
 import { NotificationProjection } from './store';
 

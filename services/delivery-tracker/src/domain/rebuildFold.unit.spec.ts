@@ -1,6 +1,6 @@
 import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRequested } from '@sicantik/schemas';
 import { dispatchFact, merge, providerStatus, publicView, requestedFact, statusFact, toDoc, EMPTY, type Core } from './model';
-import { RebuildFold } from './rebuild';
+import { RebuildFold } from './rebuildFold';
 
 ////////// The rebuild's fold: events already on the topics give the new states
 

@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document, OptionalUnlessRequiredId } from 'mongodb';
 import { duplicateKeyIndexes, ValidationError } from '@sicantik/core';
-import type { CounterOp } from './model';
+import type { CounterOp } from '../../domain/model';
 
 ////////// Database access shared by the tracker's projections
 // FerretDB v1 (the embedded database) runs every update as read, change in Go, write

@@ -5,11 +5,11 @@ import type { DeliveryStatusReported, NotificationDispatchRecorded, Notification
 import {
   ALL, BatchCounts, counterOps, dispatchFact, foldInto, fromDoc, planDoc, providerStatus, publicView, renderedFact, requestedFact, statusFact, summaryOf, toDoc, tpKey,
   type Core, type DocPlan, type MessageMapping, type NotificationDoc, type PendingStatuses, type ProviderStatus, type Stored, type StoredDoc,
-} from './model';
-import type { AnomalyKind } from './notificationStatus';
+} from '../../domain/model';
+import type { AnomalyKind } from '../../domain/notificationStatus';
 import { Lru, Serial, WriteGate, applyCounters, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
 
-export type { NotificationDoc } from './model';
+export type { NotificationDoc } from '../../domain/model';
 
 ////////// MongoDB projection of notifications, built only from topics (replayable), batch-first.
 // A fetched batch (one topic-partition) folds into one patch per notification
