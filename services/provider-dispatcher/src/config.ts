@@ -86,5 +86,5 @@ export const configSchema = z.object({
   if (c.RECONCILE_GIVE_UP_MS < c.RECONCILE_AFTER_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_GIVE_UP_MS'], message: 'must be at least RECONCILE_AFTER_MS' });
   if (c.RECONCILE_REMEMBER_MS <= c.RECONCILE_GIVE_UP_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_REMEMBER_MS'], message: 'must be more than RECONCILE_GIVE_UP_MS' });
 });
-export type Config = z.infer<typeof configSchema>;
+type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

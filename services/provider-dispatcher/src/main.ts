@@ -9,11 +9,10 @@ import { ProviderGateway } from './adapters/providers/gateway';
 import { gatewayLookups } from './adapters/reconcileLookups';
 import { RECONCILER_TOPICS, startReconciler } from './adapters/reconciler';
 import { readConfig } from './config';
-import { ContactBook } from './domain/contacts';
 import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
 import { effectiveChain, hasOptInGateway } from './domain/routing';
 import type { OperatorDeps } from './adapters/operators';
-import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher } from './adapters/consumer';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type ContactFeed } from './adapters/consumer';
 
 ////////// Composition root
 // No database: the dispatch ledger lives in memory for the partitions this instance
@@ -45,18 +44,16 @@ async function main() {
     },
   });
 
-  // The opt-in state, caught up before the first batch and followed from then on.
-  const contacts = new ContactBook();
-  const followed = await followTopic({
+  // The opt-in changes: the dispatcher reads contact.events to its end before the first batch, then follows it.
+  const contactChanges: ContactFeed = (apply) => followTopic({
     kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: `${cfg.TOPIC_PREFIX}dispatcher-contacts-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`,
-    onMessage: (e) => contacts.apply(e),
+    onMessage: (e) => apply(e),
   });
-  logger.info({ contacts: contacts.size, records: followed.records }, 'opt-in state read from contact.events');
 
   const optInLink = cfg.OPT_IN_LINK ? { url: cfg.OPT_IN_LINK, text: cfg.OPT_IN_TEXT ?? DEFAULT_OPT_IN_TEXT } : undefined;
   const now = () => systemClock.now().getTime();
   const dispatcher = await startDispatcher({
-    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contacts,
+    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contactChanges,
     pacing: { rates: cfg.RATE_LIMITS, pairRates: cfg.PAIR_RATE_LIMITS, quotas: cfg.DAILY_QUOTAS },
     retry: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, delayMs: cfg.RETRY_DELAY_MS, backoff: cfg.RETRY_BACKOFF, jitter: cfg.RETRY_JITTER, tiers: 3 },
     quotaExhausted: cfg.QUOTA_EXHAUSTED, inDoubtPolicy: cfg.IN_DOUBT_POLICY, lookupDelayMs: cfg.IN_DOUBT_LOOKUP_DELAY_MS, optInLink,
@@ -82,7 +79,7 @@ async function main() {
     check: async () => { if (reconciler && reconciler.state.restoring > 0) throw new Error(`restoring ${reconciler.state.restoring} partition(s) from dispatch.reconcile`); },
   }]);
   const operators: OperatorDeps = {
-    routing, configured: [...configured], sender: gateway, contact: (p) => contacts.of(p), pacer: dispatcher.pacer, optInLink, now,
+    routing, configured: [...configured], sender: gateway, contact: dispatcher.contact, pacer: dispatcher.pacer, optInLink, now,
     budgetUse: { owned: dispatcher.partitions.owned, usedToday: (p, q) => dispatcher.ledger.loaded().get(q)?.usedToday(p, now()) ?? 0 },
     inDoubt: () => dispatcher.ledger.readAll(dispatcher.partitions.total),
     settings: {
@@ -104,7 +101,7 @@ async function main() {
   }
   const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
   logger.info({ opsPort: port, adminApi: !!cfg.ADMIN_API_TOKEN }, 'provider-dispatcher running');
-  installShutdown(logger, [() => infra.close(), async () => reconciler?.stop(), () => dispatcher.stop(), () => followed.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), async () => reconciler?.stop(), () => dispatcher.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('provider-dispatcher', main);

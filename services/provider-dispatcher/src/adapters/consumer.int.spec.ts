@@ -3,7 +3,6 @@ import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
 import { SchemaCodec, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
 import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
-import { ContactBook } from '../domain/contacts';
 import { dispatchRecord } from '../domain/ledger';
 import type { OutboundMessage, ProviderName } from '@sicantik/providers';
 import type { SendResult } from '../domain/decide';
@@ -44,7 +43,7 @@ describe('provider-dispatcher with its ledger on Kafka', () => {
   const start = async (group: string, sender: Sender, restores: RestoreStats[] = []) => {
     const d = await startDispatcher({
       kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, groupId: `${prefix}${group}`,
-      routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contacts: new ContactBook(),
+      routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contactChanges: async () => ({ stop: async () => undefined }),
       pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() },
       retry: { maxAttempts: 3, delayMs: 10, backoff: 2, jitter: 0, tiers: 3 },
       readerGroupPrefix: uniq(`${prefix}reader-`), onRestore: (s) => restores.push(s),

@@ -4,7 +4,8 @@ import { coPartitionedAssigner, runBatchConsumer, untilAvailable, type BatchOutc
 import type { Logger, Metrics } from '@sicantik/observability';
 import { DISPATCH_RETRY_TOPICS, type DispatchRetryScheduled, type DispatchRetryTopic, type NotificationRendered, type SchemaCodec, type TopicName } from '@sicantik/schemas';
 import { PROVIDER_NAMES, type ProviderName } from '@sicantik/providers';
-import { decide, initialState, type Contacts } from '../domain/decide';
+import { ContactBook } from '../domain/contacts';
+import { decide, initialState, type ContactChange } from '../domain/decide';
 import type { OptInLink } from '../domain/outbound';
 import { Pacer, type Rates } from '../domain/pacing';
 import type { RetryPolicy } from '../domain/retry';
@@ -20,9 +21,17 @@ import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 // the partition's lock. A batch that has to wait (a pacing token, a retry's time, an
 // open circuit) defers its partition through the consumer loop: no handler waits.
 // What a batch does is the core's (domain/decide.ts), run by the executor (batchExecutor.ts).
+// The opt-in state is the core's too: every change from the contact feed goes through its
+// `contact` input; the feed is caught up before the consumer starts, then followed.
 
 export const DISPATCHER_TOPICS: readonly TopicName[] = ['notification.rendered', ...DISPATCH_RETRY_TOPICS];
 export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch', 'dispatch.ledger', 'dispatch.dead-letter'];
+
+/**
+ * The opt-in changes (contact.events) from the first on: hands each to `apply`, resolves
+ * once caught up with the topic, and goes on following until stopped.
+ */
+export type ContactFeed = (apply: (change: ContactChange) => void) => Promise<{ stop(): Promise<void> }>;
 
 interface DispatcherOptions {
   kafka: Kafka;
@@ -33,8 +42,8 @@ interface DispatcherOptions {
   metrics: Metrics;
   sender: Sender;
   routing: RoutingPolicy;
-  /** The opt-in state (contact.events), kept up to date by the caller. */
-  contacts: Contacts;
+  /** The opt-in changes, each applied through the core's `contact` input; caught up before the first batch. */
+  contactChanges: ContactFeed;
   pacing: { rates: Rates; pairRates: Rates; quotas: ReadonlyMap<ProviderName, number> };
   retry: RetryPolicy;
   quotaExhausted?: 'fallback' | 'wait';
@@ -58,6 +67,8 @@ interface DispatcherOptions {
 export interface RunningDispatcher {
   ledger: LedgerPartitions;
   pacer: Pacer;
+  /** A number's opt-in state, as routing sees it now. */
+  contact: ContactBook['of'];
   consumer: RunningBatchConsumer;
   /** Partitions of notification.rendered, and the ones this instance owns now. */
   partitions: { total: number; owned(): number[] };
@@ -81,10 +92,14 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   );
   new metrics.client.Gauge({ name: 'sicantik_dispatch_ledger_entries', help: 'Ledger entries in memory (the partitions this instance owns)', registers: [metrics.registry], collect() { this.set(ledger.size()); } });
   const pacer = new Pacer({ ...o.pacing, partitions: total });
+  const contacts = new ContactBook();
   const state = initialState({
     routing: o.routing, retry: o.retry, quotaExhausted: o.quotaExhausted ?? 'fallback', inDoubtPolicy: o.inDoubtPolicy ?? 'hold', lookupDelayMs: o.lookupDelayMs ?? 60_000,
     lookupProviders: new Set(PROVIDER_NAMES.filter((p) => o.sender.canLookup?.(p))), optInLink: o.optInLink, sendRules: [],
-  }, pacer, o.contacts);
+  }, pacer, contacts);
+  let changes = 0;
+  const feed = await o.contactChanges((change) => { changes++; decide(state, { kind: 'contact', change }); });
+  logger.info({ contacts: contacts.size, records: changes }, 'opt-in state read from contact.events');
   const io: ExecutorIO = { sender: o.sender, now, concurrency: o.sendConcurrency ?? 16, produce: (messages) => producer.send(messages) };
 
   type Batch = { kind: 'rendered'; notifications: NotificationRendered[] } | { kind: 'retries'; records: DispatchRetryScheduled[] };
@@ -133,8 +148,11 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       'dispatch.retry.2': retryHandler('dispatch.retry.2'),
       'dispatch.retry.3': retryHandler('dispatch.retry.3'),
     },
-  });
-  return { ledger, pacer, consumer, partitions: { total, owned: () => [...state.owned] }, stop: () => consumer.stop() };
+  }).catch(async (e: unknown) => { await feed.stop(); throw e; });
+  return {
+    ledger, pacer, consumer, contact: (phone) => contacts.of(phone), partitions: { total, owned: () => [...state.owned] },
+    stop: async () => { await consumer.stop(); await feed.stop(); },
+  };
 }
 
 /** The ledger and retry topics must have the input's partition count: partition p of each belongs to partition p of the input. */

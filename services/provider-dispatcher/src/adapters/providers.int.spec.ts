@@ -7,11 +7,10 @@ import { SECRETS, startHarness, type Harness } from '../../../../tools/provider-
 import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
 import { fetchExecutor } from './http/executor';
 import { ProviderGateway, type BreakerOptions } from './providers/gateway';
-import { ContactBook } from '../domain/contacts';
 import { defaultMetaTemplates } from '../domain/outbound';
 import { parseQuotas, parseRates } from '../domain/pacing';
 import type { RetryPolicy } from '../domain/retry';
-import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type RunningDispatcher } from './consumer';
+import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type ContactFeed, type RunningDispatcher } from './consumer';
 
 ////////// The dispatcher against the provider simulator over real HTTP, with a real broker
 // and registry: routing by opt-in state, fallback on an outage (the breaker opens), on
@@ -58,9 +57,12 @@ async function world(o: WorldOptions) {
   await codec.register(topics);
   const producer = EventProducer.create(kafka, codec);
   await producer.connect();
-  const contacts = new ContactBook();
-  for (const phone of o.optedIn ?? []) contacts.apply({ phone, kind: 'OPTED_IN', occurredAt: 1 });
-  for (const phone of o.optedOut ?? []) contacts.apply({ phone, kind: 'OPTED_OUT', occurredAt: 1 });
+  // contact.events as a feed: these changes, then nothing more.
+  const contactChanges: ContactFeed = async (apply) => {
+    for (const phone of o.optedIn ?? []) apply({ phone, kind: 'OPTED_IN', occurredAt: 1 });
+    for (const phone of o.optedOut ?? []) apply({ phone, kind: 'OPTED_OUT', occurredAt: 1 });
+    return { stop: async () => undefined };
+  };
   const gateways: ProviderGateway[] = [];
   const running: RunningDispatcher[] = [];
   const retry: RetryPolicy = { maxAttempts: 3, delayMs: 1000, backoff: 2, jitter: 0.1, tiers: 3, ...o.retry };
@@ -72,7 +74,7 @@ async function world(o: WorldOptions) {
     gateways.push(gateway);
     running.push(await startDispatcher({
       kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics(`it${i}`), sender: gateway, groupId: `${prefix}dispatcher`,
-      readerGroupPrefix: uniq(`${prefix}reader-`), routing: { chain: o.chain, optInRequired: new Set(['meta']) }, contacts,
+      readerGroupPrefix: uniq(`${prefix}reader-`), routing: { chain: o.chain, optInRequired: new Set(['meta']) }, contactChanges,
       pacing: { rates: parseRates(o.rates ?? 'meta=off'), pairRates: parseRates(o.pairRates ?? ''), quotas: parseQuotas(o.quotas ?? '') },
       retry, optInLink: { url: 'https://wa.me/6281100000000?text=MULAI', text: 'Aktifkan WhatsApp resmi: {link}' }, maxWaitMs: 100,
     }));

@@ -1,6 +1,7 @@
 import type { ProviderName } from '@sicantik/providers';
 import type { DispatchRetryScheduled, NotificationDispatchRecorded } from '@sicantik/schemas';
 import { decide, initialState, type Command, type DispatchState, type Input, type Policy, type Step } from './decide';
+import { ContactBook } from './contacts';
 import { contactsOf, doubt, fail, ok, PHONE, policy, rendered } from './fixtures.spec';
 import type { SendRule } from './gate';
 import { dispatchRecord, PartitionLedger } from './ledger';
@@ -171,6 +172,28 @@ describe('decide: contacts, assignment, pacing, the send-time gate', () => {
     when(h, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_IN', occurredAt: 2 } });
     whenRendered(h, ['b']);
     expect(calls(written(h)).map((c) => [c.provider, c.message.text])).toEqual([['meta', 'Izin Anda telah terbit.']]);
+  });
+
+  it('given the production contact book, when contact changes come through decide, then each changes the next routing decision', () => {
+    const g = given();
+    g.state.contacts = new ContactBook(); // the book the consumer gives the core: a number never seen has not opted in
+    const route = (id: string) => { const s = whenRendered(g, [id]); const c = calls(written(g)); return { lines: lines(s), calls: c.map((x) => [x.provider, x.message.text]) }; };
+    expect(route('a').calls).toEqual([['fonnte', 'Izin Anda telah terbit.\n\nAktifkan: https://wa.me/6281100000000?text=MULAI']]);
+    answer(g, 0, ok()); written(g);
+
+    expect(when(g, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_IN', occurredAt: T0 } })).toEqual({ state: g.state, writes: [], commands: [] });
+    expect(g.state.contacts.of(PHONE)).toEqual({ optedIn: true, optedOut: false, since: T0 });
+    expect(route('b').calls).toEqual([['meta', 'Izin Anda telah terbit.']]);
+    answer(g, 0, ok()); written(g);
+
+    when(g, { kind: 'contact', change: { phone: PHONE, kind: 'MESSAGE_RECEIVED', occurredAt: T0 + 1 } }); // not an opt-in change: nothing changes
+    expect(route('c').calls).toEqual([['meta', 'Izin Anda telah terbit.']]);
+    answer(g, 0, ok()); written(g);
+
+    when(g, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_OUT', occurredAt: T0 + 2 } });
+    const d = route('d');
+    expect(d.lines).toEqual([['notification.dispatch SKIPPED 0 none', 'dispatch.ledger SKIPPED 0 none']]);
+    expect(d.calls).toEqual([]);
   });
 
   it('when partitions are assigned, then the state owns them and pacing takes their share of every rate', () => {
