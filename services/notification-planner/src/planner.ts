@@ -27,8 +27,8 @@ export const addSummaries = (a: RunSummary, b: RunSummary): RunSummary => ({ pla
 
 const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
 /** Run markers and claims of notifications that belong to no permit (staff digests), in the changelog. */
-export const dailyRunKey = (date: string, partition: number) => `run:daily:${date}:p${partition}`;
-export const digestRunKey = (from: number) => `run:digest:${DateTime.fromMillis(from, { zone: ZONE }).toUTC().toISO()!}`;
+const dailyRunKey = (date: string, partition: number) => `run:daily:${date}:p${partition}`;
+const digestRunKey = (from: number) => `run:digest:${DateTime.fromMillis(from, { zone: ZONE }).toUTC().toISO()!}`;
 const globalClaimKey = (notificationId: string) => `claim:${notificationId}`;
 export const commandDoneKey = (commandId: string, partition: number) => `done:${commandId}:${partition}`;
 
