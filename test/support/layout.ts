@@ -4,7 +4,7 @@ import * as path from 'node:path';
 ////////// One shape for every service (services/*): what must be there, and what its README covers.
 
 /** The entries every service has: pure decisions, I/O, settings, composition root, documentation. */
-export const REQUIRED_ENTRIES: readonly { path: string; kind: 'dir' | 'file'; what: string }[] = [
+const REQUIRED_ENTRIES: readonly { path: string; kind: 'dir' | 'file'; what: string }[] = [
   { path: 'src/domain', kind: 'dir', what: 'pure logic (no I/O, clock or randomness: the lint rule)' },
   { path: 'src/adapters', kind: 'dir', what: 'Kafka, database, HTTP and provider I/O' },
   { path: 'src/config.ts', kind: 'file', what: 'the zod schema of its environment' },
@@ -13,7 +13,7 @@ export const REQUIRED_ENTRIES: readonly { path: string; kind: 'dir' | 'file'; wh
 ];
 
 /** The sections a service README has (level-2 headings, in this order). */
-export const README_SECTIONS = ['Consumes and produces', 'Settings', 'Admin API and CLI', 'Metrics'] as const;
+const README_SECTIONS = ['Consumes and produces', 'Settings', 'Admin API and CLI', 'Metrics'] as const;
 
 /** Every problem of the services under `root` (a repository or a fixture), one line each; empty when all is in shape. */
 export function layoutProblems(root: string): string[] {
