@@ -9,7 +9,7 @@ module.exports = {
   testTimeout: 180_000, // a global option in Jest 30; unit tests finish in milliseconds anyway
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{packages,services,tools}/**/*.unit.spec.ts', '<rootDir>/test/*.unit.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{packages,services,tools}/**/*.int.spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{packages,services,tools}/**/*.int.spec.ts', '<rootDir>/test/*.int.spec.ts'], slowTestThreshold: 30 },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'], slowTestThreshold: 120 },
   ],
 };

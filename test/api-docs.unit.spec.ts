@@ -4,6 +4,8 @@ import { createApp as createTrackerApp } from '../services/delivery-tracker/src/
 import { createAdminApp as createPlannerApp } from '../services/notification-planner/src/adapters/http';
 import { createApp as createIngestApp } from '../services/permit-ingest/src/adapters/http';
 import { createTemplateAdminApp } from '../services/template-renderer/src/adapters/http';
+import { createSimulator } from '../tools/provider-simulator/src/app';
+import { configFromEnv } from '../tools/provider-simulator/src/config';
 import { documentedOperations, servedOperations } from './support/apiDocs';
 
 ////////// Each service's OpenAPI document lists exactly the operations its app serves.
@@ -22,5 +24,14 @@ describe('OpenAPI documents match the served routes', () => {
     const served = servedOperations(make());
     expect(served.length).toBeGreaterThan(3);
     expect(documentedOperations(path.resolve(__dirname, '../services', service, 'openapi.yaml'))).toEqual(served);
+  });
+
+  it('provider-simulator', async () => {
+    const sim = createSimulator(configFromEnv({}));
+    try {
+      expect(documentedOperations(path.resolve(__dirname, '../tools/provider-simulator/openapi.yaml'))).toEqual(servedOperations(sim.app as never));
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import type { PlannerCommand } from '@sicantik/schemas';
 import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
 import { readConfig } from './config';
-import { Planner, addSummaries, commandDoneKey, type RunSummary } from './planner';
+import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
 
 ////////// Composition root
 // No database: the planner's state is in memory, restored from Kafka (the changelog

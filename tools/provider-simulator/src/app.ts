@@ -22,8 +22,8 @@ import { WebhookSender, type WebhookRecord } from './webhooks';
 // admin API; README.md documents it.
 
 export type { SimConfig } from './config';
-export { signMeta } from './providers/meta';
 
+/** @public In createSimulator's return type (declaration emit needs it exported). */
 export interface Recorded {
   /** Increasing per request. */
   seq: number;
@@ -54,6 +54,7 @@ export interface Recorded {
   rateLimited?: boolean;
 }
 
+/** @public In createSimulator's return type. */
 export interface LegacyFailure { httpStatus: number; code: number; message: string }
 
 const PLAN_KEYS = ['enabled', 'url', 'statuses', 'delayMs', 'jitterMs', 'duplicate', 'outOfOrder', 'failCode'] as const;

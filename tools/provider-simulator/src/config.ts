@@ -6,7 +6,7 @@ export type ProviderName = (typeof PROVIDERS)[number];
 export const isProvider = (v: unknown): v is ProviderName => typeof v === 'string' && (PROVIDERS as readonly string[]).includes(v);
 
 /** Lifecycle statuses the simulator reports; each provider renders them in its own words. */
-export type Status = 'sent' | 'delivered' | 'read' | 'failed';
+type Status = 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface MetaConfig {
   accessToken: string;
@@ -68,7 +68,7 @@ export interface WatzapConfig {
   /** The linked device's number, `62…`. */
   device: string;
 }
-export interface ProvidersConfig {
+interface ProvidersConfig {
   meta: MetaConfig;
   twilio: TwilioConfig;
   bird: BirdConfig;
@@ -144,7 +144,7 @@ export interface ResolvedConfig {
 
 const BIRD_DEFAULT_SECRET = `whsec_${Buffer.from('sim-bird-webhook-signing-secret').toString('base64')}`;
 
-export function defaultProviders(metaAccessToken: string, metaAppSecret: string): ProvidersConfig {
+function defaultProviders(metaAccessToken: string, metaAppSecret: string): ProvidersConfig {
   return {
     meta: { accessToken: metaAccessToken, appSecret: metaAppSecret, phoneNumberId: '100000000000001', displayPhoneNumber: '6281100000000', wabaId: '100000000000002' },
     twilio: { accountSid: 'AC5ea872f6da5a21de157d80997a64bd33', authToken: 'sim-twilio-auth-token', from: 'whatsapp:+14155238886' },

@@ -4,8 +4,8 @@ import { isObj, toE164 } from './util';
 ////////// Fault injection (per provider, per recipient, by percentage, for the next N
 // requests) and provider-side rate limits (N accepted requests per sliding window).
 
-export const FAULT_KINDS = ['rate_limit', 'permanent', 'server_error', 'slow', 'timeout', 'fail_later'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+const FAULT_KINDS = ['rate_limit', 'permanent', 'server_error', 'slow', 'timeout', 'fail_later'] as const;
+type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultInput {
   kind: FaultKind;

@@ -53,8 +53,6 @@ export function maskUrl(url: string, secrets: string[]): string {
 
 ////////// Bodies
 
-export type ParsedBody = Record<string, unknown>;
-
 const MAX_BODY = 1024 * 1024;
 
 /** Reads the raw body unless an upstream parser already did (then its result is used). */

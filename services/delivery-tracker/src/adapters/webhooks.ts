@@ -15,7 +15,7 @@ import { Lru } from './projections/writer';
 // carry their secret in it), a header, a body or a full phone number.
 
 /** Why a webhook had no effect, as counted: the providers' reasons, plus a handshake refused and a provider not configured here. */
-export type RejectReason = WebhookRejection | 'handshake' | 'not_configured';
+type RejectReason = WebhookRejection | 'handshake' | 'not_configured';
 
 export interface WebhookDeps {
   logger: Logger;

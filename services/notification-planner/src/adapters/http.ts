@@ -4,7 +4,7 @@ import { zodIssues } from '@sicantik/config';
 import { deterministicId, normalizePhone, type PhoneRules } from '@sicantik/core';
 import { authenticatedApp, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
-import type { RunSummary } from '../planner';
+import type { RunSummary } from './planner';
 import type { PlannerMemory } from './memory';
 
 ////////// Admin API (Bearer token): schedule runs for a date, the staff/official directory

@@ -25,7 +25,7 @@ export interface PermitRecord {
 /** How many decided event ids a permit record keeps (a redelivery comes soon after the first delivery). */
 export const DECIDED_KEPT = 200;
 
-export const emptyRecord = (pendaftaranId: string): PermitRecord => ({ state: initialState(pendaftaranId), claims: {}, decided: [] });
+const emptyRecord = (pendaftaranId: string): PermitRecord => ({ state: initialState(pendaftaranId), claims: {}, decided: [] });
 
 /** A finished command for one partition, with its summary. */
 export interface CommandDone { commandId: string; partition: number; partitions: number; summary: { planned: number; skipped: number; duplicates: number; cancelled: number }; error?: { status: number; body: unknown } }

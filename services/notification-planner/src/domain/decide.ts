@@ -42,7 +42,7 @@ export type Decision =
   | { kind: 'cancelled'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string };
 
 /** Stable codes for analysis (counts by reason); the text says the particulars. */
-export type ReasonCode =
+type ReasonCode =
   | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'COUNTRY_NOT_ALLOWED' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
   | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL';
 interface Reason { code: ReasonCode; text: string }
@@ -54,7 +54,7 @@ export interface Contacts {
   /** E.164 numbers that opted in (a MULAI reply); they get no opt-in request. */
   optedIn?: ReadonlySet<string>;
 }
-export const NO_CONTACTS: Contacts = { optedOut: new Set(), optedIn: new Set() };
+const NO_CONTACTS: Contacts = { optedOut: new Set(), optedIn: new Set() };
 
 /** Reason texts shared with tests and docs. */
 export const REASON = {
@@ -215,10 +215,10 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
  * a CANCELLED decision under the id the warning would have had.
  */
 /** True when the event ends the current expiry plan: the expiry date changed, or the permit was cancelled. */
-export const endsExpiryPlan = (before: PermitState, after: PermitState): boolean =>
+const endsExpiryPlan = (before: PermitState, after: PermitState): boolean =>
   before.tanggal_berakhir !== null && (after.tanggal_berakhir !== before.tanggal_berakhir || (after.cancelled && !before.cancelled));
 
-export function cancelledWarnings(before: PermitState, after: PermitState, ev: PermitEvent): Decision[] {
+function cancelledWarnings(before: PermitState, after: PermitState, ev: PermitEvent): Decision[] {
   const old = before.tanggal_berakhir;
   if (!old || !endsExpiryPlan(before, after)) return [];
   const nowCancelled = after.cancelled && !before.cancelled;
@@ -318,7 +318,7 @@ export function decideReminders(permits: PermitState[], directory: DirectoryEntr
  * (issued late, or changed) fewer than `t` days before it, or no daily run
  * happened from its day until `asOf`.
  */
-export function supersededCause(s: PermitState, t: number, asOf: string): string {
+function supersededCause(s: PermitState, t: number, asOf: string): string {
   const expiry = s.tanggal_berakhir!;
   const due = thresholdDay(expiry, t);
   if (s.expirySetAt == null) return `not decided on its day (${due}): the scheduler did not run, or the expiry date was not yet known`;

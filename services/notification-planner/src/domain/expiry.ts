@@ -8,7 +8,7 @@ import { DateTime } from 'luxon';
 // a later one (never the 90-day warning after the 60-day one).
 
 export const EXPIRY_THRESHOLDS = [90, 60, 30, 7] as const;
-export type Threshold = (typeof EXPIRY_THRESHOLDS)[number];
+type Threshold = (typeof EXPIRY_THRESHOLDS)[number];
 
 const YMD = /^(\d{4})-(\d{2})-(\d{2})$/;
 const dayNumber = (iso: string): number | null => {

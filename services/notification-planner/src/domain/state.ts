@@ -27,9 +27,9 @@ export const initialState = (pendaftaran_id: string): PermitState => ({
 });
 
 /** Statuses after which a permit gets no more notifications (compared lower-case). */
-export const CANCELLED_STATUSES = ['dibatalkan', 'batal', 'cancelled', 'canceled', 'ditolak', 'rejected', 'dicabut', 'revoked'];
+const CANCELLED_STATUSES = ['dibatalkan', 'batal', 'cancelled', 'canceled', 'ditolak', 'rejected', 'dicabut', 'revoked'];
 /** Statuses after which no document of the permit waits for a signature. */
-export const SIGNED_STATUSES = ['ditandatangani', 'signed', 'selesai', 'done', 'terbit', 'issued', ...CANCELLED_STATUSES];
+const SIGNED_STATUSES = ['ditandatangani', 'signed', 'selesai', 'done', 'terbit', 'issued', ...CANCELLED_STATUSES];
 
 export function evolve(s: PermitState, ev: PermitEvent): PermitState {
   const p = ev.payload;

@@ -29,7 +29,7 @@ const payloads = {
   ApplicantContactChanged: z.object({ nama_pemohon: text.nullable().default(null), telepon_pemohon: phone }),
 } as const;
 
-export const PERMIT_EVENT_TYPES = Object.keys(payloads) as (keyof typeof payloads)[];
+const PERMIT_EVENT_TYPES = Object.keys(payloads) as (keyof typeof payloads)[];
 
 const envelope = z.object({
   event_id: z.string().trim().min(8, 'must be at least 8 characters').max(128).regex(/^[A-Za-z0-9._:-]+$/, 'only letters, digits and . _ : -'),
@@ -40,8 +40,6 @@ const envelope = z.object({
   correlation_id: z.string().trim().min(1).max(128).optional(),
   data: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
 }).strict(); // unknown fields are rejected here as in data (openapi: additionalProperties: false)
-
-export type IngestBody = z.input<typeof envelope>;
 
 const issuesOf = (e: z.ZodError, prefix: (string | number)[] = []) => zodIssues(e, '(body)', prefix);
 

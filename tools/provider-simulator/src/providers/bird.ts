@@ -10,7 +10,7 @@ import type { ErrorKind, ErrorOptions, ProviderSim, Reply, SendInput, SimMessage
 // events whatsapp.sent|delivered|read|failed|received signed with Standard Webhooks.
 
 /** Failure codes of whatsapp.failed events (PROVIDERS.md §3.3) and the Meta code behind each. */
-export const BIRD_FAILURES: Record<string, { description: string; meta?: number }> = {
+const BIRD_FAILURES: Record<string, { description: string; meta?: number }> = {
   service_window_expired: { description: 'The 24-hour customer service window has expired; send a template.', meta: 131047 },
   undeliverable: { description: 'The message could not be delivered to the recipient.', meta: 131026 },
   rate_limited: { description: 'The recipient or sender rate limit was reached.', meta: 131056 },

@@ -7,12 +7,12 @@ import type { ErrorKind, ErrorOptions, ProviderSim, Reply, SendInput } from './t
 // Bearer token, Graph errors {error:{message,type,code,error_data,fbtrace_id}},
 // webhooks in the WebhookPayload shape signed with X-Hub-Signature-256.
 
-export function signMeta(body: string, secret: string): string {
+function signMeta(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /** Meta's own error table (PROVIDERS.md §1): message and the HTTP status the simulator answers with. */
-export const META_ERRORS: Record<number, { title: string; http: number; transient?: boolean }> = {
+const META_ERRORS: Record<number, { title: string; http: number; transient?: boolean }> = {
   0: { title: 'AuthException', http: 401 },
   1: { title: 'An unknown error occurred', http: 500, transient: true },
   2: { title: 'Service temporarily unavailable', http: 503, transient: true },
@@ -44,14 +44,14 @@ export const META_ERRORS: Record<number, { title: string; http: number; transien
 };
 
 /** A wamid as Meta shapes it: base64 of the recipient's digits and a random 18-hex-digit message key. */
-export function wamid(toDigits: string): string {
+function wamid(toDigits: string): string {
   const d = Buffer.from(toDigits, 'ascii');
   const key = Buffer.from(randomBytes(9).toString('hex').toUpperCase(), 'ascii');
   return `wamid.${Buffer.concat([Buffer.from([0x1c, 0x18, d.length]), d, Buffer.from([0x15, 0x02, 0x00, 0x11, 0x18, key.length]), key, Buffer.from([0x00])]).toString('base64')}`;
 }
 
 /** Meta escapes non-ASCII characters as \uXXXX in webhook bodies (so a re-serialised body does not match the signature). */
-export const metaJson = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const metaJson = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const fbtrace = () => randomBytes(8).toString('base64').replace(/[+/=]/g, '').slice(0, 11);
 

@@ -9,7 +9,7 @@ import type { ErrorKind, ErrorOptions, ProviderSim, Reply, SendInput, SimMessage
 // Message resource (sid SM + 32 hex); errors {code,message,more_info,status}; status callbacks
 // form-encoded and signed with X-Twilio-Signature (the twilio package's own function).
 
-export const TWILIO_ERRORS: Record<number, { message: string; http: number }> = {
+const TWILIO_ERRORS: Record<number, { message: string; http: number }> = {
   20003: { message: 'Authenticate', http: 401 },
   20404: { message: 'The requested resource was not found', http: 404 },
   20429: { message: 'Too Many Requests', http: 429 },

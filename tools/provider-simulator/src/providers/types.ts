@@ -20,7 +20,7 @@ export interface SendInput {
 }
 
 /** What a valid send asks for. Recipients are E.164 (`+62…`), one per message the provider creates. */
-export interface ParsedSend {
+interface ParsedSend {
   recipients: string[];
   from?: string;
   /** Twilio's per-message StatusCallback. */
@@ -30,7 +30,7 @@ export interface ParsedSend {
   echo?: Record<string, unknown>;
 }
 
-export type Result<T> = { ok: true; value: T } | { ok: false; reply: Reply };
+type Result<T> = { ok: true; value: T } | { ok: false; reply: Reply };
 
 /** A message the simulator accepted; webhooks refer to it. */
 export interface SimMessage {
@@ -62,7 +62,7 @@ export interface WebhookRequest {
   headers: Record<string, string>;
 }
 
-export interface InboundInput {
+interface InboundInput {
   /** E.164. */
   from: string;
   text: string;
@@ -92,7 +92,7 @@ export interface ProviderSim {
   extraRoutes?: ExtraRoute[];
 }
 
-export interface ExtraRoute {
+interface ExtraRoute {
   method: 'get' | 'post';
   path: string;
   kind: 'lookup' | 'account';

@@ -9,7 +9,7 @@ import type { ErrorKind, ErrorOptions, ProviderSim, Reply, SendInput } from './t
 // application/problem+json; status and inbound webhooks JSON with Authorization: Bearer
 // <HS256 JWT signed with the signature secret, payload_hash = sha256(raw body)>.
 
-export const VONAGE_ERRORS: Record<number, { title: string; detail: string; http: number }> = {
+const VONAGE_ERRORS: Record<number, { title: string; detail: string; http: number }> = {
   1000: { title: 'Throttled', detail: 'Please wait, then retry your request', http: 429 },
   1010: { title: 'Missing params', detail: 'Your request is incomplete and missing some mandatory parameters', http: 422 },
   1020: { title: 'Invalid params', detail: 'The value of one or more parameters is invalid', http: 422 },

@@ -9,7 +9,7 @@ import type { ErrorKind, ErrorOptions, ProviderSim, Reply, SendInput } from './t
 // (1002 Invalid API Key, 1003 Invalid Number Key, 1004, 1005, 1006, 3001). Webhooks
 // ({type, data:{…}}) are unsigned: the callback URL carries a secret token.
 
-export const WATZAP_ERRORS: Record<string, string> = {
+const WATZAP_ERRORS: Record<string, string> = {
   '1002': 'Invalid API Key',
   '1003': 'Invalid Number Key',
   '1004': 'Pairing Failed, Access Denied',

@@ -3,12 +3,12 @@ import { ValidationError, deterministicId, jakartaDate } from '@sicantik/core';
 import type { EventProducer, OutMessage } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
 import type { PermitEvent, PlannerCommand, PlannerDecisionRecorded, PlannerStateRecord, TopicName } from '@sicantik/schemas';
-import { DECIDED_KEPT, type CommandDone, type PermitRecord, type PlannerMemory } from './adapters/memory';
-import { evolve, withExpiryPlanned } from './domain/state';
+import { DECIDED_KEPT, type CommandDone, type PermitRecord, type PlannerMemory } from './memory';
+import { evolve, withExpiryPlanned } from '../domain/state';
 import {
   ZONE, dailyRunTime, decideDocumentDigest, decideExpiryWarnings, decideOnEvent, decideReminders, documentDigestCause,
   type Decision, type PlannerSettings,
-} from './domain/decide';
+} from '../domain/decide';
 
 ////////// Application service: the pure decisions against in-memory state and Kafka
 // Per partition of permit.events (and the same partition of planner.commands), under
@@ -27,8 +27,8 @@ export const addSummaries = (a: RunSummary, b: RunSummary): RunSummary => ({ pla
 
 const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
 /** Run markers and claims of notifications that belong to no permit (staff digests), in the changelog. */
-export const dailyRunKey = (date: string, partition: number) => `run:daily:${date}:p${partition}`;
-export const digestRunKey = (from: number) => `run:digest:${DateTime.fromMillis(from, { zone: ZONE }).toUTC().toISO()!}`;
+const dailyRunKey = (date: string, partition: number) => `run:daily:${date}:p${partition}`;
+const digestRunKey = (from: number) => `run:digest:${DateTime.fromMillis(from, { zone: ZONE }).toUTC().toISO()!}`;
 const globalClaimKey = (notificationId: string) => `claim:${notificationId}`;
 export const commandDoneKey = (commandId: string, partition: number) => `done:${commandId}:${partition}`;
 
