@@ -34,15 +34,15 @@ const AT = { sending: 'sendingAt', accepted: 'acceptedAt', no_report: 'noReportA
 const BASE_FROM_REQUEST = 2;
 const BASE_FROM_DISPATCH = 1;
 /** Who the notification is for and when it was requested; source: BASE_FROM_REQUEST or BASE_FROM_DISPATCH (the higher wins). */
-export interface Base { source: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
+interface Base { source: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
 /** The earliest failure reported (kept even when delivery evidence wins). */
-export interface Failure { at: number; code: string; reason: string }
+interface Failure { at: number; code: string; reason: string }
 /** The dispatcher's skip: nothing sent on purpose (code: why, e.g. OPTED_OUT; the earliest one kept). */
-export interface Skip { at: number; code: string; reason: string }
+interface Skip { at: number; code: string; reason: string }
 /** A value taken from the latest dispatch record that has it (order: that record's dispatchOrder; the highest wins). */
-export interface Latest { order: string; value: string }
+interface Latest { order: string; value: string }
 /** Why the latest dispatch record that gives a reason went through its provider (routing decision; order as in Latest). */
-export interface Route { order: string; reason: string; detail: string | null }
+interface Route { order: string; reason: string; detail: string | null }
 export interface Core {
   base?: Base;
   stamps: Partial<Record<Stamped, number>>;
@@ -79,8 +79,8 @@ export function merge(a: Core, b: Core): Core {
 }
 
 /** Canonical form, for equality. */
-export const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null, c.skip ?? null]);
-export const coreEquals = (a: Core, b: Core) => coreKey(a) === coreKey(b);
+const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null, c.skip ?? null]);
+const coreEquals = (a: Core, b: Core) => coreKey(a) === coreKey(b);
 
 ////////// Events -> facts
 
@@ -142,11 +142,11 @@ export function foldInto(patches: Map<string, Core>, id: string, fact: Core): vo
 
 ////////// State -> what the API shows
 
-export function statesOf(c: Core): MessageState[] {
+function statesOf(c: Core): MessageState[] {
   return ['queued', ...STAMPED.filter((s) => c.stamps[s] !== undefined), ...(c.failure ? ['failed' as const] : []), ...(c.skip ? ['skipped' as const] : [])];
 }
 export const statusRankOf = (c: Core) => Math.max(...statesOf(c).map((s) => RANK[s]));
-export const statusOf = (c: Core): MessageState => STATE_OF_RANK[statusRankOf(c)]!;
+const statusOf = (c: Core): MessageState => STATE_OF_RANK[statusRankOf(c)]!;
 
 /** One notification as the statistics API shows it. */
 export interface NotificationDoc {
@@ -192,7 +192,7 @@ export interface StoredDoc extends NotificationDoc {
   /** Version: a new unique value on every write (compare-and-set). */ _v: string;
   _batchDeltas: BatchDeltas;
 }
-export const INTERNAL_FIELDS = ['_baseSource', '_providerOrder', '_providerMessageIdOrder', '_routeOrder', '_v', '_batchDeltas'] as const;
+const INTERNAL_FIELDS = ['_baseSource', '_providerOrder', '_providerMessageIdOrder', '_routeOrder', '_v', '_batchDeltas'] as const;
 
 export function toDoc(id: string, c: Core, v: string, batchDeltas: BatchDeltas): StoredDoc {
   const d: StoredDoc = { _id: id, status: statusOf(c), statusRank: statusRankOf(c), _v: v, _batchDeltas: batchDeltas };
@@ -247,12 +247,11 @@ export function addDelta(into: Delta, d: Delta, sign = 1): Delta {
   }
   return into;
 }
-export const diffDelta = (after: Delta, before: Delta) => addDelta(addDelta({}, after), before, -1);
-export const isZero = (d: Delta) => Object.keys(d).length === 0;
+const diffDelta = (after: Delta, before: Delta) => addDelta(addDelta({}, after), before, -1);
 /** A delta as a field value: field names cannot hold '.', so paths keep ':' instead (paths never hold ':'). */
 const mapPaths = (d: Delta, f: (p: string) => string): Delta => Object.fromEntries(Object.entries(d).map(([id, paths]) => [id, Object.fromEntries(Object.entries(paths).map(([p, n]) => [f(p), n]))]));
-export const storedDelta = (d: Delta) => mapPaths(d, (p) => p.replace(/\./g, ':'));
-export const deltaOfStored = (d: Delta) => mapPaths(d, (p) => p.replace(/:/g, '.'));
+const storedDelta = (d: Delta) => mapPaths(d, (p) => p.replace(/\./g, ':'));
+const deltaOfStored = (d: Delta) => mapPaths(d, (p) => p.replace(/:/g, '.'));
 
 /**
  * What one notification adds to the counters: total, byStatus (its final status;
@@ -351,7 +350,7 @@ export function counterOps(c: Pick<BatchCounts, 'allAttempts' | 'thisAttempt' | 
  * delivered and read count the evidence reached; accepted, noReport, failed and skipped
  * the notifications whose final status that is (as byStatus does).
  */
-export interface SummaryCounts { total: number; sent: number; delivered: number; read: number; inDoubt: number; byStatus: Record<string, number>; anomalies: Record<string, number> }
+interface SummaryCounts { total: number; sent: number; delivered: number; read: number; inDoubt: number; byStatus: Record<string, number>; anomalies: Record<string, number> }
 export function summaryOf(docs: { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }[]) {
   const s: SummaryCounts = { total: 0, sent: 0, delivered: 0, read: 0, inDoubt: 0, byStatus: Object.fromEntries(Object.keys(RANK).map((k) => [k, 0])), anomalies: Object.fromEntries(ANOMALY_KINDS.map((k) => [k, 0])) };
   for (const d of docs) {

@@ -52,7 +52,7 @@ export function advance(current: MessageState | undefined, next: MessageState): 
  * Anomalies, each a set of states seen together: `failed_but_delivered`, a failure
  * reported for a message with delivery evidence (delivered or read), in any order.
  */
-export const ANOMALIES = {
+const ANOMALIES = {
   failed_but_delivered: { all: ['failed'], any: ['delivered', 'read'] },
 } as const satisfies Record<string, { all: readonly MessageState[]; any: readonly MessageState[] }>;
 export type AnomalyKind = keyof typeof ANOMALIES;

@@ -136,7 +136,7 @@ export async function isFerretDb(db: Db): Promise<boolean> {
  *   A layout-2 document read by this version would lose its dispatch order, and its
  *   ACCEPTED would stay `sending`: only a rebuild gives the new states to old events.
  */
-export const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 3;
 export async function checkLayout(db: Db): Promise<void> {
   const meta = db.collection<{ _id: string; version: number }>('tracker_meta');
   const m = await meta.findOne({ _id: 'layout' });
