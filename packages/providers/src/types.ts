@@ -104,8 +104,38 @@ export interface WebhookRequest {
   query: Record<string, string | string[] | undefined>;
 }
 
-/** Why a webhook was not accepted: no credential, a bad one, too old/new, or unreadable. */
-export type WebhookRejection = 'missing' | 'signature' | 'stale' | 'malformed';
+/**
+ * Why a webhook was not accepted. Not verified: no credential (`missing`), a wrong one
+ * (`signature`), too old or new (`stale`), a credential that cannot be read or a request
+ * that cannot be verified (`malformed`). Verified, but the body is not in the provider's
+ * format (JSON for Meta, Bird, Vonage, Fonnte, Watzap; form-encoded or, with bodySHA256,
+ * JSON for Twilio): `unparseable`.
+ */
+export type WebhookRejection = 'missing' | 'signature' | 'stale' | 'malformed' | 'unparseable';
+export const WEBHOOK_REJECTIONS = ['missing', 'signature', 'stale', 'malformed', 'unparseable'] as const satisfies readonly WebhookRejection[];
+
+/** A fixed HTTP answer. */
+export interface WebhookReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * How a provider's webhook endpoint answers, so the receiving route knows nothing of any
+ * provider: the same for every instance of a provider (data, no secrets).
+ */
+export interface WebhookDescriptor {
+  /**
+   * The provider signs nothing and its secret may ride as the URL's last path segment
+   * (/webhooks/<provider>/<secret>) as well as in ?token= (Fonnte, Watzap). Others: such a path is not theirs.
+   */
+  readonly urlSecretSegment: boolean;
+  /** The HTTP status for each rejection (a verified but unparseable body: 400; unverified: 401; Vonage's unsigned callback: 503, which Vonage retries). */
+  readonly rejectionStatus: Readonly<Record<WebhookRejection, number>>;
+  /** The answer to an accepted webhook when the provider reads it (Twilio: TwiML); undefined: the receiver's own summary. */
+  readonly successReply?: WebhookReply;
+}
 
 export type WebhookResult =
   | { ok: true; events: WebhookEvent[]; /** Entries we do not map (other event types, intermediate statuses). */ ignored: number }
@@ -135,6 +165,8 @@ export type LookupResult =
 /** A provider bound to its configuration: pure functions, secrets held in a closure. */
 export interface Provider {
   readonly name: ProviderName;
+  /** How its webhook endpoint answers (the same as its adapter's). */
+  readonly webhook: WebhookDescriptor;
   /** The recipient as this provider writes it on the wire. */
   wirePhone(e164: string): string;
   buildSend(msg: OutboundMessage): HttpRequest;
@@ -164,6 +196,8 @@ export type ReadSecretFile = (path: string) => string;
 
 export interface ProviderAdapter {
   readonly name: ProviderName;
+  /** How its webhook endpoint answers; known without any configuration (a route can answer 404 for a path the provider never uses). */
+  readonly webhook: WebhookDescriptor;
   /** Environment variables the adapter reads per role (each credential also as NAME_FILE). */
   readonly envVars: Readonly<Record<ProviderRole, readonly string[]>>;
   /**
@@ -178,12 +212,14 @@ export interface ProviderAdapter {
 export function defineAdapter<C>(o: {
   name: ProviderName;
   envVars: ProviderAdapter['envVars'];
+  webhook: WebhookDescriptor;
   configFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): C | undefined;
   create(cfg: C): Provider;
 }): ProviderAdapter {
   return {
     name: o.name,
     envVars: o.envVars,
+    webhook: o.webhook,
     fromEnv(env, readSecretFile, roles) {
       const cfg = o.configFromEnv(env, readSecretFile, roles);
       return cfg && o.create(cfg);
