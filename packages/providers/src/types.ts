@@ -194,8 +194,23 @@ export type ProviderRole = 'send' | 'receive';
 /** Reads a secret file (Docker/Kubernetes secrets); injected so config stays testable. */
 export type ReadSecretFile = (path: string) => string;
 
+/** A template's parameter, generic: its name and value, in the template's order. */
+export interface TemplateParameter {
+  name: string;
+  value: string;
+}
+
 export interface ProviderAdapter {
   readonly name: ProviderName;
+  /** The key of the template parameter at this position (0-based) in the map that shows what the provider receives (parameters.ts). */
+  parameterKey(index: number): string;
+  /**
+   * The provider's own template for one of our template codes when the template record names
+   * none (a new or seeded template), e.g. Meta's approved twin; undefined: the provider has no default.
+   */
+  defaultTemplateName?(code: string): string | undefined;
+  /** Why the provider would refuse this as one of its template names; undefined: it would not. */
+  templateNameIssue?(name: string): string | undefined;
   /** How its webhook endpoint answers; known without any configuration (a route can answer 404 for a path the provider never uses). */
   readonly webhook: WebhookDescriptor;
   /** Environment variables the adapter reads per role (each credential also as NAME_FILE). */
@@ -213,6 +228,10 @@ export function defineAdapter<C>(o: {
   name: ProviderName;
   envVars: ProviderAdapter['envVars'];
   webhook: WebhookDescriptor;
+  /** Default: positional "1", "2", ... */
+  parameterKey?: (index: number) => string;
+  defaultTemplateName?: (code: string) => string | undefined;
+  templateNameIssue?: (name: string) => string | undefined;
   configFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): C | undefined;
   create(cfg: C): Provider;
 }): ProviderAdapter {
@@ -220,6 +239,9 @@ export function defineAdapter<C>(o: {
     name: o.name,
     envVars: o.envVars,
     webhook: o.webhook,
+    parameterKey: o.parameterKey ?? ((i) => String(i + 1)),
+    ...(o.defaultTemplateName ? { defaultTemplateName: o.defaultTemplateName } : {}),
+    ...(o.templateNameIssue ? { templateNameIssue: o.templateNameIssue } : {}),
     fromEnv(env, readSecretFile, roles) {
       const cfg = o.configFromEnv(env, readSecretFile, roles);
       return cfg && o.create(cfg);

@@ -15,4 +15,9 @@ export function createFonnteProvider(cfg: FonnteConfig): Provider {
   };
 }
 
-export const fonnteAdapter: ProviderAdapter = defineAdapter({ name: 'fonnte', webhook: FONNTE_WEBHOOK, envVars: FONNTE_ENV, configFromEnv: fonnteConfigFromEnv, create: createFonnteProvider });
+export const fonnteAdapter: ProviderAdapter = defineAdapter({
+  name: 'fonnte', webhook: FONNTE_WEBHOOK,
+  // The "template" is the message text with {var1}, {var2}, ... placeholders (target number|name|var1...).
+  parameterKey: (i) => `var${i + 1}`,
+  envVars: FONNTE_ENV, configFromEnv: fonnteConfigFromEnv, create: createFonnteProvider,
+});

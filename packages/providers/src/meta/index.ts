@@ -1,5 +1,5 @@
 import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
-import { META_ENV, metaConfigFromEnv, type MetaConfig } from './config';
+import { META_ENV, metaConfigFromEnv, metaTemplateNameIssue, metaTemplateTwin, type MetaConfig } from './config';
 import { metaBuildSend, metaHandleWebhook, metaHandshake, metaParseSendResponse, metaTestConnection, metaWirePhone, META_WEBHOOK } from './meta';
 
 export function createMetaProvider(cfg: MetaConfig): Provider {
@@ -16,4 +16,9 @@ export function createMetaProvider(cfg: MetaConfig): Provider {
   };
 }
 
-export const metaAdapter: ProviderAdapter = defineAdapter({ name: 'meta', webhook: META_WEBHOOK, envVars: META_ENV, configFromEnv: metaConfigFromEnv, create: createMetaProvider });
+export const metaAdapter: ProviderAdapter = defineAdapter({
+  name: 'meta', webhook: META_WEBHOOK,
+  defaultTemplateName: metaTemplateTwin,
+  templateNameIssue: metaTemplateNameIssue,
+  envVars: META_ENV, configFromEnv: metaConfigFromEnv, create: createMetaProvider,
+});
