@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 ////////// The operator CLIs run by the names the docs use, after the README's set-up (npm install,
@@ -52,5 +52,22 @@ describe('operator CLIs by name', () => {
     `], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^sicantik-planner: .*services\/notification-planner\/dist\/cli\.js is not built yet: run `npx turbo run build`/);
+  });
+
+  // Every other command the docs name answers --help with exit 0 and does nothing else (a docs
+  // test runs them so): the scripts print their header, the services and the simulator where
+  // their settings are, the benches their usage.
+  const OTHERS = [
+    ...['scripts/start.sh', 'scripts/stop.sh', 'scripts/test.sh', 'scripts/demo.sh', 'scripts/services.sh', '.ci/run', 'deploy/local/stack.sh'].map((f) => ['bash', f] as const),
+    ...['delivery-tracker', 'notification-planner', 'permit-ingest', 'provider-dispatcher', 'template-renderer'].map((s) => [process.execPath, `services/${s}/dist/main.js`] as const),
+    [process.execPath, 'tools/provider-simulator/dist/main.js'] as const,
+    ...readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.bench.js') || f === 'profile-summary.js').map((f) => [process.execPath, `bench/${f}`] as const),
+    [process.execPath, 'services/delivery-tracker/bench/projection.bench.js'] as const,
+    [process.execPath, 'services/provider-dispatcher/bench/dispatcher.bench.js'] as const,
+  ];
+  it.each(OTHERS.map(([cmd, file]) => [file, cmd]))('%s --help: what it is, exit 0', (file, cmd) => {
+    const r = spawnSync(cmd, [file, '--help'], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '' } });
+    expect([r.status, r.signal, r.stderr]).toEqual([0, null, '']);
+    expect(r.stdout.trim().length).toBeGreaterThan(20);
   });
 });
