@@ -5,6 +5,8 @@
 const path = require('node:path');
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+// Output piped into a reader that stops early (| head): end quietly, as other commands do.
+process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
 let main;
 try {
   ({ main } = require(cli));

@@ -85,4 +85,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   return failed() ? 1 : 0;
 }
 
-if (require.main === module) void main(process.argv).then((code) => { process.exitCode = code; });
+if (require.main === module) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; }); // piped into | head
+  void main(process.argv).then((code) => { process.exitCode = code; });
+}
