@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { loadConfig, z } from '@sicantik/config';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 ////////// sicantik-planner: triggers schedule runs through the planner's admin API
@@ -16,6 +17,12 @@ export interface CliIo {
   err(s: string): void;
   env: NodeJS.ProcessEnv;
 }
+
+/** The CLI's own settings (the planner's admin API and its token). */
+export const cliEnv = z.object({
+  PLANNER_URL: z.url().default('http://127.0.0.1:8092'),
+  ADMIN_API_TOKEN: z.string().min(1).optional(),
+});
 
 const processIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
 
@@ -40,9 +47,9 @@ export function datesBetween(from: string, to: string): string[] {
 
 export function program(io: CliIo = processIo): Command {
   const call = async (path: string, body: unknown): Promise<unknown> => {
-    const url = `${io.env.PLANNER_URL ?? 'http://127.0.0.1:8092'}/v1/admin${path}`;
     const token = io.env.ADMIN_API_TOKEN;
     if (!token) throw new Error('ADMIN_API_TOKEN is not set');
+    const url = `${loadConfig(cliEnv, io.env).PLANNER_URL.replace(/\/+$/, '')}/v1/admin${path}`;
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     const text = await res.text();
     if (!res.ok) throw new Error(`${res.status} from ${url}: ${text}`);

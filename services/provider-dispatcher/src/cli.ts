@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { loadConfig, z } from '@sicantik/config';
 import { Command, CommanderError } from 'commander';
 
 ////////// sicantik-dispatcher: the dispatcher's admin API from a terminal
@@ -18,6 +19,12 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** The CLI's own settings (the dispatcher's admin API and its token). */
+export const cliEnv = z.object({
+  DISPATCHER_URL: z.url().default('http://127.0.0.1:8094'),
+  ADMIN_API_TOKEN: z.string().min(1).optional(),
+});
+
 const processIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
 
 const HELP_AFTER = `
@@ -32,9 +39,9 @@ error, or the command could not run).`;
 export function program(io: CliIo = processIo): { command: Command; failed(): boolean } {
   let failed = false;
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
-    const url = `${io.env.DISPATCHER_URL ?? 'http://127.0.0.1:8094'}/v1/admin${path}`;
     const token = io.env.ADMIN_API_TOKEN;
     if (!token) throw new Error('ADMIN_API_TOKEN is not set');
+    const url = `${loadConfig(cliEnv, io.env).DISPATCHER_URL.replace(/\/+$/, '')}/v1/admin${path}`;
     const res = await fetch(url, {
       method, headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
