@@ -112,7 +112,6 @@ export interface WebhookRequest {
  * JSON for Twilio): `unparseable`.
  */
 export type WebhookRejection = 'missing' | 'signature' | 'stale' | 'malformed' | 'unparseable';
-export const WEBHOOK_REJECTIONS = ['missing', 'signature', 'stale', 'malformed', 'unparseable'] as const satisfies readonly WebhookRejection[];
 
 /** A fixed HTTP answer. */
 export interface WebhookReply {
