@@ -14,6 +14,7 @@
 // and deleteOne removes at most 21 each; insertMany runs on a separately filled collection
 // per call. At N=200 the first bulkWrite call upserts 300 new documents (ids n200..n499).
 // Prints a markdown table; the database it creates is dropped at the end.
+require('./help')(__filename);
 const { performance } = require('node:perf_hooks');
 const { MongoClient } = require('mongodb');
 

@@ -15,6 +15,7 @@
 //  3. Added latency: notifications produced at `latencyRate`/s for 10 s, each measured from
 //     its append to notification.rendered (the record's timestamp) to its arrival at the
 //     simulator; the baseline's request time is what any client pays anyway.
+require('./help')(__filename);
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const os = require('node:os');

@@ -9,6 +9,7 @@
 //   over HTTP from `clients` concurrent keep-alive clients, until all are answered 202;
 //   events/s, latency p50/p99 per request, and the produce requests it made (from
 //   its /metrics): how many requests shared one produce.
+require('./help')(__filename);
 const { performance } = require('node:perf_hooks');
 const { randomBytes } = require('node:crypto');
 const { spawn } = require('node:child_process');

@@ -15,6 +15,7 @@
 // BENCH_MODES=plain,tx,... runs only the named modes (the vs-idempotent column needs idempotent).
 // Every transactional topic is checked afterwards: its end offset must be N + one commit
 // marker per partition per transaction, and read_committed must see exactly N records.
+require('./help')(__filename);
 const { performance } = require('node:perf_hooks');
 const { randomBytes } = require('node:crypto');
 const { Kafka, logLevel, Partitioners } = require('kafkajs');

@@ -23,6 +23,7 @@
 // Overhead at RATE events/s = (1 * RATE + 5 * (2 + 3)) / (RATE * SERVICES_CPU_MS) where the
 // services' CPU per event comes from the pipeline bench (lowest measured: 14.1 ms at 50
 // events/s with 1 000 000 stored, docs/benchmarks.md; the lower it is, the larger the ratio).
+require('./help')(__filename);
 const { spawn } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const { createMetrics } = require('@sicantik/observability');

@@ -44,6 +44,7 @@
 //   process (here: a CPU profile per process, written when it stops).
 // - STORED=N: bench/seed-stored.js seedStored(N, ctx) before measuring: N delivered
 //   notifications already in the tracker's projections and the ingest's duplicate check.
+require('./help')(__filename);
 const { randomBytes } = require('node:crypto');
 const { Kafka, logLevel, AssignerProtocol } = require('kafkajs');
 const { env: stackEnv, pct, rawR } = require('./support');

@@ -6,6 +6,7 @@
 // - baseline: the shared consumer loop (decode + commit per record) with a no-op handler;
 // - planner: the real notification-planner process (built output) consuming the same
 //   events, until every event is decided (its decided_events count reaches N).
+require('./help')(__filename);
 const { performance } = require('node:perf_hooks');
 const { randomBytes } = require('node:crypto');
 const { spawn } = require('node:child_process');

@@ -6,6 +6,7 @@
 // Part 2 (real Kafka, no database): the daily run command with N due warnings vs a
 // baseline that produces the same 2N records (request + decision) in batches of
 // 500 with no state. Part 3: restoring an instance from the changelog. Both measured in the same run; ratios are printed.
+require('./help')(__filename);
 const { performance } = require('node:perf_hooks');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');

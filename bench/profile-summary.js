@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Summarises V8 .cpuprofile files (node --cpu-prof): self time by package/area and the
 // top functions. Usage: node bench/profile-summary.js DIR_OR_FILES... [--top=15]
+require('./help')(__filename);
 const fs = require('node:fs');
 const path = require('node:path');
 const args = process.argv.slice(2);

@@ -16,6 +16,7 @@
 //    into another fresh database with insertMany in batches of 1000 (the embedded
 //    database's fastest write). Only the inserts are timed.
 // Prints documents/s of both and the ratio (goal >= 0.75), then drops the topics and databases.
+require('./help')(__filename);
 const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');

@@ -2,6 +2,7 @@
 # Feeds one demo permit (PermitIssued) into the running system and waits until
 # the statistics count it delivered.
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 INGEST="http://127.0.0.1:${INGEST_PORT:-8090}"
 TRACKER="http://127.0.0.1:${TRACKER_PORT:-8091}"
 SIM="http://127.0.0.1:${SIM_PORT:-8099}"

@@ -3,6 +3,7 @@
 # processes against the local stack. Logs and pids under .stack/services/.
 #   scripts/services.sh start|stop|status
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="${SERVICES_RUN_DIR:-$ROOT/.stack/services}"
 mkdir -p "$RUN"

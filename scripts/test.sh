@@ -4,6 +4,7 @@
 # unit, integration and end-to-end tests. The stack keeps running afterwards
 # (deploy/local/stack.sh stop) unless STOP_STACK_AFTER_TESTS=1.
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 step() { printf '\n== %s\n' "$*"; }

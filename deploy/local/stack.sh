@@ -270,5 +270,6 @@ case "${1:-}" in
   status) cmd_status ;;
   wipe) cmd_wipe ;;
   env) cmd_env ;;
+  -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" ;;
   *) echo "usage: $0 install|start|stop|status|wipe|env" >&2; exit 2 ;;
 esac

@@ -26,6 +26,18 @@ describe('template admin API end to end', () => {
     expect((await http.get(`${sys.rendererUrl}/v1/admin/templates`)).status).toBe(401);
   });
 
+  it('a template\'s provider mapping: seeded with Meta\'s twin, shown with the deprecated aliases; an edit through an alias or providerTemplates changes it', async () => {
+    const t = await http.get(`${sys.rendererUrl}/v1/admin/templates/permit_expiry_warning`, { headers: admin });
+    expect(t.data).toMatchObject({ providerTemplates: { meta: 'sicantik_permit_expiry_warning' }, metaTemplateName: 'sicantik_permit_expiry_warning', language: 'id', metaLanguage: 'id' });
+    const body = t.data.body as string;
+    const viaAlias = await http.put(`${sys.rendererUrl}/v1/admin/templates/permit_expiry_warning`, { body, metaTemplateName: 'sicantik_permit_expiry_warning_v2' }, { headers: admin });
+    expect([viaAlias.status, viaAlias.data.providerTemplates, viaAlias.data.metaTemplateName]).toEqual([200, { meta: 'sicantik_permit_expiry_warning_v2' }, 'sicantik_permit_expiry_warning_v2']);
+    const generic = await http.put(`${sys.rendererUrl}/v1/admin/templates/permit_expiry_warning`, { body, providerTemplates: { twilio: 'HX0123456789abcdef0123456789abcdef' }, language: 'id' }, { headers: admin });
+    expect([generic.status, generic.data.providerTemplates]).toEqual([200, { meta: 'sicantik_permit_expiry_warning_v2', twilio: 'HX0123456789abcdef0123456789abcdef' }]);
+    const refused = await http.put(`${sys.rendererUrl}/v1/admin/templates/permit_expiry_warning`, { body, providerTemplates: { meta: 'Status Update' } }, { headers: admin });
+    expect([refused.status, refused.data.issues]).toEqual([400, [{ path: 'providerTemplates.meta', message: 'Meta template names are lower-case letters, digits and _' }]]);
+  });
+
   it('previews with sample or given data', async () => {
     const p = await http.post(`${sys.rendererUrl}/v1/admin/templates/permit_ready/preview`, { variables: { nama_pemohon: 'Sari' } }, { headers: admin });
     expect(p.status).toBe(200);

@@ -6,3 +6,4 @@ export * from './types';
 export { PROVIDER_ADAPTERS, configuredProviders } from './registry';
 export { ProviderConfigError } from './shared/errors';
 export { META_GRAPH_VERSION } from './meta/config';
+export { allProviderParameters, defaultProviderTemplates, positionalValues, providerParameters, providerTemplateIssues, providerTemplatesOf, templateMappingFields, type TemplateMappingRecord } from './templates';

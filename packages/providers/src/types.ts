@@ -104,8 +104,37 @@ export interface WebhookRequest {
   query: Record<string, string | string[] | undefined>;
 }
 
-/** Why a webhook was not accepted: no credential, a bad one, too old/new, or unreadable. */
-export type WebhookRejection = 'missing' | 'signature' | 'stale' | 'malformed';
+/**
+ * Why a webhook was not accepted. Not verified: no credential (`missing`), a wrong one
+ * (`signature`), too old or new (`stale`), a credential that cannot be read or a request
+ * that cannot be verified (`malformed`). Verified, but the body is not in the provider's
+ * format (JSON for Meta, Bird, Vonage, Fonnte, Watzap; form-encoded or, with bodySHA256,
+ * JSON for Twilio): `unparseable`.
+ */
+export type WebhookRejection = 'missing' | 'signature' | 'stale' | 'malformed' | 'unparseable';
+
+/** A fixed HTTP answer. */
+export interface WebhookReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * How a provider's webhook endpoint answers, so the receiving route knows nothing of any
+ * provider: the same for every instance of a provider (data, no secrets).
+ */
+export interface WebhookDescriptor {
+  /**
+   * The provider signs nothing and its secret may ride as the URL's last path segment
+   * (/webhooks/<provider>/<secret>) as well as in ?token= (Fonnte, Watzap). Others: such a path is not theirs.
+   */
+  readonly urlSecretSegment: boolean;
+  /** The HTTP status for each rejection (a verified but unparseable body: 400; unverified: 401; Vonage's unsigned callback: 503, which Vonage retries). */
+  readonly rejectionStatus: Readonly<Record<WebhookRejection, number>>;
+  /** The answer to an accepted webhook when the provider reads it (Twilio: TwiML); undefined: the receiver's own summary. */
+  readonly successReply?: WebhookReply;
+}
 
 export type WebhookResult =
   | { ok: true; events: WebhookEvent[]; /** Entries we do not map (other event types, intermediate statuses). */ ignored: number }
@@ -135,6 +164,8 @@ export type LookupResult =
 /** A provider bound to its configuration: pure functions, secrets held in a closure. */
 export interface Provider {
   readonly name: ProviderName;
+  /** How its webhook endpoint answers (the same as its adapter's). */
+  readonly webhook: WebhookDescriptor;
   /** The recipient as this provider writes it on the wire. */
   wirePhone(e164: string): string;
   buildSend(msg: OutboundMessage): HttpRequest;
@@ -162,8 +193,25 @@ export type ProviderRole = 'send' | 'receive';
 /** Reads a secret file (Docker/Kubernetes secrets); injected so config stays testable. */
 export type ReadSecretFile = (path: string) => string;
 
+/** A template's parameter, generic: its name and value, in the template's order. */
+export interface TemplateParameter {
+  name: string;
+  value: string;
+}
+
 export interface ProviderAdapter {
   readonly name: ProviderName;
+  /** The key of the template parameter at this position (0-based) in the map that shows what the provider receives (parameters.ts). */
+  parameterKey(index: number): string;
+  /**
+   * The provider's own template for one of our template codes when the template record names
+   * none (a new or seeded template), e.g. Meta's approved twin; undefined: the provider has no default.
+   */
+  defaultTemplateName?(code: string): string | undefined;
+  /** Why the provider would refuse this as one of its template names; undefined: it would not. */
+  templateNameIssue?(name: string): string | undefined;
+  /** How its webhook endpoint answers; known without any configuration (a route can answer 404 for a path the provider never uses). */
+  readonly webhook: WebhookDescriptor;
   /** Environment variables the adapter reads per role (each credential also as NAME_FILE). */
   readonly envVars: Readonly<Record<ProviderRole, readonly string[]>>;
   /**
@@ -178,12 +226,21 @@ export interface ProviderAdapter {
 export function defineAdapter<C>(o: {
   name: ProviderName;
   envVars: ProviderAdapter['envVars'];
+  webhook: WebhookDescriptor;
+  /** Default: positional "1", "2", ... */
+  parameterKey?: (index: number) => string;
+  defaultTemplateName?: (code: string) => string | undefined;
+  templateNameIssue?: (name: string) => string | undefined;
   configFromEnv(env: Env, readSecretFile: ReadSecretFile, roles: ReadonlySet<ProviderRole>): C | undefined;
   create(cfg: C): Provider;
 }): ProviderAdapter {
   return {
     name: o.name,
     envVars: o.envVars,
+    webhook: o.webhook,
+    parameterKey: o.parameterKey ?? ((i) => String(i + 1)),
+    ...(o.defaultTemplateName ? { defaultTemplateName: o.defaultTemplateName } : {}),
+    ...(o.templateNameIssue ? { templateNameIssue: o.templateNameIssue } : {}),
     fromEnv(env, readSecretFile, roles) {
       const cfg = o.configFromEnv(env, readSecretFile, roles);
       return cfg && o.create(cfg);

@@ -49,6 +49,22 @@ describe('schema codec against the real registry', () => {
     await expect(incompatible.register(['contact.events'])).rejects.toMatchObject({ code: 'SCHEMA_INCOMPATIBLE', retriable: false });
   });
 
+  it('template.events with language and providerTemplates registers over the version with metaLanguage (BACKWARD_TRANSITIVE); an event written before reads with Meta\'s name kept', async () => {
+    const fs = await import('node:fs'); const os = await import('node:os'); const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'));
+    const fixtures = path.resolve(__dirname, '../../../test/fixtures/schemas');
+    for (const t of TOPIC_NAMES) fs.writeFileSync(path.join(dir, `${t}.avsc`), t === 'template.events' ? fs.readFileSync(path.join(fixtures, 'template.events.meta-fields.avsc'), 'utf8') : JSON.stringify(loadSchema(t)));
+    const p = uniq('it-template-');
+    const before = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: `${p}.`, schemasDir: dir });
+    await before.register(['template.events']);
+    const base = { eventId: 't-1', occurredAt: 1_795_000_000_000, correlationId: 'seed-permit_ready', causationId: null, code: 'permit_ready', version: 1, active: true, body: 'x', variables: [], category: 'UTILITY' };
+    const oldEvent = before.encode('template.events', { ...base, metaTemplateName: 'sicantik_permit_ready', metaLanguage: 'en_US' } as never);
+    const after = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: `${p}.` });
+    await after.register(['template.events']); // accepted as a new version
+    expect((await axios.get(`${stack.registryUrl}/subjects/${after.subject('template.events')}/versions`)).data).toHaveLength(2);
+    expect(await after.decode('template.events', oldEvent)).toEqual({ ...base, providerTemplates: {}, metaTemplateName: 'sicantik_permit_ready', language: 'en_US' });
+  });
+
   it('notification.rendered without Meta\'s fields registers over the version with them (BACKWARD_TRANSITIVE), and an event written before reads with its language', async () => {
     const fs = await import('node:fs'); const os = await import('node:os'); const path = await import('node:path');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'));

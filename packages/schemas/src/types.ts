@@ -187,8 +187,15 @@ export interface TemplateEvent extends Envelope {
   active: boolean;
   body: string;
   variables: string[];
+  /** Each provider's own template for this code, by provider name (read with providerTemplatesOf of @sicantik/providers). */
+  providerTemplates: Record<string, string>;
+  /**
+   * @deprecated Alias of providerTemplates.meta ('' when none), still written for readers of
+   * the older schema; events written before providerTemplates carry Meta's name only here.
+   */
   metaTemplateName: string;
-  metaLanguage: string;
+  /** Language of the text, e.g. 'id' (metaLanguage in events written before: read through the schema's alias). */
+  language: string;
   category: string;
 }
 

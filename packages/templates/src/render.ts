@@ -112,7 +112,7 @@ export function sanitizeMetaParameter(value: string, maxLength = 1024): string {
  * digest, bound to the template's list variable ({{#each dokumen}}); in Meta's
  * positional parameters a list becomes one line: rows joined by "; ".
  */
-export function render(t: TemplateDefinition, given: Record<string, string>, items: Record<string, string>[] = []): Rendered {
+export function render(t: Pick<TemplateDefinition, 'code' | 'body' | 'variables'>, given: Record<string, string>, items: Record<string, string>[] = []): Rendered {
   // Generic (seed 004) names are filled from the SICANTIK variables they stand for.
   const variables = cleanValues(resolveVariables(t.variables, given));
   const vars = templateVariables(t.body);

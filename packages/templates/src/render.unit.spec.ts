@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { fillSeed, seedTemplate } from '../../../test/support';
-import { PROVIDER_NAMES } from '@sicantik/providers';
-import { DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, UNIVERSAL_TEMPLATES, allProviderParameters, cleanText, formatTanggal, positionalValues, providerParameters, render, sanitizeMetaParameter, usedVariables } from './index';
+// The providers' parameter maps as an oracle that no provider receives a cleaned-away character.
+import { allProviderParameters } from '@sicantik/providers';
+import { DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, UNIVERSAL_TEMPLATES, cleanText, formatTanggal, render, sanitizeMetaParameter, usedVariables } from './index';
 
 const permitReady = DEFAULT_TEMPLATES.find((t) => t.code === 'permit_ready')!;
 const vars = {
@@ -81,12 +82,14 @@ describe('Meta parameter sanitising', () => {
 
 describe('seed 004: universal templates with generic named parameters', () => {
   const byCode = (c: string) => DEFAULT_TEMPLATES.find((t) => t.code === c)!;
-  it('the set is seeded with its Meta twins (name, language id, utility) and uses exactly its declared variables', () => {
-    expect(UNIVERSAL_TEMPLATES.map((t) => [t.code, t.metaTemplateName, t.metaLanguage, t.category])).toEqual([
-      ['permit_reminder', 'sicantik_permit_reminder', 'id', 'UTILITY'],
-      ['renewal_approved', 'sicantik_renewal_approved', 'id', 'UTILITY'],
-      ['meta_opt_in_request', 'sicantik_meta_opt_in_request', 'id', 'UTILITY'],
+  it('the set (language id, utility; their Meta twins are in packages/providers) uses exactly its declared variables', () => {
+    expect(UNIVERSAL_TEMPLATES.map((t) => [t.code, t.language, t.category])).toEqual([
+      ['permit_reminder', 'id', 'UTILITY'],
+      ['renewal_approved', 'id', 'UTILITY'],
+      ['meta_opt_in_request', 'id', 'UTILITY'],
     ]);
+    // No provider's name or mapping in a template definition.
+    for (const t of DEFAULT_TEMPLATES) expect(Object.keys(t).sort()).toEqual(['body', 'category', 'code', 'language', 'variables', ...(t.version ? ['version'] : [])].sort());
     for (const t of UNIVERSAL_TEMPLATES) {
       expect(usedVariables(t.body)).toEqual(t.variables);
       for (const v of t.variables) expect(GENERIC_PARAMETERS[v]).toEqual(expect.any(String)); // every generic name has a SICANTIK source
@@ -104,25 +107,6 @@ describe('seed 004: universal templates with generic named parameters', () => {
     const o = render(byCode('meta_opt_in_request'), { nama_pemohon: 'Sari', partner_name: 'Ibu Sari', pendaftaran_id: 'REG-1', link_opt_in: 'https://wa.me/6281100000000?text=MULAI' });
     expect(o.parameters).toEqual([{ name: 'partner_name', value: 'Ibu Sari' }, { name: 'registration_number', value: 'REG-1' }, { name: 'opt_in_link', value: 'https://wa.me/6281100000000?text=MULAI' }]);
     expect(() => render(byCode('meta_opt_in_request'), { nama_pemohon: 'Sari', pendaftaran_id: 'REG-1' })).toThrow('opt_in_link');
-  });
-});
-
-describe('seed 004: parameters converted per provider', () => {
-  const params = [{ name: 'partner_name', value: 'Budi' }, { name: 'permit_number', value: '503/1' }, { name: 'expiry_date', value: '1 Maret 2027' }];
-  it('Meta positional {{1}}.., Watzap {"1": ..}, Fonnte {"var1": ..}, Bird by name', () => {
-    expect(providerParameters('meta', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
-    expect(providerParameters('watzap', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
-    expect(providerParameters('twilio', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
-    expect(providerParameters('fonnte', params)).toEqual({ var1: 'Budi', var2: '503/1', var3: '1 Maret 2027' });
-    expect(providerParameters('bird', params)).toEqual({ 1: 'Budi', 2: '503/1', 3: '1 Maret 2027' });
-    // One entry per provider of the one closed list.
-    expect(Object.keys(allProviderParameters(params)).sort()).toEqual([...PROVIDER_NAMES].sort());
-  });
-  it('property: every positional format gives back the values in the template order, whatever their count', () => {
-    fc.assert(fc.property(fc.array(fc.string(), { maxLength: 15 }), (values) => {
-      const ps = values.map((value, i) => ({ name: `p${i}`, value }));
-      for (const p of PROVIDER_NAMES) expect(positionalValues(providerParameters(p, ps))).toEqual(values);
-    }));
   });
 });
 

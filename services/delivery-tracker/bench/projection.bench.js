@@ -10,6 +10,7 @@
 // 1000 statuses (SENT and DELIVERED of each); 500 READ; and the same 500 READ again in
 // a fresh process (nothing cached). Commands are counted by the driver's command
 // monitoring (sicantik_db_operations_total), time is wall time per batch.
+require('../../../bench/help')(__filename);
 const { randomBytes } = require('node:crypto');
 const { MongoClient } = require('mongodb');
 const { countDbCommands, createMetrics } = require('@sicantik/observability');

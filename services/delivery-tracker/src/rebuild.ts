@@ -10,8 +10,8 @@ import { RebuildFold } from './domain/rebuildFold';
 import { checkLayout, chunks } from './adapters/projections/writer';
 
 ////////// Rebuild the tracker's projections from the topics into a new database, fast:
-//   MONGO_DB=sicantik_projections_v3 CONSUMER_GROUP=sicantik.delivery-tracker-v3 \
-//     node services/delivery-tracker/dist/rebuild.js
+//   MONGO_DB=sicantik_projections_v3 CONSUMER_GROUP=sicantik.delivery-tracker-v3 npx sicantik-tracker rebuild
+//   (the same: MONGO_DB=… CONSUMER_GROUP=… node services/delivery-tracker/dist/rebuild.js)
 // (plus the usual KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, MONGO_URL). It takes
 // every topic's end offsets, reads everything before them, folds it in memory with the
 // live projection's join (domain/rebuildFold.ts), writes each document once in
@@ -82,8 +82,19 @@ async function joinPaused(kafka: Infra['kafka'], groupId: string, topics: string
   };
 }
 
-async function main() {
-  const cfg = loadConfig(configSchema, process.env);
+/** What a rebuild did: the database and group it wrote, counts and timings. */
+export interface RebuildSummary {
+  db: string;
+  groupId: string;
+  events: number;
+  notifications: number;
+  documents: number;
+  [timing: string]: string | number;
+}
+
+/** Rebuilds into the environment's MONGO_DB and commits CONSUMER_GROUP's offsets; throws when it cannot (exit 1 at the CLI). */
+export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
+  const cfg = loadConfig(configSchema, env);
   const groupId = cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`;
   const infra = await startInfra('delivery-tracker-rebuild', cfg, TOPICS);
   const { logger, admin, codec, kafka } = infra;
@@ -144,14 +155,14 @@ async function main() {
       eventsPerSecond: Math.round(fold.events / ((t2 - t0) / 1000)), documentsPerSecondWritten: Math.round(documents / ((t2 - t1) / 1000)),
     };
     logger.info(summary, 'projections rebuilt; start the tracker with this MONGO_DB and CONSUMER_GROUP');
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return summary;
   } finally {
     await mongo.close();
     await infra.close();
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`rebuild failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+// Run directly (node dist/rebuild.js [--help]): the same as `sicantik-tracker rebuild`.
+if (require.main === module) {
+  void import('./cli').then(({ main }) => main([process.argv[0]!, 'sicantik-tracker', 'rebuild', ...process.argv.slice(2)])).then((code) => process.exit(code));
+}

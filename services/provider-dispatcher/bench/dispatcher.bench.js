@@ -5,6 +5,7 @@
 // 2. Throughput: M rendered notifications through the real consumer loop (claim produce,
 //    provider call, outcome produce per batch) with an in-process provider that answers
 //    at once: records/s, produce requests per record.
+require('../../../bench/help')(__filename);
 const { Kafka, logLevel } = require('kafkajs');
 const { randomBytes } = require('node:crypto');
 const { EventProducer, ensureTopics } = require('@sicantik/kafka');

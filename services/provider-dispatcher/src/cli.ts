@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { loadConfig, z } from '@sicantik/config';
+import { Command, CommanderError } from 'commander';
 
 ////////// sicantik-dispatcher: the dispatcher's admin API from a terminal
 //   sicantik-dispatcher providers                       configured providers, chain, circuits, budgets
@@ -7,41 +8,91 @@ import { Command } from 'commander';
 //   sicantik-dispatcher test-send --to 0812... [--text ...] [--provider fonnte] [--dry-run]
 //   sicantik-dispatcher in-doubt [--limit 100]          notifications whose send is in doubt
 // DISPATCHER_URL (default http://127.0.0.1:8094, the dispatcher's OPS_PORT) and ADMIN_API_TOKEN come from the environment.
+// Exit status: 0 when what it reports succeeded; 1 when it failed (a check answered ok:false,
+// a test send was not accepted or found no provider, the API answered an error, or the
+// command could not run). --help exits 0.
 
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const url = `${process.env.DISPATCHER_URL ?? 'http://127.0.0.1:8094'}/v1/admin${path}`;
-  const token = process.env.ADMIN_API_TOKEN;
-  if (!token) throw new Error('ADMIN_API_TOKEN is not set');
-  const res = await fetch(url, {
-    method, headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${res.status} from ${url}: ${text}`);
-  return JSON.parse(text);
+/** Where a run writes, and the environment it reads (process' own unless a test gives others). */
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  env: NodeJS.ProcessEnv;
 }
 
-const print = (v: unknown) => { process.stdout.write(`${JSON.stringify(v, null, 2)}\n`); };
+/** The CLI's own settings (the dispatcher's admin API and its token). */
+const cliEnv = z.object({
+  DISPATCHER_URL: z.url().default('http://127.0.0.1:8094'),
+  ADMIN_API_TOKEN: z.string().min(1).optional(),
+});
 
-export function program(): Command {
-  const p = new Command('sicantik-dispatcher').description('Operate provider-dispatcher: providers, connection checks, test sends, in-doubt sends');
+const processIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
+
+const HELP_AFTER = `
+Environment:
+  DISPATCHER_URL   the dispatcher's ops port (default http://127.0.0.1:8094)
+  ADMIN_API_TOKEN  Bearer token of the admin API
+
+Exit status: 0 when what it reports succeeded; 1 when it failed (a check answered
+"ok": false, a test send was not accepted or found no provider, the API answered an
+error, or the command could not run).`;
+
+export function program(io: CliIo = processIo): { command: Command; failed(): boolean } {
+  let failed = false;
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
+    const token = io.env.ADMIN_API_TOKEN;
+    if (!token) throw new Error('ADMIN_API_TOKEN is not set');
+    const url = `${loadConfig(cliEnv, io.env).DISPATCHER_URL.replace(/\/+$/, '')}/v1/admin${path}`;
+    const res = await fetch(url, {
+      method, headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${res.status} from ${url}: ${text}`);
+    return JSON.parse(text);
+  };
+  const print = (v: unknown) => { io.out(`${JSON.stringify(v, null, 2)}\n`); };
+
+  const p = new Command('sicantik-dispatcher').description('Operate provider-dispatcher: providers, connection checks, test sends, in-doubt sends')
+    .addHelpText('after', HELP_AFTER)
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
   p.command('providers').description('configured providers, fallback chain, circuit states and budgets').action(async () => print(await call('GET', '/providers')));
-  p.command('check').description("a provider's test connection (an authenticated read; sends nothing)").argument('<provider>', 'meta, twilio, bird, vonage, fonnte or watzap')
-    .action(async (name: string) => print(await call('POST', `/providers/${encodeURIComponent(name)}/check`)));
-  p.command('test-send').description('send a test message, routed automatically or through one provider, and explain the routing')
+  p.command('check').description("a provider's test connection (an authenticated read; sends nothing); exits 1 when it answers \"ok\": false")
+    .argument('<provider>', 'meta, twilio, bird, vonage, fonnte or watzap')
+    .action(async (name: string) => {
+      const r = await call('POST', `/providers/${encodeURIComponent(name)}/check`) as { ok?: unknown };
+      print(r);
+      if (r.ok !== true) failed = true;
+    });
+  p.command('test-send').description('send a test message, routed automatically or through one provider, and explain the routing; exits 1 when it was not accepted (with --dry-run: when no provider would take it)')
     .requiredOption('--to <phone>', 'recipient (e.g. 0812-3456-7890)')
     .option('--text <text>', 'message text (default: a test sentence)')
     .option('--provider <name>', 'force this provider instead of automatic routing')
     .option('--dry-run', 'only explain the routing; send nothing')
-    .action(async (o: { to: string; text?: string; provider?: string; dryRun?: boolean }) => print(await call('POST', '/test-send', { to: o.to, ...(o.text ? { text: o.text } : {}), ...(o.provider ? { provider: o.provider } : {}), ...(o.dryRun ? { dryRun: true } : {}) })));
+    .action(async (o: { to: string; text?: string; provider?: string; dryRun?: boolean }) => {
+      const r = await call('POST', '/test-send', { to: o.to, ...(o.text ? { text: o.text } : {}), ...(o.provider ? { provider: o.provider } : {}), ...(o.dryRun ? { dryRun: true } : {}) }) as { accepted?: unknown; decision?: { provider?: unknown } };
+      print(r);
+      if (o.dryRun ? !r.decision?.provider : r.accepted !== true) failed = true;
+    });
   p.command('in-doubt').description('notifications whose last send is in doubt (held for an operator)').option('--limit <n>', 'at most this many', '500')
     .action(async (o: { limit: string }) => print(await call('GET', `/in-doubt?limit=${encodeURIComponent(o.limit)}`)));
-  return p;
+  return { command: p, failed: () => failed };
+}
+
+/** Runs one command line (argv as process.argv: node, script, args…); resolves to the exit status. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const { command, failed } = program(io);
+  try {
+    await command.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // --help (0), usage errors (1): commander wrote the message
+    io.err(`sicantik-dispatcher: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return failed() ? 1 : 0;
 }
 
 if (require.main === module) {
-  program().parseAsync(process.argv).catch((e: Error) => {
-    process.stderr.write(`sicantik-dispatcher: ${e.message}\n`);
-    process.exit(1);
-  });
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; }); // piped into | head
+  void main(process.argv).then((code) => { process.exitCode = code; });
 }

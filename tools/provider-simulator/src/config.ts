@@ -209,8 +209,18 @@ const num = (v: string | undefined, dflt: number, name: string): number => {
   return n;
 };
 
+/** A sender number as the dispatcher's variables write it (`whatsapp:`, `+` optional), as `+<digits>`; undefined when unset. */
+const senderE164 = (v: string | undefined): string | undefined => {
+  const digits = v?.trim().replace(/^whatsapp:/, '').trim().replace(/^\+/, '');
+  return digits ? `+${digits}` : undefined;
+};
+
 export function configFromEnv(env: NodeJS.ProcessEnv): SimConfig & { port: number; host: string } {
   const dup = env.SIM_WEBHOOK_DUPLICATE;
+  // Our sender per provider: the simulator's own variable, else the dispatcher's (one environment can serve both).
+  const twilioFrom = env.TWILIO_FROM || (senderE164(env.TWILIO_WHATSAPP_FROM) && `whatsapp:${senderE164(env.TWILIO_WHATSAPP_FROM)}`);
+  const birdFrom = env.BIRD_FROM || senderE164(env.BIRD_WHATSAPP_FROM);
+  const vonageFrom = env.VONAGE_FROM || senderE164(env.VONAGE_WHATSAPP_FROM)?.slice(1);
   const strip = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
   return {
     port: num(env.SIM_PORT, 8099, 'SIM_PORT'),
@@ -234,12 +244,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SimConfig & { port: numbe
       meta: strip({ phoneNumberId: env.META_PHONE_NUMBER_ID, displayPhoneNumber: env.META_DISPLAY_PHONE_NUMBER, wabaId: env.META_WABA_ID }),
       twilio: strip({
         accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN, apiKeySid: env.TWILIO_API_KEY_SID, apiKeySecret: env.TWILIO_API_KEY_SECRET,
-        webhookUrl: env.TWILIO_WEBHOOK_URL, inboundWebhookUrl: env.TWILIO_INBOUND_WEBHOOK_URL, from: env.TWILIO_FROM,
+        webhookUrl: env.TWILIO_WEBHOOK_URL, inboundWebhookUrl: env.TWILIO_INBOUND_WEBHOOK_URL, from: twilioFrom,
       }),
-      bird: strip({ apiKey: env.BIRD_API_KEY, webhookSecret: env.BIRD_WEBHOOK_SECRET, workspaceId: env.BIRD_WORKSPACE_ID, webhookUrl: env.BIRD_WEBHOOK_URL, from: env.BIRD_FROM }),
+      bird: strip({ apiKey: env.BIRD_API_KEY, webhookSecret: env.BIRD_WEBHOOK_SECRET, workspaceId: env.BIRD_WORKSPACE_ID, webhookUrl: env.BIRD_WEBHOOK_URL, from: birdFrom }),
       vonage: strip({
         apiKey: env.VONAGE_API_KEY, apiSecret: env.VONAGE_API_SECRET, applicationId: env.VONAGE_APPLICATION_ID, publicKey: env.VONAGE_PUBLIC_KEY?.replace(/\\n/g, '\n'),
-        signatureSecret: env.VONAGE_SIGNATURE_SECRET, webhookUrl: env.VONAGE_WEBHOOK_URL, from: env.VONAGE_FROM,
+        signatureSecret: env.VONAGE_SIGNATURE_SECRET, webhookUrl: env.VONAGE_WEBHOOK_URL, from: vonageFrom,
       }),
       fonnte: strip({ token: env.FONNTE_TOKEN, device: env.FONNTE_DEVICE, webhookToken: env.FONNTE_WEBHOOK_TOKEN, webhookUrl: env.FONNTE_WEBHOOK_URL }),
       watzap: strip({ apiKey: env.WATZAP_API_KEY, numberKey: env.WATZAP_NUMBER_KEY, webhookToken: env.WATZAP_WEBHOOK_TOKEN, webhookUrl: env.WATZAP_WEBHOOK_URL, device: env.WATZAP_DEVICE }),

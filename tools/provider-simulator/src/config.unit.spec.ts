@@ -21,6 +21,16 @@ describe('configuration from the environment', () => {
     expect(r.providers.watzap.webhookUrl).toBe('http://w/hook/wt');
   });
 
+  it('our senders: the simulator\'s own variables, else the dispatcher\'s (TWILIO_WHATSAPP_FROM, BIRD_WHATSAPP_FROM, VONAGE_WHATSAPP_FROM) in each provider\'s form', () => {
+    const d = resolveConfig(configFromEnv({ TWILIO_WHATSAPP_FROM: '+6281100000009', BIRD_WHATSAPP_FROM: '6281100000008', VONAGE_WHATSAPP_FROM: '+6281100000007' })).providers;
+    expect([d.twilio.from, d.bird.from, d.vonage.from]).toEqual(['whatsapp:+6281100000009', '+6281100000008', '6281100000007']);
+    expect(resolveConfig(configFromEnv({ TWILIO_WHATSAPP_FROM: 'whatsapp:14155238886' })).providers.twilio.from).toBe('whatsapp:+14155238886');
+    const own = resolveConfig(configFromEnv({ TWILIO_FROM: 'whatsapp:+1555', TWILIO_WHATSAPP_FROM: '+6281100000009', BIRD_FROM: '+1', VONAGE_FROM: '2' })).providers;
+    expect([own.twilio.from, own.bird.from, own.vonage.from]).toEqual(['whatsapp:+1555', '+1', '2']);
+    const none = resolveConfig(configFromEnv({})).providers;
+    expect([none.twilio.from, none.bird.from, none.vonage.from]).toEqual(['whatsapp:+14155238886', '+6281100000001', '6281100000002']);
+  });
+
   it('reads credentials, webhook plan and rate limits; fails fast on nonsense', () => {
     const c = configFromEnv({ TWILIO_AUTH_TOKEN: 't', VONAGE_PUBLIC_KEY: 'a\\nb', SIM_WEBHOOK_DUPLICATE: '0.5', SIM_WEBHOOK_OUT_OF_ORDER: 'true', SIM_RATE_LIMITS: 'meta=80/1000, meta:recipient=1/6000' });
     expect(c.providers?.twilio?.authToken).toBe('t');

@@ -1,6 +1,14 @@
 import { createSimulator } from './app';
 import { configFromEnv } from './config';
 
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  process.stdout.write('Usage: node tools/provider-simulator/dist/main.js\n\n'
+    + 'The provider simulator: Meta, Twilio, Bird, Vonage, Fonnte and Watzap on one port (SIM_PORT, default 8099),\n'
+    + 'sending their webhooks (SIM_WEBHOOK_BASE_URL, META_WEBHOOK_URL). Settings come from the environment:\n'
+    + 'tools/provider-simulator/README.md lists them.\n');
+  process.exit(0);
+}
+
 let cfg: ReturnType<typeof configFromEnv>;
 try {
   cfg = configFromEnv(process.env);

@@ -425,7 +425,10 @@ describe('account checks and lookups', () => {
     expect(await call('POST', '/fonnte/device', { headers: { Authorization: SECRETS.fonnteToken } })).toMatchObject({ status: 200, body: { status: true, device_status: 'connect' } });
     expect((await call('POST', '/fonnte/device', { headers: { Authorization: 'nope' } })).body).toEqual({ reason: 'token invalid', status: false });
 
-    expect((await call('POST', '/watzap/v1/checking_key', { json: { api_key: SECRETS.watzapApiKey } })).body).toMatchObject({ status: '200' });
+    // As Watzap documents it: status true and the key's licences, our number key among them.
+    expect((await call('POST', '/watzap/v1/checking_key', { json: { api_key: SECRETS.watzapApiKey } })).body).toMatchObject({
+      status: true, message: 'Successfully', data: { licenses_key: [{ key: SECRETS.watzapNumberKey, wa_number: '6281100000004', is_connected: true }] },
+    });
     expect((await call('POST', '/watzap/v1/checking_key', { json: { api_key: 'nope' } })).body).toEqual({ status: '1002', message: 'Invalid API Key' });
     expect((await call('POST', '/watzap/v1/validate_number', { json: { api_key: SECRETS.watzapApiKey, number_key: SECRETS.watzapNumberKey, phone_no: '6281234567890' } })).body).toEqual({ status: '200', ack: 'successfully' });
 

@@ -42,6 +42,20 @@ export const SIMULATOR_PROVIDERS = {
   watzap: { apiKey: SECRETS.watzapApiKey, numberKey: SECRETS.watzapNumberKey, webhookToken: SECRETS.watzapWebhookToken },
 } satisfies SimConfig['providers'];
 
+/**
+ * The dispatcher's send-role environment for all six providers at a simulator started with
+ * SIMULATOR_PROVIDERS (or startHarness): the same secrets on both sides, each provider's
+ * base URL under the simulator's prefix, the senders the simulator's defaults name.
+ */
+export const simulatorSendEnv = (simUrl: string): Record<string, string> => ({
+  META_ACCESS_TOKEN: SECRETS.metaAccessToken, META_PHONE_NUMBER_ID: '100000000000001', META_BASE_URL: `${simUrl}/meta`,
+  TWILIO_ACCOUNT_SID: SECRETS.twilioAccountSid, TWILIO_AUTH_TOKEN: SECRETS.twilioAuthToken, TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886', TWILIO_BASE_URL: `${simUrl}/twilio`,
+  BIRD_API_KEY: SECRETS.birdApiKey, BIRD_WHATSAPP_FROM: '+6281100000001', BIRD_BASE_URL: `${simUrl}/bird`,
+  VONAGE_API_KEY: SECRETS.vonageApiKey, VONAGE_API_SECRET: SECRETS.vonageApiSecret, VONAGE_WHATSAPP_FROM: '6281100000002', VONAGE_BASE_URL: `${simUrl}/vonage`, VONAGE_REST_BASE_URL: `${simUrl}/vonage-rest`,
+  FONNTE_TOKEN: SECRETS.fonnteToken, FONNTE_BASE_URL: `${simUrl}/fonnte`,
+  WATZAP_API_KEY: SECRETS.watzapApiKey, WATZAP_NUMBER_KEY: SECRETS.watzapNumberKey, WATZAP_BASE_URL: `${simUrl}/watzap/v1`,
+});
+
 export async function startHarness(extra: Partial<SimConfig> = {}) {
   const received: Received[] = [];
   let receiverStatus = 200;

@@ -6,7 +6,7 @@ import type {
 import { safeEqual } from '../shared/crypto';
 import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
-import { bodyText, fromIso, header } from '../shared/webhook';
+import { bodyText, fromIso, header, webhookDescriptor } from '../shared/webhook';
 import { roleValue } from '../shared/config';
 import type { BirdConfig } from './config';
 
@@ -103,6 +103,9 @@ export function birdParseSendResponse(res: HttpResponse): SendOutcome {
 
 ////////// Webhooks: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)
 
+/** Bird: signed (Standard Webhooks); the common answers. */
+export const BIRD_WEBHOOK = webhookDescriptor();
+
 /**
  * The signature is computed with the `standardwebhooks` package (`Webhook.sign`,
  * the scheme Bird's SDK verifies with); the comparison is constant time and the
@@ -173,8 +176,9 @@ function parseBirdEvent(event: Record<string, unknown>): { events: (StatusEvent 
 export function birdHandleWebhook(cfg: BirdConfig, req: WebhookRequest, now: Date): WebhookResult {
   const v = verifyBirdSignature(cfg, req, now);
   if (v.result !== 'ok') return { ok: false, reason: v.result };
+  // Verified: a body that is not a JSON object is not Bird's (400, not 401).
   const event = parseJson(v.text!);
-  if (!isObject(event)) return { ok: false, reason: 'malformed' };
+  if (!isObject(event)) return { ok: false, reason: 'unparseable' };
   return { ok: true, ...parseBirdEvent(event) };
 }
 

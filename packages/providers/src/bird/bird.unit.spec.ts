@@ -126,6 +126,16 @@ describe('bird: webhooks (Standard Webhooks)', () => {
     expect(bird.handleWebhook(signedEvent(received), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'STOP', providerMessageId: 'wam_in1', at: new Date('2026-11-24T02:59:00.000Z') }] });
   });
 
+  it('a correctly signed body that is not a JSON object is unparseable (400); unsigned it stays 401', () => {
+    for (const body of ['not json', '[1,2]', '"text"']) {
+      const at = NOW;
+      const req = webhookRequest({ url: HOOK, body, headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(SECRET).sign('msg_1', at, body) } });
+      expect(bird.handleWebhook(req, NOW)).toEqual({ ok: false, reason: 'unparseable' });
+      expect(bird.handleWebhook({ ...req, headers: { ...req.headers, 'webhook-signature': new Webhook(SECRET).sign('msg_1', at, 'other') } }, NOW)).toEqual({ ok: false, reason: 'signature' });
+    }
+    expect(bird.webhook).toEqual({ urlSecretSegment: false, rejectionStatus: { missing: 401, signature: 401, stale: 401, malformed: 401, unparseable: 400 } });
+  });
+
   it('a body that is not UTF-8 is malformed (the scheme signs text)', () => {
     const good = signedEvent(event('whatsapp.read'));
     const bad = Buffer.concat([good.rawBody, Buffer.from([0xff])]);

@@ -1,10 +1,11 @@
 import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { BIRD_ENV, birdConfigFromEnv, type BirdConfig } from './config';
-import { birdBuildSend, birdHandleWebhook, birdParseSendResponse, birdStatusLookup, birdTestConnection, birdWirePhone } from './bird';
+import { birdBuildSend, birdHandleWebhook, birdParseSendResponse, birdStatusLookup, birdTestConnection, birdWirePhone, BIRD_WEBHOOK } from './bird';
 
 export function createBirdProvider(cfg: BirdConfig): Provider {
   return {
     name: 'bird',
+    webhook: BIRD_WEBHOOK,
     wirePhone: birdWirePhone,
     buildSend: (msg) => birdBuildSend(cfg, msg),
     parseSendResponse: (_msg, res) => birdParseSendResponse(res),
@@ -14,4 +15,4 @@ export function createBirdProvider(cfg: BirdConfig): Provider {
   };
 }
 
-export const birdAdapter: ProviderAdapter = defineAdapter({ name: 'bird', envVars: BIRD_ENV, configFromEnv: birdConfigFromEnv, create: createBirdProvider });
+export const birdAdapter: ProviderAdapter = defineAdapter({ name: 'bird', webhook: BIRD_WEBHOOK, envVars: BIRD_ENV, configFromEnv: birdConfigFromEnv, create: createBirdProvider });

@@ -2,7 +2,7 @@ import type { ConnectionCheck, Disposition, HttpRequest, HttpResponse, OutboundM
 import { sha256Hex } from '../shared/crypto';
 import { dispositionFromHttpStatus, formBody, is2xx, isObject, parseJson, reasonText, str, withRedaction } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
-import { fromEpochSeconds, jsonObjectBody, urlTokenCheck } from '../shared/webhook';
+import { fromEpochSeconds, jsonObjectBody, urlTokenCheck, webhookDescriptor } from '../shared/webhook';
 import { roleValue } from '../shared/config';
 import type { FonnteConfig } from './config';
 
@@ -50,6 +50,9 @@ export function fonnteParseSendResponse(res: HttpResponse): SendOutcome {
 }
 
 ////////// Webhooks: the message-status webhook and the incoming-message webhook share the endpoint
+
+/** Fonnte signs nothing: its secret rides in the URL, as ?token= or the last path segment. */
+export const FONNTE_WEBHOOK = webhookDescriptor({ urlSecretSegment: true });
 // Status (docs.fonnte.com "Webhook Update Message Status"): device, id, stateid, status, state.
 // Incoming ("Webhook Reply Message"): device, sender, message, name, ..., timestamp, inboxid.
 
@@ -90,8 +93,9 @@ function parseFonnteWebhook(p: Record<string, unknown>, rawBody: Buffer): { even
 export function fonnteHandleWebhook(cfg: FonnteConfig, req: WebhookRequest): WebhookResult {
   const v = urlTokenCheck(req, roleValue(cfg.webhookToken, 'fonnte', 'receive', 'FONNTE_WEBHOOK_TOKEN'));
   if (v !== 'ok') return { ok: false, reason: v };
+  // The URL's secret matched: a body that is not a JSON object is not Fonnte's (400, not 401).
   const payload = jsonObjectBody(req.rawBody);
-  if (!payload) return { ok: false, reason: 'malformed' };
+  if (!payload) return { ok: false, reason: 'unparseable' };
   return { ok: true, ...parseFonnteWebhook(payload, req.rawBody) };
 }
 

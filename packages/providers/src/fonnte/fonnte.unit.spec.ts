@@ -78,6 +78,18 @@ describe('fonnte: webhooks (a secret in the URL)', () => {
   });
 });
 
+describe('fonnte: unparseable bodies and the answers', () => {
+  it('the URL secret matched but the body is not a JSON object: unparseable (400); a wrong secret: 401', () => {
+    const raw = (body: string, q: string) => webhookRequest({ url: `https://tracker.example.id/webhooks/fonnte${q}`, body });
+    for (const body of ['device=6281100000003&id=1', '[]']) {
+      expect(fonnte.handleWebhook(raw(body, '?token=url-secret-0123456789abcdef'), NOW)).toEqual({ ok: false, reason: 'unparseable' });
+      expect(fonnte.handleWebhook(raw(body, '/url-secret-0123456789abcdef'), NOW)).toEqual({ ok: false, reason: 'unparseable' });
+      expect(fonnte.handleWebhook(raw(body, '?token=nope'), NOW)).toEqual({ ok: false, reason: 'signature' });
+    }
+    expect(fonnte.webhook).toEqual({ urlSecretSegment: true, rejectionStatus: { missing: 401, signature: 401, stale: 401, malformed: 401, unparseable: 400 } });
+  });
+});
+
 describe('fonnte: test connection', () => {
   it('POST /device (sends nothing) and requires a connected device', () => {
     const c = fonnte.testConnection();

@@ -1,10 +1,11 @@
 import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { FONNTE_ENV, fonnteConfigFromEnv, type FonnteConfig } from './config';
-import { fonnteBuildSend, fonnteHandleWebhook, fonnteParseSendResponse, fonnteTestConnection, fonnteWirePhone } from './fonnte';
+import { fonnteBuildSend, fonnteHandleWebhook, fonnteParseSendResponse, fonnteTestConnection, fonnteWirePhone, FONNTE_WEBHOOK } from './fonnte';
 
 export function createFonnteProvider(cfg: FonnteConfig): Provider {
   return {
     name: 'fonnte',
+    webhook: FONNTE_WEBHOOK,
     wirePhone: fonnteWirePhone,
     buildSend: (msg) => fonnteBuildSend(cfg, msg),
     parseSendResponse: (_msg, res) => fonnteParseSendResponse(res),
@@ -14,4 +15,9 @@ export function createFonnteProvider(cfg: FonnteConfig): Provider {
   };
 }
 
-export const fonnteAdapter: ProviderAdapter = defineAdapter({ name: 'fonnte', envVars: FONNTE_ENV, configFromEnv: fonnteConfigFromEnv, create: createFonnteProvider });
+export const fonnteAdapter: ProviderAdapter = defineAdapter({
+  name: 'fonnte', webhook: FONNTE_WEBHOOK,
+  // The "template" is the message text with {var1}, {var2}, ... placeholders (target number|name|var1...).
+  parameterKey: (i) => `var${i + 1}`,
+  envVars: FONNTE_ENV, configFromEnv: fonnteConfigFromEnv, create: createFonnteProvider,
+});

@@ -6,6 +6,15 @@ import { EnvReader, templateEntry } from '../shared/config';
 /** Pinned: the request bodies are validated against Meta's v23.0 OpenAPI spec. */
 export const META_GRAPH_VERSION = 'v23.0';
 
+/**
+ * Meta's approved twin of one of our templates, when the template record names none: the
+ * built-in templates' twins are all `sicantik_<code>` (language id, category utility).
+ */
+export const metaTemplateTwin = (code: string): string => `sicantik_${code}`;
+
+/** Meta's rule for template names: lower-case letters, digits and _ (at most 512). */
+export const metaTemplateNameIssue = (name: string): string | undefined => (/^[a-z0-9_]{1,512}$/.test(name) ? undefined : 'Meta template names are lower-case letters, digits and _');
+
 interface MetaTemplate {
   name: string;
   /** Overrides the message language (e.g. "id"). */

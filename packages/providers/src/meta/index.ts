@@ -1,10 +1,11 @@
 import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
-import { META_ENV, metaConfigFromEnv, type MetaConfig } from './config';
-import { metaBuildSend, metaHandleWebhook, metaHandshake, metaParseSendResponse, metaTestConnection, metaWirePhone } from './meta';
+import { META_ENV, metaConfigFromEnv, metaTemplateNameIssue, metaTemplateTwin, type MetaConfig } from './config';
+import { metaBuildSend, metaHandleWebhook, metaHandshake, metaParseSendResponse, metaTestConnection, metaWirePhone, META_WEBHOOK } from './meta';
 
 export function createMetaProvider(cfg: MetaConfig): Provider {
   return {
     name: 'meta',
+    webhook: META_WEBHOOK,
     wirePhone: metaWirePhone,
     buildSend: (msg) => metaBuildSend(cfg, msg),
     parseSendResponse: (_msg, res) => metaParseSendResponse(res),
@@ -15,4 +16,9 @@ export function createMetaProvider(cfg: MetaConfig): Provider {
   };
 }
 
-export const metaAdapter: ProviderAdapter = defineAdapter({ name: 'meta', envVars: META_ENV, configFromEnv: metaConfigFromEnv, create: createMetaProvider });
+export const metaAdapter: ProviderAdapter = defineAdapter({
+  name: 'meta', webhook: META_WEBHOOK,
+  defaultTemplateName: metaTemplateTwin,
+  templateNameIssue: metaTemplateNameIssue,
+  envVars: META_ENV, configFromEnv: metaConfigFromEnv, create: createMetaProvider,
+});

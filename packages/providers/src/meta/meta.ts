@@ -7,7 +7,7 @@ import type {
 import { dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
 import { roleValue } from '../shared/config';
-import { fromEpochSeconds, header, jsonObjectBody } from '../shared/webhook';
+import { fromEpochSeconds, header, jsonObjectBody, webhookDescriptor } from '../shared/webhook';
 import { safeEqual } from '../shared/crypto';
 import { META_GRAPH_VERSION, type MetaConfig } from './config';
 import { classifyMetaError } from './errors';
@@ -82,6 +82,9 @@ export function metaParseSendResponse(res: HttpResponse): SendOutcome {
 
 ////////// Webhooks
 
+/** Meta: signed (X-Hub-Signature-256); the common answers. */
+export const META_WEBHOOK = webhookDescriptor();
+
 function verifyMetaSignature(cfg: MetaConfig, req: WebhookRequest): 'ok' | 'missing' | 'malformed' | 'signature' {
   const h = header(req, 'x-hub-signature-256');
   if (h === undefined) return 'missing';
@@ -152,8 +155,9 @@ function parseMetaWebhook(payload: Record<string, unknown>): { events: WebhookEv
 export function metaHandleWebhook(cfg: MetaConfig, req: WebhookRequest): WebhookResult {
   const v = verifyMetaSignature(cfg, req);
   if (v !== 'ok') return { ok: false, reason: v };
+  // Verified: a body that is not a JSON object is not Meta's (400, not 401).
   const payload = jsonObjectBody(req.rawBody);
-  if (!payload) return { ok: false, reason: 'malformed' };
+  if (!payload) return { ok: false, reason: 'unparseable' };
   return { ok: true, ...parseMetaWebhook(payload) };
 }
 

@@ -209,7 +209,12 @@ describe('meta: webhooks', () => {
     expect(meta.handleWebhook(signed({ object: 'page', entry: [] }), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
     expect(meta.handleWebhook(signed(statusPayload('constructor')), NOW)).toEqual({ ok: true, events: [], ignored: 1 });
     const body = 'not json';
-    expect(meta.handleWebhook(webhookRequest({ url: URL_, body, headers: { 'x-hub-signature-256': sign(body) } }), NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(meta.handleWebhook(webhookRequest({ url: URL_, body, headers: { 'x-hub-signature-256': sign(body) } }), NOW)).toEqual({ ok: false, reason: 'unparseable' });
+    expect(meta.handleWebhook(webhookRequest({ url: URL_, body: '[1]', headers: { 'x-hub-signature-256': sign('[1]') } }), NOW)).toEqual({ ok: false, reason: 'unparseable' });
+    // Not verified: whatever the body, never `unparseable`.
+    expect(meta.handleWebhook(webhookRequest({ url: URL_, body, headers: { 'x-hub-signature-256': sign('other') } }), NOW)).toEqual({ ok: false, reason: 'signature' });
+    expect(meta.handleWebhook(webhookRequest({ url: URL_, body }), NOW)).toEqual({ ok: false, reason: 'missing' });
+    expect(meta.webhook.rejectionStatus).toEqual({ missing: 401, signature: 401, stale: 401, malformed: 401, unparseable: 400 });
   });
 
   it('property: any single-byte change of a signed body fails verification', () => {

@@ -1,5 +1,19 @@
-import type { WebhookRequest } from '../types';
+import type { WebhookDescriptor, WebhookRejection, WebhookReply, WebhookRequest } from '../types';
 import { safeEqual } from './crypto';
+
+////////// How a webhook endpoint answers (each provider's WebhookDescriptor)
+
+/** Unverified: 401. Verified, but the body is not in the provider's format: 400 (sending it again will not help). */
+const REJECTION_STATUS: Readonly<Record<WebhookRejection, number>> = { missing: 401, signature: 401, stale: 401, malformed: 401, unparseable: 400 };
+
+/** A provider's descriptor: the common answers, with its own exceptions. */
+export function webhookDescriptor(o: { urlSecretSegment?: boolean; rejectionStatus?: Partial<Record<WebhookRejection, number>>; successReply?: WebhookReply } = {}): WebhookDescriptor {
+  return {
+    urlSecretSegment: o.urlSecretSegment ?? false,
+    rejectionStatus: { ...REJECTION_STATUS, ...o.rejectionStatus },
+    ...(o.successReply ? { successReply: o.successReply } : {}),
+  };
+}
 
 ////////// Reading webhook requests
 

@@ -5,7 +5,7 @@ import type {
 import { hmacBase64, safeEqual, sha256Hex } from '../shared/crypto';
 import { basicAuth, dispositionFromHttpStatus, formBody, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { assertE164, e164FromInternational } from '../shared/phone';
-import { bodyText, header } from '../shared/webhook';
+import { bodyText, header, webhookDescriptor } from '../shared/webhook';
 import { roleValue } from '../shared/config';
 import type { TwilioConfig } from './config';
 import { classifyTwilioError } from './errors';
@@ -72,6 +72,11 @@ export function twilioParseSendResponse(res: HttpResponse): SendOutcome {
 
 ////////// Webhook signature (the algorithm of twilio-node's webhooks.ts, over the raw body)
 
+/** Twilio reads the answer to an incoming message as TwiML: an empty Response sends no reply. */
+export const TWILIO_WEBHOOK = webhookDescriptor({
+  successReply: { status: 200, contentType: 'text/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>' },
+});
+
 type Params = Record<string, string[]>;
 
 /** base64(HMAC-SHA1(authToken, url + for each key in sorted order: key + value, for each distinct value in sorted order)). */
@@ -100,11 +105,33 @@ function formParams(text: string): Params {
   return out;
 }
 
-function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): { result: 'ok' | 'missing' | 'malformed' | 'signature'; params?: Params } {
+/**
+ * A body a form encoder can have produced: only characters such encoders leave as they
+ * are, percent escapes of two hex digits, and escapes that decode to UTF-8. Twilio's
+ * callbacks always are; JSON, binary data or broken escapes are not (URLSearchParams
+ * would read them anyway, so it cannot be the judge).
+ */
+const FORM_BODY = /^(?:[A-Za-z0-9\-._~!$'()*+,;:@/?=&]|%[0-9A-Fa-f]{2})*$/;
+function isFormEncoded(text: string): boolean {
+  if (!FORM_BODY.test(text)) return false;
+  try {
+    for (const part of text.split(/[&=]/)) decodeURIComponent(part.replace(/\+/g, ' '));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verified first, judged after: the signature is computed over what a lenient form reader
+ * makes of the body (as twilio-node does behind a body parser), so a correctly signed body
+ * that is not form-encoded (or, with bodySHA256, not a JSON object) is `unparseable`
+ * (400), while anything unsigned stays a 401 whatever its body.
+ */
+function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): { result: 'ok' | 'missing' | 'malformed' | 'signature' | 'unparseable'; params?: Params } {
   const sig = header(req, 'x-twilio-signature');
   if (sig === undefined) return { result: 'missing' };
   const text = bodyText(req.rawBody);
-  if (text === undefined) return { result: 'malformed' };
   let bodyHash: string | null;
   try {
     bodyHash = new URL(req.url).searchParams.get('bodySHA256');
@@ -112,14 +139,15 @@ function verifyTwilioSignature(cfg: TwilioConfig, req: WebhookRequest): { result
     return { result: 'malformed' };
   }
   // JSON bodies: the URL carries bodySHA256 = hex sha256(body) and the params are left out.
-  const params = bodyHash !== null ? {} : formParams(text);
+  const params = bodyHash !== null ? {} : formParams(text ?? req.rawBody.toString('utf8'));
   const authToken = roleValue(cfg.authToken, 'twilio', 'receive', 'TWILIO_AUTH_TOKEN');
   const signed = urlVariants(req.url).some((u) => safeEqual(twilioSignature(authToken, u, params), sig.trim()));
-  if (!signed) return { result: 'signature' };
+  // A body that is not UTF-8 and not signed was, and stays, `malformed`.
+  if (!signed) return { result: text === undefined ? 'malformed' : 'signature' };
   if (bodyHash !== null && !safeEqual(sha256Hex(req.rawBody), bodyHash.toLowerCase())) return { result: 'signature' };
-  if (bodyHash === null) return { result: 'ok', params };
-  const json = parseJson(text);
-  if (!isObject(json)) return { result: 'malformed' };
+  if (bodyHash === null) return text !== undefined && isFormEncoded(text) ? { result: 'ok', params } : { result: 'unparseable' };
+  const json = text === undefined ? undefined : parseJson(text);
+  if (!isObject(json)) return { result: 'unparseable' };
   return { result: 'ok', params: Object.assign(Object.create(null) as Params, Object.fromEntries(Object.entries(json).map(([k, v]) => [k, [typeof v === 'string' ? v : JSON.stringify(v)]]))) };
 }
 

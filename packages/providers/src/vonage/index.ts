@@ -1,10 +1,11 @@
 import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { VONAGE_ENV, vonageConfigFromEnv, type VonageConfig } from './config';
-import { vonageBuildSend, vonageHandleWebhook, vonageParseSendResponse, vonageTestConnection, vonageWirePhone } from './vonage';
+import { vonageBuildSend, vonageHandleWebhook, vonageParseSendResponse, vonageTestConnection, vonageWirePhone, VONAGE_WEBHOOK } from './vonage';
 
 export function createVonageProvider(cfg: VonageConfig): Provider {
   return {
     name: 'vonage',
+    webhook: VONAGE_WEBHOOK,
     wirePhone: vonageWirePhone,
     buildSend: (msg) => vonageBuildSend(cfg, msg),
     parseSendResponse: (_msg, res) => vonageParseSendResponse(res),
@@ -14,4 +15,4 @@ export function createVonageProvider(cfg: VonageConfig): Provider {
   };
 }
 
-export const vonageAdapter: ProviderAdapter = defineAdapter({ name: 'vonage', envVars: VONAGE_ENV, configFromEnv: vonageConfigFromEnv, create: createVonageProvider });
+export const vonageAdapter: ProviderAdapter = defineAdapter({ name: 'vonage', webhook: VONAGE_WEBHOOK, envVars: VONAGE_ENV, configFromEnv: vonageConfigFromEnv, create: createVonageProvider });

@@ -6,7 +6,7 @@ import type {
 import { safeEqual, sha256Hex } from '../shared/crypto';
 import { basicAuth, dispositionFromHttpStatus, is2xx, isObject, parseJson, reasonText, retryAfterMs, str, withRedaction, own } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
-import { fromIso, header, jsonObjectBody } from '../shared/webhook';
+import { fromIso, header, jsonObjectBody, webhookDescriptor } from '../shared/webhook';
 import { roleValue } from '../shared/config';
 import type { VonageConfig } from './config';
 
@@ -92,6 +92,9 @@ export function vonageParseSendResponse(res: HttpResponse): SendOutcome {
 
 ////////// Webhooks
 
+/** Vonage rarely sends an unsigned callback after an internal error and retries it on a 5xx: 503 for `missing`. */
+export const VONAGE_WEBHOOK = webhookDescriptor({ rejectionStatus: { missing: 503 } });
+
 function verifyVonageSignature(cfg: VonageConfig, req: WebhookRequest, now: Date): 'ok' | 'missing' | 'malformed' | 'signature' | 'stale' {
   const h = header(req, 'authorization');
   // Vonage rarely sends an unsigned callback after an internal error; it retries if we answer 5xx.
@@ -153,8 +156,9 @@ function parseVonageWebhook(p: Record<string, unknown>): { events: WebhookEvent[
 export function vonageHandleWebhook(cfg: VonageConfig, req: WebhookRequest, now: Date): WebhookResult {
   const v = verifyVonageSignature(cfg, req, now);
   if (v !== 'ok') return { ok: false, reason: v };
+  // Verified (payload_hash covers the raw bytes): a body that is not a JSON object is not Vonage's (400, not 401).
   const payload = jsonObjectBody(req.rawBody);
-  if (!payload) return { ok: false, reason: 'malformed' };
+  if (!payload) return { ok: false, reason: 'unparseable' };
   return { ok: true, ...parseVonageWebhook(payload) };
 }
 

@@ -142,6 +142,20 @@ describe('vonage: webhooks (HS256 JWT with payload_hash)', () => {
   });
 });
 
+describe('vonage: unparseable bodies and the answers', () => {
+  it('a correctly signed body that is not a JSON object is unparseable (400); unsigned: missing (503, Vonage retries)', () => {
+    for (const body of ['not json', '[1]']) {
+      const token = jwt.sign({ iat: nowSec, payload_hash: sha(body), api_key: 'abcd1234' }, SIGNATURE_SECRET, { algorithm: 'HS256' });
+      const req = webhookRequest({ url: HOOK, body, headers: { authorization: `Bearer ${token}` } });
+      expect(vonage.handleWebhook(req, NOW)).toEqual({ ok: false, reason: 'unparseable' });
+      expect(vonage.handleWebhook({ ...req, headers: {} }, NOW)).toEqual({ ok: false, reason: 'missing' });
+      const forged = jwt.sign({ iat: nowSec, payload_hash: sha(body) }, 'not-the-signature-secret', { algorithm: 'HS256' });
+      expect(vonage.handleWebhook({ ...req, headers: { authorization: `Bearer ${forged}` } }, NOW)).toEqual({ ok: false, reason: 'signature' });
+    }
+    expect(vonage.webhook).toEqual({ urlSecretSegment: false, rejectionStatus: { missing: 503, signature: 401, stale: 401, malformed: 401, unparseable: 400 } });
+  });
+});
+
 describe('vonage: test connection', () => {
   it('GET account/get-balance with Basic auth; no status lookup', () => {
     const c = vonage.testConnection();

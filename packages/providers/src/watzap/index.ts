@@ -1,10 +1,11 @@
 import { defineAdapter, type Provider, type ProviderAdapter } from '../types';
 import { WATZAP_ENV, watzapConfigFromEnv, type WatzapConfig } from './config';
-import { watzapBuildSend, watzapHandleWebhook, watzapParseSendResponse, watzapTestConnection, watzapWirePhone } from './watzap';
+import { watzapBuildSend, watzapHandleWebhook, watzapParseSendResponse, watzapTestConnection, watzapWirePhone, WATZAP_WEBHOOK } from './watzap';
 
 export function createWatzapProvider(cfg: WatzapConfig): Provider {
   return {
     name: 'watzap',
+    webhook: WATZAP_WEBHOOK,
     wirePhone: watzapWirePhone,
     buildSend: (msg) => watzapBuildSend(cfg, msg),
     parseSendResponse: (msg, res) => watzapParseSendResponse(msg, res),
@@ -13,4 +14,4 @@ export function createWatzapProvider(cfg: WatzapConfig): Provider {
   };
 }
 
-export const watzapAdapter: ProviderAdapter = defineAdapter({ name: 'watzap', envVars: WATZAP_ENV, configFromEnv: watzapConfigFromEnv, create: createWatzapProvider });
+export const watzapAdapter: ProviderAdapter = defineAdapter({ name: 'watzap', webhook: WATZAP_WEBHOOK, envVars: WATZAP_ENV, configFromEnv: watzapConfigFromEnv, create: createWatzapProvider });

@@ -1,7 +1,7 @@
 import type { ConnectionCheck, DeliveryStatus, Disposition, HttpRequest, HttpResponse, OutboundMessage, SendOutcome, WebhookEvent, WebhookRequest, WebhookResult } from '../types';
 import { dispositionFromHttpStatus, is2xx, isObject, own, parseJson, reasonText, str, withRedaction } from '../shared/http';
 import { e164Digits, e164FromInternational } from '../shared/phone';
-import { fromEpochSeconds, jsonObjectBody, urlTokenCheck } from '../shared/webhook';
+import { fromEpochSeconds, jsonObjectBody, urlTokenCheck, webhookDescriptor } from '../shared/webhook';
 import { roleValue } from '../shared/config';
 import type { WatzapConfig } from './config';
 
@@ -66,6 +66,9 @@ export function watzapParseSendResponse(msg: OutboundMessage, res: HttpResponse)
 
 ////////// Webhooks: incoming_chat (documented); message_ack ([R], see above)
 
+/** Watzap signs nothing: its secret rides in the URL, as ?token= or the last path segment. */
+export const WATZAP_WEBHOOK = webhookDescriptor({ urlSecretSegment: true });
+
 const ACK: Readonly<Record<string, DeliveryStatus>> = { sent: 'sent', delivered: 'delivered', read: 'read', failed: 'failed' };
 
 /** chat_id "628...@c.us" (or @s.whatsapp.net); groups (@g.us) are not replies to us. */
@@ -94,8 +97,9 @@ function parseWatzapWebhook(p: Record<string, unknown>): { events: WebhookEvent[
 export function watzapHandleWebhook(cfg: WatzapConfig, req: WebhookRequest): WebhookResult {
   const v = urlTokenCheck(req, roleValue(cfg.webhookToken, 'watzap', 'receive', 'WATZAP_WEBHOOK_TOKEN'));
   if (v !== 'ok') return { ok: false, reason: v };
+  // The URL's secret matched: a body that is not a JSON object is not Watzap's (400, not 401).
   const payload = jsonObjectBody(req.rawBody);
-  if (!payload) return { ok: false, reason: 'malformed' };
+  if (!payload) return { ok: false, reason: 'unparseable' };
   return { ok: true, ...parseWatzapWebhook(payload) };
 }
 

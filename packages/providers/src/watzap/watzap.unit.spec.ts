@@ -48,7 +48,10 @@ describe('watzap: webhook (incoming_chat; a secret in the URL)', () => {
     expect(watzap.handleWebhook(hook(chat), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'MULAI', providerMessageId: '3EB0C41E9D2DF', at: new Date(1764000000 * 1000) }] });
     expect(watzap.handleWebhook(hook(chat, '?token=nope'), NOW)).toEqual({ ok: false, reason: 'signature' });
     expect(watzap.handleWebhook(hook(chat, ''), NOW)).toEqual({ ok: false, reason: 'missing' });
-    expect(watzap.handleWebhook(webhookRequest({ url: 'https://tracker.example.id/webhooks/watzap?token=watzap-url-secret-000111', body: '{' }), NOW)).toEqual({ ok: false, reason: 'malformed' });
+    // The secret matched, the body is not Watzap's JSON: unparseable (400); with a wrong secret: signature (401).
+    expect(watzap.handleWebhook(webhookRequest({ url: 'https://tracker.example.id/webhooks/watzap?token=watzap-url-secret-000111', body: '{' }), NOW)).toEqual({ ok: false, reason: 'unparseable' });
+    expect(watzap.handleWebhook(webhookRequest({ url: 'https://tracker.example.id/webhooks/watzap?token=nope', body: '{' }), NOW)).toEqual({ ok: false, reason: 'signature' });
+    expect(watzap.webhook).toEqual({ urlSecretSegment: true, rejectionStatus: { missing: 401, signature: 401, stale: 401, malformed: 401, unparseable: 400 } });
   });
   it('reads message_ack statuses when they come (undocumented), in any order', () => {
     const ack = (a: string) => hook({ type: 'message_ack', data: { message_id: '3EB0AB12', chat_id: '6281234567890@c.us', message_ack: a, timestamp: 1764000000 } });

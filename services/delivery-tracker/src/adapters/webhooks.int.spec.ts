@@ -1,11 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import jwt from 'jsonwebtoken';
 import pino from 'pino';
+import { Webhook } from 'standardwebhooks';
 import twilio from 'twilio';
 import { coPartitionedAssigner, runBatchConsumer, startInfra, type Infra, type RunningBatchConsumer } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
@@ -393,6 +395,51 @@ describe('delivery-tracker webhooks behind a proxy and with few providers (no Ka
       expect((await fetch(`${direct.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': local }, body: new URLSearchParams(params).toString() })).status).toBe(200);
       expect(counted).toEqual(['twilio:signature']);
     } finally { await behind.close(); await direct.close(); }
+  });
+
+  it('every provider: a correctly signed body that is not in its format → 400 unparseable, counted, nothing produced; the same body unverified → 401 (Vonage unsigned: 503)', async () => {
+    const env = {
+      META_APP_SECRET: 'fmt-meta-app-secret', TWILIO_AUTH_TOKEN: 'fmt-twilio-auth-token', BIRD_WEBHOOK_SECRET: `whsec_${Buffer.from('fmt-bird-signing-secret-0123456789').toString('base64')}`,
+      VONAGE_SIGNATURE_SECRET: 'fmt-vonage-signature-secret', FONNTE_WEBHOOK_TOKEN: 'fmt-fonnte-url-token-0001', WATZAP_WEBHOOK_TOKEN: 'fmt-watzap-url-token-0001',
+    };
+    const s = await serve(app(env));
+    events.length = 0;
+    counted.length = 0;
+    try {
+      // Each provider's own signing (the providers' SDKs and node:crypto as oracles), over a body that is not its format.
+      const signed = (p: ProviderName, body: string, secret: string): { url: string; headers: Record<string, string> } => {
+        const url = `${s.url}/webhooks/${p}`;
+        const nowSec = Math.floor(Date.now() / 1000);
+        switch (p) {
+          case 'meta': return { url, headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } };
+          case 'twilio': return { url, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(secret, url, Object.fromEntries(new URLSearchParams(body))) } };
+          case 'bird': return { url, headers: { 'Content-Type': 'application/json', 'webhook-id': 'msg_fmt', 'webhook-timestamp': String(nowSec), 'webhook-signature': new Webhook(secret).sign('msg_fmt', new Date(nowSec * 1000), body) } };
+          case 'vonage': return { url, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${jwt.sign({ iat: nowSec, payload_hash: createHash('sha256').update(body).digest('hex') }, secret, { algorithm: 'HS256' })}` } };
+          case 'fonnte': case 'watzap': return { url: `${url}?token=${secret}`, headers: { 'Content-Type': 'application/json' } };
+        }
+      };
+      const cases: [ProviderName, string, string, string][] = [
+        ['meta', '{"object":"whatsapp_business_account",', env.META_APP_SECRET, 'not-the-meta-secret'],
+        ['twilio', '{"MessageSid":"SM0123","MessageStatus":"delivered"}', env.TWILIO_AUTH_TOKEN, 'not-the-twilio-token'],
+        ['bird', 'type=whatsapp.delivered', env.BIRD_WEBHOOK_SECRET, `whsec_${Buffer.from('not-the-bird-secret-0123456789ab').toString('base64')}`],
+        ['vonage', '<status>delivered</status>', env.VONAGE_SIGNATURE_SECRET, 'not-the-vonage-secret'],
+        ['fonnte', 'device=6281100000003&id=80367170&status=sent', env.FONNTE_WEBHOOK_TOKEN, 'not-the-fonnte-token'],
+        ['watzap', '{"type":"message_ack","data":', env.WATZAP_WEBHOOK_TOKEN, 'not-the-watzap-token'],
+      ];
+      expect(cases.map(([p]) => p).sort()).toEqual([...PROVIDER_NAMES].sort());
+      const post = async (t: { url: string; headers: Record<string, string> }, body: string) => {
+        const r = await fetch(t.url, { method: 'POST', headers: t.headers, body });
+        return [r.status, await r.json()];
+      };
+      for (const [p, body, secret, wrong] of cases) {
+        expect([p, ...await post(signed(p, body, secret), body)]).toEqual([p, 400, { error: 'bad_request', reason: 'unparseable' }]);
+        expect([p, ...await post(signed(p, body, wrong), body)]).toEqual([p, 401, { error: 'unauthorized', reason: 'signature' }]);
+        const unsigned = p === 'fonnte' || p === 'watzap' ? { url: `${s.url}/webhooks/${p}`, headers: { 'Content-Type': 'application/json' } } : { url: `${s.url}/webhooks/${p}`, headers: { 'Content-Type': signed(p, body, secret).headers['Content-Type']! } };
+        expect([p, ...await post(unsigned, body)]).toEqual([p, p === 'vonage' ? 503 : 401, { error: 'unauthorized', reason: 'missing' }]);
+      }
+      expect(counted).toEqual(cases.flatMap(([p]) => [`${p}:unparseable`, `${p}:signature`, `${p}:missing`]));
+      expect(events).toEqual([]);
+    } finally { await s.close(); }
   });
 
   it('a body over 1 MB → 413, and the failure is logged without the URL and its token', async () => {

@@ -1,7 +1,7 @@
 import express from 'express';
 import { maskPhone } from '@sicantik/core';
 import type { Logger, Metrics } from '@sicantik/observability';
-import { isProviderName, type Provider, type ProviderName, type WebhookEvent, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
+import { PROVIDER_ADAPTERS, isProviderName, type Provider, type ProviderName, type WebhookEvent, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
 import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
 import { firstSeenKey, trackerEvents } from '../domain/webhookEvents';
 import { Lru } from './projections/writer';
@@ -9,10 +9,13 @@ import { Lru } from './projections/writer';
 ////////// Provider webhooks: /webhooks/:provider (and /webhooks/:provider/:token)
 // Every provider's webhook is verified and parsed by @sicantik/providers over the raw
 // body bytes, the lower-cased headers and the full public URL as the provider called
-// it (Twilio signs the URL). Anything unverified gets 401 (Vonage's unsigned callback:
-// 503, which Vonage retries), is counted in sicantik_webhook_rejected_total and has no
-// effect. Logs carry the provider and the reason only: never a URL (Fonnte and Watzap
-// carry their secret in it), a header, a body or a full phone number.
+// it (a provider may sign the URL). This route knows no provider: how each one answers (a
+// URL secret as the last path segment or not, the HTTP status of each rejection, the
+// reply to an accepted webhook) is its WebhookDescriptor. By default anything
+// unverified gets 401 and a verified body that is not in the provider's format 400;
+// either is counted in sicantik_webhook_rejected_total and has no effect. Logs carry
+// the provider and the reason only: never a URL (a URL may carry a secret), a header,
+// a body or a full phone number.
 
 /** Why a webhook had no effect, as counted: the providers' reasons, plus a handshake refused and a provider not configured here. */
 type RejectReason = WebhookRejection | 'handshake' | 'not_configured';
@@ -35,14 +38,11 @@ export interface WebhookDeps {
 export function webhookRejectedCounter(metrics: Metrics): WebhookDeps['onRejected'] {
   const c = new metrics.client.Counter({
     name: 'sicantik_webhook_rejected_total',
-    help: 'Provider webhooks with no effect because they were not verified (reason: missing, signature, stale, malformed, handshake, not_configured)',
+    help: 'Provider webhooks with no effect: not verified (reason: missing, signature, stale, malformed, handshake, not_configured) or verified but not in the provider\'s format (unparseable)',
     labelNames: ['provider', 'reason'], registers: [metrics.registry],
   });
   return (provider, reason) => c.inc({ provider, reason });
 }
-
-/** Fonnte and Watzap sign nothing: their secret may ride in the last path segment. */
-const URL_SECRET: ReadonlySet<ProviderName> = new Set(['fonnte', 'watzap']);
 
 /** The URL as the provider called it: the configured public base, else the scheme of the connection and the Host header. */
 function publicUrl(req: express.Request, publicBaseUrl: string | undefined): string {
@@ -62,9 +62,6 @@ function webhookRequest(req: express.Request, publicBaseUrl: string | undefined)
   };
 }
 
-/** Twilio reads the answer to an incoming message as TwiML: an empty Response sends no reply. */
-const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
-
 /** Mounted at /webhooks. */
 export function webhookRouter(deps: WebhookDeps): express.Router {
   const byName = new Map((deps.providers ?? []).map((p) => [p.name, p])); // ?? []: an app built only to list its routes
@@ -74,7 +71,8 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
   /** Finds the route's provider (res.locals.provider), or answers 404 before any body is read. */
   const provider: express.RequestHandler = (req, res, next) => {
     const name = String(req.params.provider);
-    if (!isProviderName(name) || (req.params.token !== undefined && !URL_SECRET.has(name))) {
+    // A secret as the last path segment only for a provider that takes one there (known without its configuration).
+    if (!isProviderName(name) || (req.params.token !== undefined && !PROVIDER_ADAPTERS[name].webhook.urlSecretSegment)) {
       res.status(404).json({ error: 'not_found' });
       return;
     }
@@ -91,7 +89,7 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
   const reject = (res: express.Response, provider: ProviderName, reason: RejectReason, status: number) => {
     deps.onRejected(provider, reason);
     deps.logger.warn({ provider, reason }, 'webhook rejected');
-    res.status(status).json({ error: 'unauthorized', reason });
+    res.status(status).json({ error: reason === 'unparseable' ? 'bad_request' : 'unauthorized', reason });
   };
 
   /** Times for the reports that carry no provider time: the first time this process received each. */
@@ -107,7 +105,7 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
     return out;
   };
 
-  // Subscription handshake (Meta's GET hub.challenge); other providers have none.
+  // A subscription handshake (a GET) where the provider has one (Provider.handshake); 405 elsewhere.
   const handshake: express.RequestHandler = (req, res) => {
     const p = res.locals.provider as Provider;
     if (!p.handshake) { res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed' }); return; }
@@ -123,8 +121,7 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
     const now = deps.now();
     const result = p.handleWebhook(webhookRequest(req, deps.publicBaseUrl), now);
     if (!result.ok) {
-      // Vonage rarely sends an unsigned callback after an internal error and retries it on 5xx.
-      reject(res, p.name, result.reason, p.name === 'vonage' && result.reason === 'missing' ? 503 : 401);
+      reject(res, p.name, result.reason, p.webhook.rejectionStatus[result.reason]);
       return;
     }
     const { statuses, contacts } = trackerEvents({ provider: p.name, receivedAt: now.getTime(), firstSeen: firstSeenTimes(p.name, result.events, now.getTime()) }, result.events);
@@ -139,7 +136,8 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
     for (const c of contacts) {
       if (c.kind !== 'MESSAGE_RECEIVED') deps.logger.info({ provider: p.name, contact: maskPhone(c.phone), kind: c.kind }, 'contact keyword received');
     }
-    if (p.name === 'twilio') { res.status(200).type('text/xml').send(TWIML_EMPTY); return; }
+    const reply = p.webhook.successReply;
+    if (reply) { res.status(reply.status).type(reply.contentType).send(reply.body); return; }
     res.status(200).json({ accepted: statuses.length, ignored: result.ignored, inbound: contacts.length });
   };
 
@@ -147,7 +145,7 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
   r.post('/:provider', provider, raw, receive);
   r.post('/:provider/:token', provider, raw, receive);
   // Our own handler for this router's errors (e.g. a body too large or cut off): the
-  // shared one logs the path, which may hold a Fonnte/Watzap secret.
+  // shared one logs the path, which may hold a provider's URL secret.
   r.use(((err, req, res, _next) => {
     const e = err as Error & { status?: number; type?: string };
     const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;

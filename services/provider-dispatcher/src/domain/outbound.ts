@@ -1,5 +1,5 @@
 import type { NotificationRendered } from '@sicantik/schemas';
-import type { OutboundMessage } from '@sicantik/providers';
+import { defaultProviderTemplates, type OutboundMessage } from '@sicantik/providers';
 import { DEFAULT_TEMPLATES } from '@sicantik/templates';
 
 ////////// The provider-neutral message (pure)
@@ -31,10 +31,13 @@ export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: b
 }
 
 /**
- * META_TEMPLATES when none is configured: each built-in template's Meta twin
- * (packages/templates), so a code is sent as its approved Meta template. A template
- * code that is not built in is sent to Meta as text (the 24 h window applies).
+ * META_TEMPLATES when none is configured: each built-in template's (packages/templates)
+ * Meta twin (packages/providers), so a code is sent as its approved Meta template. A
+ * template code that is not built in is sent to Meta as text (the 24 h window applies).
  */
 export function defaultMetaTemplates(): string {
-  return JSON.stringify(Object.fromEntries(DEFAULT_TEMPLATES.map((t) => [t.code, { name: t.metaTemplateName, language: t.metaLanguage }])));
+  return JSON.stringify(Object.fromEntries(DEFAULT_TEMPLATES.flatMap((t) => {
+    const name = defaultProviderTemplates(t.code).meta;
+    return name === undefined ? [] : [[t.code, { name, language: t.language }]];
+  })));
 }

@@ -4,7 +4,8 @@ import { zodIssues } from '@sicantik/config';
 import { ValidationError, deterministicId } from '@sicantik/core';
 import { authenticatedApp, type Logger } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
-import { GENERIC_PARAMETERS, allProviderParameters, render, templateVariables } from '@sicantik/templates';
+import { allProviderParameters, defaultProviderTemplates, providerTemplatesOf, templateMappingFields } from '@sicantik/providers';
+import { GENERIC_PARAMETERS, render, templateVariables } from '@sicantik/templates';
 import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
 import type { TemplateStore } from './templateStore';
 
@@ -22,6 +23,9 @@ export interface TemplateAdminDeps {
 const putBody = z.object({
   body: z.string().min(1).max(4096),
   variables: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)).optional(),
+  providerTemplates: z.record(z.string(), z.string().min(1)).optional(),
+  language: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/).optional(),
+  /** Deprecated aliases: providerTemplates.meta and language. */
   metaTemplateName: z.string().optional(),
   metaLanguage: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/).optional(),
   category: z.enum(['UTILITY', 'MARKETING', 'AUTHENTICATION']).optional(),
@@ -54,16 +58,19 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
     const t: TemplateEvent = {
       eventId: deterministicId('sicantik.event', 'TemplateEvent', code, version, now.toISOString()), occurredAt: now.getTime(),
       correlationId: `admin-${code}`, causationId: cur?.eventId ?? null,
-      code, version, active: true, body: cur?.body ?? '', variables: cur?.variables ?? [], metaTemplateName: cur?.metaTemplateName ?? `sicantik_${code}`,
-      metaLanguage: cur?.metaLanguage ?? 'id', category: cur?.category ?? 'UTILITY', ...patch,
+      code, version, active: true, body: cur?.body ?? '', variables: cur?.variables ?? [],
+      ...templateMappingFields(cur ? providerTemplatesOf(cur) : defaultProviderTemplates(code)),
+      language: cur?.language ?? 'id', category: cur?.category ?? 'UTILITY', ...patch,
     };
     await deps.publish(t);
     deps.store.apply(t);
     return t;
   };
-  const send = (res: express.Response, status: number, t: TemplateEvent) => { res.status(status).set('ETag', etag(t)).json(t); };
+  /** A template as the API shows it: the event, plus metaLanguage, the deprecated alias of language, for clients of the older API. */
+  const present = (t: TemplateEvent) => ({ ...t, metaLanguage: t.language });
+  const send = (res: express.Response, status: number, t: TemplateEvent) => { res.status(status).set('ETag', etag(t)).json(present(t)); };
 
-  r.get('/templates', (_req, res) => { res.json(deps.store.all().sort((a, b) => a.code.localeCompare(b.code))); });
+  r.get('/templates', (_req, res) => { res.json(deps.store.all().sort((a, b) => a.code.localeCompare(b.code)).map(present)); });
   r.get('/templates/:code', (req, res) => {
     const t = deps.store.get(req.params.code);
     if (!t) { res.status(404).json({ error: 'not_found' }); return; }
@@ -77,8 +84,12 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
       const cur = deps.store.get(code);
       if (stale(req, res, cur)) return;
       try {
-        const { variables } = validateTemplate(code, p.data, cur);
-        const t = await save(code, { body: p.data.body, variables, ...(p.data.metaTemplateName ? { metaTemplateName: p.data.metaTemplateName } : {}), ...(p.data.metaLanguage ? { metaLanguage: p.data.metaLanguage } : {}), ...(p.data.category ? { category: p.data.category } : {}) }, cur);
+        // What the edit names (the deprecated metaTemplateName folded in), over what the template had.
+        const named = providerTemplatesOf({ providerTemplates: p.data.providerTemplates ?? null, metaTemplateName: p.data.metaTemplateName ?? null });
+        const { variables } = validateTemplate(code, { body: p.data.body, ...(p.data.variables ? { variables: p.data.variables } : {}), providerTemplates: named }, cur);
+        const mapping = Object.keys(named).length ? templateMappingFields({ ...(cur ? providerTemplatesOf(cur) : defaultProviderTemplates(code)), ...named }) : {};
+        const language = p.data.language ?? p.data.metaLanguage;
+        const t = await save(code, { body: p.data.body, variables, ...mapping, ...(language ? { language } : {}), ...(p.data.category ? { category: p.data.category } : {}) }, cur);
         send(res, cur ? 200 : 201, t);
       } catch (e) {
         if (e instanceof ValidationError) { res.status(400).json({ error: 'validation_failed', message: e.message, issues: e.issues }); return; }
@@ -109,8 +120,8 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
     const vars = { ...Object.fromEntries(cur.variables.filter((v) => !lists.includes(v)).map((v) => [v, SAMPLE[v] ?? SAMPLE[GENERIC_PARAMETERS[v] ?? ''] ?? `<${v}>`])), ...p.data.variables };
     const items = p.data.items ?? (lists.length ? [SAMPLE_ROW] : []);
     try {
-      const out = render({ ...cur, category: cur.category as 'UTILITY' }, vars, items);
-      res.json({ code: cur.code, version: cur.version, text: out.text, metaTemplateName: cur.metaTemplateName, parameters: out.parameters, providerParameters: allProviderParameters(out.parameters) });
+      const out = render(cur, vars, items);
+      res.json({ code: cur.code, version: cur.version, text: out.text, providerTemplates: cur.providerTemplates, metaTemplateName: cur.metaTemplateName, parameters: out.parameters, providerParameters: allProviderParameters(out.parameters) });
     } catch (e) {
       res.status(400).json({ error: 'render_failed', message: (e as Error).message });
     }

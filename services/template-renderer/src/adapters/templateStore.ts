@@ -3,6 +3,7 @@ import { deterministicId } from '@sicantik/core';
 import type { Logger } from '@sicantik/observability';
 import { followTopic, type EventProducer, type Followed } from '@sicantik/kafka';
 import type { SchemaCodec, TemplateEvent } from '@sicantik/schemas';
+import { defaultProviderTemplates, providerTemplatesOf, templateMappingFields } from '@sicantik/providers';
 import { DEFAULT_TEMPLATES } from '@sicantik/templates';
 
 ////////// The current template set, read from the compacted template topic.
@@ -18,7 +19,8 @@ export class TemplateStore {
   /** Keeps the highest version of each code (events may arrive again on replay). */
   apply(t: TemplateEvent): void {
     const cur = this.templates.get(t.code);
-    if (!cur || t.version >= cur.version) this.templates.set(t.code, t);
+    // Events written before providerTemplates carry Meta's name in the deprecated metaTemplateName.
+    if (!cur || t.version >= cur.version) this.templates.set(t.code, { ...t, providerTemplates: providerTemplatesOf(t) });
   }
   all(): TemplateEvent[] { return [...this.templates.values()]; }
 
@@ -46,7 +48,7 @@ export class TemplateStore {
       correlationId: `seed-${d.code}`,
       causationId: null,
       code: d.code, version: d.version ?? 1, active: true, body: d.body, variables: d.variables,
-      metaTemplateName: d.metaTemplateName, metaLanguage: d.metaLanguage, category: d.category,
+      ...templateMappingFields(defaultProviderTemplates(d.code)), language: d.language, category: d.category,
     }));
     await producer.send(events.map((e) => ({ topic: 'template.events' as const, key: e.code, value: e })));
     for (const e of events) this.templates.set(e.code, e);

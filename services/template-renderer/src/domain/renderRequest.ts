@@ -1,12 +1,13 @@
 import { deterministicId, errorMessage } from '@sicantik/core';
 import type { NotificationRendered, NotificationRequested, TemplateEvent } from '@sicantik/schemas';
-import { allProviderParameters, render } from '@sicantik/templates';
+import { allProviderParameters } from '@sicantik/providers';
+import { render } from '@sicantik/templates';
 
 ////////// Request + current template -> rendered event, or a failed one with the reason (pure)
 // The event is provider-neutral: full text, generic parameters, each provider's parameter
 // format and the text's language. Which template a provider uses for the code (Meta's
 // template name, Twilio's content SID, ...) comes from that provider's configuration; the
-// template record's own metaTemplateName/metaLanguage are its Meta mapping and stay there.
+// template record's own providerTemplates are a record for operators and stay there.
 
 export function renderRequest(req: NotificationRequested, template: TemplateEvent | undefined): NotificationRendered {
   const base = {
@@ -19,7 +20,7 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
     templateCode: req.templateCode,
     pendaftaran_id: req.pendaftaran_id,
     recipient: req.recipient,
-    language: template?.metaLanguage ?? 'id',
+    language: template?.language ?? 'id',
   };
   const failed = (reason: string, version = 0): NotificationRendered => ({
     ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], failureReason: reason, providerParameters: {},
@@ -27,7 +28,7 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
   if (!template) return failed(`unknown template ${req.templateCode}`);
   if (!template.active) return failed(`template ${req.templateCode} is deactivated`, template.version);
   try {
-    const r = render({ ...template, category: template.category as 'UTILITY' }, req.variables, req.items ?? []);
+    const r = render(template, req.variables, req.items ?? []);
     return {
       ...base, templateVersion: template.version, outcome: 'RENDERED', text: r.text, parameters: r.parameters,
       failureReason: null, providerParameters: allProviderParameters(r.parameters),

@@ -5,7 +5,7 @@ import { renderRequest } from './renderRequest';
 ////////// The rendered event: control and invisible characters in a variable reach neither the text nor any provider's parameters
 
 const t = DEFAULT_TEMPLATES.find((x) => x.code === 'permit_ready')!;
-const template: TemplateEvent = { eventId: 't', occurredAt: 0, correlationId: 'c', causationId: null, ...t, version: 1, active: true };
+const template: TemplateEvent = { eventId: 't', occurredAt: 0, correlationId: 'c', causationId: null, ...t, version: 1, active: true, providerTemplates: { meta: 'sicantik_permit_ready' }, metaTemplateName: 'sicantik_permit_ready' };
 const request = (nama_pemohon: string): NotificationRequested => ({
   eventId: 'q-1', occurredAt: Date.parse('2026-11-22T02:00:00Z'), correlationId: 'c', causationId: null, notificationId: 'n-1', scenario: 'permit_ready', templateCode: 'permit_ready',
   pendaftaran_id: 'REG-1', recipient: { kind: 'APPLICANT', id: 'REG-1', name: nama_pemohon, phone: '+6281234567890' }, locale: 'id', items: [],
@@ -28,7 +28,7 @@ describe('rendered event', () => {
   });
 
   it('is provider-neutral: the text\'s language from the template, no provider\'s template name (a failed render too)', () => {
-    const e = renderRequest(request('Budi'), { ...template, metaLanguage: 'en_US' });
+    const e = renderRequest(request('Budi'), { ...template, language: 'en_US' });
     expect(e).toMatchObject({ outcome: 'RENDERED', language: 'en_US' });
     expect(Object.keys(e).filter((k) => /meta/i.test(k))).toEqual([]);
     expect(renderRequest(request('Budi'), template).language).toBe('id');

@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import { ValidationError } from '@sicantik/core';
 import type { TemplateEvent } from '@sicantik/schemas';
+import { providerTemplateIssues } from '@sicantik/providers';
 import { DEFAULT_TEMPLATES, templateVariables } from '@sicantik/templates';
 
 ////////// Checks a template edit before it is saved (pure)
@@ -12,8 +13,8 @@ import { DEFAULT_TEMPLATES, templateVariables } from '@sicantik/templates';
 export interface TemplateInput {
   body: string;
   variables?: string[];
-  metaTemplateName?: string;
-  metaLanguage?: string;
+  /** Each provider's own template for the code, by provider name (its deprecated aliases already folded in). */
+  providerTemplates?: Record<string, string>;
   category?: string;
 }
 
@@ -36,7 +37,8 @@ export function validateTemplate(code: string, input: TemplateInput, current: Te
   const missing = required.filter((r) => !names.includes(r));
   if (unknown.length) issues.push({ path: 'body', message: `unknown variable(s): ${unknown.join(', ')} (known: ${required.join(', ')})` });
   if (missing.length) issues.push({ path: 'body', message: `missing required variable(s): ${missing.join(', ')}` });
-  if (input.metaTemplateName !== undefined && !/^[a-z0-9_]{1,512}$/.test(input.metaTemplateName)) issues.push({ path: 'metaTemplateName', message: 'Meta template names are lower-case letters, digits and _' });
+  // Each provider's own rules for its template names (packages/providers).
+  issues.push(...providerTemplateIssues(input.providerTemplates ?? {}));
   if (issues.length) throw new ValidationError('invalid template', issues);
   return { variables: names };
 }

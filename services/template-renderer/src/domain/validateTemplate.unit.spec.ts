@@ -13,6 +13,13 @@ describe('template edits', () => {
     expect(issues(() => validateTemplate('permit_ready', { body: `${permitReady.body} {{nomor_hp}}` }, undefined))).toEqual([{ path: 'body', message: expect.stringMatching(/^unknown variable\(s\): nomor_hp/) }]);
     expect(issues(() => validateTemplate('permit_ready', { body: 'Halo {{nama_pemohon}}' }, undefined))).toEqual([{ path: 'body', message: 'missing required variable(s): jenis_izin, no_surat, tanggal_terbit, link_download' }]);
   });
+  it('checks each provider\'s template name by that provider\'s rules (packages/providers), and the provider names', () => {
+    expect(validateTemplate('permit_ready', { body: permitReady.body, providerTemplates: { meta: 'sicantik_permit_ready_v2', twilio: 'HX0123' } }, undefined)).toEqual({ variables: permitReady.variables });
+    expect(issues(() => validateTemplate('permit_ready', { body: permitReady.body, providerTemplates: { meta: 'Permit Ready', sms: 'x' } }, undefined))).toEqual([
+      { path: 'providerTemplates.meta', message: 'Meta template names are lower-case letters, digits and _' },
+      { path: 'providerTemplates.sms', message: 'not a provider (one of meta, twilio, bird, vonage, fonnte, watzap)' },
+    ]);
+  });
   it('rejects broken syntax and bad codes', () => {
     expect(issues(() => validateTemplate('permit_ready', { body: 'Halo {{nama_pemohon' }, undefined))[0]!.message).toMatch(/^not a valid template/);
     expect(issues(() => validateTemplate('Bad Code', { body: 'x' }, undefined))[0]!.path).toBe('code');

@@ -77,10 +77,21 @@ export function createWatzap(cfg: WatzapConfig): ProviderSim {
     },
     extraRoutes: [
       {
-        // the key check a "test connection" uses (its answer's fields beyond status/message are not documented)
+        // The key check a "test connection" uses, answered as Watzap's API documentation shows
+        // it: the account and its licences, one per linked number, each with its number key
+        // (`key`) and whether that number is connected. Watzap's own example sends the key as
+        // "api-key" in one place and "api_key" in another: both are read.
         method: 'post', kind: 'account', path: '/watzap/v1/checking_key',
         handle({ body }) {
-          return keyOk(isObj(body) ? body : {}) ? answer('200', 'Successfully', { data: { status: 'active', number_key: '[redacted]', device: cfg.device } }) : answer('1002', WATZAP_ERRORS['1002']!);
+          const b = isObj(body) ? body : {};
+          if (b.api_key !== cfg.apiKey && b['api-key'] !== cfg.apiKey) return answer('1002', WATZAP_ERRORS['1002']!);
+          return { status: 200, body: { data: {
+            id: 'SIMWATZAP', name: 'WatZap.id', email: 'simulator@example.invalid', expires_on: '31 December 2099', plan: 'WatZap Premium', total_legacy_licenses: '1',
+            licenses_key: [{
+              id: 'SIMNUMBER1', key: cfg.numberKey, plan: 'WatZap Premium', active_from: '2026-01-01 00:00:00', active_until: '2099-12-31 00:00:00',
+              limit_message_per_day: 0, expires_on: '31 December 2099', limit_domain: 'Unlimited', wa_number: cfg.device, is_connected: true,
+            }],
+          }, status: true, message: 'Successfully' } };
         },
       },
       {
