@@ -31,7 +31,7 @@ Environment:
 Prints one JSON line: db, groupId, events, notifications, documents and timings.
 Exit status: 0 when the rebuild was written and the offsets committed; 1 otherwise.`;
 
-export function program(io: CliIo = processIo): Command {
+function program(io: CliIo = processIo): Command {
   const p = new Command('sicantik-tracker').description('Operate delivery-tracker: rebuild its projections from the topics')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();

@@ -39,13 +39,13 @@ const isoDate = (v: string) => {
   return v;
 };
 
-export function datesBetween(from: string, to: string): string[] {
+function datesBetween(from: string, to: string): string[] {
   const out: string[] = [];
   for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
-export function program(io: CliIo = processIo): Command {
+function program(io: CliIo = processIo): Command {
   const call = async (path: string, body: unknown): Promise<unknown> => {
     const token = io.env.ADMIN_API_TOKEN;
     if (!token) throw new Error('ADMIN_API_TOKEN is not set');

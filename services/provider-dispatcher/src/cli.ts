@@ -36,7 +36,7 @@ Exit status: 0 when what it reports succeeded; 1 when it failed (a check answere
 "ok": false, a test send was not accepted or found no provider, the API answered an
 error, or the command could not run).`;
 
-export function program(io: CliIo = processIo): { command: Command; failed(): boolean } {
+function program(io: CliIo = processIo): { command: Command; failed(): boolean } {
   let failed = false;
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
     const token = io.env.ADMIN_API_TOKEN;

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../../../test/support';
 import { main, type CliIo } from '../../cli';
 import { ContactBook } from '../../domain/contacts';
 import { Pacer, parseRates } from '../../domain/pacing';
-import type { OperatorDeps } from '../../operators';
+import type { OperatorDeps } from '../operators';
 import { ProviderGateway } from '../providers/gateway';
 import { createAdminApp } from './admin';
 import { fetchExecutor } from './executor';
