@@ -13,7 +13,7 @@ const files = [...new Set(commands.map((c) => c.file))].sort();
 
 describe('the CLIs the docs name', () => {
   it('the docs name at least the planner and dispatcher CLIs', () => {
-    expect(files).toEqual(expect.arrayContaining(['services/notification-planner/dist/cli.js', 'services/provider-dispatcher/dist/cli.js']));
+    expect(files).toEqual(expect.arrayContaining(['services/notification-planner/bin/sicantik-planner.js', 'services/provider-dispatcher/bin/sicantik-dispatcher.js']));
   });
 
   it.each(files)('%s --help exits 0 and prints its usage', (file) => {

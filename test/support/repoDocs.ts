@@ -6,6 +6,8 @@ import { configSchema as plannerConfig } from '../../services/notification-plann
 import { configSchema as ingestConfig } from '../../services/permit-ingest/src/config';
 import { configSchema as dispatcherConfig } from '../../services/provider-dispatcher/src/config';
 import { configSchema as rendererConfig } from '../../services/template-renderer/src/config';
+import { cliEnv as plannerCli } from '../../services/notification-planner/src/cli';
+import { cliEnv as dispatcherCli } from '../../services/provider-dispatcher/src/cli';
 import { documentFiles, repoContext, type Doc, type DocsContext } from './docs';
 
 ////////// This repository's documents, and what the code says exists (for test/docs.*.spec.ts).
@@ -19,7 +21,8 @@ export const SERVICE_CONFIGS = {
 };
 
 export const repoDocsContext = (): DocsContext => repoContext(ROOT, {
-  schemas: Object.values(SERVICE_CONFIGS),
+  // The services' settings, and the operator CLIs' own (the URL of the API they call).
+  schemas: [...Object.values(SERVICE_CONFIGS), plannerCli, dispatcherCli],
   providerVariables: Object.values(PROVIDER_ADAPTERS).flatMap((a) => [...a.envVars.send, ...a.envVars.receive]),
 });
 

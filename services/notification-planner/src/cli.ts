@@ -19,7 +19,7 @@ export interface CliIo {
 }
 
 /** The CLI's own settings (the planner's admin API and its token). */
-const cliEnv = z.object({
+export const cliEnv = z.object({
   PLANNER_URL: z.url().default('http://127.0.0.1:8092'),
   ADMIN_API_TOKEN: z.string().min(1).optional(),
 });

@@ -20,7 +20,7 @@ export interface CliIo {
 }
 
 /** The CLI's own settings (the dispatcher's admin API and its token). */
-const cliEnv = z.object({
+export const cliEnv = z.object({
   DISPATCHER_URL: z.url().default('http://127.0.0.1:8094'),
   ADMIN_API_TOKEN: z.string().min(1).optional(),
 });
