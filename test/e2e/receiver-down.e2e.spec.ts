@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
-import { freePort, uniq, waitFor } from '../support';
+import { uniq, waitFor } from '../support';
 
 ////////// Statuses that stay true when a part of the tracker is down (issue 15 §5)
 // The tracker runs as two processes: the receiver role (webhooks only: verifies, writes
@@ -38,7 +38,6 @@ const http = axios.create({ validateStatus: () => true });
 
 /** A system with the tracker's two roles, Meta and Fonnte at the dispatcher, real webhook retry policies (time-scaled). */
 async function start(): Promise<{ sys: System; dispatcherOps: string }> {
-  const opsPort = await freePort();
   const sys = await startSystem({
     PROVIDER_CHAIN: 'meta,fonnte', OPT_IN_LINK, OPT_IN_TEXT: 'Aktifkan notifikasi resmi: {link}',
     FONNTE_TOKEN: 'e2e-fonnte-token-0001', FONNTE_WEBHOOK_TOKEN: 'e2e-fonnte-webhook-token-01',
@@ -50,9 +49,9 @@ async function start(): Promise<{ sys: System; dispatcherOps: string }> {
   }, {
     trackerRoles: true,
     envFor: ({ simUrl }) => ({ FONNTE_BASE_URL: `${simUrl}/fonnte` }),
-    serviceEnv: { 'provider-dispatcher': { OPS_PORT: String(opsPort) } },
+    opsPorts: ['provider-dispatcher'], // its admin API: the routing of each contact
   });
-  return { sys, dispatcherOps: `http://127.0.0.1:${opsPort}` };
+  return { sys, dispatcherOps: sys.opsUrls['provider-dispatcher']! };
 }
 
 /** Half the contacts opt in by replying MULAI (through the receiver, as Meta delivers it); waits until the dispatcher routes by it. */
@@ -159,21 +158,23 @@ describe('the tracker receiver role killed (SIGKILL) during a burst', () => {
 
       // Every notification ends in its true state within the reconciliation time (plus the pipeline's own).
       const want = new Map<string, string>();
+      /** Notifications not (yet) in their true state, as "provider: status → wanted". */
       const mismatches = async () => {
-        const out: string[] = [];
+        const out = new Map<string, string>();
         for (const id of ids) {
           const d = await doc(sys, id);
-          if (!d?.providerMessageId) { out.push(`${id}: ${d?.status ?? 'not projected'}`); continue; }
+          if (!d?.providerMessageId) { out.set(id, `${d?.status ?? 'not projected'} (no provider message id)`); continue; }
           const expected = d.provider === 'meta' ? 'delivered' : trueStatus(reported.get(d.providerMessageId));
           want.set(id, expected);
-          if (d.status !== expected) out.push(`${id} (${d.provider}): ${d.status}, want ${expected}`);
+          if (d.status !== expected) out.set(id, `${d.provider}: ${d.status} → ${expected}`);
         }
         return out;
       };
-      let last: string[] = [];
+      let last = new Map<string, string>();
+      const tally = () => { const t: Record<string, number> = {}; for (const v of last.values()) t[v] = (t[v] ?? 0) + 1; return JSON.stringify(t); };
       // MERGE: the Fonnte notifications without any report reach no_report only with the reconciler.
-      await waitFor(async () => { last = await mismatches(); return last.length === 0; }, { timeoutMs: RECONCILE_AFTER_MS + 90_000, intervalMs: 2000, what: 'every notification in its true state' })
-        .catch((e: Error) => { throw new Error(`${e.message}\n${last.slice(0, 20).join('\n')}${last.length > 20 ? `\n… ${last.length} in all` : ''}`); });
+      await waitFor(async () => { last = await mismatches(); return last.size === 0; }, { timeoutMs: RECONCILE_AFTER_MS + 90_000, intervalMs: 2000, what: 'every notification in its true state' })
+        .catch((e: Error) => { throw new Error(`${e.message}: ${last.size} of ${ids.size} are not, ${tally()}; e.g. ${[...last.keys()].slice(0, 3).join(', ')}`); });
       const counts: Record<string, number> = {};
       for (const s of want.values()) counts[s] = (counts[s] ?? 0) + 1;
       expect(counts.sending ?? 0).toBe(0);

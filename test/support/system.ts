@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
-import { freePort, stack, uniq, waitFor } from './index';
+import { freePort, freePorts, stack, uniq, waitFor } from './index';
 
 ////////// Runs the five services and the provider simulator as separate processes
 // (built output, as in production) on random ports, topics and databases.
@@ -55,6 +55,8 @@ export interface System {
   addInstance(name: string, env?: Record<string, string>): Promise<string>;
   /** Database name a service uses (its MONGO_DB). */
   db(name: string): string;
+  /** Base URL of the ops port of each service named in SystemOptions.opsPorts. */
+  opsUrls: Record<string, string>;
 }
 
 const SERVICES: [name: string, dir: string][] = [
@@ -74,16 +76,18 @@ export interface SystemOptions {
    * provider's webhooks (META_WEBHOOK_URL and SIM_WEBHOOK_BASE_URL).
    */
   trackerRoles?: boolean;
-  /** Settings for one service only (e.g. the dispatcher's OPS_PORT), over everything else. */
-  serviceEnv?: Record<string, Record<string, string>>;
   /** Settings for every service that name the system's addresses (e.g. FONNTE_BASE_URL: `${simUrl}/fonnte`), over extraEnv. */
   envFor?: (urls: { simUrl: string; receiverUrl: string }) => Record<string, string>;
+  /** Services given an OPS_PORT of their own (e.g. the dispatcher's admin API), at System.opsUrls[name]. */
+  opsPorts?: string[];
 }
 
 export async function startSystem(extraEnv: Record<string, string> = {}, opts: SystemOptions = {}): Promise<System> {
   const id = uniq('');
-  const [ingestPort, trackerPort, simPort, plannerPort, rendererPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const receiverPort = opts.trackerRoles ? await freePort() : trackerPort;
+  const opsNames = opts.opsPorts ?? [];
+  const [ingestPort, trackerPort, simPort, plannerPort, rendererPort, rolePort, ...opsPorts] = await freePorts(6 + opsNames.length) as [number, number, number, number, number, number, ...number[]];
+  const receiverPort = opts.trackerRoles ? rolePort : trackerPort;
+  const opsUrls = Object.fromEntries(opsNames.map((n, i) => [n, `http://127.0.0.1:${opsPorts[i]}`]));
   const logDir = path.join(root, '.stack', 'e2e', id);
   fs.mkdirSync(logDir, { recursive: true });
   const env: Record<string, string> = {
@@ -121,7 +125,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     'notification-planner': { HTTP_PORT: String(plannerPort), MONGO_DB: `e2e_${id}_planner` },
     'template-renderer': { HTTP_PORT: String(rendererPort) },
   };
-  for (const [name, over] of Object.entries(opts.serviceEnv ?? {})) perService[name] = { ...perService[name], ...over };
+  opsNames.forEach((n, i) => { perService[n] = { ...perService[n], OPS_PORT: String(opsPorts[i]) }; });
   const procs = new Map<string, ChildProcess>();
   /** How each instance was started, for restart. */
   const launched = new Map<string, { name: string; dir: string; over: Record<string, string> }>();
@@ -142,7 +146,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
   const sys: System = {
     prefix: env.TOPIC_PREFIX!, env, logs,
     ingestUrl: `http://127.0.0.1:${ingestPort}`, plannerUrl: `http://127.0.0.1:${plannerPort}`, rendererUrl: `http://127.0.0.1:${rendererPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
-    receiverUrl: `http://127.0.0.1:${receiverPort}`,
+    receiverUrl: `http://127.0.0.1:${receiverPort}`, opsUrls,
     kill: async (name, signal = 'SIGTERM') => {
       const p = procs.get(name);
       if (!p || p.exitCode !== null || p.signalCode !== null) return;
