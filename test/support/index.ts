@@ -27,6 +27,21 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
   }
 }
 
+/**
+ * n free ports, all different: each is held open until all are chosen (ports taken one
+ * after the other with freePort can repeat, since each is released before the next).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

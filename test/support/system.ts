@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
-import { freePort, stack, uniq, waitFor } from './index';
+import { freePort, freePorts, stack, uniq, waitFor } from './index';
 
 ////////// Runs the five services and the provider simulator as separate processes
 // (built output, as in production) on random ports, topics and databases.
@@ -35,7 +35,10 @@ export async function readTopics<T extends TopicName>(sys: System, topics: T[], 
 export interface System {
   prefix: string;
   ingestUrl: string;
+  /** The tracker's statistics API (with trackerRoles: the projection role). */
   trackerUrl: string;
+  /** Where the providers' webhooks go: the tracker, or with trackerRoles its receiver role (instance `delivery-tracker-receiver`). */
+  receiverUrl: string;
   simUrl: string;
   plannerUrl: string;
   rendererUrl: string;
@@ -46,11 +49,14 @@ export interface System {
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
   /** Names of the running instances of a service (the first one and those added). */
   instances(name: string): string[];
+  /** Stops (SIGTERM, if still running) and starts again a service or instance, with the settings it started with. */
   restart(name: string): Promise<void>;
   /** Starts one more instance of a service (same topics, group and database); returns its base URL. */
   addInstance(name: string, env?: Record<string, string>): Promise<string>;
   /** Database name a service uses (its MONGO_DB). */
   db(name: string): string;
+  /** Base URL of the ops port of each service named in SystemOptions.opsPorts. */
+  opsUrls: Record<string, string>;
 }
 
 const SERVICES: [name: string, dir: string][] = [
@@ -62,9 +68,26 @@ const SERVICES: [name: string, dir: string][] = [
   ['permit-ingest', 'services/permit-ingest'],
 ];
 
-export async function startSystem(extraEnv: Record<string, string> = {}): Promise<System> {
+export interface SystemOptions {
+  /**
+   * The tracker as two processes: `delivery-tracker` with TRACKER_ROLE=projection (consumer,
+   * MongoDB, statistics API at trackerUrl) and `delivery-tracker-receiver` with
+   * TRACKER_ROLE=receiver (webhooks only, at receiverUrl), where the simulator sends every
+   * provider's webhooks (META_WEBHOOK_URL and SIM_WEBHOOK_BASE_URL).
+   */
+  trackerRoles?: boolean;
+  /** Settings for every service that name the system's addresses (e.g. FONNTE_BASE_URL: `${simUrl}/fonnte`), over extraEnv. */
+  envFor?: (urls: { simUrl: string; receiverUrl: string }) => Record<string, string>;
+  /** Services given an OPS_PORT of their own (e.g. the dispatcher's admin API), at System.opsUrls[name]. */
+  opsPorts?: string[];
+}
+
+export async function startSystem(extraEnv: Record<string, string> = {}, opts: SystemOptions = {}): Promise<System> {
   const id = uniq('');
-  const [ingestPort, trackerPort, simPort, plannerPort, rendererPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const opsNames = opts.opsPorts ?? [];
+  const [ingestPort, trackerPort, simPort, plannerPort, rendererPort, rolePort, ...opsPorts] = await freePorts(6 + opsNames.length) as [number, number, number, number, number, number, ...number[]];
+  const receiverPort = opts.trackerRoles ? rolePort : trackerPort;
+  const opsUrls = Object.fromEntries(opsNames.map((n, i) => [n, `http://127.0.0.1:${opsPorts[i]}`]));
   const logDir = path.join(root, '.stack', 'e2e', id);
   fs.mkdirSync(logDir, { recursive: true });
   const env: Record<string, string> = {
@@ -87,33 +110,43 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     META_VERIFY_TOKEN: 'e2e-meta-verify-token',
     META_PHONE_NUMBER_ID: '100000000000001',
     META_BASE_URL: `http://127.0.0.1:${simPort}/meta`,
-    META_WEBHOOK_URL: `http://127.0.0.1:${trackerPort}/webhooks/meta`,
+    META_WEBHOOK_URL: `http://127.0.0.1:${receiverPort}/webhooks/meta`,
+    ...(opts.trackerRoles ? { SIM_WEBHOOK_BASE_URL: `http://127.0.0.1:${receiverPort}/webhooks` } : {}),
     SIM_PORT: String(simPort),
     SIM_WEBHOOK_DELAY_MS: '50',
     RETRY_DELAY_MS: '200',
     ...extraEnv,
+    ...opts.envFor?.({ simUrl: `http://127.0.0.1:${simPort}`, receiverUrl: `http://127.0.0.1:${receiverPort}` }),
   };
   const perService: Record<string, Record<string, string>> = {
     'permit-ingest': { HTTP_PORT: String(ingestPort), MONGO_DB: `e2e_${id}_ingest` },
-    'delivery-tracker': { HTTP_PORT: String(trackerPort), MONGO_DB: `e2e_${id}_projections` },
+    'delivery-tracker': { HTTP_PORT: String(trackerPort), MONGO_DB: `e2e_${id}_projections`, ...(opts.trackerRoles ? { TRACKER_ROLE: 'projection' } : {}) },
     'provider-dispatcher': { MONGO_DB: `e2e_${id}_dispatch` },
     'notification-planner': { HTTP_PORT: String(plannerPort), MONGO_DB: `e2e_${id}_planner` },
     'template-renderer': { HTTP_PORT: String(rendererPort) },
   };
+  opsNames.forEach((n, i) => { perService[n] = { ...perService[n], OPS_PORT: String(opsPorts[i]) }; });
   const procs = new Map<string, ChildProcess>();
+  /** How each instance was started, for restart. */
+  const launched = new Map<string, { name: string; dir: string; over: Record<string, string> }>();
   const logs: Record<string, string> = {};
+  const dirOf = (name: string) => SERVICES.find(([n]) => n === name)![1];
   const launch = (name: string, dir: string, instance = name, over: Record<string, string> = {}) => {
     const log = path.join(logDir, `${instance}.log`);
     logs[instance] = log;
     const out = fs.openSync(log, 'a');
     const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(root, dir), env: { ...env, ...perService[name], ...over }, stdio: ['ignore', out, out] });
     procs.set(instance, p);
+    launched.set(instance, { name, dir, over });
   };
   for (const [name, dir] of SERVICES) launch(name, dir);
+  // The receiver role on its own port; its MONGO_URL leads nowhere (it never connects to a database).
+  if (opts.trackerRoles) launch('delivery-tracker', dirOf('delivery-tracker'), 'delivery-tracker-receiver', { TRACKER_ROLE: 'receiver', HTTP_PORT: String(receiverPort), MONGO_URL: 'mongodb://127.0.0.1:1' });
 
   const sys: System = {
     prefix: env.TOPIC_PREFIX!, env, logs,
     ingestUrl: `http://127.0.0.1:${ingestPort}`, plannerUrl: `http://127.0.0.1:${plannerPort}`, rendererUrl: `http://127.0.0.1:${rendererPort}`, trackerUrl: `http://127.0.0.1:${trackerPort}`, simUrl: `http://127.0.0.1:${simPort}`,
+    receiverUrl: `http://127.0.0.1:${receiverPort}`, opsUrls,
     kill: async (name, signal = 'SIGTERM') => {
       const p = procs.get(name);
       if (!p || p.exitCode !== null || p.signalCode !== null) return;
@@ -121,13 +154,17 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
       p.kill(signal);
       await exited;
     },
-    restart: async (name) => { await sys.kill(name); launch(name, SERVICES.find(([n]) => n === name)![1]); },
+    restart: async (name) => {
+      const how = launched.get(name) ?? { name, dir: dirOf(name), over: {} };
+      await sys.kill(name);
+      launch(how.name, how.dir, name, how.over);
+    },
     db: (name) => perService[name]!.MONGO_DB!,
     instances: (name) => [...procs.keys()].filter((k) => k === name || k.startsWith(`${name}-`)),
     addInstance: async (name, over = {}) => {
       const port = await freePort();
       const instance = `${name}-${procs.size}`;
-      launch(name, SERVICES.find(([n]) => n === name)![1], instance, { HTTP_PORT: String(port), OPS_PORT: String(port), ...over });
+      launch(name, dirOf(name), instance, { HTTP_PORT: String(port), OPS_PORT: String(port), ...over });
       const url = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: `${instance} ready` });
       return url;
@@ -135,7 +172,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
   };
   try {
-    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.plannerUrl}/readyz`, `${sys.rendererUrl}/readyz`]) {
+    for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.receiverUrl}/readyz`, `${sys.plannerUrl}/readyz`, `${sys.rendererUrl}/readyz`]) {
       await waitFor(async () => (await fetch(url)).ok, { timeoutMs: 90_000, what: url });
     }
     // Consumers log "running" once their group has joined.

@@ -1,8 +1,21 @@
 import { ConfigError, baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { PROVIDER_ADAPTERS, PROVIDER_NAMES, configuredProviders, type Provider } from '@sicantik/providers';
 
+/**
+ * What one tracker process does (one service, deployed as one or more roles):
+ * - `all`: both below in one process (the default; the local scripts run this);
+ * - `receiver`: only the provider webhooks: verifies each, writes what it received to
+ *   delivery.status / contact.events and answers. No database, no consumer, no state:
+ *   run as many as needed, apart from the projection, so webhooks are still taken while
+ *   the projection is down or catching up;
+ * - `projection`: only the consumer that builds the MongoDB projections and the
+ *   statistics API (no webhook route, no provider secrets needed).
+ */
+const TRACKER_ROLES = ['all', 'receiver', 'projection'] as const;
+
 export const configSchema = z.object({
   ...baseEnv,
+  TRACKER_ROLE: z.enum(TRACKER_ROLES).default('all'),
   HTTP_PORT: port(8091),
   /** Defaults to TOPIC_PREFIX + 'delivery-tracker-projection', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
@@ -11,7 +24,8 @@ export const configSchema = z.object({
   PROJECTION_CACHE_DOCS: z.coerce.number().int().min(0).default(50_000),
   /** Provider message id -> notification entries kept in memory. */
   PROJECTION_CACHE_MESSAGES: z.coerce.number().int().min(0).default(200_000),
-  STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  /** Required by the roles that serve the statistics API (all, projection). */
+  STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
    * The public base URL the providers call, e.g. https://notif.example.go.id (with a
    * path prefix if the proxy strips one): behind a reverse proxy the URL a provider
@@ -21,17 +35,23 @@ export const configSchema = z.object({
   WEBHOOK_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type Config = z.infer<typeof configSchema> & {
-  /** Providers whose webhooks this tracker verifies (receive role of @sicantik/providers). */
+  /** Providers whose webhooks this tracker verifies (receive role of @sicantik/providers); none in the projection role. */
   providers: Provider[];
 };
 
 /**
  * The tracker's settings and the providers configured to receive webhooks (their
  * variables: @sicantik/providers, e.g. META_APP_SECRET and META_VERIFY_TOKEN for Meta).
- * A half-configured provider throws ProviderConfigError; none at all is a ConfigError.
+ * A half-configured provider throws ProviderConfigError; none at all is a ConfigError
+ * (except in the projection role, which receives no webhooks and reads no provider
+ * variable). STATS_API_TOKEN is required where the statistics API is served.
  */
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
   const cfg = loadConfig(configSchema, env);
+  if (cfg.TRACKER_ROLE !== 'receiver' && cfg.STATS_API_TOKEN === undefined) {
+    throw new ConfigError([{ path: 'STATS_API_TOKEN', message: `is required but not set (TRACKER_ROLE=${cfg.TRACKER_ROLE} serves the statistics API)` }]);
+  }
+  if (cfg.TRACKER_ROLE === 'projection') return { ...cfg, providers: [] };
   const providers = configuredProviders(env, { roles: ['receive'] });
   if (providers.length === 0) {
     const vars = PROVIDER_NAMES.map((n) => `${PROVIDER_ADAPTERS[n].envVars.receive[0]} (${n})`).join(', ');

@@ -23,4 +23,15 @@ describe('tracker configuration', () => {
     expect(readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', WEBHOOK_PUBLIC_BASE_URL: 'https://notif.example.go.id/tracker' }).WEBHOOK_PUBLIC_BASE_URL).toBe('https://notif.example.go.id/tracker');
     expect(() => readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', WEBHOOK_PUBLIC_BASE_URL: 'ftp://x' })).toThrow(/WEBHOOK_PUBLIC_BASE_URL/);
   });
+  it('TRACKER_ROLE: all by default; receiver needs providers but no statistics token; projection needs the token but no provider', () => {
+    expect(readConfig({ ...base, TWILIO_AUTH_TOKEN: 't' }).TRACKER_ROLE).toBe('all');
+    const receiver = readConfig({ TRACKER_ROLE: 'receiver', TWILIO_AUTH_TOKEN: 't' });
+    expect([receiver.TRACKER_ROLE, receiver.STATS_API_TOKEN, receiver.providers.map((p) => p.name)]).toEqual(['receiver', undefined, ['twilio']]);
+    expect(() => readConfig({ TRACKER_ROLE: 'receiver' })).toThrow(/no provider is configured to receive webhooks/);
+    const projection = readConfig({ ...base, TRACKER_ROLE: 'projection' });
+    expect([projection.TRACKER_ROLE, projection.providers]).toEqual(['projection', []]);
+    expect(() => readConfig({ TRACKER_ROLE: 'projection' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=projection/);
+    expect(() => readConfig({ TWILIO_AUTH_TOKEN: 't' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=all/);
+    expect(() => readConfig({ ...base, TRACKER_ROLE: 'both', TWILIO_AUTH_TOKEN: 't' })).toThrow(/TRACKER_ROLE/);
+  });
 });

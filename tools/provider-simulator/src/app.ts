@@ -13,6 +13,7 @@ import type { ProviderSim, Reply, SendInput, SimMessage } from './providers/type
 import { createVonage } from './providers/vonage';
 import { createWatzap } from './providers/watzap';
 import { isObj, maskPhone, maskUrl, nowMs, prng, readBody, redactHeaders, sleep, toE164 } from './util';
+import { formatRetryPolicy, retrySchedule } from './retryPolicy';
 import { WebhookSender, type WebhookRecord } from './webhooks';
 
 ////////// Provider simulator: speaks the six providers' send APIs (Meta, Twilio, Bird,
@@ -104,7 +105,7 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
     arr.push(item);
     if (arr.length > rc.maxRecorded * 1.1) arr.splice(0, arr.length - rc.maxRecorded);
   };
-  const sender = new WebhookSender({ attempts: rc.webhookAttempts, random, log, record: (r) => capped(webhooks, r) });
+  const sender = new WebhookSender({ retry: (p) => retrySchedule(p, rc.webhookRetry[p]), timeScale: rc.webhookTimeScale, random, log, record: (r) => capped(webhooks, r) });
   const remember = (m: SimMessage) => {
     messages.set(m.id, m);
     if (messages.size > rc.maxRecorded) messages.delete(messages.keys().next().value as string);
@@ -405,6 +406,8 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
       webhooks: effectivePlans(),
       rateLimits: limiter.list(),
       webhookAttempts: rc.webhookAttempts,
+      webhookRetry: Object.fromEntries(PROVIDERS.map((p) => [p, formatRetryPolicy(rc.webhookRetry[p])])),
+      webhookTimeScale: rc.webhookTimeScale,
     });
   });
   admin.post('/reset', (_req, res) => { reset(); res.status(204).end(); });

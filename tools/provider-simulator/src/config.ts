@@ -1,3 +1,5 @@
+import { parseRetryPolicy, type RetryPolicy } from './retryPolicy';
+
 ////////// Configuration: the six providers' credentials, callback URLs and the
 // webhook plan, with defaults; configFromEnv reads them from the environment.
 
@@ -124,8 +126,14 @@ export interface SimConfig {
   webhookBaseUrl?: string;
   /** Defaults of the webhook plan besides statuses and delay. */
   webhook?: Partial<Pick<WebhookPlan, 'jitterMs' | 'duplicate' | 'outOfOrder'>>;
-  /** Attempts per webhook while the receiver answers 5xx or is unreachable. */
+  /** Attempts per webhook while the receiver answers 5xx or is unreachable (the default policy fixed:N; default 5). */
   webhookAttempts?: number;
+  /** Every provider's webhook retry policy (retryPolicy.ts); default fixed:webhookAttempts. */
+  webhookRetry?: RetryPolicy;
+  /** Per provider, over webhookRetry (e.g. meta real, fonnte none). */
+  webhookRetryByProvider?: Partial<Record<ProviderName, RetryPolicy>>;
+  /** Multiplies the delays of the real policies when waited (e.g. 0.0002: Meta's 7 days in about 2 minutes); default 1. */
+  webhookTimeScale?: number;
   rateLimits?: RateLimitSpec[];
   /** Seeds the PRNG behind percentage faults, jitter and duplicates. */
   seed?: number;
@@ -137,6 +145,9 @@ export interface ResolvedConfig {
   providers: ProvidersConfig;
   plan: WebhookPlan;
   webhookAttempts: number;
+  /** The retry policy of each provider's webhooks. */
+  webhookRetry: Record<ProviderName, RetryPolicy>;
+  webhookTimeScale: number;
   rateLimits: RateLimitSpec[];
   seed: number;
   maxRecorded: number;
@@ -184,6 +195,8 @@ export function resolveConfig(cfg: SimConfig): ResolvedConfig {
       jitterMs: cfg.webhook?.jitterMs ?? 0, duplicate: cfg.webhook?.duplicate ?? false, outOfOrder: cfg.webhook?.outOfOrder ?? false,
     },
     webhookAttempts: cfg.webhookAttempts ?? 5,
+    webhookRetry: Object.fromEntries(PROVIDERS.map((name) => [name, cfg.webhookRetryByProvider?.[name] ?? cfg.webhookRetry ?? { kind: 'fixed', attempts: Math.max(1, cfg.webhookAttempts ?? 5) }])) as Record<ProviderName, RetryPolicy>,
+    webhookTimeScale: cfg.webhookTimeScale ?? 1,
     rateLimits: cfg.rateLimits ?? [],
     seed: cfg.seed ?? (Date.now() & 0xffffffff),
     maxRecorded: cfg.maxRecorded ?? 2_000_000,
@@ -215,8 +228,22 @@ const senderE164 = (v: string | undefined): string | undefined => {
   return digits ? `+${digits}` : undefined;
 };
 
+/** SIM_WEBHOOK_RETRY and SIM_WEBHOOK_RETRY_<PROVIDER> (real, none or fixed:N). */
+function retryFromEnv(env: NodeJS.ProcessEnv): Pick<SimConfig, 'webhookRetry' | 'webhookRetryByProvider'> {
+  const read = (name: string) => (env[name] ? parseRetryPolicy(env[name]!, name) : undefined);
+  const byProvider: Partial<Record<ProviderName, RetryPolicy>> = {};
+  for (const p of PROVIDERS) {
+    const r = read(`SIM_WEBHOOK_RETRY_${p.toUpperCase()}`);
+    if (r) byProvider[p] = r;
+  }
+  const all = read('SIM_WEBHOOK_RETRY');
+  return { ...(all ? { webhookRetry: all } : {}), webhookRetryByProvider: byProvider };
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv): SimConfig & { port: number; host: string } {
   const dup = env.SIM_WEBHOOK_DUPLICATE;
+  const timeScale = num(env.SIM_WEBHOOK_TIME_SCALE, 1, 'SIM_WEBHOOK_TIME_SCALE');
+  if (timeScale === 0) throw new Error('SIM_WEBHOOK_TIME_SCALE must be above 0, got "0"');
   // Our sender per provider: the simulator's own variable, else the dispatcher's (one environment can serve both).
   const twilioFrom = env.TWILIO_FROM || (senderE164(env.TWILIO_WHATSAPP_FROM) && `whatsapp:${senderE164(env.TWILIO_WHATSAPP_FROM)}`);
   const birdFrom = env.BIRD_FROM || senderE164(env.BIRD_WHATSAPP_FROM);
@@ -237,6 +264,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SimConfig & { port: numbe
       outOfOrder: env.SIM_WEBHOOK_OUT_OF_ORDER === 'true',
     },
     webhookAttempts: num(env.SIM_WEBHOOK_ATTEMPTS, 5, 'SIM_WEBHOOK_ATTEMPTS'),
+    ...retryFromEnv(env),
+    webhookTimeScale: timeScale,
     rateLimits: parseRateLimits(env.SIM_RATE_LIMITS),
     seed: env.SIM_SEED ? num(env.SIM_SEED, 0, 'SIM_SEED') : undefined,
     maxRecorded: env.SIM_MAX_RECORDED ? num(env.SIM_MAX_RECORDED, 0, 'SIM_MAX_RECORDED') : undefined,

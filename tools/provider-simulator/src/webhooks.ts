@@ -1,11 +1,12 @@
 import axios from 'axios';
 import type { ProviderName, WebhookPlan } from './config';
 import type { ProviderSim, SimMessage, WebhookRequest } from './providers/types';
+import type { RetrySchedule } from './retryPolicy';
 import { maskUrl, nowMs } from './util';
 
 ////////// Webhook delivery: runs an accepted message's plan (statuses after delays,
-// duplicated or out of order as asked), retries like the providers do while the
-// receiver answers 5xx or is unreachable, and records every attempt.
+// duplicated or out of order as asked), sends a refused webhook again as the
+// provider's retry policy says (retryPolicy.ts), and records every attempt.
 
 export interface WebhookRecord {
   provider: ProviderName;
@@ -27,7 +28,10 @@ export interface WebhookRecord {
 }
 
 export interface WebhookSenderOptions {
-  attempts: number;
+  /** Each provider's retry schedule (retrySchedule(provider, policy)). */
+  retry: (provider: ProviderName) => RetrySchedule;
+  /** Multiplies the waits of the schedules in the provider's real time (RetrySchedule.scaled). */
+  timeScale: number;
   random: () => number;
   record: (r: WebhookRecord) => void;
   log: (msg: string, extra?: object) => void;
@@ -54,11 +58,12 @@ export class WebhookSender {
     });
   }
 
-  /** Posts one webhook, retrying (500 ms, 1 s, 1.5 s…) while the answer is 5xx or none; returns the last status. */
+  /** Posts one webhook, sent again as the provider's retry schedule says while it fails; returns the last status (null: never answered). */
   async deliver(sim: ProviderSim, kind: WebhookRecord['kind'], event: string, messageId: string | undefined, req: WebhookRequest, duplicate = false): Promise<number | null> {
     const gen = this.generation;
+    const schedule = this.o.retry(sim.name);
     let last: number | null = null;
-    for (let attempt = 1; attempt <= Math.max(1, this.o.attempts); attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (gen !== this.generation) return last;
       const atMs = nowMs();
       const rec: WebhookRecord = {
@@ -71,15 +76,20 @@ export class WebhookSender {
         });
         rec.status = last = r.status;
         this.o.record(rec);
-        if (r.status < 500) return last;
       } catch (e) {
+        last = null;
         rec.error = (e as Error).message;
         this.o.record(rec);
         this.o.log('webhook delivery failed', { provider: sim.name, event, attempt, err: rec.error });
       }
-      if (attempt < this.o.attempts) await this.wait(500 * attempt);
+      if (!schedule.retries(last)) return last;
+      const delay = schedule.delayMs(attempt);
+      if (delay === null) {
+        if (attempt > 1) this.o.log('webhook given up', { provider: sim.name, event, attempts: attempt, status: last });
+        return last;
+      }
+      await this.wait(schedule.scaled ? delay * this.o.timeScale : delay);
     }
-    return last;
   }
 
   /** Reports an accepted message's statuses as the plan says. */

@@ -7,21 +7,33 @@ import type { NotificationProjection } from './projections/store';
 import { webhookRouter, type WebhookDeps } from './webhooks';
 
 ////////// HTTP edge: provider webhooks and the statistics API
+// Which of the two a process serves follows its role (config.ts TRACKER_ROLE): the
+// receiver only the webhooks, the projection only the statistics, `all` both. The ops
+// routes (health, readiness, metrics) are in every role.
 
-export interface TrackerDeps extends WebhookDeps {
-  ops: express.Router;
+interface StatsDeps {
+  logger: WebhookDeps['logger'];
   projection: NotificationProjection;
   decisions: DecisionProjection;
   statsApiToken: string;
 }
+type Ops = { ops: express.Router };
+export type TrackerDeps =
+  | (Ops & WebhookDeps & StatsDeps & { role?: 'all' })
+  | (Ops & WebhookDeps & { role: 'receiver' })
+  | (Ops & StatsDeps & { role: 'projection' });
 
 export function createApp(deps: TrackerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(deps.ops);
+  if (deps.role !== 'projection') app.use('/webhooks', webhookRouter(deps));
+  if (deps.role !== 'receiver') app.use('/v1/stats', statsRouter(deps));
+  app.use(errorHandler(deps.logger));
+  return app;
+}
 
-  app.use('/webhooks', webhookRouter(deps));
-
+function statsRouter(deps: StatsDeps): express.Router {
   const stats = express.Router();
   stats.use(bearerAuth(deps.statsApiToken));
   const day = /^\d{4}-\d{2}-\d{2}$/;
@@ -57,7 +69,5 @@ export function createApp(deps: TrackerDeps): express.Express {
     if (!q.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(q.error, '(query)') }); return; }
     res.json({ decisions: await deps.decisions.find(q.data) });
   });
-  app.use('/v1/stats', stats);
-  app.use(errorHandler(deps.logger));
-  return app;
+  return stats;
 }

@@ -1,10 +1,9 @@
 import express from 'express';
 import { maskPhone } from '@sicantik/core';
 import type { Logger, Metrics } from '@sicantik/observability';
-import { PROVIDER_ADAPTERS, isProviderName, type Provider, type ProviderName, type WebhookEvent, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
+import { PROVIDER_ADAPTERS, isProviderName, type Provider, type ProviderName, type WebhookRejection, type WebhookRequest } from '@sicantik/providers';
 import type { ContactEvent, DeliveryStatusReported } from '@sicantik/schemas';
-import { firstSeenKey, trackerEvents } from '../domain/webhookEvents';
-import { Lru } from './projections/writer';
+import { trackerEvents } from '../domain/webhookEvents';
 
 ////////// Provider webhooks: /webhooks/:provider (and /webhooks/:provider/:token)
 // Every provider's webhook is verified and parsed by @sicantik/providers over the raw
@@ -16,6 +15,8 @@ import { Lru } from './projections/writer';
 // either is counted in sicantik_webhook_rejected_total and has no effect. Logs carry
 // the provider and the reason only: never a URL (a URL may carry a secret), a header,
 // a body or a full phone number.
+// Reception keeps no state (the receiver role runs as several instances, restarts at
+// any time): what a request carried and when it arrived go to Kafka, nothing else.
 
 /** Why a webhook had no effect, as counted: the providers' reasons, plus a handshake refused and a provider not configured here. */
 type RejectReason = WebhookRejection | 'handshake' | 'not_configured';
@@ -30,8 +31,6 @@ export interface WebhookDeps {
   publishContacts(events: ContactEvent[]): Promise<void>;
   now(): Date;
   onRejected(provider: ProviderName, reason: RejectReason): void;
-  /** Reports without a provider time remembered (first-seen time), default 100 000. */
-  firstSeenCacheSize?: number;
 }
 
 /** sicantik_webhook_rejected_total{provider,reason}, as the onRejected of WebhookDeps. */
@@ -65,7 +64,6 @@ function webhookRequest(req: express.Request, publicBaseUrl: string | undefined)
 /** Mounted at /webhooks. */
 export function webhookRouter(deps: WebhookDeps): express.Router {
   const byName = new Map((deps.providers ?? []).map((p) => [p.name, p])); // ?? []: an app built only to list its routes
-  const firstSeen = new Lru<string, number>(deps.firstSeenCacheSize ?? 100_000);
   const r = express.Router();
 
   /** Finds the route's provider (res.locals.provider), or answers 404 before any body is read. */
@@ -92,19 +90,6 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
     res.status(status).json({ error: reason === 'unparseable' ? 'bad_request' : 'unauthorized', reason });
   };
 
-  /** Times for the reports that carry no provider time: the first time this process received each. */
-  const firstSeenTimes = (provider: ProviderName, events: readonly WebhookEvent[], now: number): Map<string, number> => {
-    const out = new Map<string, number>();
-    for (const e of events) {
-      if (e.at) continue;
-      const k = firstSeenKey(provider, e);
-      const t = firstSeen.get(k) ?? now;
-      firstSeen.set(k, t);
-      out.set(k, t);
-    }
-    return out;
-  };
-
   // A subscription handshake (a GET) where the provider has one (Provider.handshake); 405 elsewhere.
   const handshake: express.RequestHandler = (req, res) => {
     const p = res.locals.provider as Provider;
@@ -124,7 +109,7 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
       reject(res, p.name, result.reason, p.webhook.rejectionStatus[result.reason]);
       return;
     }
-    const { statuses, contacts } = trackerEvents({ provider: p.name, receivedAt: now.getTime(), firstSeen: firstSeenTimes(p.name, result.events, now.getTime()) }, result.events);
+    const { statuses, contacts } = trackerEvents({ provider: p.name, receivedAt: now.getTime() }, result.events);
     try {
       await deps.publish(statuses);
       await deps.publishContacts(contacts);

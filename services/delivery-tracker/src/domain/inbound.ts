@@ -7,6 +7,11 @@ import type { ContactEvent } from '@sicantik/schemas';
 // an opt-out or opt-in keyword (case, spaces and punctuation ignored) also records
 // OPTED_OUT / OPTED_IN, which the planner uses to stop or resume messages. The
 // provider adapters (@sicantik/providers) have verified and parsed the webhook.
+//
+// This classification is stateless (a pure function of the one message's text), so it
+// stays in the receiver role, which keeps no state. A rule that needs state (what we
+// last sent this contact, earlier replies, consent history) does not belong here: it
+// reads contact.events in a consumer (planner or dispatcher), never in the receiver.
 
 export const OPT_OUT_KEYWORDS = ['STOP', 'BERHENTI', 'UNSUBSCRIBE', 'STOP NOTIFIKASI', 'JANGAN KIRIM'] as const;
 export const OPT_IN_KEYWORDS = ['START', 'MULAI', 'SUBSCRIBE', 'DAFTAR NOTIFIKASI', 'YA SETUJU'] as const;
@@ -20,7 +25,7 @@ export function keywordKind(text: string): 'OPTED_OUT' | 'OPTED_IN' | null {
 
 /**
  * One inbound message as contact events. `at`: the provider's time of the message,
- * or the time we first received it when the provider gives none. Ids depend only
+ * or the time this webhook was received when the provider gives none. Ids depend only
  * on (provider, provider message id, kind), so a redelivered webhook gives the same events.
  */
 export function contactEvents(provider: ProviderName, m: InboundEvent, at: number): ContactEvent[] {

@@ -40,7 +40,7 @@ describe('inbound replies', () => {
     const signature = `sha256=${createHmac('sha256', 'unit-app-secret').update(body).digest('hex')}`;
     const r = meta.handleWebhook({ url: 'https://x.test/webhooks/meta', method: 'POST', headers: { 'x-hub-signature-256': signature }, rawBody: Buffer.from(body), query: {} }, new Date(t));
     if (!r.ok) throw new Error(r.reason);
-    const { contacts, statuses } = trackerEvents({ provider: 'meta', receivedAt: t, firstSeen: new Map() }, r.events);
+    const { contacts, statuses } = trackerEvents({ provider: 'meta', receivedAt: t }, r.events);
     expect(statuses).toEqual([]);
     expect(contacts.map((e) => [e.kind, e.phone, e.provider, e.occurredAt])).toEqual([
       ['MESSAGE_RECEIVED', '+6281234567890', 'meta', 1795312800000], ['OPTED_IN', '+6281234567890', 'meta', 1795312800000], ['MESSAGE_RECEIVED', '+6281234567890', 'meta', 1795312801000],
