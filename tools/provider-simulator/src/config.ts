@@ -228,12 +228,18 @@ const senderE164 = (v: string | undefined): string | undefined => {
   return digits ? `+${digits}` : undefined;
 };
 
+/** Each provider's own retry setting (named in full, so the docs test finds them). */
+const RETRY_VARIABLE: Readonly<Record<ProviderName, string>> = {
+  meta: 'SIM_WEBHOOK_RETRY_META', twilio: 'SIM_WEBHOOK_RETRY_TWILIO', bird: 'SIM_WEBHOOK_RETRY_BIRD',
+  vonage: 'SIM_WEBHOOK_RETRY_VONAGE', fonnte: 'SIM_WEBHOOK_RETRY_FONNTE', watzap: 'SIM_WEBHOOK_RETRY_WATZAP',
+};
+
 /** SIM_WEBHOOK_RETRY and SIM_WEBHOOK_RETRY_<PROVIDER> (real, none or fixed:N). */
 function retryFromEnv(env: NodeJS.ProcessEnv): Pick<SimConfig, 'webhookRetry' | 'webhookRetryByProvider'> {
   const read = (name: string) => (env[name] ? parseRetryPolicy(env[name]!, name) : undefined);
   const byProvider: Partial<Record<ProviderName, RetryPolicy>> = {};
   for (const p of PROVIDERS) {
-    const r = read(`SIM_WEBHOOK_RETRY_${p.toUpperCase()}`);
+    const r = read(RETRY_VARIABLE[p]);
     if (r) byProvider[p] = r;
   }
   const all = read('SIM_WEBHOOK_RETRY');
