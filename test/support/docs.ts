@@ -21,7 +21,8 @@ import { documentedOperations } from './apiDocs';
 //   baseEnv), each provider adapter's envVars (@sicantik/providers, each also as NAME_FILE),
 //   and the environment reads of the source, benches and scripts (`env.NAME`, `env['NAME']`,
 //   `E.NAME`, an env helper called with 'NAME', `${NAME:-default}` in shell, `NAME=value program`
-//   in a script, a Dockerfile ARG). A path outside the repository (../shared/) must exist there.
+//   in a script, a Dockerfile ARG). A path outside the repository (../shared/) must exist there when that
+//   folder is beside the repository (a lone clone without it skips such paths).
 // - Command: a code line or inline code that starts (after `NAME=value` assignments) with
 //   `npx NAME` (a workspace package's bin, or a tool in node_modules/.bin), `node PATH`,
 //   `bash PATH`, a path to a `.sh` file, or `npm run NAME` (a script of the root
@@ -148,7 +149,14 @@ function pathExists(token: string, docFile: string, ctx: DocsContext): boolean |
   const candidates = [path.posix.normalize(path.posix.join(docDir, p)), path.posix.normalize(p)];
   const bare = !p.includes('/');
   for (const c of candidates) {
-    if (c.startsWith('..')) { if (fs.existsSync(path.resolve(ctx.root, c))) return true; continue; } // beside the repository (../shared/)
+    if (c.startsWith('..')) {
+      // Beside the repository (../shared/): checked where that folder is there (CI, the team's
+      // machines); a lone clone without it cannot tell, and takes the name as it is.
+      const target = path.resolve(ctx.root, c);
+      const besideDir = path.join(path.dirname(ctx.root), path.relative(path.dirname(ctx.root), target).split(path.sep)[0]!);
+      if (fs.existsSync(target) || !fs.existsSync(besideDir)) return true;
+      continue;
+    }
     if (c.includes('*')) {
       const re = globRegex(c.replace(/\/$/, ''));
       if (ctx.files.some((f) => re.test(f) || f.split('/').some((_, i, a) => re.test(a.slice(0, i + 1).join('/'))))) return true;

@@ -14,7 +14,8 @@ import type { DeliveryStatus, DispatchStatus } from '@sicantik/schemas';
 //   provider message id) and has not reported on it yet. Its own state, never shown as
 //   sending; first reached at acceptedAt.
 // - no_report: the provider accepted the message but sent no status report in time
-//   and has no status lookup API (the dispatcher's reconciler says so with a
+//   and has no status lookup API, or its lookups found nothing final before the
+//   reconciler gave up (the dispatcher's reconciler says so with a
 //   delivery.status NO_REPORT, first reached at noReportAt). A late sent, delivered or
 //   read webhook, or a failure, still moves it on; nothing moves it back to accepted.
 //   Where the provider has a lookup API, the reconciler's answer is an ordinary

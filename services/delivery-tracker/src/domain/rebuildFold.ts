@@ -59,7 +59,10 @@ export class RebuildFold {
     this.events++;
     const s = providerStatus(e);
     const m = this.statuses.get(e.providerMessageId) ?? new Map<string, ProviderStatus>();
-    m.set(s.eventId, s);
+    // One event id can come again with a later time (a redelivered webhook without a provider
+    // time, a lookup repeated after a crash): the live join keeps each state's earliest time, so does this.
+    const seen = m.get(s.eventId);
+    if (!seen || s.at < seen.at) m.set(s.eventId, s);
     this.statuses.set(e.providerMessageId, m);
   }
   /** Returns the decision's document the first time its event id is seen (insert-only: it can be written at once). */

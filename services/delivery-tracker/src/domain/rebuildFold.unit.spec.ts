@@ -47,4 +47,19 @@ describe('rebuild from the topics', () => {
       { _id: '2026-11-22', appliedBatches: {}, total: 3, byStatus: { accepted: 1, no_report: 1, delivered: 1 }, sent: 1, delivered: 1 },
     ]);
   });
+
+  it('one event id received twice at different times (a redelivery without a provider time) keeps the earliest, as the live join does, in either order', () => {
+    for (const times of [[700, 900], [900, 700]]) {
+      const fold = new RebuildFold();
+      fold.requested(requested('d'));
+      fold.dispatched(dispatched('d', 'ACCEPTED', 2));
+      for (const s of times) fold.status(delivery('wamid.d', 'DELIVERED', s));
+      for (const s of times) fold.status(delivery('wamid.y', 'SENT', s)); // a message not known yet: waits with its earliest time
+      const out = fold.output('rebuild.1');
+      const live = toDoc('d', [requestedFact(requested('d')), dispatchFact(dispatched('d', 'ACCEPTED', 2)), ...times.map((s) => statusFact(providerStatus(delivery('wamid.d', 'DELIVERED', s))))].reduce(merge, EMPTY), 'rebuild.1', {});
+      expect([times, out.notifications.find((d) => d._id === 'd')]).toEqual([times, live]);
+      expect([times, publicView(out.notifications.find((d) => d._id === 'd')!)]).toMatchObject([times, { deliveredAt: new Date(t0 + 700_000) }]);
+      expect([times, out.pending]).toEqual([times, [{ _id: 'wamid.y', statuses: [{ eventId: 's-wamid.y-SENT', state: 'sent', at: t0 + 700_000, errorCode: null, errorTitle: null }] }]]);
+    }
+  });
 });

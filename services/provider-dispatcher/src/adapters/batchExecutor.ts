@@ -81,15 +81,33 @@ async function safeSend(sender: Sender, provider: ProviderName, msg: OutboundMes
   }
 }
 
+/** A lookup that throws is an answer to try again later, like a provider's retriable error. */
 async function safeLookup(sender: Sender, provider: ProviderName, id: string): Promise<LookupAnswer> {
-  return sender.lookup ? sender.lookup(provider, id) : { kind: 'unsupported' };
+  if (!sender.lookup) return { kind: 'unsupported' };
+  try {
+    return await sender.lookup(provider, id);
+  } catch (e) {
+    return { kind: 'error', disposition: 'retry', reason: `status lookup failed: ${(e as Error).message}` };
+  }
 }
 
-/** Runs fn over items with at most `limit` in flight; results in input order. */
+/**
+ * Runs fn over items with at most `limit` in flight; results in input order. After a
+ * failure nothing more is started, and it rejects only once every call in flight has
+ * settled: no answer reaches the core after its batch was abandoned (a claimed call never
+ * started stays claimed: in doubt, never sent).
+ */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  const worker = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); } };
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try { out[i] = await fn(items[i]!); } catch (error) { failure ??= { error }; }
+    }
+  };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
   return out;
 }

@@ -142,6 +142,20 @@ describe('runBatch: the core and its executor', () => {
     expect(statuses(log.ledger)).toEqual(['SENDING1@meta', 'ACCEPTED1@meta']);
   });
 
+  it('mapLimit after a failure starts nothing more and rejects only when the calls in flight have settled', async () => {
+    const started: number[] = [];
+    const settled: number[] = [];
+    const run = mapLimit([1, 2, 3, 4, 5], 2, async (x) => {
+      started.push(x);
+      await new Promise((r) => setTimeout(r, x === 1 ? 1 : 30));
+      settled.push(x);
+      if (x === 1) throw new Error('boom');
+      return x;
+    });
+    await expect(run).rejects.toThrow('boom');
+    expect([started, settled.sort()]).toEqual([[1, 2], [1, 2]]);
+  });
+
   it('mapLimit keeps the input order', async () => {
     expect(await mapLimit([5, 1, 3], 2, async (x) => { await new Promise((r) => setTimeout(r, x)); return x * 2; })).toEqual([10, 2, 6]);
   });

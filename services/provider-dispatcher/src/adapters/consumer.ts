@@ -155,8 +155,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   };
 }
 
-/** The ledger and retry topics must have the input's partition count: partition p of each belongs to partition p of the input. */
-async function checkCoPartitioned(admin: Admin, input: string, others: string[]): Promise<number> {
+/** The ledger and retry topics (the reconciler's too) must have the input's partition count: partition p of each belongs to partition p of the input. */
+export async function checkCoPartitioned(admin: Admin, input: string, others: string[]): Promise<number> {
   const meta = await untilAvailable(() => admin.fetchTopicMetadata({ topics: [input, ...others] }));
   const count = (t: string) => meta.topics.find((x) => x.name === t)?.partitions.length ?? 0;
   for (const t of others) {

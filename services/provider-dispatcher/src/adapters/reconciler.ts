@@ -6,6 +6,7 @@ import type { SchemaCodec, TopicName } from '@sicantik/schemas';
 import { awaitingOf, caughtUpPartitions, decide, isDue, isExpired, type Decision, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from '../domain/reconcile';
 import { pool } from './reconcileLookups';
 import { ReconcilePartitions, reconcileChangelog } from './reconcileState';
+import { checkCoPartitioned } from './consumer';
 
 ////////// Reconciliation at the edge (the rules: domain/reconcile.ts; how to run it: RECONCILE.md)
 // Stage 1 (group <group>-accepted): every ACCEPTED record of notification.dispatch is
@@ -42,6 +43,8 @@ interface RunningReconciler { state: ReconcilePartitions; stop(): Promise<void> 
 
 export async function startReconciler(o: ReconcilerOptions): Promise<RunningReconciler> {
   const log = o.logger.child({ component: 'reconciler' });
+  // A report and its acceptance meet only on the same partition number of each topic.
+  await checkCoPartitioned(o.admin, o.codec.topic('delivery.status'), [o.codec.topic('dispatch.awaiting-report'), o.codec.topic('dispatch.reconcile')]);
   const outcomes = new o.metrics.client.Counter({ name: 'sicantik_reconcile_total', help: 'Accepted messages the reconciler resolved, by provider and outcome (reported, looked_up, sent_only, no_report)', labelNames: ['provider', 'outcome'], registers: [o.metrics.registry] });
   const lookups = new o.metrics.client.Counter({ name: 'sicantik_reconcile_lookups_total', help: 'Status lookups by the reconciler, by provider and answer', labelNames: ['provider', 'answer'], registers: [o.metrics.registry] });
   let readers = 0;
