@@ -133,7 +133,6 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
     // Every claim it wrote before dying, read back (the reader is asynchronous; nothing is written while it is down).
     await dispatchedCaughtUp();
     const arrivedBeforeKill = new Map([...arrivals].map(([k, v]) => [k, v.length]));
-    const claimedBeforeKill = new Set(dispatched.filter((e) => e.status === 'SENDING').map((e) => e.notificationId));
 
     launch();
     await waitFor(async () => runningCount() === 2, { timeoutMs: 90_000, what: 'provider-dispatcher running again' });
@@ -166,7 +165,9 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
         expect(e.routeReason).toBe(optedIn(i) ? 'OPTED_IN' : 'NOT_OPTED_IN');
       } else {
         // Only a notification claimed before the kill, sent at most once (in flight or not yet called then), never after.
-        expect([n.notificationId, e.status, claimedBeforeKill.has(n.notificationId), reached.length === (arrivedBeforeKill.get(n.recipient.phone) ?? 0)]).toEqual([n.notificationId, 'IN_DOUBT', true, true]);
+        // (claimed by the killed process: the restarted one claims nothing it finds claimed; a claim produced just
+        // before the kill may reach the topic after the read above)
+        expect([n.notificationId, e.status, dispatched.some((x) => x.notificationId === n.notificationId && x.status === 'SENDING'), reached.length === (arrivedBeforeKill.get(n.recipient.phone) ?? 0)]).toEqual([n.notificationId, 'IN_DOUBT', true, true]);
         inDoubt.push(n.notificationId);
       }
     }
