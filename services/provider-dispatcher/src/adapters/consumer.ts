@@ -33,13 +33,17 @@ export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch'
  */
 export type ContactFeed = (apply: (change: ContactChange) => void) => Promise<{ stop(): Promise<void> }>;
 
-interface DispatcherOptions {
+/** What the dispatcher's consumers (sends, reconciler) share: Kafka, the codec, logs and metrics. */
+export interface KafkaDeps {
   kafka: Kafka;
   admin: Admin;
   codec: SchemaCodec;
   producer: EventProducer;
   logger: Logger;
   metrics: Metrics;
+}
+
+interface DispatcherOptions extends KafkaDeps {
   sender: Sender;
   routing: RoutingPolicy;
   /** The opt-in changes, each applied through the core's `contact` input; caught up before the first batch. */

@@ -1,12 +1,10 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { errorMessage } from '@sicantik/core';
-import { coPartitionedAssigner, runBatchConsumer, type EventProducer, type OutMessage, type RecordBatch } from '@sicantik/kafka';
-import type { Logger, Metrics } from '@sicantik/observability';
-import type { SchemaCodec, TopicName } from '@sicantik/schemas';
+import { coPartitionedAssigner, runBatchConsumer, type OutMessage, type RecordBatch } from '@sicantik/kafka';
+import type { TopicName } from '@sicantik/schemas';
 import { awaitingOf, caughtUpPartitions, decide, isDue, isExpired, type Decision, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from '../domain/reconcile';
 import { pool } from './reconcileLookups';
 import { ReconcilePartitions, reconcileChangelog } from './reconcileState';
-import { checkCoPartitioned } from './consumer';
+import { checkCoPartitioned, type KafkaDeps } from './consumer';
 
 ////////// Reconciliation at the edge (the rules: domain/reconcile.ts; how to run it: RECONCILE.md)
 // Stage 1 (group <group>-accepted): every ACCEPTED record of notification.dispatch is
@@ -20,13 +18,7 @@ import { checkCoPartitioned } from './consumer';
 
 export const RECONCILER_TOPICS: readonly TopicName[] = ['notification.dispatch', 'delivery.status', 'dispatch.awaiting-report', 'dispatch.reconcile'];
 
-interface ReconcilerOptions {
-  kafka: Kafka;
-  admin: Admin;
-  codec: SchemaCodec;
-  producer: EventProducer;
-  logger: Logger;
-  metrics: Metrics;
+interface ReconcilerOptions extends KafkaDeps {
   settings: ReconcileSettings;
   lookup(provider: string, providerMessageId: string): Promise<LookupAnswer>;
   groupId: string;
