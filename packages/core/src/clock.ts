@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 ////////// Time
 // A Clock is injected wherever the time decides an outcome or is written into an
 // event: each service's main.ts passes systemClock (tests pass a fixedClock or their
@@ -33,3 +35,31 @@ export const jakartaDayNumber = (ms: number): number => Math.floor((ms + JAKARTA
 export const jakartaDayStart = (day: number): number => day * DAY_MS - JAKARTA_OFFSET_MS;
 /** The date (yyyy-MM-dd) of an instant in Asia/Jakarta. */
 export const jakartaDate = (ms: number): string => new Date(ms + JAKARTA_OFFSET_MS).toISOString().slice(0, 10);
+
+////////// A clock tests can move, across processes (end-to-end tests only)
+// With SICANTIK_TEST_CLOCK_FILE set, a service's time is the system time plus the
+// number of milliseconds written in that file (a plain integer; a missing or empty file
+// counts as 0). The file is read at most every 50 ms, so a test moves every running
+// service's time at once by rewriting one file (e.g. to 22:00 Asia/Jakarta, then to
+// 07:00 the next morning). Unset (always, outside tests), it is the system clock.
+// Only services read it (each main.ts); pure logic gets `now` passed in as before.
+export function clockFromEnv(env: NodeJS.ProcessEnv = process.env, readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): Clock {
+  const file = env['SICANTIK_TEST_CLOCK_FILE'];
+  if (!file) return systemClock;
+  let offset = 0;
+  let readAt = -Infinity;
+  return {
+    now: () => {
+      const t = Date.now();
+      if (t - readAt >= 50) {
+        readAt = t;
+        let text = '';
+        try { text = readFile(file).trim(); } catch { text = ''; }
+        const n = text === '' ? 0 : Number(text);
+        if (!Number.isFinite(n)) throw new Error(`SICANTIK_TEST_CLOCK_FILE ${file} holds ${JSON.stringify(text)}, not a number of milliseconds`);
+        offset = n;
+      }
+      return new Date(t + offset);
+    },
+  };
+}

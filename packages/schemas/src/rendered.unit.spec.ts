@@ -30,7 +30,7 @@ describe('notification.rendered: a generic language instead of Meta\'s template 
 
   it('an event written with the old schema reads with the new one: language from metaLanguage, the Meta template name gone', () => {
     const { metaTemplateName: _n, metaLanguage: _l, ...rest } = oldRendered();
-    expect(read(current('notification.rendered'), fixture('notification.rendered.meta-fields.avsc'), oldRendered())).toEqual({ ...rest, language: 'en_US' });
+    expect(read(current('notification.rendered'), fixture('notification.rendered.meta-fields.avsc'), oldRendered())).toEqual({ ...rest, recipient: { ...rest.recipient, subjectId: null }, language: 'en_US', notBefore: null, deferReason: null, supersedeKey: null, staleAfter: null });
     expect(read(current('notification.rendered'), fixture('notification.rendered.meta-fields.avsc'), oldRendered({ metaLanguage: 'id', metaTemplateName: null }))).toMatchObject({ language: 'id' });
   });
 

@@ -29,12 +29,34 @@ export interface PermitEvent extends Envelope {
   source: string;
   pendaftaran_id: string;
   payload: PermitPayload;
+  /** Issue 16: the applicant's subject id (absent/null in older events). */
+  subjectId?: string | null;
 }
 
 export type RecipientKind = 'APPLICANT' | 'STAFF' | 'OFFICIAL';
-export interface Recipient { kind: RecipientKind; id: string; name: string | null; phone: string }
+export interface Recipient {
+  kind: RecipientKind; id: string; name: string | null; phone: string;
+  /** The person's pseudonymous subject id (issue 16; absent/null in older events). */
+  subjectId?: string | null;
+}
 
-export interface NotificationRequested extends Envelope {
+/**
+ * Time and replacement rules of a notification (issue 16; added with defaults, absent in
+ * older events). The planner sets them on notification.requests, the renderer copies
+ * them to notification.rendered, the dispatcher obeys them.
+ */
+export interface NotificationTiming {
+  /** Earliest time it may be handed to a provider (quiet hours, working hours, coalescing); null = at once. */
+  notBefore?: number | null;
+  /** QUIET_HOURS, WORKING_HOURS, HOLIDAY, COALESCING; null when not deferred. */
+  deferReason?: string | null;
+  /** While held, a later notification with the same key drops this one (SUPERSEDED). */
+  supersedeKey?: string | null;
+  /** While held, dropped (STALE) after this time. */
+  staleAfter?: number | null;
+}
+
+export interface NotificationRequested extends Envelope, NotificationTiming {
   notificationId: string;
   scenario: string;
   templateCode: string;
@@ -47,7 +69,7 @@ export interface NotificationRequested extends Envelope {
 }
 
 export interface TemplateParameter { name: string; value: string }
-export interface NotificationRendered extends Envelope {
+export interface NotificationRendered extends Envelope, NotificationTiming {
   notificationId: string;
   scenario: string;
   templateCode: string;
@@ -68,8 +90,15 @@ export interface NotificationRendered extends Envelope {
   providerParameters?: Record<string, Record<string, string>>;
 }
 
-/** SKIPPED: nothing sent on purpose (routeReason says why: OPTED_OUT); final, like ACCEPTED, FAILED and IN_DOUBT. */
-export type DispatchStatus = 'SENDING' | 'ACCEPTED' | 'RETRY_SCHEDULED' | 'FAILED' | 'IN_DOUBT' | 'DUPLICATE_SUPPRESSED' | 'SKIPPED';
+/**
+ * SKIPPED: nothing sent on purpose (routeReason says why: OPTED_OUT); final, like ACCEPTED, FAILED and IN_DOUBT.
+ * Issue 16: DEFERRED (waiting for notBefore; not final), HELD (waiting for the contact's
+ * opt-in; not final), DROPPED (a held one superseded, stale or expired; final),
+ * SUBJECT_ERASED (the person's key is gone: nothing sent; final).
+ */
+export type DispatchStatus =
+  | 'SENDING' | 'ACCEPTED' | 'RETRY_SCHEDULED' | 'FAILED' | 'IN_DOUBT' | 'DUPLICATE_SUPPRESSED' | 'SKIPPED'
+  | 'DEFERRED' | 'HELD' | 'DROPPED' | 'SUBJECT_ERASED';
 export interface NotificationDispatchRecorded extends Envelope {
   notificationId: string;
   pendaftaran_id: string;
@@ -100,6 +129,14 @@ export interface NotificationDispatchRecorded extends Envelope {
   latencyMs?: number | null;
   /** The opt-in link was appended to the text. */
   optInLink?: boolean;
+  /** Issue 16: the recipient's subject id. */
+  subjectId?: string | null;
+  /** Issue 16: keyed hash of the provider message id (joins without the id itself). */
+  providerMessageRef?: string | null;
+  /** Issue 16, DEFERRED/HELD: the notification's supersede key. */
+  supersedeKey?: string | null;
+  /** Issue 16, DROPPED: the notification id that replaced this one. */
+  supersededBy?: string | null;
 }
 
 /** A dispatch attempt waiting for its time on dispatch.retry.<tier>, with the notification itself. */
@@ -174,11 +211,32 @@ export interface ReconcileEntry {
   updatedAt: number;
 }
 
+/**
+ * MESSAGE_RECEIVED: an inbound message (recorded by the stateless webhook receiver).
+ * Issue 16: MESSAGE_SENT (the dispatcher: a provider accepted a message to this person),
+ * and what a consumer partitioned by subject concluded from the messages: OPTED_IN,
+ * OPTED_OUT, HELP_REQUESTED, REPLY_UNMATCHED, WRONG_NUMBER.
+ */
+export type ContactEventKind =
+  | 'MESSAGE_RECEIVED' | 'OPTED_IN' | 'OPTED_OUT'
+  | 'MESSAGE_SENT' | 'HELP_REQUESTED' | 'REPLY_UNMATCHED' | 'WRONG_NUMBER';
 export interface ContactEvent extends Envelope {
   provider: string;
   phone: string;
-  kind: 'MESSAGE_RECEIVED' | 'OPTED_IN' | 'OPTED_OUT';
+  kind: ContactEventKind;
   text: string | null;
+  // Issue 16 (added with defaults: absent in older events).
+  subjectId?: string | null;
+  /** Proof: the inbound message's provider id, or the sent message's. */
+  providerMessageId?: string | null;
+  /** Proof: the provider message id the inbound message answered (Meta context.id, ...). */
+  contextId?: string | null;
+  notificationId?: string | null;
+  pendaftaran_id?: string | null;
+  /** Why this classification. */
+  reason?: string | null;
+  /** MESSAGE_SENT: the message asked for opt-in. */
+  optInRequest?: boolean;
 }
 
 export interface TemplateEvent extends Envelope {
@@ -200,7 +258,8 @@ export interface TemplateEvent extends Envelope {
 }
 
 export interface PlannerDecisionRecorded extends Envelope {
-  decision: 'PLANNED' | 'SKIPPED' | 'CANCELLED';
+  /** Issue 16 adds DEFERRED (planned with a later earliest send time) and COALESCED (carried by another message). */
+  decision: 'PLANNED' | 'SKIPPED' | 'CANCELLED' | 'DEFERRED' | 'COALESCED';
   scenario: string;
   pendaftaran_id: string;
   notificationId: string | null;
@@ -209,6 +268,10 @@ export interface PlannerDecisionRecorded extends Envelope {
   reason: string | null;
   /** Stable code of the reason (added later: absent in the oldest events). */
   reasonCode?: string | null;
+  /** DEFERRED: the earliest send time. */
+  notBefore?: number | null;
+  /** COALESCED: the notification id of the message that carries this change. */
+  carriedBy?: string | null;
 }
 
 export interface DirectoryEntryUpdated extends Envelope {
@@ -218,6 +281,8 @@ export interface DirectoryEntryUpdated extends Envelope {
   phone: string;
   jenisIzin: string[];
   active: boolean;
+  /** Issue 16: the person's subject id (absent/null in older events). */
+  subjectId?: string | null;
 }
 
 /** The planner's changelog record (planner.state): the latest state of one key, as JSON. */

@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { systemClock } from '@sicantik/core';
+import { clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra, type Infra } from '@sicantik/kafka';
 import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import type { TopicName } from '@sicantik/schemas';
@@ -9,6 +9,9 @@ import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
+
+/** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
+const clock = clockFromEnv();
 
 ////////// Composition root
 // TRACKER_ROLE (config.ts) chooses what this process runs: `receiver` the webhooks only
@@ -22,7 +25,7 @@ const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events'];
 function receiver(cfg: Config, infra: Infra): WebhookDeps {
   const { logger, metrics, producer } = infra;
   return {
-    logger, now: () => systemClock.now(),
+    logger, now: () => clock.now(),
     publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
     publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
     providers: cfg.providers, ...(cfg.WEBHOOK_PUBLIC_BASE_URL ? { publicBaseUrl: cfg.WEBHOOK_PUBLIC_BASE_URL } : {}),

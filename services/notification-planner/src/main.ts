@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TransientError, ValidationError, systemClock } from '@sicantik/core';
+import { TransientError, ValidationError, clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, followTopic, installShutdown, runBatchConsumer, runService, startInfra, untilAvailable } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import type { PlannerCommand } from '@sicantik/schemas';
@@ -7,6 +7,9 @@ import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
 import { readConfig } from './config';
 import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
+
+/** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
+const clock = clockFromEnv();
 
 ////////// Composition root
 // No database: the planner's state is in memory, restored from Kafka (the changelog
@@ -16,7 +19,7 @@ async function main() {
   const cfg = readConfig();
   const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands']);
   const { logger, metrics, producer, codec, kafka, admin } = infra;
-  const now = () => systemClock.now();
+  const now = () => clock.now();
   const memory = new PlannerMemory();
   const planner = new Planner({
     memory, producer, logger, now,

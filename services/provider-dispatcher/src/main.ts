@@ -1,5 +1,5 @@
 import express from 'express';
-import { systemClock } from '@sicantik/core';
+import { clockFromEnv } from '@sicantik/core';
 import { followTopic, installShutdown, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { configuredProviders, type ProviderName } from '@sicantik/providers';
@@ -13,6 +13,9 @@ import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
 import { effectiveChain, hasOptInGateway } from './domain/routing';
 import type { OperatorDeps } from './adapters/operators';
 import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type ContactFeed } from './adapters/consumer';
+
+/** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
+const clock = clockFromEnv();
 
 ////////// Composition root
 // No database: the dispatch ledger lives in memory for the partitions this instance
@@ -51,7 +54,7 @@ async function main() {
   });
 
   const optInLink = cfg.OPT_IN_LINK ? { url: cfg.OPT_IN_LINK, text: cfg.OPT_IN_TEXT ?? DEFAULT_OPT_IN_TEXT } : undefined;
-  const now = () => systemClock.now().getTime();
+  const now = () => clock.now().getTime();
   const dispatcher = await startDispatcher({
     kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contactChanges,
     pacing: { rates: cfg.RATE_LIMITS, pairRates: cfg.PAIR_RATE_LIMITS, quotas: cfg.DAILY_QUOTAS },

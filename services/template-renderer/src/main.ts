@@ -1,10 +1,13 @@
-import { systemClock } from '@sicantik/core';
+import { clockFromEnv } from '@sicantik/core';
 import { installShutdown, runBatchConsumer, runService, startInfra } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { createTemplateAdminApp } from './adapters/http';
 import { TemplateStore } from './adapters/templateStore';
 import { readConfig } from './config';
 import { renderRequest } from './domain/renderRequest';
+
+/** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
+const clock = clockFromEnv();
 
 ////////// Composition root
 async function main() {
@@ -13,7 +16,7 @@ async function main() {
   const { logger, metrics, producer } = infra;
   const store = new TemplateStore(infra.kafka, infra.admin, infra.codec, logger);
   await store.start(cfg.SERVICE_INSTANCE);
-  const seeded = await store.seedDefaults(producer, systemClock.now());
+  const seeded = await store.seedDefaults(producer, clock.now());
   if (seeded.length) logger.info({ seeded }, 'seeded default templates');
   // Batch-first: a partition's records are rendered from memory and produced in one request.
   const consumer = await runBatchConsumer({
@@ -30,7 +33,7 @@ async function main() {
     },
   });
   const app = createTemplateAdminApp({
-    store, logger, now: () => systemClock.now(), adminToken: cfg.ADMIN_API_TOKEN, ops: opsRouter(metrics, infra.checks),
+    store, logger, now: () => clock.now(), adminToken: cfg.ADMIN_API_TOKEN, ops: opsRouter(metrics, infra.checks),
     publish: (t) => producer.send([{ topic: 'template.events', key: t.code, value: t }]),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);

@@ -199,9 +199,12 @@ export function decideDelivery(job: Job, entry: LedgerEntry | undefined, unrecor
     : { kind: 'attempt', next: { attempt: r.attempt, excluded: [...r.excludedProviders], preferred: asProvider(r.provider), previous: { provider: r.provider, providerAttempt: Math.max(0, r.providerAttempt - 1) }, fallback: undefined } });
 
   switch (entry.status) {
-    case 'ACCEPTED': case 'FAILED': case 'IN_DOUBT': case 'SKIPPED':
+    case 'ACCEPTED': case 'FAILED': case 'IN_DOUBT': case 'SKIPPED': case 'DROPPED': case 'SUBJECT_ERASED':
       if (retry) return { kind: 'skip', why: 'already final' };
       return entry.local ? { kind: 'skip', why: 'already emitted by this process' } : { kind: 'reemit', record: recordedAgain(n, entry) };
+    // Issue 16's waits: nothing records them yet; their handling comes with the gate and the hold.
+    case 'DEFERRED': case 'HELD':
+      return { kind: 'skip', why: 'waiting (not handled yet)' };
     case 'SENDING':
       // A retry record for the next attempt is written only after the previous attempt's
       // answer said "retry": it proves that attempt failed and may be made.
