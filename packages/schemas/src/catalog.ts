@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
   AwaitingReport, ContactEvent, DirectoryEntryUpdated, DispatchDeadLettered, DispatchRetryScheduled, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
-  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, ReconcileEntry, TemplateEvent,
+  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, PrivacyRequestRecorded, ReconcileEntry, SubjectIndexEntry, SubjectKey, TemplateEvent,
 } from './types';
 
 ////////// Topic catalogue: one Avro schema per topic value (schemas/<topic>.avsc)
@@ -26,6 +26,9 @@ export interface TopicValues {
   'dispatch.dead-letter': DispatchDeadLettered;
   'dispatch.awaiting-report': AwaitingReport;
   'dispatch.reconcile': ReconcileEntry;
+  'subject.keys': SubjectKey;
+  'subject.index': SubjectIndexEntry;
+  'privacy.requests': PrivacyRequestRecorded;
 }
 export type TopicName = keyof TopicValues;
 
@@ -37,7 +40,12 @@ export interface TopicSpec {
   name: TopicName; compacted: boolean; keyedBy: string; copartitioned?: boolean;
   /** A compacted topic whose records are also deleted this long after they were written (cleanup.policy compact,delete). */
   retentionMs?: number;
+  /** A compacted topic whose superseded records and tombstones must be compacted away within this time (max.compaction.lag.ms). */
+  maxCompactionLagMs?: number;
 }
+
+/** How soon an erased subject's key and blind-index entries are compacted away (at most 24 hours, UU PDP erasure). */
+export const ERASURE_COMPACTION_LAG_MS = 24 * 3600_000;
 
 /** How long the dispatcher's reconciler remembers a message after its last change (dispatch.reconcile's retention). */
 export const RECONCILE_RETENTION_MS = 30 * 24 * 3600_000;
@@ -66,6 +74,11 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   // by key), and its changelog (per provider message id, on the partition of its delivery.status records).
   'dispatch.awaiting-report': { name: 'dispatch.awaiting-report', compacted: false, keyedBy: 'providerMessageId' },
   'dispatch.reconcile': { name: 'dispatch.reconcile', compacted: true, keyedBy: 'providerMessageId', copartitioned: true, retentionMs: RECONCILE_RETENTION_MS },
+  // The privacy model (issue 16): each person's data key, and the blind index from phone number to subject; erasure tombstones both.
+  'subject.keys': { name: 'subject.keys', compacted: true, keyedBy: 'subjectId', maxCompactionLagMs: ERASURE_COMPACTION_LAG_MS },
+  'subject.index': { name: 'subject.index', compacted: true, keyedBy: 'blindIndex', copartitioned: true, maxCompactionLagMs: ERASURE_COMPACTION_LAG_MS },
+  // Access and erasure requests with their deadline.
+  'privacy.requests': { name: 'privacy.requests', compacted: false, keyedBy: 'requestId' },
 };
 
 /** The dispatcher's retry topics, by delay tier (1-based); their schemas are generated from one template (generate.ts). */

@@ -305,3 +305,19 @@ export interface PlannerCommand {
   partitions: number;
   requestedAt: number;
 }
+
+/** subject.keys: a person's data key, wrapped by a master key (a tombstone erases it). */
+export interface SubjectKey { subjectId: string; /** base64 */ wrappedKey: string; masterKeyId: string; createdAt: number }
+/** subject.index: blind index (keyed hash of the E.164 number) -> subject (a tombstone forgets it). */
+export interface SubjectIndexEntry { blindIndex: string; subjectId: string; createdAt: number }
+/** privacy.requests: an access or erasure request, when received and when answered. */
+export interface PrivacyRequestRecorded extends Envelope {
+  requestId: string;
+  kind: 'ACCESS' | 'ERASURE';
+  subjectId: string | null;
+  receivedAt: number;
+  /** receivedAt + 3 x 24 h. */
+  deadline: number;
+  status: 'RECEIVED' | 'DONE' | 'NO_SUBJECT';
+  detail: string | null;
+}
