@@ -13,7 +13,8 @@ describe('followTopic against the real broker', () => {
   const admin = kafka.admin();
   const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: prefix });
   const producer = EventProducer.create(kafka, codec);
-  const event = (i: number): ContactEvent => ({ eventId: `e-${i}`, occurredAt: 1_700_000_000_000 + i, correlationId: `c-${i}`, causationId: null, provider: 'meta', phone: `+62812${String(i).padStart(7, '0')}`, kind: i % 2 ? 'OPTED_IN' : 'OPTED_OUT', text: null });
+  const event = (i: number): ContactEvent => ({ eventId: `e-${i}`, occurredAt: 1_700_000_000_000 + i, correlationId: `c-${i}`, causationId: null, provider: 'meta', phone: `+62812${String(i).padStart(7, '0')}`, kind: i % 2 ? 'OPTED_IN' : 'OPTED_OUT', text: null,
+    subjectId: null, providerMessageId: null, contextId: null, notificationId: null, pendaftaran_id: null, reason: null, optInRequest: false });
   const read = (o: { partitions?: number[]; keepFollowing?: boolean; seen: { v: ContactEvent; partition: number; offset: string }[] }) => followTopic({
     kafka, admin, codec, topic: 'contact.events', groupId: uniq(`${prefix}follow-`), ...(o.partitions ? { partitions: o.partitions } : {}), keepFollowing: o.keepFollowing ?? false,
     onMessage: (v, m) => { o.seen.push({ v, ...m }); },
