@@ -283,6 +283,8 @@ export interface DirectoryEntryUpdated extends Envelope {
   active: boolean;
   /** Issue 16: the person's subject id (absent/null in older events). */
   subjectId?: string | null;
+  /** Issue 16: the person's IANA time zone for working hours; null = the office's (absent/null in older events). */
+  zone?: string | null;
 }
 
 /** The planner's changelog record (planner.state): the latest state of one key, as JSON. */

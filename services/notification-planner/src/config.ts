@@ -1,5 +1,15 @@
 import { baseEnv, loadConfig, port, z } from '@sicantik/config';
+import { IANAZone } from 'luxon';
 import { parseCountryList } from '@sicantik/core';
+import { DEFAULT_HOLIDAYS, parseHolidays } from './domain/holidays';
+import { DEFAULT_URGENCY, parseHours, parseUrgency, parseWorkingHours } from './domain/timing';
+
+/** A zod transform from a parser that returns an Error for bad input. */
+const parsed = <T>(parse: (v: string) => T | Error) => (v: string, ctx: z.RefinementCtx): T => {
+  const r = parse(v);
+  if (r instanceof Error) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER; }
+  return r;
+};
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -36,6 +46,29 @@ export const configSchema = z.object({
   }),
   /** Where an applicant opts in: a wa.me link to the official number with the MULAI keyword prefilled. */
   LINK_OPT_IN: z.url().default('https://wa.me/6281100000000?text=MULAI'),
+
+  ////////// Issue 16: when messages may go (README: "Quiet hours, working hours, coalescing")
+  /** The office's IANA zone: citizens' quiet hours, and staff without a zone of their own in the directory. */
+  OFFICE_TIME_ZONE: z.string().default('Asia/Jakarta').refine((v) => IANAZone.isValidZone(v), 'is not an IANA time zone (e.g. Asia/Jakarta)'),
+  /** Citizens' quiet hours, HH:MM-HH:MM in the office's zone (may wrap midnight), or off. */
+  QUIET_HOURS: z.string().default('21:00-07:00').transform(parsed(parseHours)),
+  /** Staff's and officials' working hours, e.g. "Mon-Fri 08:00-16:00", or off. */
+  WORKING_HOURS: z.string().default('Mon-Fri 08:00-16:00').transform(parsed(parseWorkingHours)),
+  /** Replaces the built-in holiday list (2026 SKB dates, certain 2027 dates): "yyyy-MM-dd=name,yyyy-MM-dd=cuti:name,..."; unset = the built-in list. */
+  HOLIDAYS: z.string().optional().transform((v, ctx) => (v === undefined ? [...DEFAULT_HOLIDAYS] : parsed(parseHolidays)(v, ctx))),
+  /** Added to the holiday list (e.g. the 2027 SKB's lunar holidays and cuti bersama, a regional holiday). */
+  HOLIDAYS_EXTRA: z.string().default('').transform(parsed(parseHolidays)),
+  /** Urgency per scenario over the defaults, e.g. "approval_required=URGENT"; URGENT ignores quiet and working hours. */
+  URGENCY: z.string().default('').transform(parsed(parseUrgency)).transform((o) => ({ ...DEFAULT_URGENCY, ...o })),
+  /** status_update coalescing: sent this long after the last change (0 = no coalescing) ... */
+  STATUS_COALESCE_AFTER_MS: z.coerce.number().int().min(0).default(600_000),
+  /** ... and at most this long after the first change of the window. */
+  STATUS_COALESCE_MAX_MS: z.coerce.number().int().min(0).default(1_800_000),
+}).superRefine((c, ctx) => {
+  if (c.STATUS_COALESCE_AFTER_MS > 0 && c.STATUS_COALESCE_MAX_MS < c.STATUS_COALESCE_AFTER_MS) {
+    ctx.addIssue({ code: 'custom', path: ['STATUS_COALESCE_MAX_MS'], message: 'must be at least STATUS_COALESCE_AFTER_MS' });
+  }
+  if (c.WORKING_HOURS && c.WORKING_HOURS.days.length === 0) ctx.addIssue({ code: 'custom', path: ['WORKING_HOURS'], message: 'names no working day' });
 });
 export type Config = z.infer<typeof configSchema>;
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

@@ -6,6 +6,7 @@ import type { PlannerCommand } from '@sicantik/schemas';
 import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
 import { readConfig } from './config';
+import { holidayMap } from './domain/holidays';
 import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
@@ -26,6 +27,11 @@ async function main() {
     settings: {
       linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
       templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null, allowedCountries: cfg.ALLOWED_COUNTRIES,
+      timing: {
+        officeZone: cfg.OFFICE_TIME_ZONE, quietHours: cfg.QUIET_HOURS, workingHours: cfg.WORKING_HOURS,
+        holidays: holidayMap([...cfg.HOLIDAYS, ...cfg.HOLIDAYS_EXTRA]), urgency: cfg.URGENCY,
+        coalescing: cfg.STATUS_COALESCE_AFTER_MS > 0 ? { afterLastMs: cfg.STATUS_COALESCE_AFTER_MS, maxMs: cfg.STATUS_COALESCE_MAX_MS } : null,
+      },
     },
   });
 
@@ -34,7 +40,7 @@ async function main() {
   const started = Date.now();
   const followers = await Promise.all([
     followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
-      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active }) }),
+      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: e.zone ?? null }) }),
     followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
       onMessage: (e) => { if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider); } }),
     followTopic({ kafka, admin, codec, topic: 'planner.state', keepFollowing: true, groupId: group('state'),
@@ -70,6 +76,8 @@ async function main() {
     decided.inc({ decision: 'planned' }, s.planned);
     decided.inc({ decision: 'skipped' }, s.skipped + s.duplicates);
     decided.inc({ decision: 'cancelled' }, s.cancelled);
+    decided.inc({ decision: 'deferred' }, s.deferred ?? 0);
+    decided.inc({ decision: 'coalesced' }, s.coalesced ?? 0);
   };
   const consumer = await runBatchConsumer({
     kafka, codec, producer, logger, metrics, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`,

@@ -1,4 +1,5 @@
 import type express from 'express';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { deterministicId, normalizePhone, type PhoneRules } from '@sicantik/core';
@@ -30,6 +31,8 @@ const directoryBody = z.object({
   phone: z.string().trim().min(1, 'must not be empty').max(64, 'is too long (at most 64 characters)'),
   jenisIzin: z.array(z.string().trim().min(1)).min(1, 'must name at least one permit type, or "*"'),
   active: z.boolean().default(true),
+  /** Issue 16: the person's IANA zone for working hours (default: the office's). */
+  zone: z.string().refine((v) => IANAZone.isValidZone(v), 'is not an IANA time zone (e.g. Asia/Jakarta, Asia/Makassar)').nullable().default(null),
 }).strict();
 
 
@@ -57,12 +60,12 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     const id = req.params.id;
     const e: DirectoryEntryUpdated = {
       eventId: deterministicId('sicantik.event', 'DirectoryEntryUpdated', id, now.toISOString()), occurredAt: now.getTime(), correlationId: `admin:${id}`, causationId: null,
-      entryId: id, role: p.data.role, name: p.data.name, phone: phone.e164, jenisIzin: p.data.jenisIzin, active: p.data.active,
+      entryId: id, role: p.data.role, name: p.data.name, phone: phone.e164, jenisIzin: p.data.jenisIzin, active: p.data.active, zone: p.data.zone,
     };
     await deps.publishDirectory(e);
     // Applied here too, so the caller can rely on it at once; the topic stays the source of truth.
-    deps.memory.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active });
-    res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active });
+    deps.memory.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: p.data.zone });
+    res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active, zone: p.data.zone });
   });
   // Opt-in state of a number as the planner sees it (from contact.events).
   admin.get('/contacts/:phone', async (req, res) => {

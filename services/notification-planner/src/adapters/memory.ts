@@ -28,7 +28,7 @@ export const DECIDED_KEPT = 200;
 const emptyRecord = (pendaftaranId: string): PermitRecord => ({ state: initialState(pendaftaranId), claims: {}, decided: [] });
 
 /** A finished command for one partition, with its summary. */
-export interface CommandDone { commandId: string; partition: number; partitions: number; summary: { planned: number; skipped: number; duplicates: number; cancelled: number }; error?: { status: number; body: unknown } }
+export interface CommandDone { commandId: string; partition: number; partitions: number; summary: { planned: number; skipped: number; duplicates: number; cancelled: number; /** Issue 16 (absent in older records) */ deferred?: number; coalesced?: number }; error?: { status: number; body: unknown } }
 
 interface ContactState { optedOut: boolean; at: number; provider: string }
 

@@ -22,8 +22,11 @@ import {
 interface Cause { eventId: string; correlationId: string; occurredAt: number }
 
 export type RunSummary = CommandDone['summary'];
-const zero = (): RunSummary => ({ planned: 0, skipped: 0, duplicates: 0, cancelled: 0 });
-export const addSummaries = (a: RunSummary, b: RunSummary): RunSummary => ({ planned: a.planned + b.planned, skipped: a.skipped + b.skipped, duplicates: a.duplicates + b.duplicates, cancelled: a.cancelled + b.cancelled });
+const zero = (): RunSummary => ({ planned: 0, skipped: 0, duplicates: 0, cancelled: 0, deferred: 0, coalesced: 0 });
+export const addSummaries = (a: RunSummary, b: RunSummary): RunSummary => ({
+  planned: a.planned + b.planned, skipped: a.skipped + b.skipped, duplicates: a.duplicates + b.duplicates, cancelled: a.cancelled + b.cancelled,
+  deferred: (a.deferred ?? 0) + (b.deferred ?? 0), coalesced: (a.coalesced ?? 0) + (b.coalesced ?? 0),
+});
 
 const decisionKey = (r: PlannerDecisionRecorded) => r.pendaftaran_id || (r.recipientId ?? r.scenario);
 /** Run markers and claims of notifications that belong to no permit (staff digests), in the changelog. */
@@ -76,11 +79,25 @@ export class Planner {
           requests.push({ topic: 'notification.requests', key: r.pendaftaran_id || r.recipient.id, value: r });
           records.push({ ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'PLANNED'), occurredAt: r.occurredAt, decision: 'PLANNED', reason: null, reasonCode: null });
           summary.planned++;
+          // Issue 16: a request that may not go at once also gets a DEFERRED record (PLANNED still counts every request).
+          if (r.notBefore != null && d.deferral) {
+            records.push({ ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DEFERRED'), occurredAt: r.occurredAt,
+              decision: 'DEFERRED', reason: d.deferral.text, reasonCode: d.deferral.reason, notBefore: r.notBefore });
+            summary.deferred = (summary.deferred ?? 0) + 1;
+          }
         } else {
           const reason = fromSchedule ? 'duplicate: already planned by an earlier run' : `duplicate: already planned for event ${claimedBy}`;
           records.push({ ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'DUPLICATE', r.causationId ?? ''), occurredAt: cause.occurredAt, decision: 'SKIPPED', reason, reasonCode: 'DUPLICATE' });
           summary.duplicates++;
         }
+        continue;
+      }
+      if (d.kind === 'coalesced') {
+        // The earlier request stays PLANNED (it was); this record says that it is carried by a later one and not sent on its own.
+        records.push({ eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', d.notificationId, 'COALESCED'), occurredAt: cause.occurredAt, correlationId: cause.correlationId, causationId: cause.eventId,
+          decision: 'COALESCED', scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId,
+          reason: d.reason, reasonCode: 'COALESCED', carriedBy: d.carriedBy });
+        summary.coalesced = (summary.coalesced ?? 0) + 1;
         continue;
       }
       const kind = d.kind === 'cancelled' ? 'CANCELLED' : 'SKIPPED';
@@ -193,7 +210,7 @@ export class Planner {
         if (cmd.kind === 'DAILY') {
           const date = cmd.date ?? '';
           this.validateDaily(date);
-          const { decisions, marks } = decideExpiryWarnings(memory.statesOf(partition), date, settings, memory.contacts());
+          const { decisions, marks } = decideExpiryWarnings(memory.statesOf(partition), date, settings, memory.contacts(), Math.max(dailyRunTime(date), cmd.requestedAt));
           if (partition === 0) decisions.push(...decideReminders(memory.allStates(), memory.directoryEntries(), date, settings, memory.contacts(), now));
           const id = `schedule:daily:${date}`;
           out = this.plan(decisions, { eventId: id, correlationId: id, occurredAt: dailyRunTime(date) }, drafts.claims, summary);
@@ -201,7 +218,7 @@ export class Planner {
         } else {
           const from = cmd.from ?? 0, to = cmd.to ?? 0;
           this.validateDigest(from, to);
-          const decisions = decideDocumentDigest(memory.allStates(), memory.directoryEntries(), from, to, settings, memory.contacts());
+          const decisions = decideDocumentDigest(memory.allStates(), memory.directoryEntries(), from, to, settings, memory.contacts(), Math.max(to, cmd.requestedAt));
           const id = documentDigestCause(from);
           out = this.plan(decisions, { eventId: id, correlationId: id, occurredAt: to }, drafts.claims, summary);
         }

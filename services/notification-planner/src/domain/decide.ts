@@ -3,6 +3,10 @@ import { deterministicId, jakartaDate, normalizePhone, notificationId, type Phon
 import type { NotificationRequested, PermitEvent, Recipient, RecipientKind } from '@sicantik/schemas';
 import { EXPIRY_THRESHOLDS, daysUntil, expiryDecision, thresholdDay } from './expiry';
 import { evolve, type PendingDocument, type PermitState } from './state';
+import {
+  coalesce, earliestSend, endOfDate, expirySupersedeKey, reminderSupersedeKey, statusSupersedeKey,
+  type CoalesceWindow, type DeferReason, type Earliest, type TimingSettings,
+} from './timing';
 
 ////////// Planner decisions (pure): permit facts and schedule runs -> notification requests
 // Every request's id is derived from its cause, so a replayed or duplicated
@@ -19,6 +23,8 @@ export interface DirectoryEntry {
   /** Permit types this person handles; '*' = all. */
   jenisIzin: string[];
   active: boolean;
+  /** The person's IANA time zone for working hours (issue 16); null/absent = the office's. */
+  zone?: string | null;
 }
 
 export interface PlannerSettings {
@@ -33,10 +39,18 @@ export interface PlannerSettings {
   optInRequest?: { linkOptIn: string } | null;
   /** ISO 3166 regions whose numbers may be messaged (default: Indonesia only); others are skipped with COUNTRY_NOT_ALLOWED. */
   allowedCountries?: readonly string[];
+  /** Issue 16: quiet hours, working hours, holidays, urgency, coalescing. Absent = every notification may go at once. */
+  timing?: TimingSettings | null;
 }
 
+/** Why a planned notification waits (its DEFERRED decision): the code and the particulars. */
+export interface Deferral { reason: DeferReason; text: string }
+
+type Planned = { kind: 'planned'; request: NotificationRequested; deferral?: Deferral | null };
 export type Decision =
-  | { kind: 'planned'; request: NotificationRequested }
+  | Planned
+  /** A status_update not sent on its own: the later notification `carriedBy` carries its change (coalescing). */
+  | { kind: 'coalesced'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind; recipientId: string; reason: string; notificationId: string; carriedBy: string }
   | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string | null }
   /** A warning that was still ahead and will now never be sent (expiry date changed, renewed, cancelled). */
   | { kind: 'cancelled'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string };
@@ -66,7 +80,7 @@ export const REASON = {
 
 interface Cause { eventId: string; correlationId: string; occurredAt: number }
 
-function request(scenario: string, id: string, cause: Cause, pendaftaran_id: string, recipient: Recipient, variables: Record<string, string>, items: Record<string, string>[] = []): Decision {
+function request(scenario: string, id: string, cause: Cause, pendaftaran_id: string, recipient: Recipient, variables: Record<string, string>, items: Record<string, string>[] = []): Planned {
   return {
     kind: 'planned',
     request: {
@@ -161,16 +175,23 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
         pendaftaran_id: reg, status_lama: p.status_lama, status_baru: p.status_baru, timestamp: formatWaktu(p.changedAt),
         link_detail: p.link_detail ?? `${settings.linkDashboard}/${encodeURIComponent(reg)}`,
       };
+      // Coalescing: windows that closed before this change are forgotten.
+      const windows: Record<string, CoalesceWindow> = Object.fromEntries(Object.entries(before.coalescing ?? {}).filter(([, w]) => w.notBefore > p.changedAt));
+      const send = (id: string, recipient: Recipient, zone: string | null) => {
+        const d = request('status_update', id, cause, reg, recipient, vars);
+        out.push(...(settings.timing ? coalescedStatus(d, p.status_lama, p.changedAt, zone, windows, settings.timing) : [d]));
+      };
       const a = applicant(after, rc);
       const aid = notificationId('status_update', reg, `${ev.eventId}:applicant`);
       if (!a.ok) out.push(skip('status_update', reg, a.reason, { kind: 'APPLICANT', id: reg }, aid));
-      else out.push(request('status_update', aid, cause, reg, a.recipient, vars));
+      else send(aid, a.recipient, null);
       for (const s of directory.filter((e) => e.role === 'STAFF' && handles(e, after.jenis_izin))) {
         const id = notificationId('status_update', reg, `${ev.eventId}:${s.id}`);
         const r = person(s, rc);
         if (!r.ok) out.push(skip('status_update', reg, r.reason, { kind: 'STAFF', id: s.id }, id));
-        else out.push(request('status_update', id, cause, reg, r.recipient, vars));
+        else send(id, r.recipient, s.zone ?? null);
       }
+      if (settings.timing?.coalescing) after.coalescing = windows;
       break;
     }
     case 'PermitRenewalApproved': {
@@ -204,7 +225,70 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
     }
   }
   out.push(...cancelledWarnings(before, after, ev));
-  return { after, decisions: withTemplates(out, settings) };
+  const plannedAt = p.type === 'PermitStatusChanged' ? p.changedAt : ev.occurredAt;
+  return { after, decisions: withTemplates(withTiming(out, plannedAt, settings, directory), settings) };
+}
+
+////////// Timing (issue 16): earliest send time, supersede key, stale time
+
+const deferralOf = (e: Earliest): Deferral | null => (e.reason && e.text ? { reason: e.reason, text: e.text } : null);
+
+/**
+ * Stamps each planned request not yet stamped with its earliest send time (quiet hours,
+ * working hours, holidays, planned at `at`), and the expiry warnings and reminders with
+ * the key a later one replaces them by (and the time an expiry warning goes stale).
+ */
+function withTiming(ds: Decision[], at: number, settings: PlannerSettings, directory: readonly DirectoryEntry[]): Decision[] {
+  const t = settings.timing;
+  if (!t) return ds;
+  return ds.map((d) => {
+    if (d.kind !== 'planned' || d.request.deferReason !== undefined) return d;
+    const r = d.request;
+    const zone = r.recipient.kind === 'APPLICANT' ? null : directory.find((e) => e.id === r.recipient.id)?.zone ?? null;
+    const e = earliestSend({ scenario: r.scenario, recipientKind: r.recipient.kind, zone }, at, t);
+    const expiry = r.scenario === 'permit_expiry_warning' && r.variables['tanggal_berakhir'] ? r.variables['tanggal_berakhir'] : null;
+    const supersedeKey = expiry ? expirySupersedeKey(r.pendaftaran_id, r.recipient.kind, r.recipient.id)
+      : r.scenario === 'reminder' ? reminderSupersedeKey(r.recipient.kind, r.recipient.id) : null;
+    return {
+      kind: 'planned', deferral: deferralOf(e),
+      request: { ...r, notBefore: e.notBefore, deferReason: e.reason, supersedeKey, staleAfter: expiry ? endOfDate(expiry, t.officeZone) : null },
+    };
+  });
+}
+
+const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+
+/**
+ * One recipient's status_update, coalesced: joins the open window (the window's previous
+ * notification becomes COALESCED, carried by this one, which says "from <the window's
+ * first old status> to <the latest>") or opens a new one. It may go at
+ * min(change + afterLast, first change + max), or later if quiet/working hours say so.
+ * Updates `windows` (the permit's open windows, by recipient).
+ */
+function coalescedStatus(d: Planned, statusLama: string, at: number, zone: string | null, windows: Record<string, CoalesceWindow>, t: TimingSettings): Decision[] {
+  const r = d.request;
+  const e = earliestSend({ scenario: r.scenario, recipientKind: r.recipient.kind, zone }, at, t);
+  if (!t.coalescing) return [{ ...d, deferral: deferralOf(e), request: { ...r, notBefore: e.notBefore, deferReason: e.reason, supersedeKey: null, staleAfter: null } }];
+  const key = `${r.recipient.kind}:${r.recipient.id}`;
+  const c = coalesce(windows[key], { at, statusLama, notificationId: r.notificationId }, t.coalescing);
+  const latest = Math.max(c.notBefore, e.notBefore ?? at);
+  const notBefore = latest > at ? latest : null;
+  windows[key] = { ...c.window, notBefore: notBefore ?? at };
+  const byHours = e.notBefore !== null && e.notBefore >= c.notBefore;
+  const deferral: Deferral | null = notBefore === null ? null : byHours ? deferralOf(e)
+    : { reason: 'COALESCING', text: `status updates coalesced: ${minutes(t.coalescing.afterLastMs)} after the last change, at most ${minutes(t.coalescing.maxMs)} after the first (${new Date(c.window.start).toISOString()}): not before ${new Date(notBefore).toISOString()}` };
+  const planned: Decision = {
+    kind: 'planned', deferral,
+    request: {
+      ...r, variables: { ...r.variables, status_lama: c.window.firstStatus },
+      notBefore, deferReason: deferral?.reason ?? null, supersedeKey: statusSupersedeKey(r.pendaftaran_id, r.recipient.kind, r.recipient.id, c.window.start), staleAfter: null,
+    },
+  };
+  if (!c.carries) return [planned];
+  return [planned, {
+    kind: 'coalesced', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, recipientKind: r.recipient.kind, recipientId: r.recipient.id, notificationId: c.carries, carriedBy: r.notificationId,
+    reason: `carried by ${r.notificationId}: the status changed again (to ${r.variables['status_baru'] ?? ''}) before it was due`,
+  }];
 }
 
 /**
@@ -257,14 +341,17 @@ export const dailyRunTime = (asOf: string): number => DateTime.fromISO(`${asOf}T
  *   a staff member one reminder per day. (A future date is refused by the caller.)
  */
 export function decideDaily(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, now: number = dailyRunTime(asOf)): { decisions: Decision[]; marks: ExpiryMark[] } {
-  const expiry = decideExpiryWarnings(permits, asOf, settings, contacts);
+  const expiry = decideExpiryWarnings(permits, asOf, settings, contacts, Math.max(now, dailyRunTime(asOf)));
   return { decisions: [...expiry.decisions, ...decideReminders(permits, directory, asOf, settings, contacts, now)], marks: expiry.marks };
 }
 
 const dailyCause = (asOf: string): Cause => ({ eventId: `schedule:daily:${asOf}`, correlationId: `schedule:daily:${asOf}`, occurredAt: dailyRunTime(asOf) });
 
-/** The expiry-warning half of the daily run (per permit: each partition's owner runs it for its permits). */
-export function decideExpiryWarnings(permits: PermitState[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): { decisions: Decision[]; marks: ExpiryMark[] } {
+/**
+ * The expiry-warning half of the daily run (per permit: each partition's owner runs it for its permits).
+ * `plannedAt`: the time quiet hours are judged at (the run's time, or later when it was requested later).
+ */
+export function decideExpiryWarnings(permits: PermitState[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, plannedAt: number = dailyRunTime(asOf)): { decisions: Decision[]; marks: ExpiryMark[] } {
   const cause = dailyCause(asOf);
   const rc: Reach = { settings, contacts };
   const decisions: Decision[] = [];
@@ -294,10 +381,10 @@ export function decideExpiryWarnings(permits: PermitState[], asOf: string, setti
       sisa_hari: String(d.daysLeft), link_perpanjangan: `${settings.linkPerpanjangan}?pendaftaran_id=${encodeURIComponent(reg)}`, kontak_dpmptsp: settings.kontakDpmptsp,
     }));
   }
-  return { decisions: withTemplates(decisions, settings), marks };
+  return { decisions: withTemplates(withTiming(decisions, plannedAt, settings, []), settings), marks };
 }
 
-/** The reminder half of the daily run: one digest per staff member over every permit (run once, not per partition). */
+/** The reminder half of the daily run: one digest per staff member over every permit (run once, not per partition), planned at `now`. */
 export function decideReminders(permits: PermitState[], directory: DirectoryEntry[], asOf: string, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, now: number = dailyRunTime(asOf)): Decision[] {
   const cause = dailyCause(asOf);
   const rc: Reach = { settings, contacts };
@@ -307,10 +394,10 @@ export function decideReminders(permits: PermitState[], directory: DirectoryEntr
   const today = jakartaDate(now);
   const reminders = staffDigests('reminder', asOf, stale, directory, cause, rc,
     ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id, waktu_pending: formatDurasi(now - d.pendingSince) }));
-  return withTemplates(asOf === today ? reminders : reminders.map((r) => (r.kind === 'planned'
+  return withTemplates(withTiming(asOf === today ? reminders : reminders.map((r) => (r.kind === 'planned'
     ? skip('reminder', '', { code: 'BACKFILL', text: `reminders are sent only by the run for the current day (${today}, Asia/Jakarta); the run for ${asOf} is a backfill` },
       { kind: r.request.recipient.kind, id: r.request.recipient.id }, r.request.notificationId)
-    : r)), settings);
+    : r)), now, settings, directory), settings);
 }
 
 /**
@@ -344,12 +431,13 @@ function withTemplates(ds: Decision[], settings: PlannerSettings): Decision[] {
 /** The cause id of the digest run for the window starting at `from`. */
 export const documentDigestCause = (from: number) => `schedule:document_pending:${DateTime.fromMillis(from, { zone: ZONE }).toISO()!}`;
 
-export function decideDocumentDigest(permits: PermitState[], directory: DirectoryEntry[], from: number, to: number, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS): Decision[] {
+/** `plannedAt`: the time working hours are judged at (default: the window's end). */
+export function decideDocumentDigest(permits: PermitState[], directory: DirectoryEntry[], from: number, to: number, settings: PlannerSettings, contacts: Contacts = NO_CONTACTS, plannedAt: number = to): Decision[] {
   const windowKey = DateTime.fromMillis(from, { zone: ZONE }).toISO()!;
   const cause: Cause = { eventId: documentDigestCause(from), correlationId: documentDigestCause(from), occurredAt: to };
   const fresh = permits.filter((s) => !s.cancelled).flatMap((s) => s.pendingDocuments.filter((d) => d.pendingSince >= from && d.pendingSince < to).map((d) => ({ s, d })));
-  return withTemplates(staffDigests('document_pending', windowKey, fresh, directory, cause, { settings, contacts },
-    ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id })), settings);
+  return withTemplates(withTiming(staffDigests('document_pending', windowKey, fresh, directory, cause, { settings, contacts },
+    ({ s, d }) => ({ jenis_izin: d.jenis_izin, nama_pemohon: d.nama_pemohon, pendaftaran_id: s.pendaftaran_id })), Math.max(plannedAt, to), settings, directory), settings);
 }
 
 type WaitingDoc = { s: PermitState; d: PendingDocument };

@@ -1,4 +1,5 @@
 import type { PermitEvent } from '@sicantik/schemas';
+import type { CoalesceWindow } from './timing';
 
 ////////// Permit state kept by the planner (pure evolve)
 
@@ -19,6 +20,8 @@ export interface PermitState {
   /** When the current expiry date became known (the event's time), and the date it replaced: the true cause of a superseded warning. */
   expirySetAt?: number | null;
   expiryChangedFrom?: string | null;
+  /** Issue 16: the open status_update coalescing window per recipient ("<kind>:<id>"); absent = none. */
+  coalescing?: Record<string, CoalesceWindow>;
 }
 
 export const initialState = (pendaftaran_id: string): PermitState => ({
