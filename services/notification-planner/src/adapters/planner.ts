@@ -96,7 +96,7 @@ export class Planner {
         // The earlier request stays PLANNED (it was); this record says that it is carried by a later one and not sent on its own.
         records.push({ eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', d.notificationId, 'COALESCED'), occurredAt: cause.occurredAt, correlationId: cause.correlationId, causationId: cause.eventId,
           decision: 'COALESCED', scenario: d.scenario, pendaftaran_id: d.pendaftaran_id, notificationId: d.notificationId, recipientKind: d.recipientKind, recipientId: d.recipientId,
-          reason: d.reason, reasonCode: 'COALESCED', carriedBy: d.carriedBy });
+          reason: d.reason, reasonCode: d.code, carriedBy: d.carriedBy });
         summary.coalesced = (summary.coalesced ?? 0) + 1;
         continue;
       }

@@ -50,7 +50,7 @@ type Planned = { kind: 'planned'; request: NotificationRequested; deferral?: Def
 export type Decision =
   | Planned
   /** A status_update not sent on its own: the later notification `carriedBy` carries its change (coalescing). */
-  | { kind: 'coalesced'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind; recipientId: string; reason: string; notificationId: string; carriedBy: string }
+  | { kind: 'coalesced'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind; recipientId: string; reason: string; code: 'COALESCED'; notificationId: string; carriedBy: string }
   | { kind: 'skipped'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string | null }
   /** A warning that was still ahead and will now never be sent (expiry date changed, renewed, cancelled). */
   | { kind: 'cancelled'; scenario: string; pendaftaran_id: string; recipientKind: RecipientKind | null; recipientId: string | null; reason: string; code: ReasonCode; notificationId: string };
@@ -58,7 +58,7 @@ export type Decision =
 /** Stable codes for analysis (counts by reason); the text says the particulars. */
 type ReasonCode =
   | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'COUNTRY_NOT_ALLOWED' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
-  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL';
+  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL' | 'COALESCED';
 interface Reason { code: ReasonCode; text: string }
 
 /** What the planner knows about recipients beyond the permit and the directory. */
@@ -267,14 +267,17 @@ const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
  */
 function coalescedStatus(d: Planned, statusLama: string, at: number, zone: string | null, windows: Record<string, CoalesceWindow>, t: TimingSettings): Decision[] {
   const r = d.request;
-  const e = earliestSend({ scenario: r.scenario, recipientKind: r.recipient.kind, zone }, at, t);
-  if (!t.coalescing) return [{ ...d, deferral: deferralOf(e), request: { ...r, notBefore: e.notBefore, deferReason: e.reason, supersedeKey: null, staleAfter: null } }];
+  const hours = (when: number) => earliestSend({ scenario: r.scenario, recipientKind: r.recipient.kind, zone }, when, t);
+  if (!t.coalescing) { const e = hours(at); return [{ ...d, deferral: deferralOf(e), request: { ...r, notBefore: e.notBefore, deferReason: e.reason, supersedeKey: null, staleAfter: null } }]; }
   const key = `${r.recipient.kind}:${r.recipient.id}`;
   const c = coalesce(windows[key], { at, statusLama, notificationId: r.notificationId }, t.coalescing);
-  const latest = Math.max(c.notBefore, e.notBefore ?? at);
+  // Quiet/working hours are judged when the window would send (a change at 20:55 would go at 21:05: in quiet hours).
+  const due = Math.max(c.notBefore, at);
+  const e = hours(due);
+  const latest = e.notBefore ?? due;
   const notBefore = latest > at ? latest : null;
   windows[key] = { ...c.window, notBefore: notBefore ?? at };
-  const byHours = e.notBefore !== null && e.notBefore >= c.notBefore;
+  const byHours = e.notBefore !== null;
   const deferral: Deferral | null = notBefore === null ? null : byHours ? deferralOf(e)
     : { reason: 'COALESCING', text: `status updates coalesced: ${minutes(t.coalescing.afterLastMs)} after the last change, at most ${minutes(t.coalescing.maxMs)} after the first (${new Date(c.window.start).toISOString()}): not before ${new Date(notBefore).toISOString()}` };
   const planned: Decision = {
@@ -286,7 +289,7 @@ function coalescedStatus(d: Planned, statusLama: string, at: number, zone: strin
   };
   if (!c.carries) return [planned];
   return [planned, {
-    kind: 'coalesced', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, recipientKind: r.recipient.kind, recipientId: r.recipient.id, notificationId: c.carries, carriedBy: r.notificationId,
+    kind: 'coalesced', scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, recipientKind: r.recipient.kind, recipientId: r.recipient.id, notificationId: c.carries, carriedBy: r.notificationId, code: 'COALESCED',
     reason: `carried by ${r.notificationId}: the status changed again (to ${r.variables['status_baru'] ?? ''}) before it was due`,
   }];
 }
