@@ -8,6 +8,8 @@ import { render } from '@sicantik/templates';
 // format and the text's language. Which template a provider uses for the code (Meta's
 // template name, Twilio's content SID, ...) comes from that provider's configuration; the
 // template record's own providerTemplates are a record for operators and stay there.
+// The timing the planner decided (notBefore, deferReason, supersedeKey, staleAfter) and the
+// recipient (with its subjectId) pass through unchanged, rendered or failed.
 
 export function renderRequest(req: NotificationRequested, template: TemplateEvent | undefined): NotificationRendered {
   const base = {
@@ -21,6 +23,11 @@ export function renderRequest(req: NotificationRequested, template: TemplateEven
     pendaftaran_id: req.pendaftaran_id,
     recipient: req.recipient,
     language: template?.language ?? 'id',
+    // Issue 16: when it may go and what replaces it, as the planner decided (null in requests written before).
+    notBefore: req.notBefore ?? null,
+    deferReason: req.deferReason ?? null,
+    supersedeKey: req.supersedeKey ?? null,
+    staleAfter: req.staleAfter ?? null,
   };
   const failed = (reason: string, version = 0): NotificationRendered => ({
     ...base, templateVersion: version, outcome: 'FAILED', text: null, parameters: [], failureReason: reason, providerParameters: {},

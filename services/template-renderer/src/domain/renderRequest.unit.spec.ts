@@ -38,3 +38,22 @@ describe('rendered event', () => {
     expect(renderRequest(request('Budi'), undefined)).toMatchObject({ outcome: 'FAILED', language: 'id' });
   });
 });
+
+describe('timing and subject pass through (issue 16)', () => {
+  const timed: NotificationRequested = {
+    ...request('Budi'), recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890', subjectId: 'subj-1' },
+    notBefore: Date.parse('2026-12-08T00:00:00Z'), deferReason: 'QUIET_HOURS', supersedeKey: 'status:REG-1:APPLICANT:REG-1:1796652000000', staleAfter: Date.parse('2027-01-06T16:59:59.999Z'),
+  };
+  const copied = { notBefore: Date.parse('2026-12-08T00:00:00Z'), deferReason: 'QUIET_HOURS', supersedeKey: 'status:REG-1:APPLICANT:REG-1:1796652000000', staleAfter: Date.parse('2027-01-06T16:59:59.999Z') };
+  it('a rendered notification carries the request\'s notBefore, deferReason, supersedeKey, staleAfter and recipient subjectId', () => {
+    const e = renderRequest(timed, template);
+    expect(e).toMatchObject({ outcome: 'RENDERED', ...copied });
+    expect(e.recipient.subjectId).toBe('subj-1');
+  });
+  it('so does a failed one (the dispatcher records it with the same timing)', () => {
+    expect(renderRequest(timed, undefined)).toMatchObject({ outcome: 'FAILED', ...copied, recipient: { subjectId: 'subj-1' } });
+  });
+  it('a request written before issue 16 (no such fields) renders with them null', () => {
+    expect(renderRequest(request('Budi'), template)).toMatchObject({ notBefore: null, deferReason: null, supersedeKey: null, staleAfter: null });
+  });
+});
