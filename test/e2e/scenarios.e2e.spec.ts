@@ -87,7 +87,7 @@ describe('every notification scenario end to end', () => {
   it('the document digest and the daily reminder list the waiting document for the staff member', async () => {
     const hour = docSince.startOf('hour');
     const digest = await http.post(`${sys.plannerUrl}/v1/admin/schedules/document-digest/run`, { from: hour.toISO(), to: hour.plus({ hours: 1 }).toISO() }, { headers: admin });
-    expect(digest.data).toEqual({ planned: 1, skipped: 0, duplicates: 0, cancelled: 0 });
+    expect(digest.data).toEqual({ planned: 1, skipped: 0, duplicates: 0, cancelled: 0, deferred: 0, coalesced: 0 });
     // A digest for a window that has not closed yet is refused: documents may still arrive in it.
     const open = await http.post(`${sys.plannerUrl}/v1/admin/schedules/document-digest/run`, { from: DateTime.now().toISO(), to: DateTime.now().plus({ hours: 1 }).toISO() }, { headers: admin });
     expect([open.status, open.data.issues[0].path]).toEqual([400, 'to']);

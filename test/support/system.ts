@@ -115,6 +115,10 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     SIM_PORT: String(simPort),
     SIM_WEBHOOK_DELAY_MS: '50',
     RETRY_DELAY_MS: '200',
+    // Issue 16: quiet and working hours depend on the time of day the suite runs (schedule runs are planned
+    // at the time they are requested); off unless a test turns them on (timing.e2e.spec.ts).
+    QUIET_HOURS: 'off',
+    WORKING_HOURS: 'off',
     ...extraEnv,
     ...opts.envFor?.({ simUrl: `http://127.0.0.1:${simPort}`, receiverUrl: `http://127.0.0.1:${receiverPort}` }),
   };
