@@ -193,6 +193,12 @@ describe('coalesced status updates', () => {
     expect(coalescedOf(decisions).map((c) => c.recipientKind)).toEqual(['APPLICANT', 'STAFF']);
     expect(Object.keys(state.coalescing ?? {}).sort()).toEqual(['APPLICANT:REG-9', 'STAFF:st-1']);
   });
+  it('a replay decides the same: the same events give the same requests, notBefore and windows', () => {
+    const evs = [change(wib('2026-12-07 22:00'), 'A', 'B'), change(wib('2026-12-07 22:04'), 'B', 'C'), change(wib('2026-12-08 09:00'), 'C', 'D')];
+    const first = run(evs), again = run(evs);
+    expect(again).toEqual(first);
+    expect(plannedOf(first.decisions).map((r) => [iso(r.notBefore!), r.deferReason])).toEqual([['2026-12-08 07:00', 'QUIET_HOURS'], ['2026-12-08 07:00', 'QUIET_HOURS'], ['2026-12-08 09:10', 'COALESCING']]);
+  });
   it('without timing settings nothing is stamped (the requests are as before issue 16)', () => {
     const { decisions } = run([change(wib('2026-12-07 22:00'), 'A', 'B')], noStaff, { ...settings, timing: null });
     expect(plannedOf(decisions)[0]).not.toHaveProperty('notBefore');
