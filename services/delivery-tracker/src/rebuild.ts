@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Infra } from '@sicantik/kafka';
 import { MongoClient, type Db, type Document } from 'mongodb';
-import { ValidationError, clockFromEnv } from '@sicantik/core';
+import { ValidationError, clockFromEnv, type Clock } from '@sicantik/core';
 import { baseEnv, loadConfig, z } from '@sicantik/config';
 import { followTopic, startInfra, untilAvailable } from '@sicantik/kafka';
 import type { TopicName } from '@sicantik/schemas';
@@ -95,8 +95,11 @@ export interface RebuildSummary {
   [timing: string]: string | number;
 }
 
-/** Rebuilds into the environment's MONGO_DB and commits CONSUMER_GROUP's offsets; throws when it cannot (exit 1 at the CLI). */
-export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
+/**
+ * Rebuilds into the environment's MONGO_DB and commits CONSUMER_GROUP's offsets; throws when it cannot (exit 1 at the CLI).
+ * clock: the "now" of the retention rule (default: the tracker's clock, SICANTIK_TEST_CLOCK_FILE in end-to-end tests).
+ */
+export async function rebuild(env: NodeJS.ProcessEnv, clock: Clock = clockFromEnv(env)): Promise<RebuildSummary> {
   const cfg = loadConfig(configSchema, env);
   const groupId = cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`;
   const infra = await startInfra('delivery-tracker-rebuild', cfg, TOPICS);
@@ -138,7 +141,7 @@ export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
     }));
     const t1 = performance.now();
     // The retention rule at this moment (the same clock the tracker reads: SICANTIK_TEST_CLOCK_FILE in tests).
-    const out = fold.output(`rebuild.${run}`, cfg.RETENTION_DAYS === 0 ? null : retentionCutoff(clockFromEnv(env).now().getTime(), cfg.RETENTION_DAYS));
+    const out = fold.output(`rebuild.${run}`, cfg.RETENTION_DAYS === 0 ? null : retentionCutoff(clock.now().getTime(), cfg.RETENTION_DAYS));
     // One insert stream per collection, concurrently: the database serialises the writes
     // to its file, but encoding and decoding overlap on the other core.
     await Promise.all([
