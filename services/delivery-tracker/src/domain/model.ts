@@ -468,7 +468,7 @@ export function counterOps(c: Pick<BatchCounts, 'allAttempts' | 'thisAttempt' | 
 }
 
 /** The drop reason codes the summary always shows (others appear when counted). */
-export const DROP_REASONS = ['SUPERSEDED', 'STALE', 'EXPIRED'] as const;
+const DROP_REASONS = ['SUPERSEDED', 'STALE', 'EXPIRED'] as const;
 
 /**
  * Summary counters as the API shows them, from summed counter documents: sent,

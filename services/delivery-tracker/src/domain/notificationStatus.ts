@@ -65,10 +65,6 @@ export const RANK: Record<MessageState, number> = {
 export const STATES = (Object.keys(RANK) as MessageState[]).sort((a, b) => RANK[a] - RANK[b]);
 /** The state of a rank (the inverse of RANK). */
 export const STATE_OF_RANK: Record<number, MessageState> = Object.fromEntries(STATES.map((s) => [RANK[s], s]));
-/** The final states that mean nothing was sent for the notification on purpose. */
-export const NOT_SENT_STATES: readonly MessageState[] = ['dropped', 'coalesced', 'subject_erased', 'skipped'];
-/** The states that wait for something (a time, an opt-in, an attempt). */
-export const WAITING_STATES: readonly MessageState[] = ['queued', 'deferred', 'held', 'sending'];
 
 export function advance(current: MessageState | undefined, next: MessageState): MessageState {
   if (!current) return next;
