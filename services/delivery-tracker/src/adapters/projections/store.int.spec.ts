@@ -329,6 +329,19 @@ describe('notification projection on the MongoDB-compatible database', () => {
     expect((await db.collection('provider_messages').find({}).toArray()).map((m) => m._id).sort()).toEqual([messageRef('wamid.erased.e1'), messageRef('wamid.kept.k1')].sort());
   });
 
+  it('with two writer processes, the one that did not know of an erasure yet scrubs what it wrote at its next sweep', async () => {
+    const name = uniq('it_proj_');
+    const [a, b] = [await fresh(name, 0), await fresh(name, 1)];
+    await a.batch('privacy.requests', [erasure('subj-two-1')]);
+    await b.dispatched({ ...dispatched('t1', 'ACCEPTED', 'wamid.two.t1'), subjectId: 'subj-two-1' }); // b read erased_subjects before the erasure
+    expect(await b.p.get('t1')).toMatchObject({ subjectId: 'subj-two-1', providerMessageId: 'wamid.two.t1' });
+    expect(await b.p.sweep()).toEqual({ erased: 1, expired: 0 });
+    expect(await b.p.get('t1')).toMatchObject({ status: 'accepted', anonymised: ['erasure'] });
+    expect(await b.p.get('t1')).not.toHaveProperty('providerMessageId');
+    expect(await b.p.sweep()).toEqual({ erased: 0, expired: 0 });
+    expect(await a.p.sweep()).toEqual({ erased: 0, expired: 0 });
+  });
+
   it('retention: the sweep (injected clock) anonymises notifications requested more than the period ago, not later ones, and changes no counter; an old one written later is anonymised at once', async () => {
     let now = t0;
     const name = uniq('it_proj_');

@@ -126,8 +126,11 @@ export class NotificationProjection {
     await this.loadErased();
   }
 
-  private async loadErased(): Promise<void> {
-    for (const e of await this.erasedCol.find({}, { projection: { _id: 1 } }).toArray()) this.erased.add(e._id);
+  /** Reads erased_subjects; returns the subjects this process did not know yet (recorded by another process). */
+  private async loadErased(): Promise<string[]> {
+    const fresh: string[] = [];
+    for (const e of await this.erasedCol.find({}, { projection: { _id: 1 } }).toArray()) if (!this.erased.has(e._id)) { this.erased.add(e._id); fresh.push(e._id); }
+    return fresh;
   }
 
   /** Applies one fetched batch of one topic-partition (records in offset order). */
@@ -148,20 +151,22 @@ export class NotificationProjection {
     if (subjects.length === 0) return;
     await insertNew(this.erasedCol, subjects.map((s) => ({ _id: s })));
     for (const s of subjects) this.erased.add(s);
-    await this.scrub(tpKey(batch.topic, batch.partition), Number(batch.records[0]!.offset), { subjectId: { $in: subjects } }, ERASED);
+    await this.scrub(tpKey(batch.topic, batch.partition), Number(batch.records[0]!.offset), { subjectId: { $in: subjects } }, ERASED, (fn) => fn());
   }
 
   /**
    * Rewrites every document matching `filter` with `fact` merged in, in rounds of
    * SWEEP_ROUND (the filter must stop matching a rewritten document). Counters are
-   * untouched by the facts used here (ERASED, EXPIRED).
+   * untouched by the facts used here (ERASED, EXPIRED). `run` runs each write: directly
+   * inside a task of the Serial, else through it (the query itself needs no turn: on
+   * FerretDB it scans the collection, and batches need not wait for that).
    */
-  private async scrub(tp: string, firstOffset: number, filter: Record<string, unknown>, fact: Core): Promise<number> {
+  private async scrub(tp: string, firstOffset: number, filter: Record<string, unknown>, fact: Core, run: (fn: () => Promise<void>) => Promise<void>): Promise<number> {
     let n = 0;
     for (;;) {
       const ids = (await this.col.find(filter, { projection: { _id: 1 } }).limit(SWEEP_ROUND).toArray()).map((d) => d._id);
       if (ids.length === 0) return n;
-      await this.write(tp, firstOffset, new Map(ids.map((id) => [id, fact])), false);
+      await run(() => this.write(tp, firstOffset, new Map(ids.map((id) => [id, fact])), false));
       n += ids.length;
       if (ids.length < SWEEP_ROUND) return n;
     }
@@ -169,21 +174,22 @@ export class NotificationProjection {
 
   /**
    * The periodic job: anonymises the documents requested before the retention cut-off
-   * that are not yet, and scrubs documents of subjects erased (also those another
-   * process recorded). Returns how many documents it rewrote for each.
+   * that are not yet, and scrubs the documents of subjects another process recorded as
+   * erased since this one read erased_subjects (with several writer processes on MongoDB,
+   * one of them may have written such a document before it knew). Returns how many
+   * documents it rewrote for each. Its queries run beside the batches; its writes take
+   * their turn in the Serial.
    */
-  sweep(): Promise<SweepResult> {
-    return this.serial.run(async () => {
-      await this.loadErased();
-      const tp = 'personal_data';
-      const started = this.now();
-      let erased = 0;
-      const subjects = [...this.erased];
-      for (let i = 0; i < subjects.length; i += 1000) erased += await this.scrub(tp, started, { subjectId: { $in: subjects.slice(i, i + 1000) } }, ERASED);
-      const { retainFrom } = this.rules();
-      const expired = retainFrom === null ? 0 : await this.scrub(tp, started, { queuedAt: { $lt: new Date(retainFrom) }, anonymised: { $ne: 'retention' } }, EXPIRED);
-      return { erased, expired };
-    });
+  async sweep(): Promise<SweepResult> {
+    const fresh = await this.loadErased();
+    const tp = 'personal_data';
+    const started = this.now();
+    const inTurn = (fn: () => Promise<void>) => this.serial.run(fn);
+    let erased = 0;
+    for (let i = 0; i < fresh.length; i += 1000) erased += await this.scrub(tp, started, { subjectId: { $in: fresh.slice(i, i + 1000) } }, ERASED, inTurn);
+    const { retainFrom } = this.rules();
+    const expired = retainFrom === null ? 0 : await this.scrub(tp, started, { queuedAt: { $lt: new Date(retainFrom) }, anonymised: { $ne: 'retention' } }, EXPIRED, inTurn);
+    return { erased, expired };
   }
 
   private async applyNow(batch: TrackerBatch): Promise<void> {
