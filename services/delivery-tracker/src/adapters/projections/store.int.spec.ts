@@ -329,6 +329,30 @@ describe('notification projection on the MongoDB-compatible database', () => {
     expect((await db.collection('provider_messages').find({}).toArray()).map((m) => m._id).sort()).toEqual([messageRef('wamid.erased.e1'), messageRef('wamid.kept.k1')].sort());
   });
 
+  it('property: an erasure anywhere among a notification\'s events (held, released, sent, read) gives the same document and counters', async () => {
+    const S = 'subj-prop-1';
+    const events = [
+      (f: Feed) => f.batch('notification.requests', [{ ...requestedFor('p', S), notBefore: t0 + 3_600_000, deferReason: 'QUIET_HOURS' }]),
+      (f: Feed) => f.dispatched({ ...dispatched('p', 'HELD', null), provider: 'none', routeReason: 'NOT_OPTED_IN', subjectId: S }),
+      (f: Feed) => f.dispatched({ ...dispatched('p', 'ACCEPTED', 'wamid.prop.p'), attempt: 2, occurredAt: t0 + 7_200_000, subjectId: S }),
+      (f: Feed) => f.delivery(delivery('wamid.prop.p', 'READ', 7300)),
+      (f: Feed) => f.batch('privacy.requests', [erasure(S)]),
+    ];
+    const reference = await fresh();
+    for (const e of events) await e(reference);
+    const want = await reference.p.get('p');
+    expect(want).toMatchObject({ status: 'read', heldAt: new Date(t0 + 1000), deferredAt: new Date(t0), anonymised: ['erasure'] });
+    expect(want).not.toHaveProperty('providerMessageId');
+    const wantSummary = await reference.p.summary();
+    await fc.assert(fc.asyncProperty(fc.array(fc.nat(events.length - 1), { maxLength: 2 }), async (dupes) => {
+      const order = fc.sample(fc.shuffledSubarray([...events.keys(), ...dupes], { minLength: events.length + dupes.length }), 1)[0]!;
+      const f = await fresh();
+      for (const i of order) await events[i]!(f);
+      expect(await f.p.get('p')).toEqual(want);
+      expect(await f.p.summary()).toEqual(wantSummary);
+    }), { numRuns: 8 });
+  });
+
   it('with two writer processes, the one that did not know of an erasure yet scrubs what it wrote at its next sweep', async () => {
     const name = uniq('it_proj_');
     const [a, b] = [await fresh(name, 0), await fresh(name, 1)];
