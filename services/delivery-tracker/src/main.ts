@@ -65,7 +65,14 @@ async function projection(cfg: Config, infra: Infra) {
     },
   });
   // The retention job (and erasures recorded by another process): at start, then every RETENTION_SWEEP_MINUTES.
-  const sweep = () => notifications.sweep().then((r) => { if (r.erased || r.expired) logger.info(r, 'personal data removed from notifications (erasure, retention)'); }, (err: unknown) => logger.warn({ err }, 'personal-data sweep failed; retried at the next interval'));
+  let sweepRun: Promise<void> | null = null; // one sweep at a time
+  const sweep = () => {
+    sweepRun ??= notifications.sweep().then(
+      (r) => { if (r.erased || r.expired) logger.info(r, 'personal data removed from notifications (erasure, retention)'); },
+      (err: unknown) => logger.warn({ err }, 'personal-data sweep failed; retried at the next interval'),
+    ).finally(() => { sweepRun = null; });
+    return sweepRun;
+  };
   void sweep();
   const sweeping = setInterval(() => void sweep(), cfg.RETENTION_SWEEP_MINUTES * 60_000);
   sweeping.unref();
