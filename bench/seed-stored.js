@@ -21,14 +21,16 @@
 const { MongoClient } = require('mongodb');
 const path = require('node:path');
 
-const T0 = Date.parse('2025-11-24T02:00:00Z'); // a year before: a day no measured event touches
-const DAY = '2025-11-24';
+// About 300 days before the run: a day no measured event touches, and inside the tracker's
+// retention period (RETENTION_DAYS, 400), so its sweep does not rewrite the seeded documents.
+const T0 = Math.floor((Date.now() - 300 * 86_400_000) / 86_400_000) * 86_400_000 + 2 * 3_600_000; // 02:00Z, 09:00 WIB
+const DAY = new Date(T0).toISOString().slice(0, 10);
 
 /** Pre-loads `n` already-stored notifications into the running system of `ctx`. */
 async function seedStored(n, ctx, log = () => undefined) {
   if (!(n > 0)) return;
   const model = require(path.join(__dirname, '..', 'services', 'delivery-tracker', 'dist', 'domain', 'model.js'));
-  const { toDoc, requestedFact, dispatchFact, statusFact, merge } = model;
+  const { toDoc, requestedFact, dispatchFact, statusFact, merge, messageRef } = model;
   const mongo = await MongoClient.connect(ctx.mongoUrl, { serverSelectionTimeoutMS: 5000 });
   const started = Date.now();
   try {
@@ -41,7 +43,7 @@ async function seedStored(n, ctx, log = () => undefined) {
     for (let i = 0; i < n; i += B) {
       const ids = Array.from({ length: Math.min(B, n - i) }, (_, j) => `seed-${ctx.id}-${i + j}`);
       await tracker.collection('notifications').insertMany(ids.map((x) => toDoc(x, [requestedFact(requested(x)), dispatchFact(accepted(x)), delivered(x)].reduce(merge), 'seed', {})), { ordered: false });
-      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: `wamid.seed-${x}`, notificationId: x })), { ordered: false });
+      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: messageRef(`wamid.seed-${x}`), notificationId: x })), { ordered: false });
       const at = new Date(T0);
       await ingest.collection('ingested_event_ids').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, pendaftaran_id: `SEED-${x}`, at })), { ordered: false });
       await ingest.collection('ingest_claims').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, at, instance: 'seed' })), { ordered: false });

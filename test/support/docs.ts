@@ -316,3 +316,21 @@ export function repoContext(root: string, sources: CodeSources): DocsContext {
   const ignoredDirs = new Set(fs.readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n').map((l) => l.trim().replace(/^\//, '').replace(/\/$/, '')).filter((l) => l && !l.includes('*')));
   return { root, variables, codeNames, operations, bins, tools, npmScripts, files, ignoredDirs };
 }
+
+////////// Tables a document keeps equal to the code (e.g. docs/states.md and the tracker's states)
+
+/**
+ * The rows of the first table under a heading (`## heading`, matched exactly): each row's
+ * cells, trimmed, without the header row and the separator. Throws when there is none.
+ */
+export function markdownTable(text: string, heading: string): string[][] {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => /^#+ /.test(l) && l.replace(/^#+ /, '').trim() === heading);
+  if (at < 0) throw new Error(`no heading "${heading}"`);
+  const rows: string[][] = [];
+  let i = at + 1;
+  while (i < lines.length && !lines[i]!.startsWith('|')) { if (/^#+ /.test(lines[i]!)) break; i++; }
+  for (; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!.replace(/^\||\|$/g, '').split('|').map((c) => c.trim()));
+  if (rows.length < 2) throw new Error(`no table under "${heading}"`);
+  return rows.slice(2);
+}

@@ -16,7 +16,7 @@ const { MongoClient } = require('mongodb');
 const { countDbCommands, createMetrics } = require('@sicantik/observability');
 const { NotificationProjection } = require('../dist/adapters/projections/store');
 const { Serial } = require('../dist/adapters/projections/writer');
-const { toDoc, requestedFact, dispatchFact, statusFact, merge } = require('../dist/domain/model');
+const { toDoc, requestedFact, dispatchFact, statusFact, merge, messageRef } = require('../dist/domain/model');
 
 const E = process.env;
 const STORED = (E.STORED ?? '0,20000').split(',').map(Number);
@@ -34,7 +34,7 @@ async function seed(db, n) {
   for (let i = 0; i < n; i += 1000) {
     const ids = Array.from({ length: Math.min(1000, n - i) }, (_, j) => `stored-${i + j}`);
     await db.collection('notifications').insertMany(ids.map((x) => toDoc(x, [requestedFact(requested(x)), dispatchFact(dispatched(x, 'ACCEPTED')), statusFact({ e: 'e', s: 'delivered', at: t0 + 3000, code: null, title: null })].reduce(merge), 'seed', {})));
-    await db.collection('provider_messages').insertMany(ids.map((x) => ({ _id: `wamid.${x}`, n: x })));
+    await db.collection('provider_messages').insertMany(ids.map((x) => ({ _id: messageRef(`wamid.${x}`), notificationId: x })));
   }
 }
 

@@ -26,6 +26,8 @@ It refuses a database that holds projections or a group that has committed offse
 Environment:
   MONGO_DB        the new database (required)
   CONSUMER_GROUP  the group to commit (default <TOPIC_PREFIX>delivery-tracker-projection)
+  RETENTION_DAYS  notifications requested longer ago are anonymised, as the tracker does
+                  (default 400; 0: never); erasures on privacy.requests are applied too
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX, MONGO_URL as for the tracker
 
 Prints one JSON line: db, groupId, events, notifications, documents and timings.

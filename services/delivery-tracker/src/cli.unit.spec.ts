@@ -17,7 +17,7 @@ describe('sicantik-tracker command line', () => {
     expect(top.out).toMatch(/^Usage: sicantik-tracker \[options\] \[command\]/);
     const rebuild = await run(['rebuild', '--help']);
     expect([rebuild.code, rebuild.out.split('\n')[0]]).toEqual([0, 'Usage: sicantik-tracker rebuild [options]']);
-    for (const v of ['MONGO_DB', 'CONSUMER_GROUP', 'KAFKA_BROKERS', 'Exit status']) expect(rebuild.out).toContain(v);
+    for (const v of ['MONGO_DB', 'CONSUMER_GROUP', 'RETENTION_DAYS', 'KAFKA_BROKERS', 'Exit status']) expect(rebuild.out).toContain(v);
   });
 
   it('a rebuild without its settings: exit 1, the missing setting named, nothing printed on stdout', async () => {

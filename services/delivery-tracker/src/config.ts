@@ -13,6 +13,13 @@ import { PROVIDER_ADAPTERS, PROVIDER_NAMES, configuredProviders, type Provider }
  */
 const TRACKER_ROLES = ['all', 'receiver', 'projection'] as const;
 
+/**
+ * RETENTION_DAYS: notifications requested longer ago than this are anonymised in the
+ * projections (subject id, provider message id and the provider's failure text go; state
+ * and counts stay); 0 turns it off. Shared with the rebuild command, which applies the same rule.
+ */
+export const retentionDays = z.coerce.number().int().min(0).default(400);
+
 export const configSchema = z.object({
   ...baseEnv,
   TRACKER_ROLE: z.enum(TRACKER_ROLES).default('all'),
@@ -24,6 +31,9 @@ export const configSchema = z.object({
   PROJECTION_CACHE_DOCS: z.coerce.number().int().min(0).default(50_000),
   /** Provider message id -> notification entries kept in memory. */
   PROJECTION_CACHE_MESSAGES: z.coerce.number().int().min(0).default(200_000),
+  RETENTION_DAYS: retentionDays,
+  /** How often the projection anonymises what grew older than RETENTION_DAYS and re-applies erasures (minutes). */
+  RETENTION_SWEEP_MINUTES: z.coerce.number().positive().default(60),
   /** Required by the roles that serve the statistics API (all, projection). */
   STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**

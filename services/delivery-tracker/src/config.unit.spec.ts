@@ -34,4 +34,11 @@ describe('tracker configuration', () => {
     expect(() => readConfig({ TWILIO_AUTH_TOKEN: 't' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=all/);
     expect(() => readConfig({ ...base, TRACKER_ROLE: 'both', TWILIO_AUTH_TOKEN: 't' })).toThrow(/TRACKER_ROLE/);
   });
+  it('RETENTION_DAYS: 400 by default, 0 turns it off, never negative; the sweep every 60 minutes by default', () => {
+    const d = readConfig({ ...base, TWILIO_AUTH_TOKEN: 't' });
+    expect([d.RETENTION_DAYS, d.RETENTION_SWEEP_MINUTES]).toEqual([400, 60]);
+    expect(readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', RETENTION_DAYS: '0', RETENTION_SWEEP_MINUTES: '5' })).toMatchObject({ RETENTION_DAYS: 0, RETENTION_SWEEP_MINUTES: 5 });
+    expect(() => readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', RETENTION_DAYS: '-1' })).toThrow(/RETENTION_DAYS/);
+    expect(() => readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', RETENTION_SWEEP_MINUTES: '0' })).toThrow(/RETENTION_SWEEP_MINUTES/);
+  });
 });

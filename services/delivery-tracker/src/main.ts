@@ -18,7 +18,7 @@ const clock = clockFromEnv();
 // (Kafka producer, no database, no consumer), `projection` the consumer, MongoDB and the
 // statistics API only, `all` both. Every role serves /healthz, /readyz and /metrics.
 
-const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions'];
+const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests'];
 const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events'];
 
 /** The webhook side: verifies, writes what it received to delivery.status / contact.events, answers. */
@@ -42,7 +42,10 @@ async function projection(cfg: Config, infra: Infra) {
   // One writer per process for both projections (writer.ts: FerretDB updates are not isolated, and update commands must not overlap).
   const serial = new Serial();
   const db = mongo.db(cfg.MONGO_DB);
-  const notifications = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, { serial, cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES });
+  const notifications = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, {
+    serial, cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
+    retentionDays: cfg.RETENTION_DAYS === 0 ? null : cfg.RETENTION_DAYS, now: () => clock.now().getTime(),
+  });
   await notifications.init();
   const decisions = new DecisionProjection(db, notifications.col, { serial });
   await decisions.init();
@@ -55,13 +58,28 @@ async function projection(cfg: Config, infra: Infra) {
       'notification.rendered': (b) => notifications.apply(b),
       'notification.dispatch': (b) => notifications.apply(b),
       'delivery.status': (b) => notifications.apply(b),
-      'planner.decisions': (b) => decisions.apply(b),
+      // Decisions: the "why" projection, and COALESCED ones make their notification coalesced.
+      'planner.decisions': async (b) => { await decisions.apply(b); await notifications.apply(b); },
+      // ERASURE requests scrub the subject's notifications (privacy.requests).
+      'privacy.requests': (b) => notifications.apply(b),
     },
   });
+  // The retention job (and erasures recorded by another process): at start, then every RETENTION_SWEEP_MINUTES.
+  let sweepRun: Promise<void> | null = null; // one sweep at a time
+  const sweep = () => {
+    sweepRun ??= notifications.sweep().then(
+      (r) => { if (r.erased || r.expired) logger.info(r, 'personal data removed from notifications (erasure, retention)'); },
+      (err: unknown) => logger.warn({ err }, 'personal-data sweep failed; retried at the next interval'),
+    ).finally(() => { sweepRun = null; });
+    return sweepRun;
+  };
+  void sweep();
+  const sweeping = setInterval(() => void sweep(), cfg.RETENTION_SWEEP_MINUTES * 60_000);
+  sweeping.unref();
   return {
     logger, projection: notifications, decisions, statsApiToken: cfg.STATS_API_TOKEN!, // readConfig requires it in this role
     check: { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } },
-    close: [() => mongo.close(), () => consumer.stop()],
+    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, () => mongo.close(), () => consumer.stop()],
   };
 }
 

@@ -2,11 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Infra } from '@sicantik/kafka';
 import { MongoClient, type Db, type Document } from 'mongodb';
-import { ValidationError } from '@sicantik/core';
+import { ValidationError, clockFromEnv, type Clock } from '@sicantik/core';
 import { baseEnv, loadConfig, z } from '@sicantik/config';
 import { followTopic, startInfra, untilAvailable } from '@sicantik/kafka';
 import type { TopicName } from '@sicantik/schemas';
 import { RebuildFold } from './domain/rebuildFold';
+import { retentionCutoff } from './domain/model';
+import { retentionDays } from './config';
 import { checkLayout, chunks } from './adapters/projections/writer';
 
 ////////// Rebuild the tracker's projections from the topics into a new database, fast:
@@ -21,12 +23,13 @@ import { checkLayout, chunks } from './adapters/projections/writer';
 // replace per batch); this writes it once. Refuses a database that holds projections
 // or a group that has committed offsets.
 
-const TOPICS = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'planner.decisions'] as const satisfies readonly TopicName[];
+const TOPICS = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'planner.decisions', 'privacy.requests'] as const satisfies readonly TopicName[];
 
 const configSchema = z.object({
   ...baseEnv,
   MONGO_DB: z.string().min(1),
   CONSUMER_GROUP: z.string().min(1).optional(),
+  RETENTION_DAYS: retentionDays,
 });
 
 /** Documents inserted in batches of 1000 as they come, one batch at a time. */
@@ -92,8 +95,11 @@ export interface RebuildSummary {
   [timing: string]: string | number;
 }
 
-/** Rebuilds into the environment's MONGO_DB and commits CONSUMER_GROUP's offsets; throws when it cannot (exit 1 at the CLI). */
-export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
+/**
+ * Rebuilds into the environment's MONGO_DB and commits CONSUMER_GROUP's offsets; throws when it cannot (exit 1 at the CLI).
+ * clock: the "now" of the retention rule (default: the tracker's clock, SICANTIK_TEST_CLOCK_FILE in end-to-end tests).
+ */
+export async function rebuild(env: NodeJS.ProcessEnv, clock: Clock = clockFromEnv(env)): Promise<RebuildSummary> {
   const cfg = loadConfig(configSchema, env);
   const groupId = cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`;
   const infra = await startInfra('delivery-tracker-rebuild', cfg, TOPICS);
@@ -122,6 +128,7 @@ export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
       'notification.dispatch': (v) => streams.provider_messages.add(fold.dispatched(v)),
       'delivery.status': (v) => fold.status(v),
       'planner.decisions': (v) => streams.planner_decisions.add(fold.decision(v)),
+      'privacy.requests': (v) => fold.privacy(v),
     };
     const run = randomBytes(3).toString('hex');
     await Promise.all(TOPICS.map((t) => {
@@ -133,13 +140,15 @@ export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
       });
     }));
     const t1 = performance.now();
-    const out = fold.output(`rebuild.${run}`);
+    // The retention rule at this moment (the same clock the tracker reads: SICANTIK_TEST_CLOCK_FILE in tests).
+    const out = fold.output(`rebuild.${run}`, cfg.RETENTION_DAYS === 0 ? null : retentionCutoff(clock.now().getTime(), cfg.RETENTION_DAYS));
     // One insert stream per collection, concurrently: the database serialises the writes
     // to its file, but encoding and decoding overlap on the other core.
     await Promise.all([
       streams.planner_decisions.end(), streams.provider_messages.end(),
       insertAll(db, 'notifications', out.notifications), insertAll(db, 'provider_messages', out.messages),
       insertAll(db, 'pending_statuses', out.pending), insertAll(db, 'notification_stats', out.notificationStats), insertAll(db, 'decision_stats', out.decisionStats),
+      insertAll(db, 'erased_subjects', out.erasedSubjects),
     ]);
     const t2 = performance.now();
     await (await member).commit(TOPICS.map((t) => ({ topic: codec.topic(t), ends: ends.get(t)! })));
@@ -148,7 +157,7 @@ export async function rebuild(env: NodeJS.ProcessEnv): Promise<RebuildSummary> {
       const t = TOPICS.find((x) => codec.topic(x) === topic)!;
       for (const p of partitions) if (BigInt(p.offset) !== (ends.get(t)!.get(p.partition) ?? 0n)) throw new Error(`group ${groupId}: ${topic}[${p.partition}] committed at ${p.offset}, expected ${ends.get(t)!.get(p.partition)}`);
     }
-    const documents = out.notifications.length + out.messages.length + out.pending.length + streams.planner_decisions.written + streams.provider_messages.written + out.notificationStats.length + out.decisionStats.length;
+    const documents = out.notifications.length + out.messages.length + out.pending.length + streams.planner_decisions.written + streams.provider_messages.written + out.notificationStats.length + out.decisionStats.length + out.erasedSubjects.length;
     const summary = {
       db: cfg.MONGO_DB, groupId, events: fold.events, notifications: out.notifications.length, documents,
       startSeconds: +(t0 / 1000).toFixed(2), readSeconds: +((t1 - t0) / 1000).toFixed(2), writeSeconds: +((t2 - t1) / 1000).toFixed(2), offsetsSeconds: +((performance.now() - t2) / 1000).toFixed(2),

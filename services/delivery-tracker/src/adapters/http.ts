@@ -2,6 +2,7 @@ import express from 'express';
 import { bearerAuth, errorHandler } from '@sicantik/observability';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
+import { DECISIONS } from '../domain/model';
 import type { DecisionProjection } from './projections/decisions';
 import type { NotificationProjection } from './projections/store';
 import { webhookRouter, type WebhookDeps } from './webhooks';
@@ -51,7 +52,7 @@ function statsRouter(deps: StatsDeps): express.Router {
   });
   const decisionQuery = z.object({
     pendaftaran_id: z.string().min(1).optional(), recipientId: z.string().min(1).optional(), scenario: z.string().min(1).optional(),
-    notificationId: z.string().min(1).optional(), decision: z.enum(['PLANNED', 'SKIPPED', 'CANCELLED']).optional(),
+    notificationId: z.string().min(1).optional(), decision: z.enum(DECISIONS).optional(),
     reasonCode: z.string().regex(/^[A-Z_]{3,40}$/, 'must be a reason code such as OPTED_OUT').optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
   }).strict().refine((q) => q.pendaftaran_id || q.recipientId || q.notificationId || q.reasonCode, { message: 'give pendaftaran_id, recipientId, notificationId or reasonCode', path: ['(query)'] });

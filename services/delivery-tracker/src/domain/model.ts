@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { jakartaDate } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
-import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDispatch, type AnomalyKind, type MessageState, type ReportedState } from './notificationStatus';
+import { ANOMALY_KINDS, RANK, STATES, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDispatch, type AnomalyKind, type MessageState, type ReportedState } from './notificationStatus';
 
 ////////// The tracker's projections as pure functions (no I/O)
 // A notification's state is a join-semilattice: every event becomes a small state
@@ -8,9 +9,17 @@ import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDisp
 // and any repetition of a notification's events gives the same state, a batch folds
 // into one patch per notification (one write per document per batch), and applying
 // a patch twice changes nothing. Statuses only move forward: the status is the
-// highest rank among the states seen (read > delivered > failed > skipped > sent >
-// no_report > accepted > sending > queued; notificationStatus.ts), and every state's
-// "first reached" time is the earliest one reported.
+// highest rank among the states seen (notificationStatus.ts, docs/states.md), and every
+// state's "first reached" time is the earliest one reported.
+//
+// Personal data (issue 16, UU PDP): a notification document holds the person's subject
+// id, the provider message id (Meta's encode the phone number) and the failure text a
+// provider reported (it may echo the number). Erasure of the subject (privacy.requests
+// ERASURE) and the retention period each add a fact (erased, expired) that merge() keeps
+// and that removes exactly those fields, in every later state too: the status, the
+// times, the codes and the counters stay (contrib() reads none of them). Because the
+// scrub is part of the join, a rebuild that folds the same erasures and the same
+// retention cut-off gives the same documents (withRules).
 //
 // Counters are a pure function of a state (contrib: per Jakarta day of the request
 // and for all days), so a write adds contrib(after) - contrib(before) to them: a
@@ -26,23 +35,31 @@ import { ANOMALY_KINDS, RANK, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDisp
 // (writer.ts, LAYOUT_VERSION; README "Replay and rebuild").
 
 /** The states reached at a time of their own (failed and skipped carry a reason too: Failure, Skip). */
-type Stamped = 'sending' | 'accepted' | 'no_report' | 'sent' | 'delivered' | 'read';
-const STAMPED: readonly Stamped[] = ['sending', 'accepted', 'no_report', 'sent', 'delivered', 'read'];
-const AT = { sending: 'sendingAt', accepted: 'acceptedAt', no_report: 'noReportAt', sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt' } as const satisfies Record<Stamped, string>;
+type Stamped = 'deferred' | 'held' | 'sending' | 'subject_erased' | 'accepted' | 'no_report' | 'sent' | 'delivered' | 'read';
+const STAMPED: readonly Stamped[] = ['deferred', 'held', 'sending', 'subject_erased', 'accepted', 'no_report', 'sent', 'delivered', 'read'];
+const AT = {
+  deferred: 'deferredAt', held: 'heldAt', sending: 'sendingAt', subject_erased: 'subjectErasedAt', accepted: 'acceptedAt', no_report: 'noReportAt', sent: 'sentAt', delivered: 'deliveredAt', read: 'readAt',
+} as const satisfies Record<Stamped, string>;
 
 /** Where the base comes from: the request (or the rendered event, which carries its time) beats a guess from a dispatch record. */
 const BASE_FROM_REQUEST = 2;
 const BASE_FROM_DISPATCH = 1;
 /** Who the notification is for and when it was requested; source: BASE_FROM_REQUEST or BASE_FROM_DISPATCH (the higher wins). */
 interface Base { source: number; queuedAt: number; pendaftaran_id: string; scenario: string; templateCode: string; recipientKind: string }
-/** The earliest failure reported (kept even when delivery evidence wins). */
-interface Failure { at: number; code: string; reason: string }
+/** The earliest failure reported (kept even when delivery evidence wins); reason null: removed with the personal data. */
+interface Failure { at: number; code: string; reason: string | null }
 /** The dispatcher's skip: nothing sent on purpose (code: why, e.g. OPTED_OUT; the earliest one kept). */
 interface Skip { at: number; code: string; reason: string }
 /** A value taken from the latest dispatch record that has it (order: that record's dispatchOrder; the highest wins). */
 interface Latest { order: string; value: string }
 /** Why the latest dispatch record that gives a reason went through its provider (routing decision; order as in Latest). */
 interface Route { order: string; reason: string; detail: string | null }
+/** The latest earliest-send time (order as in Latest; the request's order '' is below every dispatch record's). */
+interface Deferral { order: string; notBefore: number; reason: string | null }
+/** The dispatcher dropped a held message (the earliest drop kept): code SUPERSEDED, STALE or EXPIRED, and the notification that replaced it. */
+interface Drop { at: number; code: string; reason: string; supersededBy: string | null }
+/** The planner's COALESCED decision (the earliest kept): the change is carried by another notification. */
+interface Coalesced { at: number; carriedBy: string }
 export interface Core {
   base?: Base;
   stamps: Partial<Record<Stamped, number>>;
@@ -52,16 +69,37 @@ export interface Core {
   providerMessageId?: Latest;
   route?: Route;
   inDoubt?: true;
+  deferral?: Deferral;
+  drop?: Drop;
+  coalesced?: Coalesced;
+  /** The person's pseudonymous subject id (the smallest one seen; every event of a notification names the same). */
+  subjectId?: string;
+  /** The subject was erased (privacy.requests ERASURE): personal fields removed. */
+  erased?: true;
+  /** Older than the retention period: personal fields removed. */
+  expired?: true;
 }
 export const EMPTY: Core = Object.freeze({ stamps: Object.freeze({}) }) as Core;
 
 const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 const betterBase = (a: Base, b: Base) =>
   (cmp(b.source, a.source) || cmp(a.queuedAt, b.queuedAt) || cmp(a.pendaftaran_id, b.pendaftaran_id) || cmp(a.scenario, b.scenario) || cmp(a.templateCode, b.templateCode) || cmp(a.recipientKind, b.recipientKind)) <= 0 ? a : b;
-const earlier = <T extends Failure | Skip>(a: T, b: T) => ((cmp(a.at, b.at) || cmp(a.code, b.code) || cmp(a.reason, b.reason)) <= 0 ? a : b);
+const earlier = <T extends Failure | Skip | Drop>(a: T, b: T) => ((cmp(a.at, b.at) || cmp(a.code, b.code) || cmp(a.reason ?? '', b.reason ?? '') || cmp(+(a.reason === null), +(b.reason === null)) || cmp(('supersededBy' in a ? a.supersededBy : null) ?? '', ('supersededBy' in b ? b.supersededBy : null) ?? '')) <= 0 ? a : b);
+const laterDeferral = (a: Deferral, b: Deferral) => ((cmp(a.order, b.order) || cmp(a.notBefore, b.notBefore) || cmp(a.reason ?? '', b.reason ?? '')) >= 0 ? a : b);
+const earlierCoalesced = (a: Coalesced, b: Coalesced) => ((cmp(a.at, b.at) || cmp(a.carriedBy, b.carriedBy)) <= 0 ? a : b);
 const later = (a: Latest, b: Latest) => ((cmp(a.order, b.order) || cmp(a.value, b.value)) >= 0 ? a : b);
 const laterRoute = (a: Route, b: Route) => ((cmp(a.order, b.order) || cmp(a.reason, b.reason) || cmp(a.detail ?? '', b.detail ?? '')) >= 0 ? a : b);
 const pick = <T>(a: T | undefined, b: T | undefined, f: (x: T, y: T) => T) => (a === undefined ? b : b === undefined ? a : f(a, b));
+
+/**
+ * Removes the personal fields of an erased or expired state (a homomorphism of the join:
+ * it only empties fields, so scrubbing before or after a merge gives the same).
+ */
+function scrubbed(c: Core): Core {
+  if (!c.erased && !c.expired) return c;
+  const { providerMessageId: _p, subjectId: _s, ...rest } = c;
+  return rest.failure && rest.failure.reason !== null ? { ...rest, failure: { ...rest.failure, reason: null } } : rest;
+}
 
 /** The join: commutative, associative, idempotent. */
 export function merge(a: Core, b: Core): Core {
@@ -75,22 +113,39 @@ export function merge(a: Core, b: Core): Core {
   const pmid = pick(a.providerMessageId, b.providerMessageId, later); if (pmid) out.providerMessageId = pmid;
   const route = pick(a.route, b.route, laterRoute); if (route) out.route = route;
   if (a.inDoubt || b.inDoubt) out.inDoubt = true;
-  return out;
+  const deferral = pick(a.deferral, b.deferral, laterDeferral); if (deferral) out.deferral = deferral;
+  const drop = pick(a.drop, b.drop, earlier); if (drop) out.drop = drop;
+  const coalesced = pick(a.coalesced, b.coalesced, earlierCoalesced); if (coalesced) out.coalesced = coalesced;
+  const subjectId = pick(a.subjectId, b.subjectId, (x, y) => (x <= y ? x : y)); if (subjectId !== undefined) out.subjectId = subjectId;
+  if (a.erased || b.erased) out.erased = true;
+  if (a.expired || b.expired) out.expired = true;
+  return scrubbed(out);
 }
 
 /** Canonical form, for equality. */
-const coreKey = (c: Core) => JSON.stringify([c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null, c.skip ?? null]);
+const coreKey = (c: Core) => JSON.stringify([
+  c.base ?? null, STAMPED.map((s) => c.stamps[s] ?? null), c.failure ?? null, c.provider ?? null, c.providerMessageId ?? null, !!c.inDoubt, c.route ?? null, c.skip ?? null,
+  c.deferral ?? null, c.drop ?? null, c.coalesced ?? null, c.subjectId ?? null, !!c.erased, !!c.expired,
+]);
 const coreEquals = (a: Core, b: Core) => coreKey(a) === coreKey(b);
 
 ////////// Events -> facts
 
+/** What the request and the rendered event say alike: who, when, the subject, and the earliest send time the planner set (deferred). */
+function plannedFact(e: NotificationRequested | NotificationRendered): Core {
+  const c: Core = { base: { source: BASE_FROM_REQUEST, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
+  if (e.recipient.subjectId) c.subjectId = e.recipient.subjectId;
+  if (e.notBefore != null) { c.stamps.deferred = e.occurredAt; c.deferral = { order: '', notBefore: e.notBefore, reason: e.deferReason ?? null }; }
+  return c;
+}
+
 export function requestedFact(e: NotificationRequested): Core {
-  return { base: { source: BASE_FROM_REQUEST, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
+  return plannedFact(e);
 }
 
 /** The rendered event carries the request's time, so it is as good as the request for the base. */
 export function renderedFact(e: NotificationRendered): Core {
-  const c: Core = { base: { source: BASE_FROM_REQUEST, queuedAt: e.occurredAt, pendaftaran_id: e.pendaftaran_id, scenario: e.scenario, templateCode: e.templateCode, recipientKind: e.recipient.kind }, stamps: {} };
+  const c = plannedFact(e);
   if (e.outcome === 'FAILED') c.failure = { at: e.occurredAt, code: 'RENDER_FAILED', reason: e.failureReason ?? 'render failed' };
   return c;
 }
@@ -105,12 +160,51 @@ export function dispatchFact(e: NotificationDispatchRecorded): Core {
   if (e.providerMessageId) c.providerMessageId = { order, value: e.providerMessageId };
   if (e.routeReason) c.route = { order, reason: e.routeReason, detail: e.routeDetail ?? null };
   if (e.status === 'IN_DOUBT') c.inDoubt = true;
+  if (e.subjectId) c.subjectId = e.subjectId;
   const state = fromDispatch(e.status);
   if (state === 'failed') c.failure = { at: e.occurredAt, code: e.errorCode ?? 'FAILED', reason: e.reason ?? 'failed' };
   else if (state === 'skipped') c.skip = { at: e.occurredAt, code: e.routeReason ?? 'SKIPPED', reason: e.reason ?? e.routeDetail ?? 'skipped' };
+  else if (state === 'dropped') c.drop = { at: e.occurredAt, code: e.routeReason ?? e.errorCode ?? 'DROPPED', reason: e.reason ?? e.routeDetail ?? 'dropped', supersededBy: e.supersededBy ?? null };
   else if (state) c.stamps[state as Stamped] = e.occurredAt;
+  if (state === 'deferred' && e.notBefore != null) c.deferral = { order, notBefore: e.notBefore, reason: e.routeReason ?? null };
   return c;
 }
+
+/** The planner's COALESCED decision makes its notification coalesced (carried by another); other decisions are not about a message's state. */
+export function decisionFact(e: PlannerDecisionRecorded): Core | undefined {
+  if (e.decision !== 'COALESCED' || !e.notificationId) return undefined;
+  return { stamps: {}, coalesced: { at: e.occurredAt, carriedBy: e.carriedBy ?? '' } };
+}
+
+/** The subject was erased: the notification's personal fields go (its state and counts stay). */
+export const ERASED: Core = Object.freeze({ stamps: Object.freeze({}), erased: true }) as Core;
+/** Older than the retention period: the same fields go. */
+export const EXPIRED: Core = Object.freeze({ stamps: Object.freeze({}), expired: true }) as Core;
+
+/**
+ * The personal-data rules every write (and the rebuild) applies: the erased subjects,
+ * and the retention cut-off (a notification requested before it is anonymised; null:
+ * no retention).
+ */
+export interface PersonalDataRules { erasedSubjects: ReadonlySet<string>; retainFrom: number | null }
+/** The retention cut-off at `now` for a period of `days` (requested before it: anonymised). */
+export const retentionCutoff = (now: number, days: number) => now - days * 86_400_000;
+/** erased_subjects: a subject whose notifications are scrubbed (its id only). */
+export interface ErasedSubject { _id: string }
+/** A state with the rules applied (unchanged when none applies). */
+export function withRules(c: Core, rules: PersonalDataRules): Core {
+  let out = c;
+  if (!out.erased && out.subjectId !== undefined && rules.erasedSubjects.has(out.subjectId)) out = merge(out, ERASED);
+  if (!out.expired && rules.retainFrom !== null && out.base && out.base.queuedAt < rules.retainFrom) out = merge(out, EXPIRED);
+  return out;
+}
+
+/**
+ * The key of a provider message id in provider_messages and pending_statuses: a SHA-256
+ * of it, so those collections hold no message id (Meta's encode the phone number) and
+ * need no scrubbing; a status finds its notification by the same hash.
+ */
+export const messageRef = (providerMessageId: string) => createHash('sha256').update(providerMessageId).digest('base64url');
 
 /**
  * A delivery.status event as kept until its message's notification is known (in
@@ -143,7 +237,10 @@ export function foldInto(patches: Map<string, Core>, id: string, fact: Core): vo
 ////////// State -> what the API shows
 
 function statesOf(c: Core): MessageState[] {
-  return ['queued', ...STAMPED.filter((s) => c.stamps[s] !== undefined), ...(c.failure ? ['failed' as const] : []), ...(c.skip ? ['skipped' as const] : [])];
+  return [
+    'queued', ...STAMPED.filter((s) => c.stamps[s] !== undefined), ...(c.failure ? ['failed' as const] : []), ...(c.skip ? ['skipped' as const] : []),
+    ...(c.drop ? ['dropped' as const] : []), ...(c.coalesced ? ['coalesced' as const] : []),
+  ];
 }
 export const statusRankOf = (c: Core) => Math.max(...statesOf(c).map((s) => RANK[s]));
 const statusOf = (c: Core): MessageState => STATE_OF_RANK[statusRankOf(c)]!;
@@ -172,7 +269,18 @@ export interface NotificationDoc {
   inDoubt?: boolean;
   /** Anomalies seen, e.g. failed_but_delivered (a failure reported for a delivered or read message). */
   anomalies?: AnomalyKind[];
-  queuedAt?: Date; sendingAt?: Date; acceptedAt?: Date; noReportAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date; skippedAt?: Date;
+  /** The person's pseudonymous subject id (absent once anonymised, and in events before issue 16). */
+  subjectId?: string;
+  /** deferred: the latest earliest send time known, and why (QUIET_HOURS, WORKING_HOURS, HOLIDAY, COALESCING). */
+  notBefore?: Date; deferReason?: string | null;
+  /** dropped: why (SUPERSEDED, STALE, EXPIRED), in words, and the notification that replaced it. */
+  dropReasonCode?: string; dropReason?: string; supersededBy?: string | null;
+  /** coalesced: the notification that carries this change. */
+  carriedBy?: string;
+  /** Personal fields removed: after the subject's erasure, after the retention period. */
+  anonymised?: ('erasure' | 'retention')[];
+  queuedAt?: Date; deferredAt?: Date; heldAt?: Date; sendingAt?: Date; subjectErasedAt?: Date; acceptedAt?: Date; noReportAt?: Date; sentAt?: Date; deliveredAt?: Date; readAt?: Date; failedAt?: Date; skippedAt?: Date;
+  droppedAt?: Date; coalescedAt?: Date;
 }
 
 /**
@@ -188,11 +296,11 @@ export type BatchDeltas = Record<string, BatchDelta>;
 export interface StoredDoc extends NotificationDoc {
   /** Where the base comes from (Base.source). */ _baseSource?: number;
   /** The dispatch order (dispatchOrder) of the records that set provider, providerMessageId and the route (Latest.order, Route.order). */
-  _providerOrder?: string; _providerMessageIdOrder?: string; _routeOrder?: string;
+  _providerOrder?: string; _providerMessageIdOrder?: string; _routeOrder?: string; _deferralOrder?: string;
   /** Version: a new unique value on every write (compare-and-set). */ _v: string;
   _batchDeltas: BatchDeltas;
 }
-const INTERNAL_FIELDS = ['_baseSource', '_providerOrder', '_providerMessageIdOrder', '_routeOrder', '_v', '_batchDeltas'] as const;
+const INTERNAL_FIELDS = ['_baseSource', '_providerOrder', '_providerMessageIdOrder', '_routeOrder', '_deferralOrder', '_v', '_batchDeltas'] as const;
 
 export function toDoc(id: string, c: Core, v: string, batchDeltas: BatchDeltas): StoredDoc {
   const d: StoredDoc = { _id: id, status: statusOf(c), statusRank: statusRankOf(c), _v: v, _batchDeltas: batchDeltas };
@@ -202,9 +310,14 @@ export function toDoc(id: string, c: Core, v: string, batchDeltas: BatchDeltas):
   if (c.provider) { d.provider = c.provider.value; d._providerOrder = c.provider.order; }
   if (c.providerMessageId) { d.providerMessageId = c.providerMessageId.value; d._providerMessageIdOrder = c.providerMessageId.order; }
   if (c.route) { d.routeReason = c.route.reason; d.routeDetail = c.route.detail; d._routeOrder = c.route.order; }
-  if (c.failure) { d.failedAt = new Date(c.failure.at); d.failureReason = c.failure.reason; d.errorCode = c.failure.code; }
+  if (c.failure) { d.failedAt = new Date(c.failure.at); if (c.failure.reason !== null) d.failureReason = c.failure.reason; d.errorCode = c.failure.code; }
   if (c.skip) { d.skippedAt = new Date(c.skip.at); d.skipReason = c.skip.reason; d.skipReasonCode = c.skip.code; }
   if (c.inDoubt) d.inDoubt = true;
+  if (c.subjectId !== undefined) d.subjectId = c.subjectId;
+  if (c.deferral) { d.notBefore = new Date(c.deferral.notBefore); d.deferReason = c.deferral.reason; d._deferralOrder = c.deferral.order; }
+  if (c.drop) { d.droppedAt = new Date(c.drop.at); d.dropReasonCode = c.drop.code; d.dropReason = c.drop.reason; d.supersededBy = c.drop.supersededBy; }
+  if (c.coalesced) { d.coalescedAt = new Date(c.coalesced.at); d.carriedBy = c.coalesced.carriedBy; }
+  if (c.erased || c.expired) d.anonymised = [...(c.erased ? ['erasure' as const] : []), ...(c.expired ? ['retention' as const] : [])];
   const anomalies = anomaliesOf(statesOf(c));
   if (anomalies.length) d.anomalies = anomalies;
   for (const s of STAMPED) if (c.stamps[s] !== undefined) d[AT[s]] = new Date(c.stamps[s]!);
@@ -215,12 +328,18 @@ export function fromDoc(d: StoredDoc): Stored {
   const c: Core = { stamps: {} };
   if (d._baseSource !== undefined && d.queuedAt) c.base = { source: d._baseSource, queuedAt: d.queuedAt.getTime(), pendaftaran_id: d.pendaftaran_id!, scenario: d.scenario!, templateCode: d.templateCode!, recipientKind: d.recipientKind! };
   for (const s of STAMPED) { const t = d[AT[s]]; if (t) c.stamps[s] = t.getTime(); }
-  if (d.failedAt) c.failure = { at: d.failedAt.getTime(), code: d.errorCode!, reason: d.failureReason! };
+  if (d.failedAt) c.failure = { at: d.failedAt.getTime(), code: d.errorCode!, reason: d.failureReason ?? null };
   if (d.skippedAt) c.skip = { at: d.skippedAt.getTime(), code: d.skipReasonCode!, reason: d.skipReason! };
   if (d._providerOrder !== undefined) c.provider = { order: d._providerOrder, value: d.provider! };
   if (d._providerMessageIdOrder !== undefined) c.providerMessageId = { order: d._providerMessageIdOrder, value: d.providerMessageId! };
   if (d._routeOrder !== undefined) c.route = { order: d._routeOrder, reason: d.routeReason!, detail: d.routeDetail ?? null };
   if (d.inDoubt) c.inDoubt = true;
+  if (d.subjectId !== undefined) c.subjectId = d.subjectId;
+  if (d._deferralOrder !== undefined && d.notBefore) c.deferral = { order: d._deferralOrder, notBefore: d.notBefore.getTime(), reason: d.deferReason ?? null };
+  if (d.droppedAt) c.drop = { at: d.droppedAt.getTime(), code: d.dropReasonCode!, reason: d.dropReason!, supersededBy: d.supersededBy ?? null };
+  if (d.coalescedAt) c.coalesced = { at: d.coalescedAt.getTime(), carriedBy: d.carriedBy! };
+  if (d.anonymised?.includes('erasure')) c.erased = true;
+  if (d.anonymised?.includes('retention')) c.expired = true;
   return { core: c, v: d._v, batchDeltas: d._batchDeltas ?? {} };
 }
 
@@ -254,14 +373,17 @@ const storedDelta = (d: Delta) => mapPaths(d, (p) => p.replace(/\./g, ':'));
 const deltaOfStored = (d: Delta) => mapPaths(d, (p) => p.replace(/:/g, '.'));
 
 /**
- * What one notification adds to the counters: total, byStatus (its final status;
- * accepted, no_report, failed and skipped are buckets of their own), sent/delivered/read (the evidence
- * reached: a read receipt also counts as delivered), inDoubt and anomalies; under
- * its request's day (once known) and under 'all'.
+ * What one notification adds to the counters: total, byStatus (its final status, each
+ * state a bucket of its own), droppedBy (a dropped one's reason code),
+ * sent/delivered/read (the evidence reached: a read receipt also counts as delivered),
+ * inDoubt and anomalies; under its request's day (once known) and under 'all'. Nothing
+ * personal is read, so removing personal fields changes no counter.
  */
 export function contrib(c: Core | null): Delta {
   if (!c) return {};
-  const paths = ['total', `byStatus.${statusOf(c)}`];
+  const status = statusOf(c);
+  const paths = ['total', `byStatus.${status}`];
+  if (status === 'dropped') paths.push(`droppedBy.${c.drop!.code.replace(/[.$]/g, '_')}`);
   const { sent, delivered, read } = c.stamps;
   if (sent !== undefined || delivered !== undefined || read !== undefined) paths.push('sent');
   if (delivered !== undefined || read !== undefined) paths.push('delivered');
@@ -345,24 +467,44 @@ export function counterOps(c: Pick<BatchCounts, 'allAttempts' | 'thisAttempt' | 
   }).filter((op) => op.ifApplied || op.ifNot);
 }
 
+/** The drop reason codes the summary always shows (others appear when counted). */
+const DROP_REASONS = ['SUPERSEDED', 'STALE', 'EXPIRED'] as const;
+
 /**
  * Summary counters as the API shows them, from summed counter documents: sent,
- * delivered and read count the evidence reached; accepted, noReport, failed and skipped
- * the notifications whose final status that is (as byStatus does).
+ * delivered and read count the evidence reached; the others (deferred, held, dropped,
+ * coalesced, subjectErased, accepted, noReport, failed, skipped) the notifications whose
+ * final status that is (as byStatus does, where every state is present).
  */
-interface SummaryCounts { total: number; sent: number; delivered: number; read: number; inDoubt: number; byStatus: Record<string, number>; anomalies: Record<string, number> }
-export function summaryOf(docs: { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }[]) {
-  const s: SummaryCounts = { total: 0, sent: 0, delivered: 0, read: 0, inDoubt: 0, byStatus: Object.fromEntries(Object.keys(RANK).map((k) => [k, 0])), anomalies: Object.fromEntries(ANOMALY_KINDS.map((k) => [k, 0])) };
+interface SummaryCounts { total: number; sent: number; delivered: number; read: number; inDoubt: number; byStatus: Record<string, number>; droppedBy: Record<string, number>; anomalies: Record<string, number> }
+export function summaryOf(docs: { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; droppedBy?: Record<string, number>; anomalies?: Record<string, number> }[]) {
+  const s: SummaryCounts = {
+    total: 0, sent: 0, delivered: 0, read: 0, inDoubt: 0, byStatus: Object.fromEntries(STATES.map((k) => [k, 0])),
+    droppedBy: Object.fromEntries(DROP_REASONS.map((k) => [k, 0])), anomalies: Object.fromEntries(ANOMALY_KINDS.map((k) => [k, 0])),
+  };
   for (const d of docs) {
     for (const k of ['total', 'sent', 'delivered', 'read', 'inDoubt'] as const) s[k] += d[k] ?? 0;
     for (const k of Object.keys(s.byStatus)) s.byStatus[k]! += d.byStatus?.[k] ?? 0;
+    for (const [k, n] of Object.entries(d.droppedBy ?? {})) s.droppedBy[k] = (s.droppedBy[k] ?? 0) + n;
     for (const k of Object.keys(s.anomalies)) s.anomalies[k]! += d.anomalies?.[k] ?? 0;
   }
-  const { accepted, no_report: noReport, failed, skipped } = s.byStatus as Record<'accepted' | 'no_report' | 'failed' | 'skipped', number>;
-  return { total: s.total, sent: s.sent, delivered: s.delivered, read: s.read, accepted, noReport, failed, skipped, inDoubt: s.inDoubt, deliveryRate: s.sent ? s.delivered / s.sent : null, byStatus: s.byStatus, anomalies: s.anomalies };
+  const b = s.byStatus as Record<MessageState, number>;
+  return {
+    total: s.total, sent: s.sent, delivered: s.delivered, read: s.read,
+    deferred: b.deferred, held: b.held, dropped: b.dropped, coalesced: b.coalesced, subjectErased: b.subject_erased,
+    accepted: b.accepted, noReport: b.no_report, failed: b.failed, skipped: b.skipped,
+    inDoubt: s.inDoubt, deliveryRate: s.sent ? s.delivered / s.sent : null, byStatus: s.byStatus, droppedBy: s.droppedBy, anomalies: s.anomalies,
+  };
 }
 
 ////////// Planner decisions: counts per Jakarta day and (scenario, decision, reason code)
+
+/**
+ * The planner's decisions, in their order (docs/states.md): planned to be sent at once,
+ * planned for later (DEFERRED, with notBefore), carried by another message (COALESCED,
+ * with carriedBy), not planned (SKIPPED), withdrawn (CANCELLED).
+ */
+export const DECISIONS = ['PLANNED', 'DEFERRED', 'COALESCED', 'SKIPPED', 'CANCELLED'] as const satisfies readonly PlannerDecisionRecorded['decision'][];
 
 const enc = (s: string) => s.replace(/[%.$|]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 export const decisionKey = (scenario: string, decision: string, reasonCode: string | null | undefined) => [scenario, decision, reasonCode ?? ''].map(enc).join('|');

@@ -1,15 +1,17 @@
 import fc from 'fast-check';
-import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
+import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, EMPTY, addDelta, contrib, counterOps, decisionContrib, decisionKey, dispatchFact, fromDoc, merge, parseDecisionKey, planDoc, publicView,
-  providerStatus, renderedFact, requestedFact, statusFact, statusRankOf, summaryOf, toDoc, type Core, type Delta, type Stored,
+  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, addDelta, contrib, counterOps, decisionContrib, decisionFact, decisionKey, dispatchFact, fromDoc, merge, messageRef, parseDecisionKey, planDoc, publicView,
+  providerStatus, renderedFact, requestedFact, retentionCutoff, statusFact, statusRankOf, summaryOf, toDoc, withRules, type Core, type Delta, type Stored,
 } from './model';
 
 ////////// Fixtures: the events of one notification, at arbitrary times
 
-const requested = (n: string, at: number): NotificationRequested => ({
+const SUBJECT = 'subj-budi';
+const requested = (n: string, at: number, notBefore: number | null = null): NotificationRequested => ({
   eventId: `q-${n}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, scenario: 'permit_ready', templateCode: 'permit_ready',
-  pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: {}, items: [], locale: 'id',
+  pendaftaran_id: `REG-${n}`, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890', subjectId: SUBJECT }, variables: {}, items: [], locale: 'id',
+  notBefore, deferReason: notBefore === null ? null : 'QUIET_HOURS', supersedeKey: null, staleAfter: null,
 });
 const rendered = (n: string, at: number, outcome: 'RENDERED' | 'FAILED'): NotificationRendered => ({
   eventId: `r-${n}`, occurredAt: at, correlationId: 'c', causationId: null, notificationId: n, scenario: 'permit_ready', templateCode: 'permit_ready', templateVersion: 1,
@@ -26,6 +28,16 @@ const dispatched = (n: string, status: DispatchStatus, attempt: number, at: numb
   ...(status === 'SKIPPED'
     ? { routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT }
     : { routeReason: attempt > 1 ? 'FALLBACK' : 'NOT_OPTED_IN', routeDetail: attempt > 1 ? 'fallback from meta because meta:131047' : 'meta: the contact has not opted in' }),
+  subjectId: SUBJECT,
+  // issue 16's statuses as the dispatcher records them
+  ...(status === 'DEFERRED' ? { provider: 'none', routeReason: 'QUIET_HOURS', notBefore: at + 3_600_000 } : {}),
+  ...(status === 'HELD' ? { provider: 'none', routeReason: 'NOT_OPTED_IN', routeDetail: 'held until the contact opts in' } : {}),
+  ...(status === 'DROPPED' ? { provider: 'none', routeReason: 'SUPERSEDED', reason: 'a later warning replaced it', supersededBy: `${n}-next` } : {}),
+  ...(status === 'SUBJECT_ERASED' ? { provider: 'none', routeReason: null, reason: 'the subject was erased' } : {}),
+});
+const coalescedDecision = (n: string, at: number): PlannerDecisionRecorded => ({
+  eventId: `p-${n}-COALESCED`, occurredAt: at, correlationId: 'c', causationId: null, decision: 'COALESCED', scenario: 'status_update', pendaftaran_id: `REG-${n}`,
+  notificationId: n, recipientKind: 'APPLICANT', recipientId: 'REG-1', reason: 'carried by a later status update', reasonCode: 'COALESCED', notBefore: null, carriedBy: `${n}-carrier`,
 });
 const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: number): DeliveryStatusReported => ({
   eventId: `s-${wamid}-${status}-${at}`, occurredAt: at, correlationId: wamid, causationId: null, provider: 'meta', providerMessageId: wamid,
@@ -33,23 +45,30 @@ const delivery = (wamid: string, status: DeliveryStatusReported['status'], at: n
 });
 
 const t0 = Date.parse('2026-11-21T16:30:00Z'); // 23:30 WIB: times after 17:00Z fall on the next Jakarta day
-const DISPATCH: DispatchStatus[] = ['SENDING', 'ACCEPTED', 'RETRY_SCHEDULED', 'IN_DOUBT', 'FAILED', 'DUPLICATE_SUPPRESSED', 'SKIPPED'];
+const DISPATCH: DispatchStatus[] = ['SENDING', 'ACCEPTED', 'RETRY_SCHEDULED', 'IN_DOUBT', 'FAILED', 'DUPLICATE_SUPPRESSED', 'SKIPPED', 'DEFERRED', 'HELD', 'DROPPED', 'SUBJECT_ERASED'];
 const STATUS: DeliveryStatusReported['status'][] = ['SENT', 'DELIVERED', 'READ', 'FAILED', 'NO_REPORT'];
 
-/** The facts of one notification's events: any subset of request, rendered, dispatch records and provider statuses (some repeated with other times). */
+/**
+ * The facts of one notification's events: any subset of request (deferred or not), rendered, dispatch records, provider
+ * statuses (some repeated with other times), the planner's COALESCED decision, and the subject's erasure and the retention.
+ */
 const arbFacts = (n: string) => fc.record({
-  request: fc.boolean(),
+  request: fc.constantFrom<'AT_ONCE' | 'DEFERRED' | null>('AT_ONCE', 'DEFERRED', null),
   rendered: fc.constantFrom<'RENDERED' | 'FAILED' | null>('RENDERED', 'FAILED', null),
   dispatch: fc.subarray(DISPATCH.map((s, i) => [s, 1 + (i % 2)] as const)),
   statuses: fc.array(fc.constantFrom(...STATUS), { maxLength: 6 }),
+  coalesced: fc.boolean(),
+  removed: fc.subarray([ERASED, EXPIRED]),
   times: fc.array(fc.integer({ min: 0, max: 4 * 3_600_000 }), { minLength: 16, maxLength: 16 }),
-}).map(({ request, rendered: r, dispatch, statuses, times }) => {
+}).map(({ request, rendered: r, dispatch, statuses, coalesced, removed, times }) => {
   const at = (i: number) => t0 + times[i % times.length]!;
   const facts: Core[] = [];
-  if (request) facts.push(requestedFact(requested(n, t0)));
+  if (request) facts.push(requestedFact(requested(n, t0, request === 'DEFERRED' ? t0 + 8 * 3_600_000 : null)));
   if (r) facts.push(renderedFact(rendered(n, t0, r)));
   dispatch.forEach(([s, attempt], i) => facts.push(dispatchFact(dispatched(n, s, attempt, at(i)))));
   statuses.forEach((s, i) => facts.push(statusFact(providerStatus(delivery(`wamid.${n}.1`, s, at(8 + i))))));
+  if (coalesced) facts.push(decisionFact(coalescedDecision(n, at(15)))!);
+  facts.push(...removed);
   return facts.length ? facts : [requestedFact(requested(n, t0))];
 });
 
@@ -155,7 +174,7 @@ describe('notification state (a join of facts)', () => {
       requestedFact(requested(n, t0)), dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000)),
       statusFact(providerStatus(delivery('w', 'DELIVERED', t0 + 3000))), statusFact(providerStatus(delivery('w', 'FAILED', t0 + 5000))), statusFact(providerStatus(delivery('w', 'FAILED', t0 + 4000))),
     ]);
-    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 8, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
+    expect(docOf(c)).toMatchObject({ status: 'delivered', statusRank: 13, failedAt: new Date(t0 + 4000), failureReason: 'undeliverable 1', errorCode: 'meta:131026', anomalies: ['failed_but_delivered'], day: '2026-11-21', providerMessageId: 'wamid.a.1' });
     expect(contrib(c)).toEqual({
       [ALL]: { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
       '2026-11-21': { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1, 'anomalies.failed_but_delivered': 1 },
@@ -196,7 +215,7 @@ describe('notification state (a join of facts)', () => {
     const facts = [requestedFact(requested(n, t0)), renderedFact(rendered(n, t0, 'RENDERED')), dispatchFact(dispatched(n, 'SENDING', 1, t0 + 500)), retried, skipped];
     const c = fold(facts);
     expect(docOf(c)).toEqual(docOf(fold([...facts].reverse())));
-    expect(docOf(c)).toMatchObject({ status: 'skipped', statusRank: 6, skippedAt: new Date(t0 + 2000), skipReason: OPTED_OUT, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT });
+    expect(docOf(c)).toMatchObject({ status: 'skipped', statusRank: 11, skippedAt: new Date(t0 + 2000), skipReason: OPTED_OUT, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: OPTED_OUT });
     expect(docOf(c)).not.toHaveProperty('failedAt');
     expect(docOf(c)).not.toHaveProperty('errorCode');
     expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.skipped': 1 }, '2026-11-21': { total: 1, 'byStatus.skipped': 1 } });
@@ -213,7 +232,7 @@ describe('notification state (a join of facts)', () => {
     const sending = dispatchFact(dispatched(n, 'SENDING', 1, t0 + 500));
     const accepted = dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000));
     const c = fold([requestedFact(requested(n, t0)), sending, accepted]);
-    expect(docOf(c)).toMatchObject({ status: 'accepted', statusRank: 3, sendingAt: new Date(t0 + 500), acceptedAt: new Date(t0 + 1000), providerMessageId: 'wamid.k.1' });
+    expect(docOf(c)).toMatchObject({ status: 'accepted', statusRank: 8, sendingAt: new Date(t0 + 500), acceptedAt: new Date(t0 + 1000), providerMessageId: 'wamid.k.1' });
     expect(docOf(fold([accepted, requestedFact(requested(n, t0)), sending]))).toEqual(docOf(c));
     expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.accepted': 1 }, '2026-11-21': { total: 1, 'byStatus.accepted': 1 } });
     expect(fromDoc(toDoc(n, c, 'v', {})).core).toEqual(c);
@@ -227,7 +246,7 @@ describe('notification state (a join of facts)', () => {
     const accepted = dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 1000));
     const noReport = statusFact(providerStatus(delivery('wamid.z.1', 'NO_REPORT', t0 + 3_600_000)));
     const c = fold([requestedFact(requested(n, t0)), accepted, noReport]);
-    expect(docOf(c)).toMatchObject({ status: 'no_report', statusRank: 4, acceptedAt: new Date(t0 + 1000), noReportAt: new Date(t0 + 3_600_000) });
+    expect(docOf(c)).toMatchObject({ status: 'no_report', statusRank: 9, acceptedAt: new Date(t0 + 1000), noReportAt: new Date(t0 + 3_600_000) });
     expect(docOf(fold([noReport, accepted, requestedFact(requested(n, t0))]))).toEqual(docOf(c));
     expect(contrib(c)).toEqual({ [ALL]: { total: 1, 'byStatus.no_report': 1 }, '2026-11-21': { total: 1, 'byStatus.no_report': 1 } });
     expect(fromDoc(toDoc(n, c, 'v', {})).core).toEqual(c);
@@ -242,15 +261,96 @@ describe('notification state (a join of facts)', () => {
     expect(contrib(delivered)).toEqual({ [ALL]: { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1 }, '2026-11-21': { total: 1, 'byStatus.delivered': 1, sent: 1, delivered: 1 } });
   });
 
-  it('summary: accepted, noReport, failed and skipped are those final statuses (skipped not a failure, no_report not sent); the delivery rate is delivered over sent', () => {
+  it('summary: accepted, noReport, failed, skipped and issue 16\'s states are those final statuses (skipped not a failure, no_report not sent); dropped by reason; the delivery rate is delivered over sent', () => {
     expect(summaryOf([
       { total: 3, sent: 2, delivered: 1, byStatus: { failed: 1, delivered: 1, sent: 1 } },
       { total: 6, byStatus: { queued: 1, skipped: 2, accepted: 2, no_report: 1 }, anomalies: { failed_but_delivered: 1 } },
+      { total: 7, byStatus: { deferred: 2, held: 1, dropped: 2, coalesced: 1, subject_erased: 1 }, droppedBy: { SUPERSEDED: 1, STALE: 1 } },
     ])).toEqual({
-      total: 9, sent: 2, delivered: 1, read: 0, accepted: 2, noReport: 1, failed: 1, skipped: 2, inDoubt: 0, deliveryRate: 0.5,
-      byStatus: { queued: 1, sending: 0, accepted: 2, no_report: 1, sent: 1, skipped: 2, failed: 1, delivered: 1, read: 0 }, anomalies: { failed_but_delivered: 1 },
+      total: 16, sent: 2, delivered: 1, read: 0, deferred: 2, held: 1, dropped: 2, coalesced: 1, subjectErased: 1, accepted: 2, noReport: 1, failed: 1, skipped: 2, inDoubt: 0, deliveryRate: 0.5,
+      byStatus: { queued: 1, deferred: 2, held: 1, sending: 0, dropped: 2, coalesced: 1, subject_erased: 1, accepted: 2, no_report: 1, sent: 1, skipped: 2, failed: 1, delivered: 1, read: 0 },
+      droppedBy: { SUPERSEDED: 1, STALE: 1, EXPIRED: 0 }, anomalies: { failed_but_delivered: 1 },
     });
     expect(summaryOf([]).deliveryRate).toBeNull();
+  });
+
+  it('deferred (the request\'s notBefore, then the dispatcher\'s DEFERRED), then held, released to sending and accepted: each time kept, the latest earliest-send time shown, any order', () => {
+    const n = 'w';
+    const facts = [
+      requestedFact(requested(n, t0, t0 + 8 * 3_600_000)),
+      dispatchFact(dispatched(n, 'DEFERRED', 1, t0 + 1000)),
+      dispatchFact(dispatched(n, 'HELD', 1, t0 + 9 * 3_600_000)),
+    ];
+    const held = fold(facts);
+    expect(docOf(held)).toMatchObject({ status: 'held', statusRank: 3, deferredAt: new Date(t0), heldAt: new Date(t0 + 9 * 3_600_000), notBefore: new Date(t0 + 1000 + 3_600_000), deferReason: 'QUIET_HOURS', subjectId: SUBJECT });
+    expect(docOf(fold([...facts].reverse()))).toEqual(docOf(held));
+    expect(contrib(held)).toEqual({ [ALL]: { total: 1, 'byStatus.held': 1 }, '2026-11-21': { total: 1, 'byStatus.held': 1 } });
+    const deferredOnly = fold([requestedFact(requested(n, t0, t0 + 8 * 3_600_000))]);
+    expect(docOf(deferredOnly)).toMatchObject({ status: 'deferred', statusRank: 2, notBefore: new Date(t0 + 8 * 3_600_000), deferReason: 'QUIET_HOURS' });
+    // released: sending, then the provider's acceptance; a late HELD or DEFERRED record changes nothing
+    const sent = fold([...facts, dispatchFact(dispatched(n, 'SENDING', 2, t0 + 10 * 3_600_000)), dispatchFact(dispatched(n, 'ACCEPTED', 2, t0 + 10 * 3_600_000 + 500))]);
+    expect(docOf(sent)).toMatchObject({ status: 'accepted', heldAt: new Date(t0 + 9 * 3_600_000), deferredAt: new Date(t0), providerMessageId: 'wamid.w.2' });
+    expect(docOf(merge(sent, dispatchFact(dispatched(n, 'HELD', 1, t0 + 11 * 3_600_000))))).toMatchObject({ status: 'accepted' });
+    expect(fromDoc(toDoc(n, sent, 'v', {})).core).toEqual(sent);
+  });
+
+  it('dropped keeps its reason and replacement and is counted by reason; coalesced (the planner\'s decision) beats dropped; subject_erased beats both; the provider\'s evidence beats all three', () => {
+    const n = 'h';
+    const dropped = fold([requestedFact(requested(n, t0)), dispatchFact(dispatched(n, 'HELD', 1, t0 + 1000)), dispatchFact(dispatched(n, 'DROPPED', 1, t0 + 2000))]);
+    expect(docOf(dropped)).toMatchObject({ status: 'dropped', statusRank: 5, droppedAt: new Date(t0 + 2000), dropReasonCode: 'SUPERSEDED', dropReason: 'a later warning replaced it', supersededBy: 'h-next', heldAt: new Date(t0 + 1000) });
+    expect(contrib(dropped)).toEqual({ [ALL]: { total: 1, 'byStatus.dropped': 1, 'droppedBy.SUPERSEDED': 1 }, '2026-11-21': { total: 1, 'byStatus.dropped': 1, 'droppedBy.SUPERSEDED': 1 } });
+    const coalesced = merge(dropped, decisionFact(coalescedDecision(n, t0 + 1500))!);
+    expect(docOf(coalesced)).toMatchObject({ status: 'coalesced', statusRank: 6, coalescedAt: new Date(t0 + 1500), carriedBy: 'h-carrier', dropReasonCode: 'SUPERSEDED' });
+    expect(contrib(coalesced)).toEqual({ [ALL]: { total: 1, 'byStatus.coalesced': 1 }, '2026-11-21': { total: 1, 'byStatus.coalesced': 1 } });
+    expect(fromDoc(toDoc(n, coalesced, 'v', {})).core).toEqual(coalesced);
+    const erased = merge(coalesced, dispatchFact(dispatched(n, 'SUBJECT_ERASED', 2, t0 + 3000)));
+    expect(docOf(erased)).toMatchObject({ status: 'subject_erased', statusRank: 7, subjectErasedAt: new Date(t0 + 3000) });
+    expect(docOf(merge(erased, dispatchFact(dispatched(n, 'ACCEPTED', 1, t0 + 500))))).toMatchObject({ status: 'accepted' });
+    // other decisions say nothing about a message's state
+    expect(decisionFact({ ...coalescedDecision(n, t0), decision: 'DEFERRED', notBefore: t0 + 1 })).toBeUndefined();
+  });
+});
+
+describe('personal data: erasure and retention remove the personal fields, never the state or the counts', () => {
+  it('property: with an erasure or the retention among the facts, in any order, the document has no subject id, provider message id or failure text, and the same status, times and counters', () => {
+    fc.assert(fc.property(arbFacts('n'), fc.constantFrom(ERASED, EXPIRED), fc.nat(), (facts, removal, at) => {
+      const kept = facts.filter((f) => f !== ERASED && f !== EXPIRED);
+      const plain = fold(kept);
+      const order = [...kept]; order.splice(at % (order.length + 1), 0, removal);
+      const c = fold(order);
+      const doc = docOf(c);
+      expect(doc).not.toHaveProperty('subjectId');
+      expect(doc).not.toHaveProperty('providerMessageId');
+      expect(doc).not.toHaveProperty('failureReason');
+      expect(doc.anonymised).toContain(removal === ERASED ? 'erasure' : 'retention');
+      const { subjectId: _s, providerMessageId: _p, failureReason: _f, anonymised: _a, ...rest } = docOf(plain);
+      const { anonymised: _b, ...restAfter } = doc;
+      expect(restAfter).toEqual(rest);
+      expect(contrib(c)).toEqual(contrib(plain));
+      // later events bring none of it back
+      expect(docOf(merge(c, fold(kept)))).toEqual(doc);
+    }), { numRuns: 300 });
+  });
+
+  it('the rules: a notification of an erased subject, or requested before the retention cut-off, is scrubbed; others are not', () => {
+    const c = fold([requestedFact(requested('r', t0)), dispatchFact(dispatched('r', 'ACCEPTED', 1, t0 + 1000))]);
+    expect(docOf(c)).toMatchObject({ subjectId: SUBJECT, providerMessageId: 'wamid.r.1' });
+    const none = { erasedSubjects: new Set<string>(), retainFrom: null };
+    expect(withRules(c, none)).toBe(c);
+    expect(docOf(withRules(c, { ...none, erasedSubjects: new Set([SUBJECT]) }))).toMatchObject({ anonymised: ['erasure'], status: 'accepted' });
+    expect(withRules(c, { ...none, erasedSubjects: new Set(['someone-else']) })).toBe(c);
+    const day = 86_400_000;
+    expect(retentionCutoff(t0 + 400 * day, 400)).toBe(t0);
+    expect(withRules(c, { ...none, retainFrom: retentionCutoff(t0 + 400 * day, 400) })).toBe(c); // exactly 400 days old: kept
+    expect(docOf(withRules(c, { ...none, retainFrom: retentionCutoff(t0 + 400 * day + 1, 400) }))).toMatchObject({ anonymised: ['retention'], status: 'accepted' });
+    expect(docOf(withRules(c, { erasedSubjects: new Set([SUBJECT]), retainFrom: t0 + 1 }))).toMatchObject({ anonymised: ['erasure', 'retention'] });
+  });
+
+  it('provider message ids are keyed by a hash that holds nothing of the id', () => {
+    const w = 'wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFjNFQjBCNkE1NzBBQTk4QjM5ODJDAA==';
+    expect(messageRef(w)).toBe(messageRef(w));
+    expect(messageRef(w)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(messageRef(w)).not.toBe(messageRef(`${w}x`));
   });
 });
 

@@ -1,15 +1,32 @@
 import type { DeliveryStatus, DispatchStatus } from '@sicantik/schemas';
 
 ////////// Notification status model (pure)
-// queued -> sending -> accepted -> sent -> delivered -> read, or failed, or skipped,
-// or no_report. A status only ever moves up this rank, so out-of-order or repeated
+// The states, in their order (docs/states.md lists them, and a test keeps that list equal
+// to STATES below). A status only ever moves up this rank, so out-of-order or repeated
 // events are no-ops. Invariant: the final status is the highest evidence seen,
 // whatever the arrival order:
-//   read > delivered > failed > skipped > sent > no_report > accepted > sending > queued
+//   read > delivered > failed > skipped > sent > no_report > accepted > subject_erased >
+//   coalesced > dropped > sending > held > deferred > queued
 //
+// - deferred: not to be handed to a provider before its time (quiet hours, working hours,
+//   holidays, coalescing): the request's notBefore, or the dispatcher's DEFERRED; shown
+//   with deferredAt, notBefore and deferReason.
+// - held: the dispatcher holds it until the contact opts in (HELD; heldAt). Above
+//   deferred: a held message can wait for days, a deferred one hours; a held message
+//   released into quiet hours stays shown as held (deferredAt and notBefore say so) until
+//   it goes on to sending.
 // - sending: the dispatcher claimed an attempt (SENDING), scheduled a retry
 //   (RETRY_SCHEDULED) or lost track of one (IN_DOUBT, also flagged inDoubt): no
 //   provider has taken the message yet, as far as anyone knows.
+// - dropped, coalesced, subject_erased: final, nothing sent for this notification on
+//   purpose, so they beat every waiting state (deferred, held, sending); the provider's
+//   evidence (accepted and above) beats them. dropped: a held message superseded by a
+//   later one, stale, or expired (DROPPED; droppedAt, dropReasonCode SUPERSEDED, STALE or
+//   EXPIRED, dropReason, supersededBy). coalesced: the planner's COALESCED decision, the
+//   change is carried by another message (coalescedAt, carriedBy); above dropped, since
+//   the dispatcher drops a coalesced message as superseded and "coalesced" says why.
+//   subject_erased: the person's key was erased before it was sent (SUBJECT_ERASED;
+//   subjectErasedAt); above the other two, the strongest reason.
 // - accepted: the provider accepted the message (the dispatcher's ACCEPTED, with the
 //   provider message id) and has not reported on it yet. Its own state, never shown as
 //   sending; first reached at acceptedAt.
@@ -22,25 +39,30 @@ import type { DeliveryStatus, DispatchStatus } from '@sicantik/schemas';
 //   delivery.status (SENT/DELIVERED/READ/FAILED) and is folded in like a webhook.
 // - sent / delivered / read: the provider's reports (webhooks or the reconciler's
 //   lookups).
-// - failed: a failure beats queued/sending/accepted/no_report/sent, but a delivery or
+// - failed: a failure beats every state below it, but a delivery or
 //   read receipt proves delivery and beats a failure (reported before or after it). A
 //   failure together with delivery evidence is kept (failedAt, failureReason) and
 //   flagged as an anomaly.
 // - skipped: the dispatcher sent nothing on purpose (the contact opted out between
 //   planning and sending); final like failed, and not a failure. It beats what comes
 //   before a send; a failure reported by a provider (evidence that something was sent)
-//   and delivery evidence beat it.
+//   and delivery evidence beat it. (Its place above sent is older than the other
+//   "nothing sent" states and kept.)
 //
-// Upgrading: `accepted` and `no_report` took ranks 3 and 4, so every later rank moved
-// up by two, and notification documents store the ranks. Existing projections are not
-// migrated: the tracker refuses a database of the previous layout (writer.ts,
-// LAYOUT_VERSION) and the projections are rebuilt from the topics (dist/rebuild.js).
-// A rebuild from the existing topics shows `accepted` wherever the dispatcher recorded
-// ACCEPTED and no later evidence came: the topics hold ACCEPTED already.
+// Upgrading: every layout that adds states renumbers the ranks, and notification
+// documents store the ranks. Existing projections are not migrated: the tracker refuses
+// a database of the previous layout (writer.ts, LAYOUT_VERSION) and the projections are
+// rebuilt from the topics (dist/rebuild.js).
 
-export type MessageState = 'queued' | 'sending' | 'accepted' | 'no_report' | 'sent' | 'skipped' | 'failed' | 'delivered' | 'read';
-export const RANK: Record<MessageState, number> = { queued: 1, sending: 2, accepted: 3, no_report: 4, sent: 5, skipped: 6, failed: 7, delivered: 8, read: 9 };
-export const STATES = Object.keys(RANK) as MessageState[];
+export type MessageState =
+  | 'queued' | 'deferred' | 'held' | 'sending' | 'dropped' | 'coalesced' | 'subject_erased'
+  | 'accepted' | 'no_report' | 'sent' | 'skipped' | 'failed' | 'delivered' | 'read';
+export const RANK: Record<MessageState, number> = {
+  queued: 1, deferred: 2, held: 3, sending: 4, dropped: 5, coalesced: 6, subject_erased: 7,
+  accepted: 8, no_report: 9, sent: 10, skipped: 11, failed: 12, delivered: 13, read: 14,
+};
+/** Every state, in rank order (the order docs/states.md lists). */
+export const STATES = (Object.keys(RANK) as MessageState[]).sort((a, b) => RANK[a] - RANK[b]);
 /** The state of a rank (the inverse of RANK). */
 export const STATE_OF_RANK: Record<number, MessageState> = Object.fromEntries(STATES.map((s) => [RANK[s], s]));
 
@@ -72,8 +94,10 @@ export function fromDispatch(s: DispatchStatus): MessageState | undefined {
     case 'FAILED': return 'failed';
     case 'SKIPPED': return 'skipped';
     case 'DUPLICATE_SUPPRESSED': return undefined;
-    // Issue 16's statuses: their states (deferred, held, dropped, subject_erased) are not modelled yet.
-    case 'DEFERRED': case 'HELD': case 'DROPPED': case 'SUBJECT_ERASED': return undefined;
+    case 'DEFERRED': return 'deferred';
+    case 'HELD': return 'held';
+    case 'DROPPED': return 'dropped';
+    case 'SUBJECT_ERASED': return 'subject_erased';
     default: { const _n: never = s; return _n; }
   }
 }

@@ -1,7 +1,7 @@
-import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
+import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded, PrivacyRequestRecorded } from '@sicantik/schemas';
 import {
-  addDelta, contrib, decisionContrib, dispatchFact, foldInto, renderedFact, requestedFact, providerStatus, statusFact, toDoc,
-  type Core, type Delta, type MessageMapping, type PendingStatuses, type ProviderStatus, type StoredDoc,
+  addDelta, contrib, decisionContrib, decisionFact, dispatchFact, foldInto, messageRef, renderedFact, requestedFact, providerStatus, statusFact, toDoc, withRules,
+  type Core, type Delta, type ErasedSubject, type MessageMapping, type PendingStatuses, type ProviderStatus, type StoredDoc,
 } from './model';
 
 /** The decision event as stored: its id as _id, its time as a date, its cause left out. */
@@ -12,7 +12,10 @@ export type DecisionDoc = Omit<PlannerDecisionRecorded, 'eventId' | 'occurredAt'
 // once per document. Since the join does not depend on order, batching or repetition,
 // the documents equal those the live projection reaches from the same events, and the
 // counters are a sum of contrib() over the final documents, which is what the live
-// projection's per-batch deltas add up to.
+// projection's per-batch deltas add up to. The personal-data rules are applied as the
+// live projection applies them: every ERASURE on privacy.requests (wherever it stands on
+// the topic) and the retention cut-off of the rebuild's "now" (withRules), so a rebuild
+// equals a live projection whose sweep ran at that time.
 
 export interface RebuildOutput {
   notifications: StoredDoc[];
@@ -23,6 +26,8 @@ export interface RebuildOutput {
   /** Counter documents: notification_stats and decision_stats, with empty batch guards. */
   notificationStats: ({ _id: string; appliedBatches: Record<string, never> } & Record<string, unknown>)[];
   decisionStats: { _id: string; appliedBatches: Record<string, never>; counts: Record<string, number> }[];
+  /** The subjects erased (privacy.requests ERASURE). */
+  erasedSubjects: ErasedSubject[];
 }
 
 /** Nested counter fields from a delta's dotted paths ("byStatus.sent" -> { byStatus: { sent } }). */
@@ -43,6 +48,7 @@ export class RebuildFold {
   private readonly statuses = new Map<string, Map<string, ProviderStatus>>();
   /** Decision event id -> its counter contribution (the documents are handed out as they arrive). */
   private readonly decisions = new Map<string, Delta>();
+  private readonly erased = new Set<string>();
   events = 0;
 
   requested(e: NotificationRequested): void { this.events++; foldInto(this.cores, e.notificationId, requestedFact(e)); }
@@ -51,31 +57,44 @@ export class RebuildFold {
   dispatched(e: NotificationDispatchRecorded): Required<Pick<MessageMapping, '_id' | 'notificationId'>> | undefined {
     this.events++;
     foldInto(this.cores, e.notificationId, dispatchFact(e));
-    if (!e.providerMessageId || this.messageOf.has(e.providerMessageId)) return undefined;
-    this.messageOf.set(e.providerMessageId, e.notificationId);
-    return { _id: e.providerMessageId, notificationId: e.notificationId };
+    if (!e.providerMessageId) return undefined;
+    const w = messageRef(e.providerMessageId);
+    if (this.messageOf.has(w)) return undefined;
+    this.messageOf.set(w, e.notificationId);
+    return { _id: w, notificationId: e.notificationId };
   }
   status(e: DeliveryStatusReported): void {
     this.events++;
     const s = providerStatus(e);
-    const m = this.statuses.get(e.providerMessageId) ?? new Map<string, ProviderStatus>();
+    const w = messageRef(e.providerMessageId);
+    const m = this.statuses.get(w) ?? new Map<string, ProviderStatus>();
     // One event id can come again with a later time (a redelivered webhook without a provider
     // time, a lookup repeated after a crash): the live join keeps each state's earliest time, so does this.
     const seen = m.get(s.eventId);
     if (!seen || s.at < seen.at) m.set(s.eventId, s);
-    this.statuses.set(e.providerMessageId, m);
+    this.statuses.set(w, m);
+  }
+  /** An ERASURE request: the subject's notifications are scrubbed in the output. */
+  privacy(e: PrivacyRequestRecorded): void {
+    this.events++;
+    if (e.kind === 'ERASURE' && e.subjectId) this.erased.add(e.subjectId);
   }
   /** Returns the decision's document the first time its event id is seen (insert-only: it can be written at once). */
   decision(e: PlannerDecisionRecorded): DecisionDoc | undefined {
     this.events++;
+    const f = decisionFact(e);
+    if (f) foldInto(this.cores, e.notificationId!, f);
     if (this.decisions.has(e.eventId)) return undefined;
     this.decisions.set(e.eventId, decisionContrib(e));
     const { eventId, occurredAt, causationId: _c, ...rest } = e;
     return { ...rest, _id: eventId, at: new Date(occurredAt) } as DecisionDoc;
   }
 
-  /** The documents to write; `version` becomes every notification's _v. */
-  output(version: string): RebuildOutput {
+  /**
+   * The documents to write; `version` becomes every notification's _v; retainFrom: the
+   * retention cut-off at the rebuild's time (model.ts retentionCutoff; null: none).
+   */
+  output(version: string, retainFrom: number | null = null): RebuildOutput {
     const pending: RebuildOutput['pending'] = [];
     const messages: RebuildOutput['messages'] = [];
     for (const [w, byEvent] of this.statuses) {
@@ -84,13 +103,15 @@ export class RebuildFold {
       else { pending.push({ _id: w, statuses: [...byEvent.values()] }); messages.push({ _id: w }); }
     }
     const counts: Delta = {};
-    const notifications = [...this.cores].map(([id, c]) => { addDelta(counts, contrib(c)); return toDoc(id, c, version, {}); });
+    const rules = { erasedSubjects: this.erased, retainFrom };
+    const notifications = [...this.cores].map(([id, c0]) => { const c = withRules(c0, rules); addDelta(counts, contrib(c)); return toDoc(id, c, version, {}); });
     const dcounts: Delta = {};
     for (const d of this.decisions.values()) addDelta(dcounts, d);
     return {
       notifications, messages, pending,
       notificationStats: Object.entries(counts).map(([id, paths]) => ({ _id: id, appliedBatches: {}, ...nest(paths) })),
       // decisionContrib's paths are 'counts.<key>' (keys never hold '.').
+      erasedSubjects: [...this.erased].sort().map((s) => ({ _id: s })),
       decisionStats: Object.entries(dcounts).map(([id, paths]) => ({ _id: id, appliedBatches: {}, counts: Object.fromEntries(Object.entries(paths).map(([k, n]) => [k.slice('counts.'.length), n])) })),
     };
   }

@@ -1,5 +1,5 @@
 import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRequested } from '@sicantik/schemas';
-import { dispatchFact, merge, providerStatus, publicView, requestedFact, statusFact, toDoc, EMPTY, type Core } from './model';
+import { ERASED, EXPIRED, decisionFact, dispatchFact, merge, messageRef, providerStatus, publicView, requestedFact, statusFact, toDoc, EMPTY, type Core } from './model';
 import { RebuildFold } from './rebuildFold';
 
 ////////// The rebuild's fold: events already on the topics give the new states
@@ -25,7 +25,7 @@ describe('rebuild from the topics', () => {
     for (const n of ['a', 'b', 'c']) fold.requested(requested(n));
     for (const n of ['a', 'b', 'c']) fold.dispatched(dispatched(n, 'SENDING', 1));
     const mapped = ['a', 'b', 'c'].map((n) => fold.dispatched(dispatched(n, 'ACCEPTED', 2)));
-    expect(mapped).toEqual([{ _id: 'wamid.a', notificationId: 'a' }, { _id: 'wamid.b', notificationId: 'b' }, { _id: 'wamid.c', notificationId: 'c' }]);
+    expect(mapped).toEqual([{ _id: messageRef('wamid.a'), notificationId: 'a' }, { _id: messageRef('wamid.b'), notificationId: 'b' }, { _id: messageRef('wamid.c'), notificationId: 'c' }]);
     expect(fold.dispatched(dispatched('a', 'ACCEPTED', 2))).toBeUndefined(); // a message id is handed out once
     fold.status(delivery('wamid.b', 'NO_REPORT', 600));
     fold.status(delivery('wamid.c', 'NO_REPORT', 600));
@@ -34,14 +34,14 @@ describe('rebuild from the topics', () => {
     fold.status(delivery('wamid.x', 'SENT', 5));
     const out = fold.output('rebuild.1');
     const byId = new Map(out.notifications.map((d) => [d._id, publicView(d)]));
-    expect(byId.get('a')).toMatchObject({ status: 'accepted', statusRank: 3, sendingAt: new Date(t0 + 1000), acceptedAt: new Date(t0 + 2000), providerMessageId: 'wamid.a' });
-    expect(byId.get('b')).toMatchObject({ status: 'no_report', statusRank: 4, acceptedAt: new Date(t0 + 2000), noReportAt: new Date(t0 + 600_000) });
+    expect(byId.get('a')).toMatchObject({ status: 'accepted', statusRank: 8, sendingAt: new Date(t0 + 1000), acceptedAt: new Date(t0 + 2000), providerMessageId: 'wamid.a' });
+    expect(byId.get('b')).toMatchObject({ status: 'no_report', statusRank: 9, acceptedAt: new Date(t0 + 2000), noReportAt: new Date(t0 + 600_000) });
     expect(byId.get('c')).toMatchObject({ status: 'delivered', noReportAt: new Date(t0 + 600_000), deliveredAt: new Date(t0 + 900_000) });
     // each document is the live projection's join of the same events
     const live = (facts: Core[]) => toDoc('b', facts.reduce(merge, EMPTY), 'rebuild.1', {});
     expect(out.notifications.find((d) => d._id === 'b')).toEqual(live([requestedFact(requested('b')), dispatchFact(dispatched('b', 'SENDING', 1)), dispatchFact(dispatched('b', 'ACCEPTED', 2)), statusFact(providerStatus(delivery('wamid.b', 'NO_REPORT', 600)))]));
-    expect(out.messages).toEqual([{ _id: 'wamid.x' }]);
-    expect(out.pending).toEqual([{ _id: 'wamid.x', statuses: [{ eventId: 's-wamid.x-SENT', state: 'sent', at: t0 + 5000, errorCode: null, errorTitle: null }] }]);
+    expect(out.messages).toEqual([{ _id: messageRef('wamid.x') }]);
+    expect(out.pending).toEqual([{ _id: messageRef('wamid.x'), statuses: [{ eventId: 's-wamid.x-SENT', state: 'sent', at: t0 + 5000, errorCode: null, errorTitle: null }] }]);
     expect(out.notificationStats).toEqual([
       { _id: 'all', appliedBatches: {}, total: 3, byStatus: { accepted: 1, no_report: 1, delivered: 1 }, sent: 1, delivered: 1 },
       { _id: '2026-11-22', appliedBatches: {}, total: 3, byStatus: { accepted: 1, no_report: 1, delivered: 1 }, sent: 1, delivered: 1 },
@@ -59,7 +59,43 @@ describe('rebuild from the topics', () => {
       const live = toDoc('d', [requestedFact(requested('d')), dispatchFact(dispatched('d', 'ACCEPTED', 2)), ...times.map((s) => statusFact(providerStatus(delivery('wamid.d', 'DELIVERED', s))))].reduce(merge, EMPTY), 'rebuild.1', {});
       expect([times, out.notifications.find((d) => d._id === 'd')]).toEqual([times, live]);
       expect([times, publicView(out.notifications.find((d) => d._id === 'd')!)]).toMatchObject([times, { deliveredAt: new Date(t0 + 700_000) }]);
-      expect([times, out.pending]).toEqual([times, [{ _id: 'wamid.y', statuses: [{ eventId: 's-wamid.y-SENT', state: 'sent', at: t0 + 700_000, errorCode: null, errorTitle: null }] }]]);
+      expect([times, out.pending]).toEqual([times, [{ _id: messageRef('wamid.y'), statuses: [{ eventId: 's-wamid.y-SENT', state: 'sent', at: t0 + 700_000, errorCode: null, errorTitle: null }] }]]);
     }
+  });
+
+  it('erasures (wherever they stand on privacy.requests) and the retention cut-off are applied as the live projection applies them; COALESCED decisions make their notification coalesced; the counters stay', () => {
+    const withSubject = (n: string, subjectId: string) => ({ ...requested(n), recipient: { ...requested(n).recipient, subjectId } });
+    const erasure = (subjectId: string) => ({ eventId: `e-${subjectId}`, occurredAt: t0, correlationId: 'c', causationId: null, requestId: `r-${subjectId}`, kind: 'ERASURE' as const, subjectId, receivedAt: t0, deadline: t0 + 3 * 86_400_000, status: 'RECEIVED' as const, detail: null });
+    const fold = new RebuildFold();
+    fold.privacy(erasure('s-1')); // before the subject's events
+    fold.privacy({ ...erasure('s-9'), kind: 'ACCESS' }); // an access request changes nothing
+    fold.requested(withSubject('e1', 's-1'));
+    fold.dispatched({ ...dispatched('e1', 'ACCEPTED', 2), subjectId: 's-1' });
+    fold.requested(withSubject('e2', 's-2'));
+    fold.dispatched({ ...dispatched('e2', 'ACCEPTED', 2), subjectId: 's-2' });
+    fold.privacy(erasure('s-2')); // after them
+    fold.requested(withSubject('k1', 's-9'));
+    fold.requested({ ...withSubject('old', 's-9'), occurredAt: t0 - 500 * 86_400_000 });
+    fold.requested(withSubject('co', 's-9'));
+    const coalesced = { eventId: 'p-co', occurredAt: t0 + 1000, correlationId: 'c', causationId: null, decision: 'COALESCED' as const, scenario: 'status_update', pendaftaran_id: 'REG-co', notificationId: 'co', recipientKind: 'APPLICANT', recipientId: 'REG-co', reason: 'carried', reasonCode: null, notBefore: null, carriedBy: 'k1' };
+    expect(fold.decision(coalesced)).toMatchObject({ _id: 'p-co', decision: 'COALESCED', carriedBy: 'k1' });
+    const out = fold.output('rebuild.1', t0 - 400 * 86_400_000);
+    const byId = new Map(out.notifications.map((d) => [d._id, publicView(d)]));
+    for (const n of ['e1', 'e2']) {
+      expect(byId.get(n)).toMatchObject({ status: 'accepted', anonymised: ['erasure'] });
+      expect(byId.get(n)).not.toHaveProperty('subjectId');
+      expect(byId.get(n)).not.toHaveProperty('providerMessageId');
+    }
+    expect(byId.get('k1')).toMatchObject({ status: 'queued', subjectId: 's-9' });
+    expect(byId.get('k1')).not.toHaveProperty('anonymised');
+    expect(byId.get('old')).toMatchObject({ status: 'queued', anonymised: ['retention'] });
+    expect(byId.get('old')).not.toHaveProperty('subjectId');
+    expect(byId.get('co')).toMatchObject({ status: 'coalesced', carriedBy: 'k1', coalescedAt: new Date(t0 + 1000) });
+    expect(out.erasedSubjects).toEqual([{ _id: 's-1' }, { _id: 's-2' }]);
+    // each is the live join with the rules' facts merged in
+    expect(out.notifications.find((d) => d._id === 'e1')).toEqual(toDoc('e1', [requestedFact(withSubject('e1', 's-1')), dispatchFact({ ...dispatched('e1', 'ACCEPTED', 2), subjectId: 's-1' }), ERASED].reduce(merge, EMPTY), 'rebuild.1', {}));
+    expect(out.notifications.find((d) => d._id === 'co')).toEqual(toDoc('co', [decisionFact(coalesced)!, requestedFact(withSubject('co', 's-9'))].reduce(merge, EMPTY), 'rebuild.1', {}));
+    expect(out.notifications.find((d) => d._id === 'old')).toEqual(toDoc('old', [EXPIRED, requestedFact({ ...withSubject('old', 's-9'), occurredAt: t0 - 500 * 86_400_000 })].reduce(merge, EMPTY), 'rebuild.1', {}));
+    expect(out.notificationStats.find((d) => d._id === 'all')).toEqual({ _id: 'all', appliedBatches: {}, total: 5, byStatus: { accepted: 2, queued: 2, coalesced: 1 } });
   });
 });

@@ -63,7 +63,13 @@ describe('provider statuses -> delivery.status', () => {
 describe('statuses only move forward', () => {
   const state = fc.constantFrom<MessageState>(...STATES);
   it('the states and their order', () => {
-    expect([...STATES].sort((a, b) => RANK[a] - RANK[b])).toEqual(['queued', 'sending', 'accepted', 'no_report', 'sent', 'skipped', 'failed', 'delivered', 'read']);
+    expect([...STATES].sort((a, b) => RANK[a] - RANK[b])).toEqual([
+      'queued', 'deferred', 'held', 'sending', 'dropped', 'coalesced', 'subject_erased', 'accepted', 'no_report', 'sent', 'skipped', 'failed', 'delivered', 'read',
+    ]);
+    expect(STATES.map((s) => RANK[s])).toEqual(STATES.map((_, i) => i + 1)); // STATES is in rank order, ranks 1..n
+  });
+  it('issue 16\'s dispatch statuses: DEFERRED deferred, HELD held, DROPPED dropped, SUBJECT_ERASED subject_erased', () => {
+    expect((['DEFERRED', 'HELD', 'DROPPED', 'SUBJECT_ERASED', 'DUPLICATE_SUPPRESSED'] as const).map(fromDispatch)).toEqual(['deferred', 'held', 'dropped', 'subject_erased', undefined]);
   });
   it('a provider\'s acceptance is accepted, never sending; the reconciler\'s NO_REPORT is no_report', () => {
     expect(fromDispatch('ACCEPTED')).toBe('accepted');
@@ -85,11 +91,12 @@ describe('statuses only move forward', () => {
 });
 
 describe('delivery evidence wins over a failure report', () => {
-  // Invariant: the final status is the highest evidence seen, read > delivered > failed > skipped > sent > no_report > accepted > sending > queued
-  // (failed and skipped beat queued/sending/accepted/no_report/sent; a delivery or read receipt beats both), in any arrival order.
-  const ALL: MessageState[] = ['queued', 'sending', 'accepted', 'no_report', 'sent', 'delivered', 'read', 'failed', 'skipped'];
+  // Invariant: the final status is the highest evidence seen, read > delivered > failed > skipped > sent > no_report > accepted >
+  // subject_erased > coalesced > dropped > sending > held > deferred > queued (failed and skipped beat queued..sent; the "nothing
+  // sent" finals beat every waiting state; the provider's evidence beats them; a delivery or read receipt beats all), in any arrival order.
+  const ALL: MessageState[] = ['queued', 'deferred', 'held', 'sending', 'dropped', 'coalesced', 'subject_erased', 'accepted', 'no_report', 'sent', 'delivered', 'read', 'failed', 'skipped'];
   const expected = (seen: MessageState[]): MessageState =>
-    (['read', 'delivered', 'failed', 'skipped', 'sent', 'no_report', 'accepted', 'sending', 'queued'] as const).find((s) => seen.includes(s))!;
+    (['read', 'delivered', 'failed', 'skipped', 'sent', 'no_report', 'accepted', 'subject_erased', 'coalesced', 'dropped', 'sending', 'held', 'deferred', 'queued'] as const).find((s) => seen.includes(s))!;
   const fold = (seq: MessageState[]) => seq.reduce<MessageState | undefined>((cur, s) => advance(cur, s), undefined)!;
   const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
 
@@ -113,6 +120,19 @@ describe('delivery evidence wins over a failure report', () => {
     [['no_report', 'read', 'accepted'], 'read'],
     [['accepted', 'no_report', 'failed'], 'failed'],
     [['accepted', 'failed'], 'failed'],
+    // issue 16: a deferred or held one released goes on to sending; finals beat waiting ones; the provider's evidence beats them
+    [['queued', 'deferred'], 'deferred'],
+    [['held', 'deferred'], 'held'],
+    [['deferred', 'held', 'sending'], 'sending'],
+    [['sending', 'held', 'deferred'], 'sending'],
+    [['held', 'dropped'], 'dropped'],
+    [['dropped', 'held', 'deferred', 'sending'], 'dropped'],
+    [['deferred', 'dropped', 'coalesced'], 'coalesced'],
+    [['sending', 'subject_erased', 'held'], 'subject_erased'],
+    [['coalesced', 'accepted'], 'accepted'],
+    [['coalesced', 'sent'], 'sent'],
+    [['subject_erased', 'failed'], 'failed'],
+    [['dropped', 'delivered'], 'delivered'],
   ])('%j ends %s', (seq, want) => { expect(fold(seq)).toBe(want); });
 
   it('property: every permutation of any set of states (with repeats) ends at the highest evidence', () => {

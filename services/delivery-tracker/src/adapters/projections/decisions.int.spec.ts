@@ -55,7 +55,7 @@ describe('planner decisions projection on the MongoDB-compatible database', () =
       eventId: 'd1', occurredAt: Date.parse('2026-11-22T02:00:01Z'), correlationId: 'c', causationId: null, notificationId: 'n-1', pendaftaran_id: 'REG-1', scenario: 'status_update', templateCode: 'status_update',
       recipientKind: 'APPLICANT', provider: 'meta', status: 'ACCEPTED', providerMessageId: 'wamid.n-1', attempt: 1, errorCode: null, reason: null,
     } }] });
-    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'accepted', provider: 'meta', routeReason: null, routeDetail: null, failureReason: null, skipReason: null, acceptedAt: new Date('2026-11-22T02:00:01Z'), noReportAt: null, sentAt: null, deliveredAt: null });
+    expect((await p.find({ notificationId: 'n-1', limit: 10 }))[0]!.message).toEqual({ status: 'accepted', provider: 'meta', routeReason: null, routeDetail: null, failureReason: null, skipReason: null, notBefore: null, deferReason: null, heldAt: null, dropReasonCode: null, supersededBy: null, carriedBy: null, acceptedAt: new Date('2026-11-22T02:00:01Z'), noReportAt: null, sentAt: null, deliveredAt: null });
   });
 
   it('a planned notification the dispatcher skipped (opted out between planning and sending) says so, and why', async () => {
@@ -66,7 +66,30 @@ describe('planner decisions projection on the MongoDB-compatible database', () =
       eventId: 'k1', occurredAt: Date.parse('2026-11-22T02:00:01Z'), correlationId: 'c', causationId: null, notificationId: 'n-9', pendaftaran_id: 'REG-1', scenario: 'status_update', templateCode: 'status_update',
       recipientKind: 'APPLICANT', provider: 'none', status: 'SKIPPED', providerMessageId: null, attempt: 0, errorCode: null, reason: why, routeReason: 'OPTED_OUT', routeDetail: why,
     } }] });
-    expect((await p.find({ notificationId: 'n-9', limit: 10 }))[0]!.message).toEqual({ status: 'skipped', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why, failureReason: null, skipReason: why, acceptedAt: null, noReportAt: null, sentAt: null, deliveredAt: null });
+    expect((await p.find({ notificationId: 'n-9', limit: 10 }))[0]!.message).toEqual({ status: 'skipped', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why, failureReason: null, skipReason: why, notBefore: null, deferReason: null, heldAt: null, dropReasonCode: null, supersededBy: null, carriedBy: null, acceptedAt: null, noReportAt: null, sentAt: null, deliveredAt: null });
+  });
+
+  it('DEFERRED decisions show their earliest send time and COALESCED ones the message that carries them; both are counted; the coalesced notification is coalesced', async () => {
+    const { p, notes } = await fresh();
+    const at = Date.parse('2026-11-22T15:00:00Z'); // 22:00 WIB
+    const events = [
+      d({ eventId: 'df', decision: 'DEFERRED', notificationId: 'n-late', reason: 'quiet hours: not before 07:00', reasonCode: 'QUIET_HOURS', notBefore: Date.parse('2026-11-23T00:00:00Z'), occurredAt: at }),
+      d({ eventId: 'co', decision: 'COALESCED', notificationId: 'n-first', reason: 'carried by a later status update', reasonCode: 'COALESCED', carriedBy: 'n-late', occurredAt: at + 1000 }),
+    ];
+    await p.apply(batch(0, events));
+    await notes.apply({ topic: 'planner.decisions', ...batch(0, events) });
+    const found = await p.find({ pendaftaran_id: 'REG-1', limit: 10 });
+    expect(found.map((x) => [x.eventId, x.decision, x.reasonCode, x.notBefore, x.carriedBy])).toEqual([
+      ['df', 'DEFERRED', 'QUIET_HOURS', new Date('2026-11-23T00:00:00Z'), null],
+      ['co', 'COALESCED', 'COALESCED', null, 'n-late'],
+    ]);
+    expect(found[1]!.message).toMatchObject({ status: 'coalesced', carriedBy: 'n-late' });
+    expect(await p.find({ decision: 'COALESCED', reasonCode: 'COALESCED', limit: 10 })).toHaveLength(1);
+    expect(await p.summary()).toEqual([
+      { scenario: 'status_update', decision: 'COALESCED', reasonCode: 'COALESCED', count: 1 },
+      { scenario: 'status_update', decision: 'DEFERRED', reasonCode: 'QUIET_HOURS', count: 1 },
+    ]);
+    expect(await notes.summary()).toMatchObject({ total: 1, coalesced: 1, byStatus: { coalesced: 1 } });
   });
 
   it('a batch redelivered after its insert but before its counters counts its decisions once', async () => {

@@ -11,7 +11,9 @@ import { Serial, WriteGate, applyCounters, type CounterDoc, checkLayout, findByI
 // batch newly inserted, once (model.ts, counterOps): each document remembers the
 // batch that inserted it (_insertedBy), so a batch redelivered after a crash between its
 // insert and its counters still counts what it inserted the first time. Queries
-// join the notification projection by _id.
+// join the notification projection by _id. Decisions hold no personal data (recipientId
+// is a permit or directory id; reasons mask phone numbers: @sicantik/core maskPhone), so
+// erasure and retention leave them as they are; the notification they join is scrubbed.
 
 
 export interface DecisionQuery { pendaftaran_id?: string; recipientId?: string; scenario?: string; notificationId?: string; decision?: string; reasonCode?: string; limit: number }
@@ -88,7 +90,16 @@ export class DecisionProjection {
     const byId = await findByIds(this.notifications, ids);
     return docs.map(({ _id, _insertedBy: _m, ...d }) => {
       const n = d.notificationId ? byId.get(d.notificationId) : undefined;
-      return { eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null, message: n ? { status: n.status, provider: n.provider ?? null, routeReason: n.routeReason ?? null, routeDetail: n.routeDetail ?? null, failureReason: n.failureReason ?? null, skipReason: n.skipReason ?? null, acceptedAt: n.acceptedAt ?? null, noReportAt: n.noReportAt ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null } : null };
+      return {
+        eventId: _id, ...d, notificationId: d.notificationId ?? null, recipientKind: d.recipientKind ?? null, recipientId: d.recipientId ?? null, reason: d.reason ?? null, reasonCode: d.reasonCode ?? null,
+        // DEFERRED: the earliest send time; COALESCED: the message that carries this change (null for the others and in older events).
+        notBefore: d.notBefore != null ? new Date(d.notBefore) : null, carriedBy: d.carriedBy ?? null,
+        message: n ? {
+          status: n.status, provider: n.provider ?? null, routeReason: n.routeReason ?? null, routeDetail: n.routeDetail ?? null, failureReason: n.failureReason ?? null, skipReason: n.skipReason ?? null,
+          notBefore: n.notBefore ?? null, deferReason: n.deferReason ?? null, heldAt: n.heldAt ?? null, dropReasonCode: n.dropReasonCode ?? null, supersededBy: n.supersededBy ?? null, carriedBy: n.carriedBy ?? null,
+          acceptedAt: n.acceptedAt ?? null, noReportAt: n.noReportAt ?? null, sentAt: n.sentAt ?? null, deliveredAt: n.deliveredAt ?? null,
+        } : null,
+      };
     });
   }
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
 import { countDbCommands, createMetrics } from '@sicantik/observability';
-import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
+import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PrivacyRequestRecorded } from '@sicantik/schemas';
+import { messageRef } from '../../domain/model';
 import { stack, uniq } from '../../../../../test/support';
 import { NotificationProjection, type TrackerTopic } from './store';
 import { Serial } from './writer';
@@ -25,6 +26,14 @@ const delivery = (wamid: string, status: DeliveryStatusReported['status'], s: nu
   errorCode: status === 'FAILED' ? 'meta:131026' : null, errorTitle: status === 'FAILED' ? 'Message undeliverable' : null,
 });
 
+const DAY = 86_400_000;
+/** A request for a person (subject id), at a time. */
+const requestedFor = (id: string, subjectId: string, at = t0): NotificationRequested => ({ ...requested(id), occurredAt: at, recipient: { ...requested(id).recipient, subjectId } });
+const erasure = (subjectId: string): PrivacyRequestRecorded => ({
+  eventId: `e-${subjectId}`, occurredAt: t0 + 3_600_000, correlationId: 'c', causationId: null, requestId: `r-${subjectId}`, kind: 'ERASURE', subjectId,
+  receivedAt: t0 + 3_600_000, deadline: t0 + 3_600_000 + 3 * DAY, status: 'RECEIVED', detail: null,
+});
+
 /** Feeds a projection as the consumer would: batches of one partition per topic, with increasing offsets. */
 class Feed {
   private readonly next = new Map<string, number>();
@@ -43,7 +52,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
   let client: MongoClient;
   const dbs: string[] = [];
   let anomalies: string[] = [];
-  const fresh = async (name = uniq('it_proj_'), partition = 0, opts: { compareAndSet?: boolean } = {}) => {
+  const fresh = async (name = uniq('it_proj_'), partition = 0, opts: ConstructorParameters<typeof NotificationProjection>[2] = {}) => {
     if (!dbs.includes(name)) dbs.push(name);
     const p = new NotificationProjection(client.db(name), { onAnomaly: (kind, n) => { for (let i = 0; i < n; i++) anomalies.push(kind); } }, opts);
     await p.init(); return new Feed(p, partition);
@@ -94,13 +103,13 @@ describe('notification projection on the MongoDB-compatible database', () => {
     await f.requested('a1');
     await f.requested('a2');
     await f.batch('notification.dispatch', [dispatched('a1', 'SENDING', null), dispatched('a1', 'ACCEPTED', 'wamid.a1')]);
-    expect(await f.p.get('a1')).toMatchObject({ status: 'accepted', statusRank: 3, sendingAt: new Date(t0 + 1000), acceptedAt: new Date(t0 + 1000) });
+    expect(await f.p.get('a1')).toMatchObject({ status: 'accepted', statusRank: 8, sendingAt: new Date(t0 + 1000), acceptedAt: new Date(t0 + 1000) });
     expect(await f.p.summary()).toMatchObject({ total: 2, sent: 0, accepted: 1, noReport: 0, byStatus: { queued: 1, sending: 0, accepted: 1, no_report: 0 } });
     // NO_REPORT for a message whose dispatch record is not projected yet: it waits, like any status
     await f.delivery(delivery('wamid.a2', 'NO_REPORT', 600));
     expect(await f.p.get('a2')).toMatchObject({ status: 'queued' });
     await f.batch('notification.dispatch', [dispatched('a2', 'ACCEPTED', 'wamid.a2')]);
-    expect(await f.p.get('a2')).toMatchObject({ status: 'no_report', statusRank: 4, acceptedAt: new Date(t0 + 1000), noReportAt: new Date(t0 + 600_000) });
+    expect(await f.p.get('a2')).toMatchObject({ status: 'no_report', statusRank: 9, acceptedAt: new Date(t0 + 1000), noReportAt: new Date(t0 + 600_000) });
     expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
     expect(await f.p.summary()).toMatchObject({ total: 2, sent: 0, accepted: 1, noReport: 1, byStatus: { accepted: 1, no_report: 1 } });
     // a late webhook moves it on; the reconciler's NO_REPORT again (a replay) changes nothing
@@ -121,7 +130,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
     await f.dispatched(skip); // a replay re-emits it
     await f.dispatched(dispatched('k1', 'SENDING', null)); // redelivered late
     const doc = await f.p.get('k1');
-    expect(doc).toMatchObject({ status: 'skipped', statusRank: 6, skippedAt: new Date(t0 + 5000), skipReason: why, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why });
+    expect(doc).toMatchObject({ status: 'skipped', statusRank: 11, skippedAt: new Date(t0 + 5000), skipReason: why, skipReasonCode: 'OPTED_OUT', provider: 'none', routeReason: 'OPTED_OUT', routeDetail: why });
     expect(doc).not.toHaveProperty('failedAt');
     expect(doc).not.toHaveProperty('failureReason');
     expect(await f.p.summary()).toMatchObject({ total: 1, sent: 0, failed: 0, skipped: 1, byStatus: { skipped: 1, failed: 0, sending: 0 } });
@@ -246,6 +255,139 @@ describe('notification projection on the MongoDB-compatible database', () => {
     await a.batch('notification.dispatch', ids.slice(0, 5).map((id) => dispatched(id, 'IN_DOUBT', null)), 0);
     expect(await b.p.summary()).toMatchObject({ total: 30, sent: 30, delivered: 30, read: 10, inDoubt: 5, byStatus: { queued: 0, sending: 0, delivered: 20, read: 10 } });
     expect(await a.p.get('x0')).toMatchObject({ status: 'read', providerMessageId: 'wamid.x0', inDoubt: true });
+  });
+
+  ////////// Issue 16: the new states, erasure and retention
+
+  it('deferred, held, dropped (with its reason) and coalesced are shown and counted; a held one released goes on to sending', async () => {
+    const f = await fresh();
+    await f.batch('notification.requests', [{ ...requested('q1'), notBefore: t0 + 5 * 3_600_000, deferReason: 'QUIET_HOURS' }, requested('q2'), requested('q3')]);
+    await f.batch('notification.dispatch', [
+      { ...dispatched('q2', 'HELD', null), provider: 'none', routeReason: 'NOT_OPTED_IN' },
+      { ...dispatched('q3', 'HELD', null), provider: 'none', routeReason: 'NOT_OPTED_IN' },
+      { ...dispatched('q3', 'DROPPED', null), occurredAt: t0 + 9000, provider: 'none', routeReason: 'STALE', reason: 'the expiry date has passed', supersededBy: null },
+    ]);
+    expect(await f.p.get('q1')).toMatchObject({ status: 'deferred', statusRank: 2, deferredAt: new Date(t0), notBefore: new Date(t0 + 5 * 3_600_000), deferReason: 'QUIET_HOURS' });
+    expect(await f.p.get('q2')).toMatchObject({ status: 'held', statusRank: 3, heldAt: new Date(t0 + 1000), routeReason: 'NOT_OPTED_IN' });
+    expect(await f.p.get('q3')).toMatchObject({ status: 'dropped', statusRank: 5, droppedAt: new Date(t0 + 9000), dropReasonCode: 'STALE', dropReason: 'the expiry date has passed', supersededBy: null });
+    expect(await f.p.summary()).toMatchObject({ total: 3, deferred: 1, held: 1, dropped: 1, droppedBy: { SUPERSEDED: 0, STALE: 1, EXPIRED: 0 }, byStatus: { queued: 0, deferred: 1, held: 1, dropped: 1 } });
+    await f.batch('notification.dispatch', [{ ...dispatched('q2', 'SENDING', null), attempt: 2 }]);
+    expect(await f.p.get('q2')).toMatchObject({ status: 'sending', heldAt: new Date(t0 + 1000) });
+    await f.batch('planner.decisions', [{
+      eventId: 'p-q1', occurredAt: t0 + 2000, correlationId: 'c', causationId: null, decision: 'COALESCED', scenario: 'status_update', pendaftaran_id: 'REG-1',
+      notificationId: 'q1', recipientKind: 'APPLICANT', recipientId: 'REG-1', reason: 'carried by a later status update', reasonCode: 'COALESCED', notBefore: null, carriedBy: 'q9',
+    }]);
+    expect(await f.p.get('q1')).toMatchObject({ status: 'coalesced', carriedBy: 'q9', coalescedAt: new Date(t0 + 2000) });
+    expect(await f.p.summary()).toMatchObject({ total: 3, deferred: 0, held: 0, coalesced: 1, dropped: 1, byStatus: { sending: 1, coalesced: 1, dropped: 1 } });
+  });
+
+  it('an erasure scrubs the subject\'s notifications written before and after it (a restarted process too), keeps their status, times and every counter; a late status still joins', async () => {
+    const name = uniq('it_proj_');
+    const f = await fresh(name);
+    await f.batch('notification.requests', [requestedFor('e1', 'subj-erased-1'), requestedFor('e2', 'subj-erased-1'), requestedFor('k1', 'subj-kept-1')]);
+    await f.batch('notification.dispatch', [{ ...dispatched('e1', 'ACCEPTED', 'wamid.erased.e1'), subjectId: 'subj-erased-1' }, { ...dispatched('k1', 'ACCEPTED', 'wamid.kept.k1'), subjectId: 'subj-kept-1' }]);
+    await f.delivery(delivery('wamid.erased.e1', 'FAILED', 2));
+    expect(await f.p.get('e1')).toMatchObject({ status: 'failed', providerMessageId: 'wamid.erased.e1', subjectId: 'subj-erased-1', failureReason: 'Message undeliverable' });
+    const before = await f.p.summary();
+    const beforeDay = await f.p.summary('2026-11-22', '2026-11-22');
+
+    await f.batch('privacy.requests', [erasure('subj-erased-1')]);
+    const e1 = await f.p.get('e1');
+    expect(e1).toEqual({
+      _id: 'e1', pendaftaran_id: 'REG-1', scenario: 'permit_ready', templateCode: 'permit_ready', recipientKind: 'APPLICANT', day: '2026-11-22', queuedAt: new Date(t0),
+      status: 'failed', statusRank: 12, provider: 'meta', acceptedAt: new Date(t0 + 1000), failedAt: new Date(t0 + 2000), errorCode: 'meta:131026', anonymised: ['erasure'],
+    });
+    expect(await f.p.get('e2')).toMatchObject({ status: 'queued', anonymised: ['erasure'] });
+    expect(await f.p.get('e2')).not.toHaveProperty('subjectId');
+    expect(await f.p.get('k1')).toMatchObject({ status: 'accepted', providerMessageId: 'wamid.kept.k1', subjectId: 'subj-kept-1' });
+    expect(await f.p.get('k1')).not.toHaveProperty('anonymised');
+    expect(await f.p.summary()).toEqual(before);
+    expect(await f.p.summary('2026-11-22', '2026-11-22')).toEqual(beforeDay);
+    // redelivered: nothing changes
+    await f.batch('privacy.requests', [erasure('subj-erased-1')], 0);
+    expect(await f.p.get('e1')).toEqual(e1);
+    expect(await f.p.summary()).toEqual(before);
+
+    // a late read receipt still finds its notification (by the hash of the message id) and moves it on; nothing personal comes back
+    await f.delivery(delivery('wamid.erased.e1', 'READ', 5));
+    expect(await f.p.get('e1')).toMatchObject({ status: 'read', readAt: new Date(t0 + 5000), anonymised: ['erasure'] });
+    expect(await f.p.get('e1')).not.toHaveProperty('providerMessageId');
+    // a restarted process (nothing cached) scrubs the subject's later notifications at once
+    const g = await fresh(name);
+    await g.batch('notification.requests', [requestedFor('e3', 'subj-erased-1')], 10);
+    await g.batch('notification.dispatch', [{ ...dispatched('e3', 'SUBJECT_ERASED', null), provider: 'none', subjectId: 'subj-erased-1' }], 10);
+    expect(await g.p.get('e3')).toMatchObject({ status: 'subject_erased', statusRank: 7, anonymised: ['erasure'] });
+    expect(await g.p.summary()).toMatchObject({ total: 4, read: 1, subjectErased: 1, failed: 0, byStatus: { read: 1, queued: 1, accepted: 1, subject_erased: 1 } });
+
+    // nothing of the erased subject is left in any collection; provider_messages holds hashes only
+    const db = client.db(name);
+    for (const c of await db.listCollections().toArray()) {
+      const text = JSON.stringify(await db.collection(c.name).find({}).toArray());
+      // the subject id stays only in erased_subjects (a random id that no key or index links to anyone any more)
+      expect([c.name, text.includes('wamid.erased.e1'), text.includes('subj-erased-1')]).toEqual([c.name, false, c.name === 'erased_subjects']);
+    }
+    expect((await db.collection('provider_messages').find({}).toArray()).map((m) => m._id).sort()).toEqual([messageRef('wamid.erased.e1'), messageRef('wamid.kept.k1')].sort());
+  });
+
+  it('property: an erasure anywhere among a notification\'s events (held, released, sent, read) gives the same document and counters', async () => {
+    const S = 'subj-prop-1';
+    const events = [
+      (f: Feed) => f.batch('notification.requests', [{ ...requestedFor('p', S), notBefore: t0 + 3_600_000, deferReason: 'QUIET_HOURS' }]),
+      (f: Feed) => f.dispatched({ ...dispatched('p', 'HELD', null), provider: 'none', routeReason: 'NOT_OPTED_IN', subjectId: S }),
+      (f: Feed) => f.dispatched({ ...dispatched('p', 'ACCEPTED', 'wamid.prop.p'), attempt: 2, occurredAt: t0 + 7_200_000, subjectId: S }),
+      (f: Feed) => f.delivery(delivery('wamid.prop.p', 'READ', 7300)),
+      (f: Feed) => f.batch('privacy.requests', [erasure(S)]),
+    ];
+    const reference = await fresh();
+    for (const e of events) await e(reference);
+    const want = await reference.p.get('p');
+    expect(want).toMatchObject({ status: 'read', heldAt: new Date(t0 + 1000), deferredAt: new Date(t0), anonymised: ['erasure'] });
+    expect(want).not.toHaveProperty('providerMessageId');
+    const wantSummary = await reference.p.summary();
+    await fc.assert(fc.asyncProperty(fc.array(fc.nat(events.length - 1), { maxLength: 2 }), async (dupes) => {
+      const order = fc.sample(fc.shuffledSubarray([...events.keys(), ...dupes], { minLength: events.length + dupes.length }), 1)[0]!;
+      const f = await fresh();
+      for (const i of order) await events[i]!(f);
+      expect(await f.p.get('p')).toEqual(want);
+      expect(await f.p.summary()).toEqual(wantSummary);
+    }), { numRuns: 8 });
+  });
+
+  it('with two writer processes, the one that did not know of an erasure yet scrubs what it wrote at its next sweep', async () => {
+    const name = uniq('it_proj_');
+    const [a, b] = [await fresh(name, 0), await fresh(name, 1)];
+    await a.batch('privacy.requests', [erasure('subj-two-1')]);
+    await b.dispatched({ ...dispatched('t1', 'ACCEPTED', 'wamid.two.t1'), subjectId: 'subj-two-1' }); // b read erased_subjects before the erasure
+    expect(await b.p.get('t1')).toMatchObject({ subjectId: 'subj-two-1', providerMessageId: 'wamid.two.t1' });
+    expect(await b.p.sweep()).toEqual({ erased: 1, expired: 0 });
+    expect(await b.p.get('t1')).toMatchObject({ status: 'accepted', anonymised: ['erasure'] });
+    expect(await b.p.get('t1')).not.toHaveProperty('providerMessageId');
+    expect(await b.p.sweep()).toEqual({ erased: 0, expired: 0 });
+    expect(await a.p.sweep()).toEqual({ erased: 0, expired: 0 });
+  });
+
+  it('retention: the sweep (injected clock) anonymises notifications requested more than the period ago, not later ones, and changes no counter; an old one written later is anonymised at once', async () => {
+    let now = t0;
+    const name = uniq('it_proj_');
+    const f = await fresh(name, 0, { retentionDays: 400, now: () => now });
+    await f.batch('notification.requests', [requestedFor('old1', 'subj-r', t0 - 395 * DAY), requestedFor('new1', 'subj-r', t0 - 10 * DAY)]);
+    await f.batch('notification.dispatch', [{ ...dispatched('old1', 'ACCEPTED', 'wamid.old1'), subjectId: 'subj-r' }, { ...dispatched('new1', 'ACCEPTED', 'wamid.new1'), subjectId: 'subj-r' }]);
+    expect(await f.p.sweep()).toEqual({ erased: 0, expired: 0 });
+    expect(await f.p.get('old1')).toMatchObject({ providerMessageId: 'wamid.old1', subjectId: 'subj-r' });
+    const before = await f.p.summary();
+    const beforeDays = await f.p.summary('2025-01-01', '2026-12-31');
+    now = t0 + 6 * DAY; // old1 is now 401 days old
+    expect(await f.p.sweep()).toEqual({ erased: 0, expired: 1 });
+    expect(await f.p.sweep()).toEqual({ erased: 0, expired: 0 }); // done once
+    expect(await f.p.get('old1')).toMatchObject({ status: 'accepted', anonymised: ['retention'], acceptedAt: new Date(t0 + 1000) });
+    for (const k of ['providerMessageId', 'subjectId']) expect(await f.p.get('old1')).not.toHaveProperty(k);
+    expect(await f.p.get('new1')).toMatchObject({ providerMessageId: 'wamid.new1', subjectId: 'subj-r' });
+    expect(await f.p.summary()).toEqual(before);
+    expect(await f.p.summary('2025-01-01', '2026-12-31')).toEqual(beforeDays);
+    // a notification older than the period arriving now (a replay, a late topic) is anonymised by its own write
+    await f.batch('notification.requests', [requestedFor('old2', 'subj-r', t0 - 500 * DAY)]);
+    expect(await f.p.get('old2')).toMatchObject({ status: 'queued', anonymised: ['retention'] });
+    expect(await f.p.get('old2')).not.toHaveProperty('subjectId');
   });
 
   ////////// Database commands per event

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { TransientError } from '@sicantik/core';
-import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested } from '@sicantik/schemas';
+import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded, PrivacyRequestRecorded } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, counterOps, dispatchFact, foldInto, fromDoc, planDoc, providerStatus, publicView, renderedFact, requestedFact, statusFact, summaryOf, toDoc, tpKey,
-  type Core, type DocPlan, type MessageMapping, type NotificationDoc, type PendingStatuses, type ProviderStatus, type Stored, type StoredDoc,
+  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, counterOps, decisionFact, dispatchFact, foldInto, fromDoc, merge, messageRef, planDoc, providerStatus, publicView, renderedFact, requestedFact,
+  retentionCutoff, statusFact, summaryOf, toDoc, tpKey, withRules,
+  type Core, type DocPlan, type ErasedSubject, type MessageMapping, type NotificationDoc, type PendingStatuses, type PersonalDataRules, type ProviderStatus, type Stored, type StoredDoc,
 } from '../../domain/model';
 import type { AnomalyKind } from '../../domain/notificationStatus';
 import { Lru, Serial, WriteGate, applyCounters, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
@@ -29,12 +30,24 @@ export type { NotificationDoc } from '../../domain/model';
 // record's insert of the mapping then fails on the placeholder, so that batch knows
 // to fold the waiting statuses in. Either side that comes second does the join.
 // (A delivery.status NO_REPORT from the dispatcher's reconciler takes the same path.)
+// Both collections are keyed by messageRef (a SHA-256) of the provider message id, never
+// by the id itself (personal data: Meta's ids encode the phone number).
+//
+// Personal data (model.ts): every write applies the rules (withRules): a notification of
+// an erased subject (erased_subjects, from privacy.requests ERASURE) or requested before
+// the retention cut-off loses its personal fields. An erasure also scrubs the documents
+// already written (found by subjectId), and sweep() (a periodic job) anonymises the
+// documents that grew older than the retention period, and re-applies the erasures
+// another process may have recorded. Counters never change for either.
 
 /** A counter document of notification_stats (writer.ts, CounterDoc). */
-interface StatsDoc extends CounterDoc { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; anomalies?: Record<string, number> }
+interface StatsDoc extends CounterDoc { total?: number; sent?: number; delivered?: number; read?: number; inDoubt?: number; byStatus?: Record<string, number>; droppedBy?: Record<string, number>; anomalies?: Record<string, number> }
 
-export type TrackerTopic = 'notification.requests' | 'notification.rendered' | 'notification.dispatch' | 'delivery.status';
-type Values = { 'notification.requests': NotificationRequested; 'notification.rendered': NotificationRendered; 'notification.dispatch': NotificationDispatchRecorded; 'delivery.status': DeliveryStatusReported };
+export type TrackerTopic = 'notification.requests' | 'notification.rendered' | 'notification.dispatch' | 'delivery.status' | 'planner.decisions' | 'privacy.requests';
+type Values = {
+  'notification.requests': NotificationRequested; 'notification.rendered': NotificationRendered; 'notification.dispatch': NotificationDispatchRecorded; 'delivery.status': DeliveryStatusReported;
+  'planner.decisions': PlannerDecisionRecorded; 'privacy.requests': PrivacyRequestRecorded;
+};
 export interface TrackerBatch<T extends TrackerTopic = TrackerTopic> { topic: T; partition: number; records: { offset: string; value: Values[T] }[] }
 
 export interface ProjectionOptions {
@@ -50,7 +63,16 @@ export interface ProjectionOptions {
    * process must be the only writer of the projection.
    */
   compareAndSet?: boolean;
+  /** Notifications requested longer ago than this many days are anonymised (null: never; default 400). */
+  retentionDays?: number | null;
+  /** The clock of the retention rule (default: the system's). */
+  now?: () => number;
 }
+
+/** What sweep() did. */
+export interface SweepResult { erased: number; expired: number }
+/** Documents one sweep round rewrites at most (the next round continues). */
+const SWEEP_ROUND = 2000;
 
 export class NotificationProjection {
   readonly col: Collection<StoredDoc>;
@@ -65,6 +87,10 @@ export class NotificationProjection {
   private seq = 0;
   private cas: boolean | undefined;
   private readonly writing = new WriteGate();
+  private readonly erasedCol: Collection<ErasedSubject>;
+  private readonly erased = new Set<string>();
+  private readonly retentionDays: number | null;
+  private readonly now: () => number;
 
   /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
   constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions = {}) {
@@ -76,6 +102,14 @@ export class NotificationProjection {
     this.cache = new Lru(opts.cacheSize ?? 50_000);
     this.mapCache = new Lru(opts.mappingCacheSize ?? 200_000);
     this.cas = opts.compareAndSet;
+    this.erasedCol = db.collection<ErasedSubject>('erased_subjects');
+    this.retentionDays = opts.retentionDays === undefined ? 400 : opts.retentionDays;
+    this.now = opts.now ?? (() => Date.now());
+  }
+
+  /** The personal-data rules at this moment (model.ts withRules). */
+  rules(): PersonalDataRules {
+    return { erasedSubjects: this.erased, retainFrom: this.retentionDays === null ? null : retentionCutoff(this.now(), this.retentionDays) };
   }
 
   /**
@@ -86,12 +120,76 @@ export class NotificationProjection {
   async init(): Promise<void> {
     await checkLayout(this.db);
     this.cas ??= !(await isFerretDb(this.db));
+    // For the erasure and retention queries (MongoDB; FerretDB v1 scans for them either way, rarely).
+    await this.col.createIndex({ subjectId: 1 });
+    await this.col.createIndex({ queuedAt: 1 });
+    await this.loadErased();
+  }
+
+  /** Reads erased_subjects; returns the subjects this process did not know yet (recorded by another process). */
+  private async loadErased(): Promise<string[]> {
+    const fresh: string[] = [];
+    for (const e of await this.erasedCol.find({}, { projection: { _id: 1 } }).toArray()) if (!this.erased.has(e._id)) { this.erased.add(e._id); fresh.push(e._id); }
+    return fresh;
   }
 
   /** Applies one fetched batch of one topic-partition (records in offset order). */
   apply<T extends TrackerTopic>(batch: TrackerBatch<T>): Promise<void> {
     if (batch.records.length === 0) return Promise.resolve();
+    if (batch.topic === 'privacy.requests') return this.serial.run(() => this.erase(batch as TrackerBatch<'privacy.requests'>));
     return this.serial.run(() => this.applyNow(batch as TrackerBatch));
+  }
+
+  /**
+   * ERASURE requests: the subject is recorded in erased_subjects (so every later write of
+   * its notifications scrubs them), then the documents already written for it are
+   * scrubbed. Both steps are idempotent: a redelivered batch does them again. Other
+   * requests (ACCESS) change nothing here.
+   */
+  private async erase(batch: TrackerBatch<'privacy.requests'>): Promise<void> {
+    const subjects = [...new Set(batch.records.map((r) => r.value).filter((v) => v.kind === 'ERASURE' && v.subjectId).map((v) => v.subjectId!))];
+    if (subjects.length === 0) return;
+    await insertNew(this.erasedCol, subjects.map((s) => ({ _id: s })));
+    for (const s of subjects) this.erased.add(s);
+    await this.scrub(tpKey(batch.topic, batch.partition), Number(batch.records[0]!.offset), { subjectId: { $in: subjects } }, ERASED, (fn) => fn());
+  }
+
+  /**
+   * Rewrites every document matching `filter` with `fact` merged in, in rounds of
+   * SWEEP_ROUND (the filter must stop matching a rewritten document). Counters are
+   * untouched by the facts used here (ERASED, EXPIRED). `run` runs each write: directly
+   * inside a task of the Serial, else through it (the query itself needs no turn: on
+   * FerretDB it scans the collection, and batches need not wait for that).
+   */
+  private async scrub(tp: string, firstOffset: number, filter: Record<string, unknown>, fact: Core, run: (fn: () => Promise<void>) => Promise<void>): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const ids = (await this.col.find(filter, { projection: { _id: 1 } }).limit(SWEEP_ROUND).toArray()).map((d) => d._id);
+      if (ids.length === 0) return n;
+      await run(() => this.write(tp, firstOffset, new Map(ids.map((id) => [id, fact])), false));
+      n += ids.length;
+      if (ids.length < SWEEP_ROUND) return n;
+    }
+  }
+
+  /**
+   * The periodic job: anonymises the documents requested before the retention cut-off
+   * that are not yet, and scrubs the documents of subjects another process recorded as
+   * erased since this one read erased_subjects (with several writer processes on MongoDB,
+   * one of them may have written such a document before it knew). Returns how many
+   * documents it rewrote for each. Its queries run beside the batches; its writes take
+   * their turn in the Serial.
+   */
+  async sweep(): Promise<SweepResult> {
+    const fresh = await this.loadErased();
+    const tp = 'personal_data';
+    const started = this.now();
+    const inTurn = (fn: () => Promise<void>) => this.serial.run(fn);
+    let erased = 0;
+    for (let i = 0; i < fresh.length; i += 1000) erased += await this.scrub(tp, started, { subjectId: { $in: fresh.slice(i, i + 1000) } }, ERASED, inTurn);
+    const { retainFrom } = this.rules();
+    const expired = retainFrom === null ? 0 : await this.scrub(tp, started, { queuedAt: { $lt: new Date(retainFrom) }, anonymised: { $ne: 'retention' } }, EXPIRED, inTurn);
+    return { erased, expired };
   }
 
   private async applyNow(batch: TrackerBatch): Promise<void> {
@@ -113,6 +211,15 @@ export class NotificationProjection {
       case 'delivery.status':
         await this.resolveStatuses(batch.records.map((r) => r.value as DeliveryStatusReported), patches);
         break;
+      case 'planner.decisions':
+        for (const { value } of batch.records) {
+          const d = value as PlannerDecisionRecorded;
+          const f = decisionFact(d);
+          if (f) foldInto(patches, d.notificationId!, f);
+        }
+        if (patches.size === 0) return;
+        break;
+      case 'privacy.requests': return; // apply() hands these to erase()
     }
     // A request is usually a new notification (try the insert); anything else usually finds its document there.
     await this.write(tp, firstOffset, patches, batch.topic === 'notification.requests');
@@ -128,7 +235,11 @@ export class NotificationProjection {
    */
   private async mapMessages(records: NotificationDispatchRecorded[], patches: Map<string, Core>): Promise<(() => Promise<void>) | undefined> {
     const fresh = new Map<string, string>();
-    for (const e of records) if (e.providerMessageId && this.mapCache.get(e.providerMessageId) !== e.notificationId) fresh.set(e.providerMessageId, e.notificationId);
+    for (const e of records) {
+      if (!e.providerMessageId) continue;
+      const w = messageRef(e.providerMessageId);
+      if (this.mapCache.get(w) !== e.notificationId) fresh.set(w, e.notificationId);
+    }
     if (fresh.size === 0) return undefined;
     const list = [...fresh];
     const dups = await insertNew(this.maps, list.map(([w, n]) => ({ _id: w, notificationId: n })));
@@ -158,7 +269,7 @@ export class NotificationProjection {
   /** Statuses -> patches of their notifications; those whose mapping is not there yet wait. */
   private async resolveStatuses(records: DeliveryStatusReported[], patches: Map<string, Core>): Promise<void> {
     const byMessage = new Map<string, ProviderStatus[]>();
-    for (const e of records) { const l = byMessage.get(e.providerMessageId) ?? []; l.push(providerStatus(e)); byMessage.set(e.providerMessageId, l); }
+    for (const e of records) { const w = messageRef(e.providerMessageId); const l = byMessage.get(w) ?? []; l.push(providerStatus(e)); byMessage.set(w, l); }
     const resolved = new Map<string, string>();
     const misses: string[] = [];
     for (const w of byMessage.keys()) { const n = this.mapCache.get(w); if (n) resolved.set(w, n); else misses.push(w); }
@@ -205,6 +316,7 @@ export class NotificationProjection {
   private async writeNow(tp: string, firstOffset: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
     const counts = new BatchCounts();
     const done = (id: string, plan: DocPlan, v: string) => { this.cache.set(id, { core: plan.after, v, batchDeltas: plan.batchDeltas }); counts.add(plan); };
+    const rules = this.rules();
     // undefined: not known here (try an insert); null: known to be absent.
     let todo = new Map<string, Stored | null | undefined>([...patches.keys()].map((id) => [id, this.cache.get(id)]));
     if (!likelyNew) {
@@ -217,7 +329,8 @@ export class NotificationProjection {
       const inserts: { id: string; plan: DocPlan; v: string }[] = [];
       const replaces: { id: string; plan: DocPlan; v: string; before: Stored }[] = [];
       for (const [id, before] of todo) {
-        const plan = planDoc(tp, firstOffset, before ?? null, patches.get(id)!);
+        // The patch with the personal-data rules applied to the state it makes (merge is idempotent: planDoc merges `before` again).
+        const plan = planDoc(tp, firstOffset, before ?? null, withRules(merge(before?.core ?? EMPTY, patches.get(id)!), rules));
         if (!before) inserts.push({ id, plan, v: this.nextVersion() });
         else if (plan.write) replaces.push({ id, plan, v: this.nextVersion(), before });
         else counts.add(plan); // nothing new; its earlier attempt's delta (if any) still counts

@@ -135,8 +135,14 @@ export async function isFerretDb(db: Db): Promise<boolean> {
  *   _insertedBy).
  *   A layout-2 document read by this version would lose its dispatch order, and its
  *   ACCEPTED would stay `sending`: only a rebuild gives the new states to old events.
+ * - 4: issue 16's states (deferred, held, dropped, coalesced, subject_erased; ranks
+ *   renumbered; deferredAt, heldAt, notBefore, droppedAt, coalescedAt, subjectErasedAt,
+ *   _deferralOrder), subjectId and anonymised in notification documents, counters
+ *   droppedBy, provider_messages and pending_statuses keyed by the SHA-256 of the
+ *   provider message id (model.ts messageRef) instead of the id, and erased_subjects.
+ *   A layout-3 database holds provider message ids in clear and the old ranks: rebuild.
  */
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 export async function checkLayout(db: Db): Promise<void> {
   const meta = db.collection<{ _id: string; version: number }>('tracker_meta');
   const m = await meta.findOne({ _id: 'layout' });
