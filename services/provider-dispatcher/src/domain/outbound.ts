@@ -18,7 +18,7 @@ export interface OptInLink {
 /** Seed 004's migration path: "partner lama bisa opt-in via link di message". */
 export const DEFAULT_OPT_IN_TEXT = '📲 Terima notifikasi ini lewat WhatsApp resmi DPMPTSP Kabupaten Karo: buka {link} lalu kirim MULAI.';
 
-export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: boolean; optInLink?: OptInLink | undefined }): OutboundMessage {
+export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: boolean; optInLink?: OptInLink | undefined; freeForm?: boolean | undefined }): OutboundMessage {
   const text = n.text ?? n.parameters.map((p) => p.value).join('\n');
   return {
     notificationId: n.notificationId,
@@ -27,6 +27,7 @@ export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: b
     templateCode: n.templateCode,
     parameters: n.parameters.map((p) => ({ name: p.name, value: p.value })),
     language: n.language || 'id',
+    ...(o.freeForm === undefined ? {} : { freeForm: o.freeForm }),
   };
 }
 
