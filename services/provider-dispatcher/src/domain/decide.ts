@@ -133,7 +133,7 @@ export type Command =
  */
 export interface Step { state: DispatchState; writes: DispatchMessage[][]; commands: Command[] }
 
-interface Pending { index: number; job: Job; next: NextAttempt }
+interface Pending { index: number; job: Job; next: NextAttempt; /** A new notification (it supersedes the one waiting with its key). */ arrival?: boolean }
 interface Claim { p: Pending; provider: ProviderName; route: Extract<Route, { kind: 'send' }>; providerAttempt: number; ticket: Ticket; answer?: { result: SendResult; at: number } }
 interface Lookup { n: NotificationRendered; attempt: number; provider: ProviderName; providerMessageId: string; tier: number; answer?: { result: LookupAnswer; at: number } }
 
@@ -247,10 +247,7 @@ function start(state: DispatchState, partition: number, ledger: PartitionLedger,
         break;
       }
       case 'notDue': b.deferred.push({ index, until: d.until }); result.status = 'WAITING'; break;
-      case 'attempt':
-        if (!job.retry && !job.release && job.n.supersedeKey) supersede(b, job.n, at);
-        attempts.push({ index, job, next: d.next });
-        break;
+      case 'attempt': attempts.push({ index, job, next: d.next, arrival: !job.retry && !job.release }); break;
       case 'lookup': {
         const ref = b.nextRef++;
         b.lookups.set(ref, { n: job.n, attempt: d.attempt, provider: d.provider, providerMessageId: d.providerMessageId, tier: job.retry?.tier ?? 1 });
@@ -360,6 +357,7 @@ function claimRound(state: DispatchState, b: Batch, attempts: Pending[], t: numb
   for (const a of attempts) {
     const { n } = a.job;
     const common = { providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded };
+    if (a.arrival && n.supersedeKey) supersede(b, n, t);
     if (a.job.release && a.next.heldUntil != null && t >= a.next.heldUntil) {
       drop(b, a, t, 'EXPIRED', `held without an opt-in until ${iso(a.next.heldUntil)} (HOLD_EXPIRES_AFTER_MS): dropped`);
       continue;
