@@ -115,6 +115,9 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     SIM_PORT: String(simPort),
     SIM_WEBHOOK_DELAY_MS: '50',
     RETRY_DELAY_MS: '200',
+    // Meta alone and citizens who never opted in: these systems test the pipeline, not consent,
+    // so they send anyway (the explicit setting); the hold is tested in dispatcher-waits.e2e.
+    UNCONSENTED_OPT_IN_PROVIDERS: 'send',
     ...extraEnv,
     ...opts.envFor?.({ simUrl: `http://127.0.0.1:${simPort}`, receiverUrl: `http://127.0.0.1:${receiverPort}` }),
   };
