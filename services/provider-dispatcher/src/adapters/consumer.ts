@@ -100,6 +100,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     logger,
     (s) => { restores.observe({ reason: s.reason }, s.ms / 1000); o.onRestore?.(s); },
   );
+  new metrics.client.Gauge({ name: 'sicantik_dispatch_held', help: 'HELD notifications (waiting for an opt-in) of the partitions this instance owns', registers: [metrics.registry], collect() { let n = 0; for (const l of ledger.loaded().values()) n += l.held.size; this.set(n); } });
   new metrics.client.Gauge({ name: 'sicantik_dispatch_ledger_entries', help: 'Ledger entries in memory (the partitions this instance owns)', registers: [metrics.registry], collect() { this.set(ledger.size()); } });
   const pacer = new Pacer({ ...o.pacing, partitions: total });
   const contacts = new ContactBook();
@@ -108,8 +109,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     lookupProviders: new Set(PROVIDER_NAMES.filter((p) => o.sender.canLookup?.(p))), optInLink: o.optInLink, sendRules: [], holdExpiresAfterMs: o.holdExpiresAfterMs ?? 30 * 86_400_000,
   }, pacer, contacts);
   const io: ExecutorIO = { sender: o.sender, now, concurrency: o.sendConcurrency ?? 16, produce: (messages) => producer.send(messages) };
-  const phones = new Map<string, string>();
-  const report = (topic: string, results: DispatchResult[]) => {
+  const report = (topic: string, results: DispatchResult[], phones: ReadonlyMap<string, string>) => {
     for (const x of results) {
       if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
       outcomes.inc({ provider: x.provider ?? 'none', status: x.status });
@@ -122,7 +122,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       else logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
     }
   };
-  const holds = startHolds({ state, io, ledger, logger, sweepMs: o.holdSweepMs ?? 60_000, report: (results) => report('held', results) });
+  const holds = startHolds({ state, io, ledger, logger, sweepMs: o.holdSweepMs ?? 60_000, report: (results, phones) => report('held', results, phones) });
   let changes = 0;
   const feed = await o.contactChanges((change) => { changes++; decide(state, { kind: 'contact', change }); holds.release(change); });
   logger.info({ contacts: contacts.size, records: changes }, 'opt-in state read from contact.events');
@@ -135,9 +135,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       return runBatch(state, io, batch.kind === 'rendered' ? { ...seen, ...batch } : { ...seen, ...batch });
     });
     const notifications = batch.kind === 'rendered' ? batch.notifications : batch.records.map((x) => x.notification);
-    phones.clear();
-    for (const n of notifications) phones.set(n.notificationId, n.recipient.phone);
-    report(topic, r.results);
+    report(topic, r.results, new Map(notifications.map((n) => [n.notificationId, n.recipient.phone])));
     if (!r.defer) return undefined;
     waits.inc({ topic });
     logger.debug({ topic, partition, from: r.defer.from, of: notifications.length, until: new Date(r.defer.until).toISOString() }, 'partition deferred');

@@ -20,7 +20,8 @@ interface HoldsOptions {
   ledger: LedgerPartitions;
   logger: Logger;
   sweepMs: number;
-  report(results: DispatchResult[]): void;
+  /** The batch's results, with the recipients' phones (masked in logs). */
+  report(results: DispatchResult[], phones: ReadonlyMap<string, string>): void;
 }
 
 export function startHolds(o: HoldsOptions): { release(change: ContactChange): void; sweep(): Promise<void>; stop(): void } {
@@ -30,8 +31,9 @@ export function startHolds(o: HoldsOptions): { release(change: ContactChange): v
     if (!o.ledger.owns(p)) return;
     if (!(ids ?? [...l.held]).length) return;
     const at = o.io.now();
+    const phones = new Map((ids ?? [...l.held]).map((id) => [id, l.entries.get(id)?.waiting?.recipient.phone ?? '']));
     const r = await runBatch(o.state, o.io, { kind: 'held', partition: p, ledger: l, ids, at, openCircuits: o.io.sender.openCircuits(at) });
-    o.report(r.results);
+    o.report(r.results, phones);
   });
   /** One after the other (a release waits for the sweep before it, and the reverse). */
   const queue = (what: string, fn: () => Promise<void>) => {
