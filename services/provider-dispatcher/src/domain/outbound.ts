@@ -34,7 +34,9 @@ export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: b
 /**
  * META_TEMPLATES when none is configured: each built-in template's (packages/templates)
  * Meta twin (packages/providers), so a code is sent as its approved Meta template. A
- * template code that is not built in is sent to Meta as text (the 24 h window applies).
+ * template code without a Meta template is sent to Meta as free-form text only inside the
+ * contact's 24 h customer-service window (routing's `freeForm`); outside it Meta refuses it
+ * before any request and the next provider of the chain is tried.
  */
 export function defaultMetaTemplates(): string {
   return JSON.stringify(Object.fromEntries(DEFAULT_TEMPLATES.flatMap((t) => {
