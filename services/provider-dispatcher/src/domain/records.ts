@@ -52,7 +52,7 @@ export function lookupRecord(n: NotificationRendered, attempt: number, provider:
 
 export function deadLetterOf(n: NotificationRendered, r: NotificationDispatchRecorded, ledger: PartitionLedger): DispatchDeadLettered {
   const entry = ledger.entries.get(n.notificationId);
-  const providers = [...new Set([...(r.excludedProviders ?? []), ...(r.provider !== NONE_PROVIDER ? [r.provider] : []), ...(entry && !isFinal(entry) ? [entry.provider] : [])])];
+  const providers = [...new Set([...(r.excludedProviders ?? []), ...(r.provider !== NONE_PROVIDER ? [r.provider] : []), ...(entry && !isFinal(entry) && !entry.waiting ? [entry.provider] : [])])];
   return {
     eventId: deterministicId('sicantik.event', 'DispatchDeadLettered', n.notificationId, r.attempt),
     occurredAt: r.occurredAt, correlationId: n.correlationId, causationId: r.eventId,
