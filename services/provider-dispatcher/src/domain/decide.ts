@@ -274,7 +274,7 @@ function set(b: Batch, id: string, status: ResultStatus, extra: Partial<Dispatch
 
 const WAITING = new Set<string>(['DEFERRED', 'HELD']);
 
-/** A new notification with a supersedeKey: the DEFERRED/HELD one waiting with that key (in the ledger or this batch) is DROPPED. */
+/** A new notification with a supersedeKey: the DEFERRED/HELD one waiting with that key for the same recipient (in the ledger or this batch) is DROPPED. */
 function supersede(b: Batch, n: NotificationRendered, t: number): void {
   const key = n.supersedeKey!;
   const inBatch = b.waits.get(key);
@@ -282,7 +282,8 @@ function supersede(b: Batch, n: NotificationRendered, t: number): void {
   if (!id || id === n.notificationId) return;
   const e = b.ledger.entries.get(id);
   const old = inBatch?.waiting ?? (e && WAITING.has(e.status) ? e.waiting : undefined);
-  if (!old) return;
+  // Only for the same recipient: a key shared by mistake never drops someone else's message.
+  if (!old || old.recipient.phone !== n.recipient.phone) return;
   const was = inBatch ?? { attempt: e!.attempts, provider: e!.provider, excludedProviders: [...e!.excluded], providerAttempt: e!.providerAttempt };
   const detail = `superseded by ${n.notificationId} (same supersedeKey)`;
   record(b, old, dispatchRecord(old, 'DROPPED', was.attempt, was.provider, t, {

@@ -120,6 +120,13 @@ describe('DROPPED: superseded and stale', () => {
     expect(p.ledger.waitingByKey.get(key)).toBe('w30');
   });
 
+  it('given a waiting one for another recipient with the same key (a key shared by mistake), then nothing is dropped', () => {
+    const p = processOf(new Log());
+    rendering(p, [quiet('w60', { supersedeKey: key })], T22);
+    rendering(p, [quiet('w30', { supersedeKey: key, recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Ani', phone: '+6281299999999' } })], T22 + 1);
+    expect(p.log.dispatch.map((r) => `${r.notificationId} ${r.status}`)).toEqual(['w60 DEFERRED', 'w30 DEFERRED']);
+  });
+
   it('given one already sent, when a later one with the same key arrives, then the sent one is not dropped', () => {
     const p = processOf(new Log());
     rendering(p, [rendered('w60', { supersedeKey: key })], T22);
