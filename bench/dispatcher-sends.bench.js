@@ -105,7 +105,7 @@ async function simRequests(simUrl, since) {
   const t0 = Date.now();
   start('provider-dispatcher', 'services/provider-dispatcher', {
     KAFKA_BROKERS: env.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL, TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: '6', OPS_PORT: String(opsPort), LOG_LEVEL: 'warn',
-    META_BASE_URL: `${simUrl}/meta`, META_ACCESS_TOKEN: TOKEN, META_PHONE_NUMBER_ID: '100000000000001', PROVIDER_CHAIN: 'meta',
+    META_BASE_URL: `${simUrl}/meta`, META_ACCESS_TOKEN: TOKEN, META_PHONE_NUMBER_ID: '100000000000001', PROVIDER_CHAIN: 'meta', UNCONSENTED_OPT_IN_PROVIDERS: 'send',
     RATE_LIMITS: 'meta=off', PAIR_RATE_LIMITS: 'meta=off', PROVIDER_CONCURRENCY: String(C), DISPATCH_BATCH_MAX: '500',
   });
   const accepted = async () => {

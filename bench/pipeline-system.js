@@ -61,6 +61,8 @@ async function startSystem({ id, extraEnv = {}, nodeArgs = [], logLevel = 'warn'
     META_PHONE_NUMBER_ID: '100000000000001', META_BASE_URL: `http://127.0.0.1:${sim}/meta`,
     META_WEBHOOK_URL: `http://127.0.0.1:${tracker}/webhooks/meta`, SIM_PORT: String(sim),
     SIM_STATUSES: 'sent,delivered', SIM_WEBHOOK_DELAY_MS: String(webhookDelayMs), RETRY_DELAY_MS: '1000',
+    // Meta alone, citizens never asked: sent anyway (the hold would keep the pipeline's messages back).
+    UNCONSENTED_OPT_IN_PROVIDERS: 'send',
     ...extraEnv,
   };
   const perService = {

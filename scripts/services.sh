@@ -22,6 +22,15 @@ export META_VERIFY_TOKEN="${META_VERIFY_TOKEN:-local-meta-verify-token}"
 export META_PHONE_NUMBER_ID="${META_PHONE_NUMBER_ID:-100000000000001}"
 export META_BASE_URL="${META_BASE_URL:-http://127.0.0.1:$SIM_PORT/meta}"
 export META_WEBHOOK_URL="${META_WEBHOOK_URL:-http://127.0.0.1:$TRACKER_PORT/webhooks/meta}"
+# Seed 004's routing in the demo: the simulator's gateways Watzap and Fonnte beside Meta, so a
+# contact who has not opted in gets the message through Watzap with the opt-in link (Meta only
+# after an opt-in); their webhooks go to the tracker (SIM_WEBHOOK_BASE_URL).
+export SIM_WEBHOOK_BASE_URL="${SIM_WEBHOOK_BASE_URL:-http://127.0.0.1:$TRACKER_PORT/webhooks}"
+export WATZAP_API_KEY="${WATZAP_API_KEY:-LOCALWATZAPKEY00}" WATZAP_NUMBER_KEY="${WATZAP_NUMBER_KEY:-localNumberKey00}"
+export WATZAP_BASE_URL="${WATZAP_BASE_URL:-http://127.0.0.1:$SIM_PORT/watzap/v1}" WATZAP_WEBHOOK_TOKEN="${WATZAP_WEBHOOK_TOKEN:-local-watzap-webhook-token}"
+export FONNTE_TOKEN="${FONNTE_TOKEN:-local-fonnte-token}" FONNTE_BASE_URL="${FONNTE_BASE_URL:-http://127.0.0.1:$SIM_PORT/fonnte}"
+export FONNTE_WEBHOOK_TOKEN="${FONNTE_WEBHOOK_TOKEN:-local-fonnte-webhook-token}"
+export OPT_IN_LINK="${OPT_IN_LINK:-https://wa.me/6281100000000?text=MULAI}"
 export RETRY_DELAY_MS="${RETRY_DELAY_MS:-300000}"
 
 start_one() { # name dir extra-env...

@@ -77,6 +77,8 @@ describe('provider-dispatcher killed mid-batch', () => {
       META_ACCESS_TOKEN: 'e2e-meta-access-token',
       META_PHONE_NUMBER_ID: '100000000000001',
       PROVIDER_TIMEOUT_MS: '20000',
+      // Meta alone, contacts who never opted in: sent anyway (the hold is dispatcher-waits.e2e's).
+      UNCONSENTED_OPT_IN_PROVIDERS: 'send',
       RETRY_DELAY_MS: '200',
       // Several batches per partition, several calls in flight per batch.
       DISPATCH_BATCH_MAX: '10',

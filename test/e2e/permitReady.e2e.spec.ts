@@ -82,7 +82,7 @@ describe('permit_ready end to end', () => {
     const rendered = (await codec.decode('notification.rendered', raw.find((m) => m.topic.endsWith('notification.rendered'))!.value)) as NotificationRendered;
     expect(rendered.outcome).toBe('RENDERED');
     expect(rendered.text).toBe(expectedText);
-    expect(rendered.recipient).toEqual({ kind: 'APPLICANT', id: reg, name: 'Budi Sembiring', phone: '+6281234567890' });
+    expect(rendered.recipient).toMatchObject({ kind: 'APPLICANT', id: reg, name: 'Budi Sembiring', phone: '+6281234567890' }); // and issue 16's subjectId
   });
 
   it('tracks the signed status webhooks: the statistics count the message sent and delivered', async () => {

@@ -119,6 +119,9 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     // at the time they are requested); off unless a test turns them on (timing.e2e.spec.ts).
     QUIET_HOURS: 'off',
     WORKING_HOURS: 'off',
+    // Meta alone and citizens who never opted in: these systems test the pipeline, not consent,
+    // so they send anyway (the explicit setting); the hold is tested in dispatcher-waits.e2e.
+    UNCONSENTED_OPT_IN_PROVIDERS: 'send',
     ...extraEnv,
     ...opts.envFor?.({ simUrl: `http://127.0.0.1:${simPort}`, receiverUrl: `http://127.0.0.1:${receiverPort}` }),
   };

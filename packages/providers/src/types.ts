@@ -22,6 +22,14 @@ export interface OutboundMessage {
   parameters: readonly { name: string; value: string }[];
   /** Language of the rendered text and template, e.g. "id". */
   language: string;
+  /**
+   * Whether free-form text may be sent (the dispatcher's routing decides it: the contact's
+   * last inbound message is less than 24 h old, Meta's customer-service window). Meta sends
+   * the code's approved template when one is mapped; without one it sends text only when
+   * this is not false, and otherwise refuses before any request (PROVIDER_CONFIG: the next
+   * provider). Undefined (an operator's test send): text allowed, as before.
+   */
+  freeForm?: boolean;
 }
 
 export interface HttpRequest {

@@ -11,6 +11,9 @@ import { DISPATCH_RETRY_TOPICS, schemasDir } from './catalog';
 //   three files because each topic is its own registry subject (<topic>-value) with
 //   its own version history, which the compatibility test reads per file.
 // - dispatch.dead-letter from templates/dispatch.dead-letter.avsc.json.
+// - dispatch.ledger from templates/dispatch.ledger.avsc.json: notification.dispatch's
+//   record (keep the two in step) plus `waiting`, the notification a DEFERRED/HELD
+//   entry waits with (issue 16: a restored ledger can release, supersede or drop it).
 // In a template, {"$include": "<file>"} stands for that schema file as it is (here
 // notification.rendered.avsc, the notification both carry), and {{name}} in a string
 // for a variable of the generated file. After editing a template or an included file:
@@ -23,6 +26,7 @@ interface GeneratedSchema { file: string; template: string; vars: Record<string,
 export const GENERATED_SCHEMAS: readonly GeneratedSchema[] = [
   ...DISPATCH_RETRY_TOPICS.map((t, i) => ({ file: `${t}.avsc`, template: 'templates/dispatch.retry.avsc.json', vars: { tier: String(i + 1) } })),
   { file: 'dispatch.dead-letter.avsc', template: 'templates/dispatch.dead-letter.avsc.json', vars: {} },
+  { file: 'dispatch.ledger.avsc', template: 'templates/dispatch.ledger.avsc.json', vars: {} },
 ];
 
 const readJson = (file: string): Json => JSON.parse(fs.readFileSync(file, 'utf8')) as Json;

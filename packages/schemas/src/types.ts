@@ -137,6 +137,8 @@ export interface NotificationDispatchRecorded extends Envelope {
   supersedeKey?: string | null;
   /** Issue 16, DROPPED: the notification id that replaced this one. */
   supersededBy?: string | null;
+  /** dispatch.ledger only (absent on notification.dispatch): a DEFERRED/HELD entry's notification, so a restored ledger can release it. */
+  waiting?: NotificationRendered | null;
 }
 
 /** A dispatch attempt waiting for its time on dispatch.retry.<tier>, with the notification itself. */

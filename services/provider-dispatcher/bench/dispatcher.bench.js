@@ -68,7 +68,8 @@ const rendered = (i) => ({
   t = Date.now();
   const d = await startDispatcher({
     kafka, admin, codec, producer, logger, metrics, sender, groupId: `${prefix}dispatcher`, readerGroupPrefix: `${prefix}r`,
-    routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contacts: { of: () => ({ optedIn: true, optedOut: false }), apply() {} },
+    // Meta alone and contacts never seen: sent anyway (UNCONSENTED_OPT_IN_PROVIDERS=send), the bench measures sends.
+    routing: { chain: ['meta'], optInRequired: new Set(['meta']), unconsented: 'send' }, contactChanges: async () => ({ stop: async () => undefined }),
     pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() }, retry: { maxAttempts: 3, delayMs: 1000, backoff: 2, jitter: 0, tiers: 3 },
   });
   while (calls.n < M) await new Promise((r) => setTimeout(r, 20));

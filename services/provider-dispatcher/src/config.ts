@@ -39,6 +39,14 @@ export const configSchema = z.object({
   /** Appended to gateway messages for contacts who have not opted in (e.g. https://wa.me/62811...?text=MULAI). */
   OPT_IN_LINK: z.url().optional(),
   OPT_IN_TEXT: z.string().refine((s) => s.includes('{link}'), 'must contain {link}').optional(),
+  /** Only opt-in providers configured and the contact has not opted in: hold until it does (compliant default), or send anyway. */
+  UNCONSENTED_OPT_IN_PROVIDERS: z.enum(['hold', 'send']).default('hold'),
+  /** A held notification is dropped (EXPIRED) this long after it was held. */
+  HOLD_EXPIRES_AFTER_MS: z.coerce.number().int().min(1000).default(30 * 86_400_000),
+  /** How often held notifications are looked at (expiry, staleness, an opt-in missed during a restore). */
+  HOLD_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** A partition waiting for a later time (a deferral, a retry) is read again after at most this long. */
+  WAIT_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   RATE_LIMITS: rates(DEFAULT_RATE_LIMITS),
   PAIR_RATE_LIMITS: rates(DEFAULT_PAIR_RATE_LIMITS),
   DAILY_QUOTAS: z.string().optional().transform((s, ctx) => {

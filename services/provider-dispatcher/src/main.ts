@@ -29,11 +29,12 @@ async function main() {
   const configured = new Set(providers.map((p) => p.name));
   const { chain, notConfigured } = effectiveChain({ chain: cfg.PROVIDER_CHAIN, defaultProvider: cfg.DEFAULT_PROVIDER, configured });
   if (chain.length === 0) throw new Error(`no provider of PROVIDER_CHAIN (${cfg.PROVIDER_CHAIN.join(', ')}) is configured; set a provider's credentials (docs/providers.md)`);
-  const routing = { chain, optInRequired: new Set<ProviderName>(cfg.OPT_IN_REQUIRED) };
+  const routing = { chain, optInRequired: new Set<ProviderName>(cfg.OPT_IN_REQUIRED), unconsented: cfg.UNCONSENTED_OPT_IN_PROVIDERS };
 
   const infra = await startInfra('provider-dispatcher', cfg, [...new Set([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events' as const, ...(cfg.RECONCILE === 'on' ? RECONCILER_TOPICS : [])])]);
   const { logger, metrics, kafka, admin, codec } = infra;
   if (notConfigured.length) logger.warn({ notConfigured }, 'providers of PROVIDER_CHAIN without credentials are left out');
+  if (!hasOptInGateway(routing)) logger.warn({ unconsented: cfg.UNCONSENTED_OPT_IN_PROVIDERS }, cfg.UNCONSENTED_OPT_IN_PROVIDERS === 'hold' ? 'only opt-in providers are configured: notifications to contacts who have not opted in are HELD until they opt in' : 'only opt-in providers are configured and UNCONSENTED_OPT_IN_PROVIDERS=send: contacts who have not opted in are sent to anyway');
   if (hasOptInGateway(routing) && !cfg.OPT_IN_LINK) logger.warn('OPT_IN_LINK is not set: gateway messages to contacts who have not opted in carry no opt-in link');
   logger.info({ chain, optInRequired: cfg.OPT_IN_REQUIRED, configured: [...configured] }, 'providers');
 
@@ -60,6 +61,7 @@ async function main() {
     pacing: { rates: cfg.RATE_LIMITS, pairRates: cfg.PAIR_RATE_LIMITS, quotas: cfg.DAILY_QUOTAS },
     retry: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, delayMs: cfg.RETRY_DELAY_MS, backoff: cfg.RETRY_BACKOFF, jitter: cfg.RETRY_JITTER, tiers: 3 },
     quotaExhausted: cfg.QUOTA_EXHAUSTED, inDoubtPolicy: cfg.IN_DOUBT_POLICY, lookupDelayMs: cfg.IN_DOUBT_LOOKUP_DELAY_MS, optInLink,
+    holdExpiresAfterMs: cfg.HOLD_EXPIRES_AFTER_MS, holdSweepMs: cfg.HOLD_SWEEP_MS, maxPauseMs: cfg.WAIT_RECHECK_MS,
     groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}provider-dispatcher`,
     readerGroupPrefix: `${cfg.TOPIC_PREFIX}dispatcher-ledger-${cfg.SERVICE_INSTANCE}-${process.pid}`,
     maxBatch: cfg.DISPATCH_BATCH_MAX, sendConcurrency: cfg.PROVIDER_CONCURRENCY, partitionConcurrency: cfg.PARTITION_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS, now,

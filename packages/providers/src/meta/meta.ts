@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { maskPhone } from '@sicantik/core';
+import { AppError, maskPhone } from '@sicantik/core';
 import type {
   ConnectionCheck, HandshakeReply, HttpRequest, HttpResponse, InboundEvent, OutboundMessage, SendOutcome, StatusEvent,
   WebhookEvent, WebhookRequest, WebhookResult,
@@ -22,7 +22,13 @@ export const metaWirePhone = (e164: string): string => assertE164(e164);
 function metaSendBody(cfg: MetaConfig, msg: OutboundMessage): Record<string, unknown> {
   const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: metaWirePhone(msg.toE164) };
   const t = cfg.templates.get(msg.templateCode);
-  if (!t) return { ...base, type: 'text', text: { body: msg.text, preview_url: false } };
+  if (!t) {
+    // Free-form text only inside the 24 h customer-service window (routing says so: msg.freeForm).
+    if (msg.freeForm === false) {
+      throw new AppError(`meta: no approved template is mapped for ${msg.templateCode} and the contact is outside the 24 h customer-service window, so free-form text may not be sent`, { retriable: false, code: 'PROVIDER_CONFIG' });
+    }
+    return { ...base, type: 'text', text: { body: msg.text, preview_url: false } };
+  }
   const parameters = msg.parameters.map((p) =>
     t.parameterFormat === 'named' ? { type: 'text', parameter_name: p.name, text: p.value } : { type: 'text', text: p.value });
   return {

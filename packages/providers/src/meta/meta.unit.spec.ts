@@ -73,6 +73,13 @@ describe('meta: send request', () => {
     expect(validTemplateMessage(JSON.parse(req.body))).toBe('valid');
   });
 
+  it('the 24 h window is an input (freeForm, from the dispatcher\'s routing): a mapped template is always sent; text only when free-form is allowed, else refused before any request', () => {
+    expect(JSON.parse(meta.buildSend({ ...MESSAGE, freeForm: false }).body).type).toBe('template');
+    expect(JSON.parse(meta.buildSend({ ...MESSAGE, templateCode: 'UNMAPPED', freeForm: true }).body)).toMatchObject({ type: 'text', text: { body: MESSAGE.text } });
+    expect(JSON.parse(meta.buildSend({ ...MESSAGE, templateCode: 'UNMAPPED' }).body).type).toBe('text'); // not said (a test send): as before
+    expect(() => meta.buildSend({ ...MESSAGE, templateCode: 'UNMAPPED', freeForm: false })).toThrow(expect.objectContaining({ code: 'PROVIDER_CONFIG', message: expect.stringContaining('outside the 24 h customer-service window') }));
+  });
+
   it('named parameters carry parameter_name and still validate', () => {
     const body = JSON.parse(meta.buildSend({ ...MESSAGE, templateCode: 'NAMED' }).body);
     expect(body.template.components[0].parameters[0]).toEqual({ type: 'text', parameter_name: 'partner_name', text: 'Budi' });

@@ -36,8 +36,8 @@ interface BatchResult {
   calls: number;
 }
 
-/** Runs one batch (a `rendered` or `retries` input) to its end. */
-export async function runBatch(state: DispatchState, io: ExecutorIO, input: Extract<Input, { kind: 'rendered' | 'retries' }>): Promise<BatchResult> {
+/** Runs one batch (a `rendered`, `retries` or `held` input) to its end. */
+export async function runBatch(state: DispatchState, io: ExecutorIO, input: Extract<Input, { kind: 'rendered' | 'retries' | 'held' }>): Promise<BatchResult> {
   const { partition } = input;
   let step: Step = decide(state, input);
   let defer: BatchResult['defer'];

@@ -25,9 +25,13 @@ describe('runBatch: the core and its executor', () => {
     const log = new Log(); const seenAtCall: number[] = [];
     const s = new ScriptedSender([() => { seenAtCall.push(log.produces.length); return ok(); }, () => { seenAtCall.push(log.produces.length); return ok(); }, () => { seenAtCall.push(log.produces.length); return ok(); }]);
     await dispatchBatch(0, jobs('a', 'b', 'c'), new PartitionLedger(), deps(s, log));
-    expect(log.produces.map((b) => b.map((m) => `${m.topic}:${(m.value as NotificationDispatchRecorded).status}`))).toEqual([
+    expect(log.produces.map((b) => b.map((m) => `${m.topic}:${(m.value as NotificationDispatchRecorded).status ?? (m.value as { kind: string }).kind}`))).toEqual([
       ['notification.dispatch:SENDING', 'dispatch.ledger:SENDING', 'notification.dispatch:SENDING', 'dispatch.ledger:SENDING', 'notification.dispatch:SENDING', 'dispatch.ledger:SENDING'],
-      ['notification.dispatch:ACCEPTED', 'dispatch.ledger:ACCEPTED', 'notification.dispatch:ACCEPTED', 'dispatch.ledger:ACCEPTED', 'notification.dispatch:ACCEPTED', 'dispatch.ledger:ACCEPTED'],
+      [
+        'notification.dispatch:ACCEPTED', 'dispatch.ledger:ACCEPTED', 'notification.dispatch:ACCEPTED', 'dispatch.ledger:ACCEPTED', 'notification.dispatch:ACCEPTED', 'dispatch.ledger:ACCEPTED',
+        // MESSAGE_SENT per accepted send, in the same produce (no extra round trip)
+        'contact.events:MESSAGE_SENT', 'contact.events:MESSAGE_SENT', 'contact.events:MESSAGE_SENT',
+      ],
     ]);
     expect(seenAtCall).toEqual([1, 1, 1]);
   });

@@ -5,12 +5,13 @@ import type { Logger, Metrics } from '@sicantik/observability';
 import { DISPATCH_RETRY_TOPICS, type DispatchRetryScheduled, type DispatchRetryTopic, type NotificationRendered, type SchemaCodec, type TopicName } from '@sicantik/schemas';
 import { PROVIDER_NAMES, type ProviderName } from '@sicantik/providers';
 import { ContactBook } from '../domain/contacts';
-import { decide, initialState, type ContactChange } from '../domain/decide';
+import { decide, initialState, type ContactChange, type DispatchResult } from '../domain/decide';
 import type { OptInLink } from '../domain/outbound';
 import { Pacer, type Rates } from '../domain/pacing';
 import type { RetryPolicy } from '../domain/retry';
 import type { RoutingPolicy } from '../domain/routing';
 import { runBatch, type ExecutorIO, type Sender } from './batchExecutor';
+import { startHolds } from './holds';
 import { kafkaChangelog } from './kafkaChangelog';
 import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 
@@ -25,7 +26,7 @@ import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
 // `contact` input; the feed is caught up before the consumer starts, then followed.
 
 export const DISPATCHER_TOPICS: readonly TopicName[] = ['notification.rendered', ...DISPATCH_RETRY_TOPICS];
-export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch', 'dispatch.ledger', 'dispatch.dead-letter'];
+export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch', 'dispatch.ledger', 'dispatch.dead-letter', 'contact.events'];
 
 /**
  * The opt-in changes (contact.events) from the first on: hands each to `apply`, resolves
@@ -54,6 +55,11 @@ interface DispatcherOptions extends KafkaDeps {
   inDoubtPolicy?: 'hold' | 'lookup';
   lookupDelayMs?: number;
   optInLink?: OptInLink | undefined;
+  /** A HELD notification is dropped this long after it was held (default 30 days); held ones are swept every `holdSweepMs` (default 60 s). */
+  holdExpiresAfterMs?: number;
+  holdSweepMs?: number;
+  /** A partition waiting for a later time is read again after at most this long (default 60 s): waits survive a moved test clock. */
+  maxPauseMs?: number;
   groupId: string;
   /** Names the throw-away groups that read the changelog (unique per process). */
   readerGroupPrefix: string;
@@ -94,17 +100,32 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     logger,
     (s) => { restores.observe({ reason: s.reason }, s.ms / 1000); o.onRestore?.(s); },
   );
+  new metrics.client.Gauge({ name: 'sicantik_dispatch_held', help: 'HELD notifications (waiting for an opt-in) of the partitions this instance owns', registers: [metrics.registry], collect() { let n = 0; for (const l of ledger.loaded().values()) n += l.held.size; this.set(n); } });
   new metrics.client.Gauge({ name: 'sicantik_dispatch_ledger_entries', help: 'Ledger entries in memory (the partitions this instance owns)', registers: [metrics.registry], collect() { this.set(ledger.size()); } });
   const pacer = new Pacer({ ...o.pacing, partitions: total });
   const contacts = new ContactBook();
   const state = initialState({
     routing: o.routing, retry: o.retry, quotaExhausted: o.quotaExhausted ?? 'fallback', inDoubtPolicy: o.inDoubtPolicy ?? 'hold', lookupDelayMs: o.lookupDelayMs ?? 60_000,
-    lookupProviders: new Set(PROVIDER_NAMES.filter((p) => o.sender.canLookup?.(p))), optInLink: o.optInLink, sendRules: [],
+    lookupProviders: new Set(PROVIDER_NAMES.filter((p) => o.sender.canLookup?.(p))), optInLink: o.optInLink, sendRules: [], holdExpiresAfterMs: o.holdExpiresAfterMs ?? 30 * 86_400_000,
   }, pacer, contacts);
-  let changes = 0;
-  const feed = await o.contactChanges((change) => { changes++; decide(state, { kind: 'contact', change }); });
-  logger.info({ contacts: contacts.size, records: changes }, 'opt-in state read from contact.events');
   const io: ExecutorIO = { sender: o.sender, now, concurrency: o.sendConcurrency ?? 16, produce: (messages) => producer.send(messages) };
+  const report = (topic: string, results: DispatchResult[], phones: ReadonlyMap<string, string>) => {
+    for (const x of results) {
+      if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
+      outcomes.inc({ provider: x.provider ?? 'none', status: x.status });
+      if (x.routeReason) routes.inc({ reason: x.routeReason });
+    }
+    if (!logger.isLevelEnabled('info')) return;
+    for (const x of results) {
+      if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING') continue;
+      if (x.reemitted) logger.info({ notificationId: x.notificationId, status: x.status, provider: x.provider, reemitted: true, topic }, 'dispatch outcome re-emitted from the ledger (recorded before; nothing sent)');
+      else logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
+    }
+  };
+  const holds = startHolds({ state, io, ledger, logger, sweepMs: o.holdSweepMs ?? 60_000, report: (results, phones) => report('held', results, phones) });
+  let changes = 0;
+  const feed = await o.contactChanges((change) => { changes++; decide(state, { kind: 'contact', change }); holds.release(change); });
+  logger.info({ contacts: contacts.size, records: changes }, 'opt-in state read from contact.events');
 
   type Batch = { kind: 'rendered'; notifications: NotificationRendered[] } | { kind: 'retries'; records: DispatchRetryScheduled[] };
   const handle = async (topic: string, partition: number, batch: Batch, heartbeat: () => Promise<void>): Promise<BatchOutcome | void> => {
@@ -114,23 +135,12 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       return runBatch(state, io, batch.kind === 'rendered' ? { ...seen, ...batch } : { ...seen, ...batch });
     });
     const notifications = batch.kind === 'rendered' ? batch.notifications : batch.records.map((x) => x.notification);
-    for (const x of r.results) {
-      if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;
-      outcomes.inc({ provider: x.provider ?? 'none', status: x.status });
-      if (x.routeReason) routes.inc({ reason: x.routeReason });
-    }
-    if (logger.isLevelEnabled('info')) {
-      const phones = new Map(notifications.map((n) => [n.notificationId, n.recipient.phone]));
-      for (const x of r.results) {
-        if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING') continue;
-        if (x.reemitted) logger.info({ notificationId: x.notificationId, status: x.status, provider: x.provider, reemitted: true, topic }, 'dispatch outcome re-emitted from the ledger (recorded before; nothing sent)');
-        else logger.info({ notificationId: x.notificationId, to: maskPhone(phones.get(x.notificationId)), status: x.status, provider: x.provider, route: x.routeReason, sent: x.sent, topic }, 'dispatch recorded');
-      }
-    }
+    report(topic, r.results, new Map(notifications.map((n) => [n.notificationId, n.recipient.phone])));
     if (!r.defer) return undefined;
     waits.inc({ topic });
     logger.debug({ topic, partition, from: r.defer.from, of: notifications.length, until: new Date(r.defer.until).toISOString() }, 'partition deferred');
-    return { defer: r.defer };
+    // The consumer pauses by the system clock: the wait in this process's time, at most maxPauseMs (the clock may move: tests).
+    return { defer: { from: r.defer.from, until: Date.now() + Math.min(Math.max(0, r.defer.until - now()), o.maxPauseMs ?? 60_000) } };
   };
   const retryHandler = (topic: DispatchRetryTopic) => async (b: RecordBatch<DispatchRetryTopic>) =>
     handle(topic, b.partition, { kind: 'retries', records: b.records.map((r) => r.value) }, b.heartbeat);
@@ -155,7 +165,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   }).catch(async (e: unknown) => { await feed.stop(); throw e; });
   return {
     ledger, pacer, consumer, contact: (phone) => contacts.of(phone), partitions: { total, owned: () => [...state.owned] },
-    stop: async () => { await consumer.stop(); await feed.stop(); },
+    stop: async () => { holds.stop(); await consumer.stop(); await feed.stop(); },
   };
 }
 

@@ -91,6 +91,9 @@ export class LedgerPartitions {
     return latest;
   }
 
+  /** Whether this instance owns partition p now (held releases run only there). */
+  owns(p: number): boolean { return this.owned.has(p); }
+
   /** The ledgers of the partitions loaded now (read-only use: budgets, metrics). */
   loaded(): ReadonlyMap<number, PartitionLedger> { return this.parts; }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { TransientError } from '@sicantik/core';
 import type { DispatchRetryScheduled } from '@sicantik/schemas';
 import { decide, initialState, type Command, type DispatchState, type SendResult, type Step } from './decide';
-import { contactsOf, doubt, fail, jobs, Log, ok, PHONE, policy, RETRY, unlimited } from './fixtures.spec';
+import { contactsOf, doubt, fail, jobs, Log, ok, PHONE, policy, rendered, RETRY, unlimited } from './fixtures.spec';
 import { PartitionLedger, type Job } from './ledger';
 import type { DispatchMessage } from './records';
 
@@ -31,10 +31,10 @@ interface TestWorld {
 }
 
 /** The test executor: one batch through the core. Returns the index the batch is deferred from, if any. */
-function drive(state: DispatchState, w: TestWorld, ledger: PartitionLedger, js: Job[]): number | undefined {
+function drive(state: DispatchState, w: TestWorld, ledger: PartitionLedger, js: Job[], held = false): number | undefined {
   const partition = 0;
   const seen = { partition, ledger, at: w.clock.t, openCircuits: new Map() };
-  let step: Step = decide(state, js.every((j) => j.retry)
+  let step: Step = decide(state, held ? { kind: 'held', ...seen } : js.every((j) => j.retry)
     ? { kind: 'retries', ...seen, records: js.map((j) => j.retry as DispatchRetryScheduled) }
     : { kind: 'rendered', ...seen, notifications: js.map((j) => j.n) });
   let from: number | undefined;
@@ -183,6 +183,126 @@ describe('property (pure core, test executor): one accepted send per notificatio
           const finals = new Set(log.dispatch.filter((e) => e.notificationId === id && FINAL.includes(e.status)).map((e) => e.eventId));
           expect(finals.size).toBe(1);
           if (last.status === 'SKIPPED') expect(callsAtOptOut).toBeDefined();
+          if (last.status === 'ACCEPTED') expect(calls.get(id)!.at(-1)!.answer).toMatchObject({ kind: 'accepted' });
+        }
+      },
+    ), { numRuns: 250 });
+  });
+
+  it('with notBefore, supersedeKeys, staleness, holds, opt-ins and releases in the inputs: one accepted send per id, every call after its durable claim, never before notBefore, never to a contact who has not opted in (Meta only), never after a drop', () => {
+    const T = 1_000_000;
+    const notification = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd'),
+      notBefore: fc.option(fc.integer({ min: T - 5000, max: T + 50_000 }), { nil: null }),
+      supersedeKey: fc.option(fc.constantFrom('k1', 'k2'), { nil: null }),
+      staleAfter: fc.option(fc.integer({ min: T, max: T + 80_000 }), { nil: null }),
+    });
+    fc.assert(fc.property(
+      fc.array(fc.array(notification, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+      fc.array(answer, { maxLength: 40 }),
+      fc.array(fault, { maxLength: 80 }),
+      // Meta alone (holds) or Meta and a gateway; the contact opts in before the n-th delivery, or never.
+      fc.boolean(),
+      fc.option(fc.nat(10), { nil: undefined }),
+      fc.array(fc.nat(), { maxLength: 40 }),
+      (batches, answers0, faults0, metaOnly, optInAt, picks) => {
+        const answers = [...answers0]; const faults = [...faults0];
+        const log = new Log();
+        const clock = { t: T };
+        const contacts = contactsOf(new Map(), { optedIn: false, optedOut: false });
+        const pol = policy({ retry: { ...RETRY, delayMs: 1000, jitter: 0.5 }, ...(metaOnly ? { routing: { chain: ['meta'], optInRequired: new Set(['meta'] as const) } } : {}) });
+        let state = initialState(pol, unlimited(), contacts);
+        let deliveries = 0;
+        const calls = new Map<string, { provider: string; answer: SendResult | null }[]>();
+        const callCount = () => [...calls.values()].reduce((n, c) => n + c.length, 0);
+        /** The notification each id was last rendered as (its notBefore). */
+        const sentAs = new Map<string, number | null>();
+        const w: TestWorld = {
+          clock,
+          pick: (n) => (picks.shift() ?? 0) % n,
+          write: (m) => {
+            const f = faults.shift() ?? 'none';
+            if (f === 'crash-before') throw new Crash();
+            if (f === 'transient') throw new TransientError('broker away');
+            log.produces.push(m);
+            if (f === 'crash-after') throw new Crash();
+          },
+          call: (c) => {
+            const id = c.message.notificationId;
+            const own = log.ledger.filter((r) => r.notificationId === id);
+            expect(own.at(-1)).toMatchObject({ status: 'SENDING', provider: c.provider });
+            expect(own.some((r) => r.status === 'DROPPED')).toBe(false);
+            if (metaOnly) expect(contacts.of(PHONE).optedIn).toBe(true);
+            expect(clock.t).toBeGreaterThanOrEqual(sentAs.get(id) ?? -Infinity);
+            const f = faults.shift() ?? 'none';
+            if (f === 'crash-before') throw new Crash();
+            const call = { provider: c.provider, answer: null as SendResult | null };
+            (calls.get(id) ?? calls.set(id, []).get(id)!).push(call);
+            if (f === 'crash-after') throw new Crash();
+            call.answer = answers.shift() ?? ok();
+            return call.answer;
+          },
+        };
+        let ledger = new PartitionLedger();
+        let optedIn = false;
+        const optIn = () => {
+          optedIn = true;
+          decide(state, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_IN', occurredAt: clock.t } });
+          deliver([], true); // the release of the contact's held notifications
+        };
+        const deliver = (js: Job[], held = false): number | undefined => {
+          if (deliveries++ === optInAt) optIn();
+          for (let tries = 0; ; tries++) {
+            expect(tries).toBeLessThan(300);
+            try {
+              return drive(state, w, ledger, js, held);
+            } catch (e) {
+              if (e instanceof Crash) { state = initialState(pol, unlimited(), contacts); ledger = log.restore(); continue; }
+              if (e instanceof TransientError) continue;
+              throw e;
+            }
+          }
+        };
+        const asJob = (x: { id: string; notBefore: number | null; supersedeKey: string | null; staleAfter: number | null }): Job => {
+          // One notification per id: its first rendering's stamps (a redelivery is the same record).
+          if (!sentAs.has(x.id)) sentAs.set(x.id, x.notBefore);
+          const first = batches.flat().find((y) => y.id === x.id)!;
+          return { n: rendered(x.id, { notBefore: first.notBefore, supersedeKey: first.supersedeKey, staleAfter: first.staleAfter }) };
+        };
+        for (const b of batches) { deliver(b.map(asJob)); clock.t += 1000; }
+        const consumed = new Map<string, number>();
+        const drain = () => { for (let round = 0; round < 100; round++) {
+          const heads = (['dispatch.retry.1', 'dispatch.retry.2', 'dispatch.retry.3'] as const)
+            .map((topic) => ({ topic, start: consumed.get(topic) ?? 0, recs: log.retries.filter((m) => m.topic === topic) }))
+            .map((h) => ({ ...h, recs: h.recs.slice(h.start) }))
+            .filter((h) => h.recs.length);
+          if (!heads.length) break;
+          clock.t = Math.max(clock.t, Math.min(...heads.map((h) => h.recs[0]!.value.notBefore)));
+          for (const h of heads) {
+            const from = deliver(h.recs.map((m) => ({ n: m.value.notification, retry: m.value })));
+            consumed.set(h.topic, h.start + (from ?? h.recs.length));
+          }
+          deliver([], true); // a sweep
+        } };
+        drain();
+        faults.length = 0;
+        if (optInAt !== undefined && !optedIn) { optIn(); drain(); }
+        const before = callCount();
+        ledger = log.restore();
+        state = initialState(pol, unlimited(), contacts);
+        deliver([...new Set(batches.flat().map((x) => x.id))].map((id) => asJob({ id, notBefore: null, supersedeKey: null, staleAfter: null })));
+        deliver([], true);
+        expect(callCount()).toBe(before); // a replay and a sweep after everything: nothing more
+
+        for (const [, cs] of calls) for (let i = 1; i < cs.length; i++) expect(cs[i - 1]!.answer).toMatchObject({ kind: 'failed' });
+        const restored = log.restore();
+        const FINAL = ['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED', 'DROPPED'];
+        for (const id of new Set(batches.flat().map((x) => x.id))) {
+          const last = restored.entries.get(id)!;
+          // Held for good only when the contact never opted in (Meta alone); everything else ends final, once.
+          if (last.status === 'HELD') { expect(metaOnly && optInAt === undefined).toBe(true); continue; }
+          expect(FINAL).toContain(last.status);
+          expect(new Set(log.dispatch.filter((e) => e.notificationId === id && FINAL.includes(e.status)).map((e) => e.eventId)).size).toBe(1);
           if (last.status === 'ACCEPTED') expect(calls.get(id)!.at(-1)!.answer).toMatchObject({ kind: 'accepted' });
         }
       },

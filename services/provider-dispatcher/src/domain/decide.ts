@@ -5,7 +5,7 @@ import { earliestSendAt, type SendRule } from './gate';
 import { decideDelivery, dispatchRecord, entryOf, type Job, type NextAttempt, type PartitionLedger } from './ledger';
 import { outboundMessage, type OptInLink } from './outbound';
 import type { Pacer, Ticket } from './pacing';
-import { deadLetterOf, followUpsOf, lookupRecord, NONE_PROVIDER, retryMessage, retryRecord, type DispatchMessage, type FollowUps } from './records';
+import { deadLetterOf, deferredRetry, followUpsOf, lookupRecord, messageSent, NONE_PROVIDER, retryMessage, retryRecord, type DispatchMessage, type FollowUps } from './records';
 import { planRetry, unitHash, type RetryPolicy } from './retry';
 import { route, type ContactState, type Route, type RoutingPolicy, type Unavailability } from './routing';
 
@@ -31,6 +31,18 @@ import { route, type ContactState, type Route, type RoutingPolicy, type Unavaila
 //   abandoned           a write failed: the batch is dropped (tokens not used are given
 //                       back); the consumer delivers it again and the ledger, with the
 //                       outcomes known but not recorded, says what is left to do.
+//   held                the partition's HELD notifications (or the ones named) decided
+//                       again, as a batch like the others: sent once the contact opted in
+//                       (the adapter runs it for a contact's held ids when its OPTED_IN or
+//                       OPTED_OUT arrives, and sweeps every held one periodically), SKIPPED
+//                       if it opted out, DROPPED when stale or when the hold expired; still
+//                       held: nothing written.
+// Before routing, per attempt (issue 16): a notification past its staleAfter is DROPPED
+// (STALE); a contact who has not opted in with only opt-in providers configured is HELD
+// (routing.ts); one before its notBefore (or a gate rule's time) is DEFERRED with a record
+// on the last retry tier at that time. A new notification with a supersedeKey DROPs
+// (SUPERSEDED, supersededBy) the DEFERRED/HELD one waiting with the same key. Every send
+// a provider accepts also yields a MESSAGE_SENT contact event, in the same write.
 // Outside batches:
 //   contact             an opt-in or opt-out (contact.events): routing uses it from the
 //                       next attempt on (an opt-out turns a later attempt into SKIPPED).
@@ -65,11 +77,13 @@ export interface Policy {
   /** Providers with a status lookup. */
   lookupProviders: ReadonlySet<ProviderName>;
   optInLink?: OptInLink | undefined;
-  /** Time-based rules asked before routing (gate.ts); none today. */
+  /** Time-based rules asked after routing (gate.ts); notBefore is always obeyed. */
   sendRules: readonly SendRule[];
+  /** A HELD notification is dropped (EXPIRED) this long after it was held. */
+  holdExpiresAfterMs: number;
 }
 
-export type ContactChange = Pick<ContactEvent, 'phone' | 'kind' | 'occurredAt'>;
+export type ContactChange = Pick<ContactEvent, 'phone' | 'kind' | 'occurredAt'> & Partial<Pick<ContactEvent, 'subjectId'>>;
 export interface Contacts { of(phone: string): ContactState; apply(change: ContactChange): void }
 
 export interface DispatchState {
@@ -92,6 +106,8 @@ export type Input =
   | { kind: 'answer'; partition: number; ref: number; result: SendResult; at: number; openCircuits: Circuits }
   | { kind: 'looked'; partition: number; ref: number; result: LookupAnswer; at: number; openCircuits: Circuits }
   | { kind: 'abandoned'; partition: number }
+  /** The partition's HELD notifications (all, or `ids`) decided again: released, dropped, or still held. */
+  | { kind: 'held'; partition: number; ledger: PartitionLedger; ids?: readonly string[] | undefined; at: number; openCircuits: Circuits }
   | { kind: 'contact'; change: ContactChange }
   /** A rebalance: the partitions owned now (their ledgers are restored by the adapter: PartitionLedger.restore). */
   | { kind: 'assigned'; owned: readonly number[] };
@@ -117,7 +133,7 @@ export type Command =
  */
 export interface Step { state: DispatchState; writes: DispatchMessage[][]; commands: Command[] }
 
-interface Pending { index: number; job: Job; next: NextAttempt }
+interface Pending { index: number; job: Job; next: NextAttempt; /** A new notification (it supersedes the one waiting with its key). */ arrival?: boolean }
 interface Claim { p: Pending; provider: ProviderName; route: Extract<Route, { kind: 'send' }>; providerAttempt: number; ticket: Ticket; answer?: { result: SendResult; at: number } }
 interface Lookup { n: NotificationRendered; attempt: number; provider: ProviderName; providerMessageId: string; tier: number; answer?: { result: LookupAnswer; at: number } }
 
@@ -130,7 +146,9 @@ interface Batch {
   /** Providers whose breaker refused a call in this batch (half-open lets one trial through): passed over from then on. */
   refused: Set<ProviderName>;
   calls: number;
-  out: { retries: DispatchMessage[]; emitOnly: NotificationDispatchRecorded[]; toRecord: NotificationDispatchRecorded[]; deadLetters: DispatchMessage[] };
+  out: { retries: DispatchMessage[]; emitOnly: NotificationDispatchRecorded[]; toRecord: NotificationDispatchRecorded[]; deadLetters: DispatchMessage[]; contacts: DispatchMessage[] };
+  /** supersedeKey -> a notification of this batch recorded DEFERRED/HELD (not yet in the ledger). */
+  waits: Map<string, NotificationDispatchRecorded>;
   /** Ledger records of the write handed out: the ledger follows once it is durable. */
   writing: NotificationDispatchRecorded[];
   /** This round's calls and lookups (by ref), held until the write before them is durable. */
@@ -149,6 +167,11 @@ export function decide(state: DispatchState, input: Input): Step {
     case 'assigned': state.owned = [...input.owned].sort((a, b) => a - b); state.pacer.setOwned(state.owned.length); return empty(state);
     case 'rendered': return start(state, input.partition, input.ledger, input.notifications.map((n) => ({ n })), input.at, input.openCircuits);
     case 'retries': return start(state, input.partition, input.ledger, input.records.map((r) => ({ n: r.notification, retry: r })), input.at, input.openCircuits);
+    case 'held': {
+      const ids = input.ids ?? [...input.ledger.held];
+      const held = ids.flatMap((id) => { const e = input.ledger.entries.get(id); return e?.status === 'HELD' && e.waiting ? [{ n: e.waiting, release: true }] : []; });
+      return start(state, input.partition, input.ledger, held, input.at, input.openCircuits);
+    }
   }
   const b = state.batches.get(input.partition);
   if (!b) return empty(state);
@@ -189,7 +212,7 @@ function start(state: DispatchState, partition: number, ledger: PartitionLedger,
   if (before) abandon(state, before);
   const b: Batch = {
     partition, ledger, results: [], byId: new Map(), deferred: [], refused: new Set(), calls: 0,
-    out: { retries: [], emitOnly: [], toRecord: [], deadLetters: [] }, writing: [], claims: new Map(), lookups: new Map(), held: [], inFlight: 0, nextRef: 0,
+    out: { retries: [], emitOnly: [], toRecord: [], deadLetters: [], contacts: [] }, waits: new Map(), writing: [], claims: new Map(), lookups: new Map(), held: [], inFlight: 0, nextRef: 0,
   };
   state.batches.set(partition, b);
   const attempts: Pending[] = [];
@@ -211,7 +234,11 @@ function start(state: DispatchState, partition: number, ledger: PartitionLedger,
     const d = decideDelivery(job, ledger.entries.get(id), ledger.unrecorded.get(id), at);
     switch (d.kind) {
       case 'skip': if (job.n.outcome === 'RENDERED') result.status = 'SKIPPED_STALE'; stale.add(id); break;
-      case 'reemit': b.out.emitOnly.push(d.record); Object.assign(result, { status: d.record.status, provider: d.record.provider, reemitted: true }); break;
+      case 'reemit':
+        b.out.emitOnly.push(d.record);
+        if (d.record.status === 'ACCEPTED') b.out.contacts.push(messageSent(job.n, d.record));
+        Object.assign(result, { status: d.record.status, provider: d.record.provider, reemitted: true });
+        break;
       case 'record': {
         record(b, job.n, d.record, followUpsOf(job.n, d.record, state.policy.retry));
         // A fallback known before (a write failed after it): its next attempt is due now.
@@ -220,7 +247,7 @@ function start(state: DispatchState, partition: number, ledger: PartitionLedger,
         break;
       }
       case 'notDue': b.deferred.push({ index, until: d.until }); result.status = 'WAITING'; break;
-      case 'attempt': attempts.push({ index, job, next: d.next }); break;
+      case 'attempt': attempts.push({ index, job, next: d.next, arrival: !job.retry && !job.release }); break;
       case 'lookup': {
         const ref = b.nextRef++;
         b.lookups.set(ref, { n: job.n, attempt: d.attempt, provider: d.provider, providerMessageId: d.providerMessageId, tier: job.retry?.tier ?? 1 });
@@ -235,11 +262,41 @@ function start(state: DispatchState, partition: number, ledger: PartitionLedger,
 
 ////////// Records, and the write that carries them
 
-const set = (b: Batch, id: string, status: ResultStatus, extra: Partial<DispatchResult> = {}) => Object.assign(b.byId.get(id)!, { status }, extra);
+function set(b: Batch, id: string, status: ResultStatus, extra: Partial<DispatchResult> = {}): DispatchResult {
+  let res = b.byId.get(id);
+  if (!res) { // a waiting notification of an earlier batch (superseded)
+    res = { notificationId: id, status, sent: false, provider: null, routeReason: null };
+    b.byId.set(id, res);
+    b.results.push(res);
+  }
+  return Object.assign(res, { status }, extra);
+}
+
+const WAITING = new Set<string>(['DEFERRED', 'HELD']);
+
+/** A new notification with a supersedeKey: the DEFERRED/HELD one waiting with that key for the same recipient (in the ledger or this batch) is DROPPED. */
+function supersede(b: Batch, n: NotificationRendered, t: number): void {
+  const key = n.supersedeKey!;
+  const inBatch = b.waits.get(key);
+  const id = inBatch?.notificationId ?? b.ledger.waitingByKey.get(key);
+  if (!id || id === n.notificationId) return;
+  const e = b.ledger.entries.get(id);
+  const old = inBatch?.waiting ?? (e && WAITING.has(e.status) ? e.waiting : undefined);
+  // Only for the same recipient: a key shared by mistake never drops someone else's message.
+  if (!old || old.recipient.phone !== n.recipient.phone) return;
+  const was = inBatch ?? { attempt: e!.attempts, provider: e!.provider, excludedProviders: [...e!.excluded], providerAttempt: e!.providerAttempt };
+  const detail = `superseded by ${n.notificationId} (same supersedeKey)`;
+  record(b, old, dispatchRecord(old, 'DROPPED', was.attempt, was.provider, t, {
+    providerAttempt: was.providerAttempt ?? 0, excludedProviders: was.excludedProviders ?? [], routeReason: 'SUPERSEDED', routeDetail: detail, reason: detail, supersedeKey: key, supersededBy: n.notificationId,
+  }));
+  b.waits.delete(key);
+}
 
 /** Records a fact, with what must accompany it (a retry record, a dead letter). */
 function record(b: Batch, n: NotificationRendered, r: NotificationDispatchRecorded, follow: FollowUps = {}): void {
   b.out.toRecord.push(r);
+  if (r.status === 'ACCEPTED') b.out.contacts.push(messageSent(n, r));
+  if (WAITING.has(r.status) && n.supersedeKey) b.waits.set(n.supersedeKey, r);
   if (follow.retry) b.out.retries.push(retryMessage(n, follow.retry, follow.tier ?? 1, b.partition));
   if (follow.deadLetter) b.out.deadLetters.push({ topic: 'dispatch.dead-letter', key: n.pendaftaran_id, value: deadLetterOf(n, r, b.ledger) });
   set(b, n.notificationId, r.status, { provider: r.provider, routeReason: r.routeReason ?? null });
@@ -253,23 +310,27 @@ function outcome(b: Batch, n: NotificationRendered, r: NotificationDispatchRecor
 
 /** Everything pending as writes (retry records first, in a write of their own); without any, the held commands go at once. */
 function flush(state: DispatchState, b: Batch): Step {
-  const { retries, emitOnly, toRecord, deadLetters } = b.out;
+  const { retries, emitOnly, toRecord, deadLetters, contacts } = b.out;
   const writes: DispatchMessage[][] = [];
   if (retries.length) writes.push(retries);
-  if (emitOnly.length || toRecord.length || deadLetters.length) {
+  if (emitOnly.length || toRecord.length || deadLetters.length || contacts.length) {
     writes.push([
       ...emitOnly.map((value) => ({ topic: 'notification.dispatch' as const, key: value.pendaftaran_id, value })),
       ...toRecord.flatMap((value) => [
-        { topic: 'notification.dispatch' as const, key: value.pendaftaran_id, value },
+        // The waiting notification itself goes to the ledger only.
+        { topic: 'notification.dispatch' as const, key: value.pendaftaran_id, value: value.waiting ? withoutWaiting(value) : value },
         { topic: 'dispatch.ledger' as const, key: value.notificationId, value, partition: b.partition },
       ]),
       ...deadLetters,
+      ...contacts,
     ]);
   }
-  b.out = { retries: [], emitOnly: [], toRecord: [], deadLetters: [] };
+  b.out = { retries: [], emitOnly: [], toRecord: [], deadLetters: [], contacts: [] };
   b.writing = toRecord;
   return writes.length ? { state, writes, commands: [] } : release(state, b);
 }
+
+const withoutWaiting = (r: NotificationDispatchRecorded): NotificationDispatchRecorded => { const { waiting: _, ...rest } = r; return rest; };
 
 /** After a durable write: the held calls and lookups; with none in flight either, the batch is done. */
 function release(state: DispatchState, b: Batch): Step {
@@ -296,17 +357,41 @@ function claimRound(state: DispatchState, b: Batch, attempts: Pending[], t: numb
   const used = (p: ProviderName) => b.ledger.usedToday(p, t) + (grantedNow.get(p) ?? 0);
   for (const a of attempts) {
     const { n } = a.job;
-    const contact = state.contacts.of(n.recipient.phone);
-    const gate = earliestSendAt(policy.sendRules, { notification: n, contact, attempt: a.next.attempt, now: t });
-    if (gate.kind === 'wait') {
-      park(state, b, a, a.next.previous?.provider ?? NONE_PROVIDER, t, gate.until, { routeReason: gate.reason, detail: gate.detail, errorCode: null });
+    const common = { providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded };
+    if (a.arrival && n.supersedeKey) supersede(b, n, t);
+    if (a.job.release && a.next.heldUntil != null && t >= a.next.heldUntil) {
+      drop(b, a, t, 'EXPIRED', `held without an opt-in until ${iso(a.next.heldUntil)} (HOLD_EXPIRES_AFTER_MS): dropped`);
       continue;
     }
+    if (n.staleAfter != null && t >= n.staleAfter) {
+      drop(b, a, t, 'STALE', `stale since ${iso(n.staleAfter)} (staleAfter): dropped`);
+      continue;
+    }
+    const contact = state.contacts.of(n.recipient.phone);
     const unavailable = new Map<ProviderName, Unavailability>();
     for (const p of [...open.keys(), ...b.refused]) unavailable.set(p, 'CIRCUIT_OPEN');
     if (policy.quotaExhausted === 'fallback') for (const p of policy.routing.chain) if (!unavailable.has(p) && pacer.quotaExhausted(p, b.partition, used(p))) unavailable.set(p, 'QUOTA_EXHAUSTED');
-    const r = route({ policy: policy.routing, contact, excluded: a.next.excluded.filter(isChainName(policy.routing)), unavailable, preferred: a.next.preferred, fallback: a.next.fallback });
-    const common = { providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded };
+    const r = route({ policy: policy.routing, contact, excluded: a.next.excluded.filter(isChainName(policy.routing)), unavailable, preferred: a.next.preferred, fallback: a.next.fallback, now: t });
+    if (r.kind === 'hold') {
+      // Still held (a release found the contact has not opted in): nothing new to record.
+      if (a.job.release) { set(b, n.notificationId, 'WAITING', { provider: r.provider, routeReason: r.reason }); continue; }
+      record(b, n, dispatchRecord(n, 'HELD', a.next.attempt - 1, r.provider, t, {
+        ...common, routeReason: r.reason, routeDetail: r.detail, reason: r.detail, notBefore: t + policy.holdExpiresAfterMs, supersedeKey: n.supersedeKey ?? null, waiting: n,
+      }));
+      continue;
+    }
+    if (r.kind === 'send' || r.kind === 'wait') {
+      const gate = earliestSendAt(policy.sendRules, { notification: n, contact, attempt: a.next.attempt, now: t });
+      if (gate.kind === 'wait') {
+        // Deferred: recorded with the provider it would use now (routing decides again at `until`).
+        const p = r.kind === 'send' ? r.provider : r.passedOver[0]?.provider ?? NONE_PROVIDER;
+        const d = dispatchRecord(n, 'DEFERRED', a.next.attempt - 1, p, t, {
+          ...common, nextProvider: p === NONE_PROVIDER ? null : p, notBefore: gate.until, routeReason: gate.reason, routeDetail: gate.detail, reason: gate.detail, supersedeKey: n.supersedeKey ?? null, waiting: n,
+        });
+        record(b, n, d, { retry: deferredRetry(n, d, policy.retry.tiers), tier: policy.retry.tiers });
+        continue;
+      }
+    }
     switch (r.kind) {
       case 'skip':
         // Opted out since the notification was planned: nothing is sent, and that is not a
@@ -360,10 +445,22 @@ function claim(state: DispatchState, b: Batch, a: Pending, r: Extract<Route, { k
   }));
   const ref = b.nextRef++;
   b.claims.set(ref, { p: a, provider: r.provider, route: r, providerAttempt, ticket });
-  b.held.push({ kind: 'call', partition: b.partition, ref, provider: r.provider, message: outboundMessage(n, { appendOptInLink: r.appendOptInLink, optInLink }) });
+  b.held.push({ kind: 'call', partition: b.partition, ref, provider: r.provider, message: outboundMessage(n, { appendOptInLink: r.appendOptInLink, optInLink, freeForm: r.freeForm }) });
 }
 
-/** Waits without an attempt (nothing is sent) until `until`, on the last retry tier: a quota window, a send-time rule. */
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** DROPPED (final): a waiting notification that is stale or whose hold expired; recorded with the provider its entry names. */
+function drop(b: Batch, a: Pending, t: number, why: 'STALE' | 'EXPIRED', detail: string): void {
+  const { n } = a.job;
+  const e = b.ledger.entries.get(n.notificationId);
+  const provider = e && WAITING.has(e.status) ? e.provider : a.next.previous?.provider ?? NONE_PROVIDER;
+  record(b, n, dispatchRecord(n, 'DROPPED', a.next.attempt - 1, provider, t, {
+    providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded, routeReason: why, routeDetail: detail, reason: detail, supersedeKey: n.supersedeKey ?? null,
+  }));
+}
+
+/** Waits without an attempt (nothing is sent) until `until`, on the last retry tier: a daily quota's window (send-time rules are DEFERRED). */
 function park(state: DispatchState, b: Batch, a: Pending, provider: string, t: number, until: number, why: { routeReason: string; detail: string; errorCode: string | null }): void {
   const { n } = a.job;
   const tier = state.policy.retry.tiers;

@@ -58,7 +58,7 @@ describe('decide: a new notification', () => {
     expect(g.ledger.entries.get('n-1')).toMatchObject({ status: 'SENDING', attempts: 1 });
     expect(afterClaim.commands).toEqual([{ kind: 'call', partition: P, ref: 0, provider: 'meta', message: expect.objectContaining({ notificationId: 'n-1', toE164: PHONE, text: 'Izin Anda telah terbit.' }) }]);
     const outcome = answer(g, 0, ok('wamid.1'));
-    expect(lines(outcome)).toEqual([['notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta']]);
+    expect(lines(outcome)).toEqual([['notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta', 'contact.events MESSAGE_SENT  meta']]);
     expect(outcome.writes[0]![0]!.value).toMatchObject({ providerMessageId: 'wamid.1', occurredAt: T0 + 10, latencyMs: 3 });
     const end = written(g);
     expect(end.commands).toEqual([{ kind: 'done', partition: P, calls: 1, results: [{ notificationId: 'n-1', status: 'ACCEPTED', sent: true, provider: 'meta', routeReason: 'OPTED_IN' }] }]);
@@ -72,7 +72,7 @@ describe('decide: a new notification', () => {
     written(g);
     expect(answer(g, 1, ok('w.b'))).toMatchObject({ writes: [], commands: [] });
     expect(lines(answer(g, 0, fail('permanent', 'meta:100')))).toEqual([[
-      'notification.dispatch FAILED 1 meta', 'dispatch.ledger FAILED 1 meta', 'notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta', 'dispatch.dead-letter DEAD_LETTER 1 meta',
+      'notification.dispatch FAILED 1 meta', 'dispatch.ledger FAILED 1 meta', 'notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta', 'dispatch.dead-letter DEAD_LETTER 1 meta', 'contact.events MESSAGE_SENT  meta',
     ]]);
   });
 });
@@ -116,7 +116,7 @@ describe('decide: a ledger that already knows', () => {
   it.each(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED'] as const)('given %s restored, when rendered again, then the fact is emitted again (same event id), nothing recorded, no call', (status) => {
     const g = given([record(status, 1)]);
     const s = whenRendered(g);
-    expect(lines(s)).toEqual([[`notification.dispatch ${status} 1 meta`]]);
+    expect(lines(s)).toEqual([[`notification.dispatch ${status} 1 meta`, ...(status === 'ACCEPTED' ? ['contact.events MESSAGE_SENT  meta'] : [])]]);
     expect(s.writes[0]![0]!.value).toEqual(record(status, 1));
     expect(done(written(g))!.results).toEqual([expect.objectContaining({ status, sent: false, reemitted: true })]);
   });
@@ -134,7 +134,7 @@ describe('decide: a ledger that already knows', () => {
     const s = whenRetryDue(g, lookup, T0);
     expect(s).toMatchObject({ writes: [], commands: [{ kind: 'lookup', partition: P, ref: 0, provider: 'meta', providerMessageId: 'wamid.9' }] });
     const found = when(g, { kind: 'looked', partition: P, ref: 0, result: { kind: 'found', status: 'delivered' }, at: T0 + 1, openCircuits: none });
-    expect(lines(found)).toEqual([['notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta']]);
+    expect(lines(found)).toEqual([['notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta', 'contact.events MESSAGE_SENT  meta']]);
   });
 
   it('given a scheduled retry, when its record comes before its time, then the batch is deferred until then; nothing written', () => {
@@ -153,7 +153,7 @@ describe('decide: a ledger that already knows', () => {
     answer(g, 0, ok('wamid.1'));
     expect(when(g, { kind: 'abandoned', partition: P })).toMatchObject({ writes: [], commands: [] });
     const again = whenRendered(g);
-    expect(lines(again)).toEqual([['notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta']]);
+    expect(lines(again)).toEqual([['notification.dispatch ACCEPTED 1 meta', 'dispatch.ledger ACCEPTED 1 meta', 'contact.events MESSAGE_SENT  meta']]);
     expect(calls(written(g))).toEqual([]);
   });
 });
@@ -182,7 +182,7 @@ describe('decide: contacts, assignment, pacing, the send-time gate', () => {
     answer(g, 0, ok()); written(g);
 
     expect(when(g, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_IN', occurredAt: T0 } })).toEqual({ state: g.state, writes: [], commands: [] });
-    expect(g.state.contacts.of(PHONE)).toEqual({ optedIn: true, optedOut: false, since: T0 });
+    expect(g.state.contacts.of(PHONE)).toEqual({ optedIn: true, optedOut: false, since: T0, lastInboundAt: T0 });
     expect(route('b').calls).toEqual([['meta', 'Izin Anda telah terbit.']]);
     answer(g, 0, ok()); written(g);
 
@@ -214,13 +214,13 @@ describe('decide: contacts, assignment, pacing, the send-time gate', () => {
     expect(written(g).commands).toEqual([{ kind: 'defer', partition: P, from: 1, until: T0 + 1000 }, expect.objectContaining({ kind: 'done' })]);
   });
 
-  it('given a send-time rule that says wait, then nothing is routed or sent: RETRY_SCHEDULED with the rule\'s reason and a record on the last tier at its time; then it is sent', () => {
+  it('given a send-time rule that says wait, then nothing is sent: DEFERRED with the rule\'s reason, the provider it would use, and a record on the last tier at its time; then it is sent', () => {
     const morning = T0 + 8 * 3_600_000;
     const quietHours: SendRule = (i) => (i.now < morning ? { kind: 'wait', until: morning, reason: 'QUIET_HOURS', detail: 'not at night: waiting until 06:00' } : undefined);
     const g = given([], { sendRules: [quietHours] });
     const s = whenRendered(g);
-    expect(lines(s)).toEqual([['dispatch.retry.3 SEND 1 none'], ['notification.dispatch RETRY_SCHEDULED 0 none', 'dispatch.ledger RETRY_SCHEDULED 0 none']]);
-    expect(s.writes[1]![0]!.value).toMatchObject({ notBefore: morning, routeReason: 'QUIET_HOURS', errorCode: null, reason: 'not at night: waiting until 06:00' });
+    expect(lines(s)).toEqual([['dispatch.retry.3 SEND 1 none'], ['notification.dispatch DEFERRED 0 meta', 'dispatch.ledger DEFERRED 0 meta']]);
+    expect(s.writes[1]![0]!.value).toMatchObject({ notBefore: morning, routeReason: 'QUIET_HOURS', errorCode: null, reason: 'not at night: waiting until 06:00', nextProvider: 'meta' });
     written(g);
     const retry = s.writes[0]![0]!.value as DispatchRetryScheduled;
     expect(lines(whenRetryDue(g, retry, morning))).toEqual([['notification.dispatch SENDING 1 meta', 'dispatch.ledger SENDING 1 meta']]);

@@ -40,7 +40,7 @@ export const RETRY: RetryPolicy = { maxAttempts: 3, delayMs: 300_000, backoff: 2
 export const policy = (over: Partial<Policy> = {}): Policy => ({
   routing: { chain: ['meta', 'fonnte'], optInRequired: new Set<ProviderName>(['meta']) },
   retry: RETRY, quotaExhausted: 'fallback', inDoubtPolicy: 'hold', lookupDelayMs: 1000, lookupProviders: new Set(),
-  optInLink: { url: 'https://wa.me/6281100000000?text=MULAI', text: 'Aktifkan: {link}' }, sendRules: [], ...over,
+  optInLink: { url: 'https://wa.me/6281100000000?text=MULAI', text: 'Aktifkan: {link}' }, sendRules: [], holdExpiresAfterMs: 30 * 86_400_000, ...over,
 });
 
 /** A pacer without limits, owning its one partition. */

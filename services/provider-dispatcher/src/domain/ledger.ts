@@ -17,10 +17,22 @@ import { isProviderName, type ProviderName } from '@sicantik/providers';
 //                    without (a fallback to the next provider, or an entry written
 //                    before retry topics existed), it is due at once, on the next
 //                    delivery of the notification from any topic.
-//   ACCEPTED, FAILED, IN_DOUBT, SKIPPED  final: emitted again on a redelivery, never
-//                    sent again (SKIPPED: nothing was sent on purpose, e.g. the contact
-//                    opted out between planning and sending; a later opt-in does not
-//                    bring it back).
+//   DEFERRED         waiting for its notBefore (quiet hours, working hours, coalescing:
+//                    the planner's stamp, or a send-time rule of gate.ts): a record on the
+//                    last retry tier brings it back then (written before this ledger
+//                    record). No attempt was made.
+//   HELD             waiting for the contact's opt-in (only opt-in providers configured,
+//                    UNCONSENTED_OPT_IN_PROVIDERS=hold): no retry record; the executor
+//                    releases it (a `held` batch) when the contact opts in, and sweeps the
+//                    held ones for expiry (notBefore = the hold's end) and staleness.
+//                    A DEFERRED or HELD record carries the notification itself (`waiting`)
+//                    and its supersedeKey: a restored ledger rebuilds the indexes
+//                    supersedeKey -> waiting id and contact -> held ids from them.
+//   ACCEPTED, FAILED, IN_DOUBT, SKIPPED, DROPPED, SUBJECT_ERASED  final: emitted again
+//                    on a redelivery, never sent again (SKIPPED: nothing was sent on
+//                    purpose, e.g. the contact opted out between planning and sending; a
+//                    later opt-in does not bring it back; DROPPED: a waiting one was
+//                    superseded, stale or its hold expired).
 // (An operator's IN_DOUBT_POLICY=lookup can still turn IN_DOUBT into ACCEPTED/FAILED
 // through the provider's status lookup, never by sending.)
 
@@ -46,12 +58,16 @@ interface LedgerEntry {
   disposition: string | null;
   latencyMs: number | null;
   optInLink: boolean;
+  supersedeKey: string | null;
+  supersededBy: string | null;
+  /** DEFERRED/HELD: the notification it waits with. */
+  waiting: NotificationRendered | undefined;
   /** Written by this process (so its events are durable: a redelivery in this process need not emit them again). */
   local?: boolean;
 }
 
 /** The statuses after which nothing is ever sent for the notification (a replay or a retry record only re-emits or skips). */
-export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
+export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED', 'DROPPED', 'SUBJECT_ERASED']);
 export const isFinal = (e: LedgerEntry): boolean => FINAL_STATUSES.has(e.status);
 /** Statuses that count against a provider's daily quota: the message was or may have been accepted. */
 const COUNTS = new Set<LedgerStatus>(['SENDING', 'IN_DOUBT', 'ACCEPTED']);
@@ -78,6 +94,8 @@ export function entryOf(r: NotificationDispatchRecorded): LedgerEntry | undefine
     excluded: r.excludedProviders?.length ? r.excludedProviders.map((x) => intern(x)!) : NONE,
     nextProvider: intern(r.nextProvider), notBefore: r.notBefore ?? null, routeReason: intern(r.routeReason), routeDetail: intern(r.routeDetail),
     fallbackFrom: intern(r.fallbackFrom), disposition: intern(r.disposition), latencyMs: r.latencyMs ?? null, optInLink: r.optInLink ?? false,
+    supersedeKey: r.supersedeKey ?? null, supersededBy: r.supersededBy ?? null,
+    waiting: (r.status === 'DEFERRED' || r.status === 'HELD') && r.waiting ? r.waiting : undefined,
   };
 }
 
@@ -87,7 +105,7 @@ export function entryOf(r: NotificationDispatchRecorded): LedgerEntry | undefine
  * scheduled again without a new attempt (its not-before times are deterministic).
  */
 export const dispatchEventId = (notificationId: string, status: DispatchStatus, attempt: number, notBefore: number | null = null) =>
-  notBefore !== null && status === 'RETRY_SCHEDULED'
+  notBefore !== null && (status === 'RETRY_SCHEDULED' || status === 'DEFERRED')
     ? deterministicId('sicantik.event', 'NotificationDispatchRecorded', notificationId, status, attempt, notBefore)
     : deterministicId('sicantik.event', 'NotificationDispatchRecorded', notificationId, status, attempt);
 
@@ -120,6 +138,9 @@ export function dispatchRecord(
     disposition: null,
     latencyMs: null,
     optInLink: false,
+    subjectId: n.recipient.subjectId ?? null,
+    supersedeKey: null,
+    supersededBy: null,
     ...extra,
   };
 }
@@ -130,6 +151,7 @@ const recordedAgain = (n: NotificationRendered, e: LedgerEntry): NotificationDis
     providerMessageId: e.providerMessageId, errorCode: e.errorCode, reason: e.reason, providerAttempt: e.providerAttempt,
     routeReason: e.routeReason, routeDetail: e.routeDetail, fallbackFrom: e.fallbackFrom, excludedProviders: [...e.excluded],
     nextProvider: e.nextProvider, notBefore: e.notBefore, disposition: e.disposition, latencyMs: e.latencyMs, optInLink: e.optInLink,
+    supersedeKey: e.supersedeKey, supersededBy: e.supersededBy,
   });
 
 export const INTERRUPTED = 'a previous attempt was interrupted before its outcome was recorded; not re-sent';
@@ -139,6 +161,8 @@ export const INTERRUPTED = 'a previous attempt was interrupted before its outcom
 /** A delivery: the rendered record, or a record of a retry topic carrying it. */
 export interface Job {
   n: NotificationRendered;
+  /** A held notification brought back (the contact opted in, or the periodic sweep): decided again. */
+  release?: boolean;
   retry?: Pick<DispatchRetryScheduled, 'kind' | 'attempt' | 'provider' | 'providerAttempt' | 'excludedProviders' | 'notBefore' | 'providerMessageId' | 'tier'> | undefined;
 }
 
@@ -150,6 +174,8 @@ export interface NextAttempt {
   /** The previous attempt's provider and its count there (a retry on the same provider counts on). */
   previous: { provider: string; providerAttempt: number } | undefined;
   fallback: { from: ProviderName; because: string } | undefined;
+  /** A released hold: when it expires (it is dropped then), and that holding again writes nothing. */
+  heldUntil?: number | null;
 }
 
 type DeliveryDecision =
@@ -189,7 +215,7 @@ export function decideDelivery(job: Job, entry: LedgerEntry | undefined, unrecor
   }
 
   if (!entry) {
-    if (retry) return { kind: 'skip', why: 'retry record without a ledger entry' };
+    if (retry || job.release) return { kind: 'skip', why: 'retry record without a ledger entry' };
     return { kind: 'attempt', next: { attempt: 1, excluded: [], preferred: undefined, previous: undefined, fallback: undefined } };
   }
 
@@ -200,11 +226,26 @@ export function decideDelivery(job: Job, entry: LedgerEntry | undefined, unrecor
 
   switch (entry.status) {
     case 'ACCEPTED': case 'FAILED': case 'IN_DOUBT': case 'SKIPPED': case 'DROPPED': case 'SUBJECT_ERASED':
-      if (retry) return { kind: 'skip', why: 'already final' };
+      if (retry || job.release) return { kind: 'skip', why: 'already final' };
       return entry.local ? { kind: 'skip', why: 'already emitted by this process' } : { kind: 'reemit', record: recordedAgain(n, entry) };
-    // Issue 16's waits: nothing records them yet; their handling comes with the gate and the hold.
-    case 'DEFERRED': case 'HELD':
-      return { kind: 'skip', why: 'waiting (not handled yet)' };
+    case 'DEFERRED':
+      // Its record on the last retry tier brings it back at notBefore (an earlier retry record is stale).
+      if (retry && retry.attempt === entry.attempts + 1) return fromRetry(retry);
+      if (retry || job.release) return { kind: 'skip', why: 'stale retry record' };
+      return entry.local ? { kind: 'skip', why: 'already emitted by this process' } : { kind: 'reemit', record: recordedAgain(n, entry) };
+    case 'HELD':
+      // Only a release decides it again (the contact opted in, the sweep: expiry, staleness).
+      if (job.release) {
+        return {
+          kind: 'attempt',
+          next: {
+            attempt: entry.attempts + 1, excluded: [...entry.excluded], preferred: undefined, fallback: undefined, heldUntil: entry.notBefore,
+            previous: entry.attempts > 0 ? { provider: entry.provider, providerAttempt: entry.providerAttempt } : undefined,
+          },
+        };
+      }
+      if (retry) return { kind: 'skip', why: 'held: a retry record is stale' };
+      return entry.local ? { kind: 'skip', why: 'already emitted by this process' } : { kind: 'reemit', record: recordedAgain(n, entry) };
     case 'SENDING':
       // A retry record for the next attempt is written only after the previous attempt's
       // answer said "retry": it proves that attempt failed and may be made.
@@ -251,6 +292,12 @@ export class PartitionLedger {
   readonly entries = new Map<string, LedgerEntry>();
   readonly unrecorded = new Map<string, NotificationDispatchRecorded>();
   private readonly usage = new Map<string, number>();
+  /** supersedeKey -> the DEFERRED/HELD notification waiting with it. */
+  readonly waitingByKey = new Map<string, string>();
+  /** Contact (subject id, and phone) -> its HELD notification ids. */
+  readonly heldByContact = new Map<string, Set<string>>();
+  /** Every HELD notification id. */
+  readonly held = new Set<string>();
   syncedEnd = 0n;
   ownWrites = 0;
 
@@ -279,11 +326,40 @@ export class PartitionLedger {
   upToDate(end: bigint): boolean { return this.syncedEnd + BigInt(this.ownWrites) === end; }
   synced(end: bigint): void { this.syncedEnd = end; this.ownWrites = 0; }
 
+  /** The HELD notification ids of a contact (by subject id and by phone). */
+  heldOf(contact: { subjectId?: string | null; phone: string }): string[] {
+    return [...new Set([...(contact.subjectId ? this.heldByContact.get(contact.subjectId) ?? [] : []), ...(this.heldByContact.get(contact.phone) ?? [])])];
+  }
+
   private set(id: string, e: LedgerEntry): void {
     const before = this.entries.get(id);
     if (before && COUNTS.has(before.status)) this.count(before, -1);
     if (COUNTS.has(e.status)) this.count(e, 1);
+    if (before?.waiting) this.unindex(id, before);
+    if (e.waiting) this.index(id, e);
     this.entries.set(id, e);
+  }
+
+  private index(id: string, e: LedgerEntry): void {
+    if (e.supersedeKey) this.waitingByKey.set(e.supersedeKey, id);
+    if (e.status !== 'HELD') return;
+    this.held.add(id);
+    for (const k of contactKeys(e.waiting!)) {
+      const s = this.heldByContact.get(k) ?? new Set<string>();
+      s.add(id);
+      this.heldByContact.set(k, s);
+    }
+  }
+
+  private unindex(id: string, e: LedgerEntry): void {
+    if (e.supersedeKey && this.waitingByKey.get(e.supersedeKey) === id) this.waitingByKey.delete(e.supersedeKey);
+    this.held.delete(id);
+    for (const k of contactKeys(e.waiting!)) {
+      const s = this.heldByContact.get(k);
+      if (!s) continue;
+      s.delete(id);
+      if (!s.size) this.heldByContact.delete(k);
+    }
   }
 
   private count(e: LedgerEntry, d: number): void {
@@ -292,3 +368,6 @@ export class PartitionLedger {
     if (v) this.usage.set(k, v); else this.usage.delete(k);
   }
 }
+
+/** The contact a notification goes to: its subject id when it has one, else the phone (both are indexed, so either finds it). */
+export const contactKeys = (n: NotificationRendered): string[] => (n.recipient.subjectId ? [n.recipient.subjectId, n.recipient.phone] : [n.recipient.phone]);

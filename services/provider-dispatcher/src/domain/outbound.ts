@@ -18,7 +18,7 @@ export interface OptInLink {
 /** Seed 004's migration path: "partner lama bisa opt-in via link di message". */
 export const DEFAULT_OPT_IN_TEXT = '📲 Terima notifikasi ini lewat WhatsApp resmi DPMPTSP Kabupaten Karo: buka {link} lalu kirim MULAI.';
 
-export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: boolean; optInLink?: OptInLink | undefined }): OutboundMessage {
+export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: boolean; optInLink?: OptInLink | undefined; freeForm?: boolean | undefined }): OutboundMessage {
   const text = n.text ?? n.parameters.map((p) => p.value).join('\n');
   return {
     notificationId: n.notificationId,
@@ -27,13 +27,16 @@ export function outboundMessage(n: NotificationRendered, o: { appendOptInLink: b
     templateCode: n.templateCode,
     parameters: n.parameters.map((p) => ({ name: p.name, value: p.value })),
     language: n.language || 'id',
+    ...(o.freeForm === undefined ? {} : { freeForm: o.freeForm }),
   };
 }
 
 /**
  * META_TEMPLATES when none is configured: each built-in template's (packages/templates)
  * Meta twin (packages/providers), so a code is sent as its approved Meta template. A
- * template code that is not built in is sent to Meta as text (the 24 h window applies).
+ * template code without a Meta template is sent to Meta as free-form text only inside the
+ * contact's 24 h customer-service window (routing's `freeForm`); outside it Meta refuses it
+ * before any request and the next provider of the chain is tried.
  */
 export function defaultMetaTemplates(): string {
   return JSON.stringify(Object.fromEntries(DEFAULT_TEMPLATES.flatMap((t) => {

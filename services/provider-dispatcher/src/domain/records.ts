@@ -1,7 +1,7 @@
 import { deterministicId } from '@sicantik/core';
 import {
   DISPATCH_RETRY_TOPICS,
-  type DispatchDeadLettered, type DispatchRetryScheduled, type DispatchRetryTopic, type NotificationDispatchRecorded, type NotificationRendered,
+  type ContactEvent, type DispatchDeadLettered, type DispatchRetryScheduled, type DispatchRetryTopic, type NotificationDispatchRecorded, type NotificationRendered,
 } from '@sicantik/schemas';
 import type { ProviderName } from '@sicantik/providers';
 import { isFinal, type PartitionLedger } from './ledger';
@@ -12,12 +12,15 @@ import type { RetryPolicy } from './retry';
 //   dispatch.ledger        the same facts, on the partition of the input (the changelog of the ledger)
 //   dispatch.retry.<tier>  the next attempt, or an in-doubt status lookup, and its time
 //   dispatch.dead-letter   a notification that failed for good, with why
+//   contact.events         MESSAGE_SENT for every send a provider accepted (keyed by subject id,
+//                          else phone, like every contact event), so a reply can be matched to it
 
 export type DispatchMessage =
   | { topic: 'notification.dispatch'; key: string; value: NotificationDispatchRecorded }
   | { topic: 'dispatch.ledger'; key: string; value: NotificationDispatchRecorded; partition: number }
   | { topic: DispatchRetryTopic; key: string; value: DispatchRetryScheduled; partition: number }
-  | { topic: 'dispatch.dead-letter'; key: string; value: DispatchDeadLettered };
+  | { topic: 'dispatch.dead-letter'; key: string; value: DispatchDeadLettered }
+  | { topic: 'contact.events'; key: string; value: ContactEvent };
 
 /** The provider of a fact without one (skipped, no provider could take it). */
 export const NONE_PROVIDER = 'none';
@@ -49,7 +52,7 @@ export function lookupRecord(n: NotificationRendered, attempt: number, provider:
 
 export function deadLetterOf(n: NotificationRendered, r: NotificationDispatchRecorded, ledger: PartitionLedger): DispatchDeadLettered {
   const entry = ledger.entries.get(n.notificationId);
-  const providers = [...new Set([...(r.excludedProviders ?? []), ...(r.provider !== NONE_PROVIDER ? [r.provider] : []), ...(entry && !isFinal(entry) ? [entry.provider] : [])])];
+  const providers = [...new Set([...(r.excludedProviders ?? []), ...(r.provider !== NONE_PROVIDER ? [r.provider] : []), ...(entry && !isFinal(entry) && !entry.waiting ? [entry.provider] : [])])];
   return {
     eventId: deterministicId('sicantik.event', 'DispatchDeadLettered', n.notificationId, r.attempt),
     occurredAt: r.occurredAt, correlationId: n.correlationId, causationId: r.eventId,
@@ -70,6 +73,7 @@ const isParked = (r: Pick<NotificationDispatchRecorded, 'errorCode' | 'routeReas
 /** What must accompany a recorded fact that was known before (a batch retried after a failed produce). */
 export function followUpsOf(n: NotificationRendered, r: NotificationDispatchRecorded, retry: RetryPolicy): FollowUps {
   if (r.status === 'FAILED') return { deadLetter: true };
+  if (r.status === 'DEFERRED' && r.notBefore != null) return { tier: retry.tiers, retry: deferredRetry(n, r, retry.tiers) };
   if (r.status === 'RETRY_SCHEDULED' && r.notBefore != null) {
     const parked = isParked(r);
     const tier = parked ? retry.tiers : Math.min(Math.max(1, r.providerAttempt ?? 1), retry.tiers);
@@ -78,4 +82,33 @@ export function followUpsOf(n: NotificationRendered, r: NotificationDispatchReco
     return { tier, retry: retryRecord(n, { attempt: r.attempt + 1, provider, providerAttempt, excluded: r.excludedProviders ?? [], notBefore: r.notBefore, tier, routeReason: parked ? r.routeReason ?? null : 'RETRY', routeDetail: r.routeDetail ?? null }) };
   }
   return {};
+}
+
+/**
+ * The retry record that brings a DEFERRED notification back at its notBefore (on the
+ * last tier), made from the DEFERRED record alone so that a batch delivered again after
+ * a failed write makes the same one. No provider is kept: routing decides afresh then.
+ */
+export const deferredRetry = (n: NotificationRendered, r: NotificationDispatchRecorded, tier: number): DispatchRetryScheduled =>
+  retryRecord(n, { attempt: r.attempt + 1, provider: NONE_PROVIDER, providerAttempt: 1, excluded: r.excludedProviders ?? [], notBefore: r.notBefore!, tier, routeReason: r.routeReason ?? null, routeDetail: r.routeDetail ?? null });
+
+/** The contact a notification goes to, as contact.events is keyed: its subject id, else its phone. */
+export const contactKey = (n: NotificationRendered): string => n.recipient.subjectId ?? n.recipient.phone;
+
+/**
+ * MESSAGE_SENT: a provider accepted the message (event id from notification id and
+ * attempt: the same for every emission). `optInRequest`: the opt-in link was appended,
+ * so a bare "YA" in reply may be read as consent.
+ */
+export function messageSent(n: NotificationRendered, r: NotificationDispatchRecorded): { topic: 'contact.events'; key: string; value: ContactEvent } {
+  return {
+    topic: 'contact.events', key: contactKey(n),
+    value: {
+      eventId: deterministicId('sicantik.event', 'ContactEvent', 'MESSAGE_SENT', n.notificationId, r.attempt),
+      occurredAt: r.occurredAt, correlationId: n.correlationId, causationId: r.eventId,
+      provider: r.provider, phone: n.recipient.phone, kind: 'MESSAGE_SENT', text: null, subjectId: n.recipient.subjectId ?? null,
+      providerMessageId: r.providerMessageId ?? null, contextId: null, notificationId: n.notificationId, pendaftaran_id: n.pendaftaran_id,
+      reason: null, optInRequest: r.optInLink ?? false,
+    },
+  };
 }

@@ -6,8 +6,13 @@ import type { ProviderName } from '@sicantik/providers';
 // require it, with the opt-in link; opted-out numbers get nothing. The chain is the
 // configured fallback order (the default provider first). When the chain has no
 // provider without the opt-in requirement, there is nowhere else to send a contact
-// who has not opted in, so the chain serves everyone as before multi-provider
-// ("NO_OPT_IN_GATEWAY"; the seed's migration path: multi-provider is opt-in).
+// who has not opted in. Compliant by default (issue 16): such a notification is held
+// (`hold`, recorded HELD, sent once the contact opts in: Meta's policy, seed 004's
+// "partner harus opt-in dulu"); only UNCONSENTED_OPT_IN_PROVIDERS=send lets the chain
+// serve everyone as before multi-provider ("NO_OPT_IN_GATEWAY").
+// Meta's 24-hour customer-service window: a send says whether free-form text is allowed
+// (`freeForm`: the contact's last inbound message is less than 24 h old); outside the
+// window Meta must use its approved template (packages/providers meta: OutboundMessage.freeForm).
 // Time and state come in as arguments: the contact's opt-in state, the providers
 // already ruled out for this notification, and those unavailable right now (open
 // circuit, daily quota gone).
@@ -15,7 +20,7 @@ import type { ProviderName } from '@sicantik/providers';
 type RouteReason =
   | 'OPTED_IN' | 'NOT_OPTED_IN' | 'NO_OPT_IN_GATEWAY' | 'DEFAULT_PROVIDER'
   | 'FALLBACK' | 'CIRCUIT_OPEN' | 'QUOTA_EXHAUSTED' | 'RETRY' | 'FORCED'
-  | 'OPTED_OUT' | 'NO_PROVIDER' | 'IN_DOUBT_RESOLVED';
+  | 'OPTED_OUT' | 'NO_PROVIDER' | 'IN_DOUBT_RESOLVED' | 'AWAITING_OPT_IN';
 
 export type Unavailability = 'CIRCUIT_OPEN' | 'QUOTA_EXHAUSTED';
 
@@ -24,9 +29,22 @@ export interface RoutingPolicy {
   chain: readonly ProviderName[];
   /** Providers that may only message contacts who opted in (WhatsApp Business Platform providers). */
   optInRequired: ReadonlySet<ProviderName>;
+  /** Contacts who have not opted in when only opt-in providers are configured: hold (default) or send anyway. */
+  unconsented?: 'hold' | 'send';
 }
 
-export interface ContactState { optedIn: boolean; optedOut: boolean }
+/** The 24-hour customer-service window (Meta): free-form text only this long after the contact's last inbound message. */
+export const SERVICE_WINDOW_MS = 24 * 3_600_000;
+
+export interface ContactState {
+  optedIn: boolean;
+  optedOut: boolean;
+  /** The contact's last inbound message (its 24 h service window), when known. */
+  lastInboundAt?: number | null;
+}
+
+/** Whether free-form text may be sent now (inside the 24 h window). */
+export const inServiceWindow = (c: ContactState, now: number): boolean => c.lastInboundAt != null && now - c.lastInboundAt < SERVICE_WINDOW_MS;
 
 interface RouteInput {
   policy: RoutingPolicy;
@@ -41,11 +59,15 @@ interface RouteInput {
   fallback?: { from: ProviderName; because: string } | undefined;
   /** An operator's test send through this provider. */
   forced?: ProviderName | undefined;
+  /** The time (the service window); without it free-form text is allowed (an operator's test send). */
+  now?: number | undefined;
 }
 
 
 export type Route =
-  | { kind: 'send'; provider: ProviderName; reason: RouteReason; detail: string; appendOptInLink: boolean; passedOver: { provider: ProviderName; why: Unavailability }[] }
+  | { kind: 'send'; provider: ProviderName; reason: RouteReason; detail: string; appendOptInLink: boolean; passedOver: { provider: ProviderName; why: Unavailability }[]; freeForm?: boolean }
+  /** Only opt-in providers, and the contact has not opted in: held until it does (`provider`: the one it would use). */
+  | { kind: 'hold'; provider: ProviderName; reason: 'AWAITING_OPT_IN'; detail: string }
   /** Opted out: nothing is sent. */
   | { kind: 'skip'; reason: 'OPTED_OUT'; detail: string }
   /** No provider may serve this contact any more. */
@@ -57,6 +79,12 @@ export type Route =
 export const hasOptInGateway = (policy: RoutingPolicy): boolean => policy.chain.some((p) => !policy.optInRequired.has(p));
 
 export function route(i: RouteInput): Route {
+  const r = routeOf(i);
+  if (r.kind !== 'send') return r;
+  return { ...r, freeForm: i.now === undefined || inServiceWindow(i.contact, i.now) };
+}
+
+function routeOf(i: RouteInput): Route {
   const { policy, contact } = i;
   if (contact.optedOut) return { kind: 'skip', reason: 'OPTED_OUT', detail: 'recipient opted out of WhatsApp notifications; nothing sent' };
   if (i.forced) {
@@ -71,6 +99,9 @@ export function route(i: RouteInput): Route {
   if (candidates.length === 0) {
     const why = excluded.size ? `every eligible provider was ruled out (${[...excluded].join(', ')})` : 'no configured provider may serve this contact';
     return { kind: 'none', reason: 'NO_PROVIDER', detail: `${why}${contact.optedIn || legacy ? '' : '; the contact has not opted in, so opt-in providers are not used'}` };
+  }
+  if (legacy && !contact.optedIn && (policy.unconsented ?? 'hold') === 'hold') {
+    return { kind: 'hold', provider: candidates[0]!, reason: 'AWAITING_OPT_IN', detail: `only opt-in providers are configured (${policy.chain.join(', ')}) and the contact has not opted in: held until it opts in` };
   }
   const passedOver: { provider: ProviderName; why: Unavailability }[] = [];
   for (const p of candidates) {

@@ -19,8 +19,23 @@ describe('route (seed 004)', () => {
     const p = policy(['fonnte', 'meta']);
     expect(route({ policy: p, contact: IN, excluded: [], unavailable: none })).toMatchObject({ provider: 'fonnte', reason: 'DEFAULT_PROVIDER', appendOptInLink: false });
   });
-  it('without any gateway in the chain, the opt-in providers serve everyone (as before multi-provider)', () => {
-    expect(route({ policy: policy(['meta']), contact: NOT, excluded: [], unavailable: none })).toMatchObject({ provider: 'meta', reason: 'NO_OPT_IN_GATEWAY', appendOptInLink: false });
+  it('without any gateway in the chain, a contact who has not opted in is held (the default); only UNCONSENTED_OPT_IN_PROVIDERS=send serves everyone (as before multi-provider)', () => {
+    expect(route({ policy: policy(['meta']), contact: NOT, excluded: [], unavailable: none })).toEqual({
+      kind: 'hold', provider: 'meta', reason: 'AWAITING_OPT_IN', detail: 'only opt-in providers are configured (meta) and the contact has not opted in: held until it opts in',
+    });
+    expect(route({ policy: { ...policy(['meta']), unconsented: 'send' }, contact: NOT, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'meta', reason: 'NO_OPT_IN_GATEWAY', appendOptInLink: false });
+    expect(route({ policy: policy(['meta']), contact: IN, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'meta', reason: 'OPTED_IN' });
+    expect(route({ policy: policy(['meta']), contact: { optedIn: false, optedOut: true }, excluded: [], unavailable: none })).toMatchObject({ kind: 'skip', reason: 'OPTED_OUT' });
+  });
+
+  it('the 24-hour customer-service window: free-form text only when the last inbound message is less than 24 h old', () => {
+    const t = 1_800_000_000_000;
+    const at = (lastInboundAt: number | null) => route({ policy: policy(['meta']), contact: { ...IN, lastInboundAt }, excluded: [], unavailable: none, now: t });
+    expect(at(t - 24 * 3_600_000 + 1)).toMatchObject({ provider: 'meta', freeForm: true });
+    expect(at(t - 24 * 3_600_000)).toMatchObject({ provider: 'meta', freeForm: false });
+    expect(at(null)).toMatchObject({ provider: 'meta', freeForm: false });
+    // Without a time (an operator's test send): text allowed as before.
+    expect(route({ policy: policy(['meta']), contact: IN, excluded: [], unavailable: none })).toMatchObject({ freeForm: true });
   });
   it('falls back along the chain, says from whom and why; an open circuit or a spent quota is passed over and named', () => {
     const p = policy(['meta', 'twilio', 'fonnte'], ['meta', 'twilio']);
