@@ -9,7 +9,9 @@ export const FIELD_PREFIX = 'pd1.';
 /** What a personal field reads as once its subject's key is erased. */
 export const ERASED = '[erased]';
 export const isErased = (v: unknown): boolean => v === ERASED;
-export const isEncrypted = (v: unknown): v is string => typeof v === 'string' && v.startsWith(FIELD_PREFIX);
+const ENCRYPTED = /^pd1\.[A-Za-z0-9_-]{38,}$/; // iv + tag alone are 28 bytes: 38 base64url characters
+/** Whether a field is in the encrypted format (a text that merely starts with `pd1.` is not). */
+export const isEncrypted = (v: unknown): v is string => typeof v === 'string' && v.startsWith(FIELD_PREFIX) && ENCRYPTED.test(v);
 
 const IV = 12;
 const TAG = 16;
