@@ -21,16 +21,20 @@ Settings (environment): PRIVACY_MASTER_KEYS, PRIVACY_INDEX_KEY, KAFKA_BROKERS,
 SCHEMA_REGISTRY_URL, TOPIC_PREFIX (packages/privacy/README.md).
 `;
 
+/** The CLI's settings: the common ones and the privacy keys. */
+export const cliEnv = z.object({ ...baseEnv, ...privacyEnv });
+
 export async function main(argv: readonly string[], env: Record<string, string | undefined> = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const cmd = argv[0];
-  if (!cmd || cmd === '--help' || cmd === '-h') { out(USAGE); return cmd ? 0 : 2; }
+  if (argv.some((a) => a === '--help' || a === '-h')) { out(USAGE); return 0; }
+  if (!cmd) { out(USAGE); return 2; }
   if (cmd === 'generate-keys') {
     const k = generatePrivacyEnv();
     out(`PRIVACY_MASTER_KEYS=${k.PRIVACY_MASTER_KEYS}\nPRIVACY_INDEX_KEY=${k.PRIVACY_INDEX_KEY}\n`);
     return 0;
   }
   if (cmd !== 'rewrap') { out(`unknown command ${cmd}\n\n${USAGE}`); return 2; }
-  const cfg = loadConfig(z.object({ ...baseEnv, ...privacyEnv }), env);
+  const cfg = loadConfig(cliEnv, env);
   const settings = privacySettings(cfg);
   const logger = createLogger('privacy-cli', { level: cfg.LOG_LEVEL, instance: cfg.SERVICE_INSTANCE });
   const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'sicantik-privacy-cli', logger });
