@@ -170,7 +170,10 @@ class Allocator {
           this.fresh = true;
         }
         tx = await this.producer.transaction(); // a new producer's first one fences every other writer of this id
-        if (this.fresh) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
+        // An erasure reads the partition to its end first even while this producer is the writer:
+        // "this number has no subject" must not come from a memory a few milliseconds behind another
+        // instance's allocation (an allocation may return an entry from memory: it is never wrong).
+        if (this.fresh || ops.some((op) => op.kind === 'erase')) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
         const now = o.now?.() ?? Date.now();
         const results: (string | null)[] = [];
         const index: { key: string; value: Buffer | null; partition: number }[] = [];
