@@ -24,7 +24,20 @@ SCHEMA_REGISTRY_URL, TOPIC_PREFIX (packages/privacy/README.md).
 /** The CLI's settings: the common ones and the privacy keys. */
 export const cliEnv = z.object({ ...baseEnv, ...privacyEnv });
 
-export async function main(argv: readonly string[], env: Record<string, string | undefined> = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+/**
+ * Runs the CLI on process.argv-style arguments (node, script, command, ...); returns the
+ * exit code. A failure (bad settings, Kafka unreachable) is written to `err`, code 1.
+ */
+export async function main(argv: readonly string[], env: Record<string, string | undefined> = process.env, out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  try {
+    return await run(argv.slice(2), env, out);
+  } catch (e) {
+    err(`sicantik-privacy: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+async function run(argv: readonly string[], env: Record<string, string | undefined>, out: (s: string) => void): Promise<number> {
   const cmd = argv[0];
   if (argv.some((a) => a === '--help' || a === '-h')) { out(USAGE); return 0; }
   if (!cmd) { out(USAGE); return 2; }
@@ -56,9 +69,4 @@ export async function main(argv: readonly string[], env: Record<string, string |
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`sicantik-privacy: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) void main(process.argv).then((code) => process.exit(code));

@@ -5,8 +5,9 @@ import { parseMasterKeys } from './settings';
 describe('sicantik-privacy', () => {
   const run = async (argv: string[], env: Record<string, string | undefined> = {}) => {
     let out = '';
-    const code = await main(argv, env, (s) => { out += s; });
-    return { code, out };
+    let err = '';
+    const code = await main(['node', 'sicantik-privacy', ...argv], env, (s) => { out += s; }, (s) => { err += s; });
+    return err ? { code, out, err } : { code, out };
   };
 
   it('--help (anywhere) prints the usage and exits 0; no command exits 2', async () => {
@@ -30,10 +31,9 @@ describe('sicantik-privacy', () => {
 
   it('rewrap with bad keys stops before connecting, naming each variable and not the key', async () => {
     const short = randomBytes(16).toString('base64');
-    const err = await run(['rewrap'], { PRIVACY_MASTER_KEYS: `k1:${short}`, PRIVACY_INDEX_KEY: short }).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toBe('invalid configuration:\n  - PRIVACY_MASTER_KEYS: key k1 (entry 1) is not base64 of exactly 32 bytes\n  - PRIVACY_INDEX_KEY: is not base64 of exactly 32 bytes');
-    const unset = await run(['rewrap'], {}).catch((e: Error) => e);
-    expect((unset as Error).message).toBe('invalid configuration:\n  - PRIVACY_MASTER_KEYS: is required but not set\n  - PRIVACY_INDEX_KEY: is required but not set');
+    expect(await run(['rewrap'], { PRIVACY_MASTER_KEYS: `k1:${short}`, PRIVACY_INDEX_KEY: short })).toEqual({ code: 1, out: '',
+      err: 'sicantik-privacy: invalid configuration:\n  - PRIVACY_MASTER_KEYS: key k1 (entry 1) is not base64 of exactly 32 bytes\n  - PRIVACY_INDEX_KEY: is not base64 of exactly 32 bytes\n' });
+    expect(await run(['rewrap'], {})).toEqual({ code: 1, out: '',
+      err: 'sicantik-privacy: invalid configuration:\n  - PRIVACY_MASTER_KEYS: is required but not set\n  - PRIVACY_INDEX_KEY: is required but not set\n' });
   });
 });
