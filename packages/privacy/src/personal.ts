@@ -44,9 +44,8 @@ export class PersonalData implements PersonalDataHook {
       const aad = Buffer.from(s, 'utf8');
       const done = new Map<string, string>();
       return mapPersonalFields(topic, value, (f) => {
-        if (isEncrypted(f) || isErased(f)) return f;
         let c = done.get(f);
-        if (c === undefined) { c = encryptField(key, aad, f); done.set(f, c); }
+        if (c === undefined) { c = isEncrypted(f) || isErased(f) ? f : encryptField(key, aad, f); done.set(f, c); }
         return c;
       });
     }
@@ -62,9 +61,8 @@ export class PersonalData implements PersonalDataHook {
       const aad = Buffer.from(s, 'utf8');
       const done = new Map<string, string>();
       return mapPersonalFields(topic, value, (f) => {
-        if (!isEncrypted(f)) return f;
         let p = done.get(f);
-        if (p === undefined) { p = decryptField(key, aad, f); done.set(f, p); }
+        if (p === undefined) { p = isEncrypted(f) ? decryptField(key, aad, f) : f; done.set(f, p); }
         return p;
       });
     }

@@ -75,12 +75,19 @@ describe('subjects, erasure and keys against the real broker', () => {
     await admin.disconnect();
   });
 
-  it('two instances allocating the same 50 numbers at once give exactly one subject per number', async () => {
-    const [fromA, fromB] = await Promise.all([
-      Promise.all(numbers.map((n) => a.privacy.subjects!.subjectFor(n))),
-      Promise.all([...numbers].reverse().map((n) => b.privacy.subjects!.subjectFor(n))).then((r) => r.reverse()),
-    ]);
+  it('two instances allocating the same 50 numbers at once give exactly one subject per number (and a third one too)', async () => {
+    const e = await instance('e');
+    /** Asks for every number in the order given, all at once; the subjects in `numbers` order. */
+    const allocate = async (i: Instance, order: number[]) => {
+      const got = await Promise.all(order.map((j) => i.privacy.subjects!.subjectFor(numbers[j]!)));
+      const out: string[] = [];
+      order.forEach((j, k) => { out[j] = got[k]!; });
+      return out;
+    };
+    const idx = numbers.map((_, j) => j);
+    const [fromA, fromB, fromE] = await Promise.all([allocate(a, idx), allocate(b, [...idx].reverse()), allocate(e, idx.map((j) => (j * 7) % 50))]);
     expect(fromB).toEqual(fromA);
+    expect(fromE).toEqual(fromA);
     expect(new Set(fromA).size).toBe(50);
     // What the topics hold, read by a fresh reader: 50 index entries and 50 keys, the same subjects.
     const index = await liveRecords(a, 'subject.index');
@@ -88,8 +95,9 @@ describe('subjects, erasure and keys against the real broker', () => {
     expect(numbers.map((n) => index.get(a.privacy.subjects!.blindIndexOf(n)))).toEqual(fromA);
     const keys = await liveRecords(a, 'subject.keys');
     expect([...keys.keys()].sort()).toEqual([...fromA].sort());
-    // Between them the two instances committed each allocation once.
-    expect(a.privacy.subjects!.stats.allocated + b.privacy.subjects!.stats.allocated).toBe(50);
+    // Between them the instances committed each allocation once.
+    expect(a.privacy.subjects!.stats.allocated + b.privacy.subjects!.stats.allocated + e.privacy.subjects!.stats.allocated).toBe(50);
+    await stop(e);
     // A second call is served from memory: no transaction, the same subject.
     const before = { ...a.privacy.subjects!.stats };
     expect(await a.privacy.subjects!.subjectFor(numbers[7]!)).toBe(fromA[7]);
