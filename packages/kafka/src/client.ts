@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Producer, type IHeaders } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, Partitioners, logLevel, type Admin, type Producer, type IHeaders } from 'kafkajs';
 import { TransientError, groupCommit } from '@sicantik/core';
 import type { Logger } from '@sicantik/observability';
 import { TOPICS, TOPIC_NAMES, dlqTopicOf, type SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
@@ -49,7 +49,10 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
     try {
       if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: true });
       const meta = await admin.fetchTopicMetadata({ topics: all.map((t) => t.topic) });
-      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) {
+        await applyCompactionLag(admin, all.filter((t) => t.configEntries.some((e) => e.name === 'max.compaction.lag.ms')));
+        return;
+      }
     } catch (e) {
       lastError = e; // created concurrently by another service, or not yet visible: look again
     }
@@ -80,6 +83,19 @@ export function compactionLagConfig(lagMs: number | undefined): { name: string; 
     { name: 'segment.ms', value: String(Math.floor(lagMs / 4)) },
     { name: 'delete.retention.ms', value: String(lagMs) },
   ];
+}
+
+/**
+ * A topic created before its catalogue entry had maxCompactionLagMs (e.g. by a service of an
+ * earlier version) keeps the settings it was created with: set them (all of the topic's
+ * configuration entries at once, as AlterConfigs replaces them) where they differ.
+ */
+async function applyCompactionLag(admin: Admin, topics: { topic: string; configEntries: { name: string; value: string }[] }[]): Promise<void> {
+  if (topics.length === 0) return;
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic, configNames: t.configEntries.map((e) => e.name) })) });
+  const current = new Map(described.resources.map((r) => [r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue]))]));
+  const stale = topics.filter((t) => t.configEntries.some((e) => current.get(t.topic)?.get(e.name) !== e.value));
+  if (stale.length) await admin.alterConfigs({ validateOnly: false, resources: stale.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic, configEntries: t.configEntries })) });
 }
 
 /** How often compactionNudge() appends to a quiet topic (under lagMs/4 for the catalogue's 24 h). */

@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
-import { ERASURE_COMPACTION_LAG_MS, SchemaCodec, type SubjectKey } from '@sicantik/schemas';
+import { dlqTopicOf, ERASURE_COMPACTION_LAG_MS, SchemaCodec, type SubjectKey } from '@sicantik/schemas';
 import { stack, uniq, waitFor } from '../../../test/support';
 import { compactionLagConfig, compactionNudge, EventProducer, ensureTopics, NUDGE_KEY } from './client';
 import { followTopic } from './follow';
@@ -44,6 +44,21 @@ describe('tombstones and compaction within max.compaction.lag.ms', () => {
       });
     }
     expect(compactionLagConfig(undefined)).toEqual([]);
+  });
+
+  it('a topic created before with plain compaction gets the settings at the next start-up; the others are left alone', async () => {
+    const p2 = `${uniq('it-compact-old-')}.`;
+    const old = `${p2}subject.index`;
+    await admin.createTopics({ topics: [{ topic: old, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+    try {
+      await ensureTopics(admin, { prefix: p2, partitions: 2, replicationFactor: 1 }, ['subject.index', 'template.events']);
+      const r = await admin.describeConfigs({ includeSynonyms: false, resources: [old, `${p2}template.events`].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'max.compaction.lag.ms', 'segment.ms'] })) });
+      const byName = Object.fromEntries(r.resources.map((res) => [res.resourceName, Object.fromEntries(res.configEntries.map((e) => [e.configName, e.configValue]))]));
+      expect(byName[old]).toEqual({ 'cleanup.policy': 'compact', 'max.compaction.lag.ms': String(18 * 3600_000), 'segment.ms': String(6 * 3600_000) });
+      expect(byName[`${p2}template.events`]!['max.compaction.lag.ms']).toBe('9223372036854775807'); // the broker's default: not set
+    } finally {
+      await admin.deleteTopics({ topics: [old, `${p2}template.events`, dlqTopicOf(old), dlqTopicOf(`${p2}template.events`)] }).catch(() => undefined);
+    }
   });
 
   it('a tombstoned key\'s record is gone from a quiet topic once the lag has passed (with the nudges), the tombstone and the live key stay', async () => {
