@@ -169,7 +169,16 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
       await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: `${instance} ready` });
       return url;
     },
-    stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
+    stop: async () => {
+      // What each service's /metrics shows at the end goes beside its log: the e2e log check (test/support/e2eLogCheck.ts) searches both.
+      const metricsAt: Record<string, string> = { 'permit-ingest': sys.ingestUrl, 'delivery-tracker': sys.trackerUrl, 'notification-planner': sys.plannerUrl, 'template-renderer': sys.rendererUrl, ...opsUrls };
+      if (opts.trackerRoles) metricsAt['delivery-tracker-receiver'] = sys.receiverUrl;
+      await Promise.all(Object.entries(metricsAt).map(async ([n, url]) => {
+        const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        if (r?.ok) fs.writeFileSync(path.join(logDir, `${n}.metrics`), await r.text());
+      }));
+      await Promise.all([...procs.keys()].map((n) => sys.kill(n)));
+    },
   };
   try {
     for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.receiverUrl}/readyz`, `${sys.plannerUrl}/readyz`, `${sys.rendererUrl}/readyz`]) {
