@@ -27,6 +27,11 @@ export const configSchema = z.object({
   /** Required by the roles that serve the statistics API (all, projection). */
   STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
+   * Bearer token of the privacy admin API (/v1/privacy: access and erasure requests),
+   * served by the roles that serve the statistics API; unset: that API is off.
+   */
+  ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
    * The public base URL the providers call, e.g. https://notif.example.go.id (with a
    * path prefix if the proxy strips one): behind a reverse proxy the URL a provider
    * signed (Twilio signs it) is this plus the request's path and query. Unset: the

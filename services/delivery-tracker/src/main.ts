@@ -3,7 +3,9 @@ import { clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra, type Infra } from '@sicantik/kafka';
 import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import type { TopicName } from '@sicantik/schemas';
+import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
+import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
 import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
@@ -18,7 +20,7 @@ const clock = clockFromEnv();
 // (Kafka producer, no database, no consumer), `projection` the consumer, MongoDB and the
 // statistics API only, `all` both. Every role serves /healthz, /readyz and /metrics.
 
-const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions'];
+const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests'];
 const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events'];
 
 /** The webhook side: verifies, writes what it received to delivery.status / contact.events, answers. */
@@ -58,10 +60,26 @@ async function projection(cfg: Config, infra: Infra) {
       'planner.decisions': (b) => decisions.apply(b),
     },
   });
+  const privacy = await privacyApi(cfg, infra);
   return {
     logger, projection: notifications, decisions, statsApiToken: cfg.STATS_API_TOKEN!, // readConfig requires it in this role
+    ...(privacy ? { privacy: privacy.deps } : {}),
     check: { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } },
-    close: [() => mongo.close(), () => consumer.stop()],
+    close: [() => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
+  };
+}
+
+/** The privacy admin API (access and erasure requests) when ADMIN_API_TOKEN is set: it follows privacy.requests for the open ones. */
+async function privacyApi(cfg: Config, infra: Infra): Promise<{ deps: PrivacyDeps; stop: () => Promise<void> } | undefined> {
+  if (!cfg.ADMIN_API_TOKEN) { infra.logger.info('privacy admin API off (ADMIN_API_TOKEN not set)'); return undefined; }
+  const requests = new Map();
+  const followed = await followPrivacyRequests({ infra, groupPrefix: cfg.TOPIC_PREFIX, requests });
+  return {
+    deps: {
+      adminToken: cfg.ADMIN_API_TOKEN, now: () => clock.now().getTime(), newRequestId: () => randomUUID(), requests, logger: infra.logger,
+      publish: (r) => infra.producer.send([{ topic: 'privacy.requests', key: r.requestId, value: r }]),
+    },
+    stop: () => followed.stop(),
   };
 }
 
