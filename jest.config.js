@@ -2,7 +2,7 @@
 // Kafka, schema registry and FerretDB from deploy/local/stack.sh) and e2e
 // (all five services as separate processes). Sources are compiled by SWC.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] };
-const moduleNameMapper = { '^@sicantik/(core|config|observability|schemas|kafka|templates|providers)$': '<rootDir>/packages/$1/src' };
+const moduleNameMapper = { '^@sicantik/(core|config|observability|schemas|kafka|templates|providers|privacy)$': '<rootDir>/packages/$1/src' };
 const common = { testEnvironmentOptions: { globalsCleanup: 'off' }, rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node', modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.cache/', '<rootDir>/.stack/'] };
 
 module.exports = {

@@ -35,7 +35,7 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
     const topic = `${layout.prefix}${n}`;
     const spec = TOPICS[n];
     const configEntries = spec.compacted
-      ? (spec.retentionMs ? [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(spec.retentionMs) }] : [{ name: 'cleanup.policy', value: 'compact' }])
+      ? [...(spec.retentionMs ? [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(spec.retentionMs) }] : [{ name: 'cleanup.policy', value: 'compact' }]), ...compactionLagConfig(spec.maxCompactionLagMs)]
       : [{ name: 'retention.ms', value: '-1' }];
     return [
       { topic, numPartitions: spec.compacted && !spec.copartitioned ? 1 : layout.partitions, replicationFactor: layout.replicationFactor, configEntries },
@@ -58,6 +58,46 @@ export async function ensureTopics(admin: Admin, layout: TopicLayout, names: rea
   const after = new Set(await admin.listTopics());
   const missing = all.filter((t) => !after.has(t.topic)).map((t) => t.topic);
   throw new TransientError(`could not create topics: ${missing.join(', ') || '(all exist, but without leaders)'}`, lastError);
+}
+
+/**
+ * Topic settings under which a superseded record or a tombstoned key's records are gone
+ * within `lagMs` of the newer record, also on a quiet topic (issue 16, erasure):
+ * - the active segment is never compacted, so it must roll: `segment.ms` = lagMs/4 (Kafka
+ *   rolls on the first append after it; compactionNudge() appends that record every
+ *   COMPACTION_NUDGE_MS on a quiet topic);
+ * - a rolled segment's records older than `max.compaction.lag.ms` (= 3/4 lagMs) are
+ *   compacted at the cleaner's next pass whatever `min.cleanable.dirty.ratio` says;
+ * - the tombstone itself (it holds only the key) stays `delete.retention.ms` (= lagMs) after
+ *   that pass, so a reader that was down for less than that still sees it.
+ * Worst case: roll within lagMs/4 + the nudge interval, compaction within 3/4 lagMs of the
+ * record, plus the cleaner's back-off (15 s by default): inside lagMs.
+ */
+export function compactionLagConfig(lagMs: number | undefined): { name: string; value: string }[] {
+  if (!lagMs) return [];
+  return [
+    { name: 'max.compaction.lag.ms', value: String(Math.floor((lagMs * 3) / 4)) },
+    { name: 'segment.ms', value: String(Math.floor(lagMs / 4)) },
+    { name: 'delete.retention.ms', value: String(lagMs) },
+  ];
+}
+
+/** How often compactionNudge() appends to a quiet topic (under lagMs/4 for the catalogue's 24 h). */
+export const COMPACTION_NUDGE_MS = 3600_000;
+
+/** The key of the tombstones compactionNudge() writes (no subject or blind index looks like it). */
+export const NUDGE_KEY = '~roll';
+
+/**
+ * Appends one tombstone of NUDGE_KEY to each partition of `topics` (physical names), so that
+ * Kafka checks whether the active segment is due to roll (it does so only on an append)
+ * and a quiet compacted topic still compacts within its max.compaction.lag.ms.
+ */
+export async function compactionNudge(admin: Admin, producer: Producer, topics: readonly string[]): Promise<void> {
+  for (const topic of topics) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await producer.send({ topic, acks: -1, messages: offsets.map((o) => ({ key: NUDGE_KEY, value: null, partition: o.partition })) });
+  }
 }
 
 /** A record to produce; `partition` pins it (e.g. a changelog record to its input's partition), else the key decides. */
@@ -108,9 +148,30 @@ export class EventProducer {
 
   async send(messages: OutMessage<TopicName>[]): Promise<void> {
     if (messages.length === 0) return;
+    // With a personal-data hook, the subjects' keys must be in memory before encoding.
+    if (this.codec.personalData) {
+      const byTopic = new Map<TopicName, unknown[]>();
+      for (const m of messages) {
+        const list = byTopic.get(m.topic);
+        if (list) list.push(m.value); else byTopic.set(m.topic, [m.value]);
+      }
+      for (const [topic, values] of byTopic) { const ready = this.codec.prepare(topic, values); if (ready) await ready; }
+    }
     // Encoded by the caller (a schema error is the caller's alone).
     await this.enqueue(messages.map((m) => ({ topic: this.codec.topic(m.topic), key: m.key, value: this.codec.encode(m.topic, m.value as never), headers: m.headers, ...(m.partition !== undefined ? { partition: m.partition } : {}) })));
   }
+
+  /**
+   * Tombstones (null values): on a compacted topic, compaction then removes every record
+   * of the key (erasure, issue 16). Same batching and acknowledgement as send().
+   */
+  async sendTombstones(tombstones: Tombstone[]): Promise<void> {
+    if (tombstones.length === 0) return;
+    await this.enqueue(tombstones.map((t) => ({ topic: this.codec.topic(t.topic), key: t.key, value: null, headers: t.headers, ...(t.partition !== undefined ? { partition: t.partition } : {}) })));
+  }
 }
 
-interface Encoded { topic: string; key: string; value: Buffer; headers?: IHeaders; partition?: number }
+/** A null value for a key of a compacted topic; `partition` pins it (else the key decides). */
+export interface Tombstone { topic: TopicName; key: string; headers?: IHeaders; partition?: number }
+
+interface Encoded { topic: string; key: string; value: Buffer | null; headers?: IHeaders; partition?: number }

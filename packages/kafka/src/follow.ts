@@ -14,7 +14,14 @@ export interface FollowOptions<T extends TopicName> {
   topic: T;
   /** Unique per reader, e.g. `<prefix>templates-<instance>-<pid>-<time>`. */
   groupId: string;
-  onMessage(value: TopicValues[T], meta: { partition: number; offset: string }): Promise<void> | void;
+  onMessage(value: TopicValues[T], meta: { partition: number; offset: string; key: string | null }): Promise<void> | void;
+  /** A tombstone (null value) of a compacted topic; without this option tombstones are skipped. */
+  onTombstone?(key: string | null, meta: { partition: number; offset: string }): Promise<void> | void;
+  /**
+   * After each batch (also one of only transaction markers): every record of `partition` up
+   * to `offset` is handled. For readers that wait for a position (KeyRing.catchUp).
+   */
+  onProgress?(partition: number, offset: string): void;
   /** Keep applying new records after catching up (default false: disconnect). */
   keepFollowing?: boolean;
   /** Read only these partitions (e.g. a changelog's partitions this instance owns); default all. */
@@ -56,7 +63,10 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
   // A fetch holding only transaction markers or aborted records never reaches eachBatch
   // (kafkajs resolves it and reports it as an empty batch): its end counts here.
   consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-    if (e.payload.topic === topic && e.payload.batchSize === 0 && (!wanted || wanted.has(e.payload.partition))) reached(e.payload.partition, e.payload.lastOffset);
+    if (e.payload.topic === topic && e.payload.batchSize === 0 && (!wanted || wanted.has(e.payload.partition))) {
+      reached(e.payload.partition, e.payload.lastOffset);
+      o.onProgress?.(e.payload.partition, e.payload.lastOffset);
+    }
   });
   // Whole batches, decoded without a promise per record once a writer schema is known,
   // and onMessage awaited only when it returns a promise: a restore or a rebuild reads
@@ -73,16 +83,19 @@ export async function followTopic<T extends TopicName>(o: FollowOptions<T>): Pro
         if (!isRunning() || isStale()) { whole = false; break; }
         if (message.value) {
           const value = o.codec.decodeKnown(o.topic, message.value) ?? await o.codec.decode(o.topic, message.value);
-          const done = o.onMessage(value, { partition, offset: message.offset });
+          const done = o.onMessage(value, { partition, offset: message.offset, key: message.key ? message.key.toString() : null });
           if (done) await done;
           records++;
+        } else if (o.onTombstone) {
+          const done = o.onTombstone(message.key ? message.key.toString() : null, { partition, offset: message.offset });
+          if (done) await done;
         }
         resolveOffset(message.offset);
         last = message.offset;
       }
       // A whole batch counts up to its last offset, control records included.
       if (whole) last = batch.lastOffset();
-      if (last !== undefined) reached(partition, last);
+      if (last !== undefined) { reached(partition, last); o.onProgress?.(partition, last); }
       await heartbeat();
     },
   });

@@ -3,6 +3,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { PermanentError, TransientError } from '@sicantik/core';
 import { loadSchema, TOPIC_NAMES, type TopicName, type TopicValues } from './catalog';
+import type { PersonalDataHook } from './personal';
 import type { PermitPayload } from './types';
 
 ////////// Confluent wire format: [0x00][schema id: int32 BE][Avro binary]
@@ -58,6 +59,11 @@ export interface SchemaCodecOptions {
   registryUrl: string;
   topicPrefix?: string;
   schemasDir?: string;
+  /**
+   * Issue 16: encrypts personal fields on encode and decrypts them on decode
+   * (@sicantik/privacy's PersonalData); without it values are written and read as they are.
+   */
+  personalData?: PersonalDataHook;
 }
 
 export class SchemaCodec {
@@ -70,8 +76,10 @@ export class SchemaCodec {
   /** Writer schemas already fetched: decodeKnown needs no await for them. */
   private readonly writersKnown = new Map<number, avro.Type>();
   private readonly resolvers = new Map<string, avro.Resolver>();
+  private personal: PersonalDataHook | undefined;
 
   constructor(private readonly opts: SchemaCodecOptions) {
+    this.personal = opts.personalData;
     this.registry = new SchemaRegistry({ host: opts.registryUrl, clientId: 'sicantik' });
     this.http = axios.create({ baseURL: opts.registryUrl, timeout: 10_000 });
     this.prefix = opts.topicPrefix ?? '';
@@ -110,11 +118,26 @@ export class SchemaCodec {
 
   async ping(): Promise<void> { await this.http.get('/subjects'); }
 
+  /**
+   * Sets the personal-data hook after construction (the key ring that implements it reads
+   * its own topic through this codec, so it is created after it).
+   */
+  usePersonalData(hook: PersonalDataHook | undefined): void { this.personal = hook; }
+  get personalData(): PersonalDataHook | undefined { return this.personal; }
+
+  /**
+   * Before encode(): resolves once the subject keys of these values are known (undefined
+   * when nothing is to wait for, as always without a personal-data hook).
+   */
+  prepare(topic: TopicName, values: readonly unknown[]): Promise<void> | undefined {
+    return this.personal?.prepare(topic, values);
+  }
+
   encode<T extends TopicName>(topic: T, value: TopicValues[T]): Buffer {
     const id = this.writerIds.get(topic);
     if (id === undefined) throw new Error(`schema for ${topic} not registered yet; call register() at start-up`);
     const type = this.readers.get(topic)!;
-    const wire = toWire(topic, value);
+    const wire = toWire(topic, this.personal ? this.personal.protect(topic, value) : value);
     const paths: string[] = [];
     if (!type.isValid(wire, { errorHook: (p) => paths.push(p.join('.')) })) {
       throw new PermanentError(`value does not match ${topic} schema at: ${paths.join(', ')}`, 'SCHEMA_MISMATCH');
@@ -125,7 +148,9 @@ export class SchemaCodec {
   /** Decodes with the writer schema from the registry, resolved into our reader schema. */
   async decode<T extends TopicName>(topic: T, buf: Buffer): Promise<TopicValues[T]> {
     const { schemaId, body } = readWireHeader(buf);
-    return this.decodeBody(topic, schemaId, await this.writer(schemaId), body);
+    const value = this.decodeBody(topic, schemaId, await this.writer(schemaId), body);
+    if (!this.personal) return value;
+    return this.personal.reveal(topic, value) ?? await this.personal.revealAsync(topic, value);
   }
 
   /**
@@ -136,7 +161,10 @@ export class SchemaCodec {
   decodeKnown<T extends TopicName>(topic: T, buf: Buffer): TopicValues[T] | undefined {
     const { schemaId, body } = readWireHeader(buf);
     const writer = this.writersKnown.get(schemaId);
-    return writer ? this.decodeBody(topic, schemaId, writer, body) : undefined;
+    if (!writer) return undefined;
+    const value = this.decodeBody(topic, schemaId, writer, body);
+    // A subject key not in memory yet: decode() fetches it.
+    return this.personal ? this.personal.reveal(topic, value) : value;
   }
 
   private decodeBody<T extends TopicName>(topic: T, schemaId: number, writer: avro.Type, body: Buffer): TopicValues[T] {

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { groupCommit, TransientError } from '@sicantik/core';
+import { followTopic, NUDGE_KEY, untilAvailable, type Followed } from '@sicantik/kafka';
+import type { Logger } from '@sicantik/observability';
+import type { SchemaCodec, SubjectIndexEntry, SubjectKey } from '@sicantik/schemas';
+import { blindIndex, newDataKeyBytes, wrapKey } from './crypto';
+import { waitForOffsets, type KeyRing } from './keyring';
+import type { PrivacySettings } from './settings';
+
+////////// Subject registry: phone number -> subject, one subject per number
+// subject.index (compacted, keyed by the blind index, one partition per blind-index
+// partition) is followed in memory. A number seen for the first time is allocated by the
+// single writer of its blind index's partition: a transactional producer whose
+// transactional.id is `<prefix>subject-allocator-<partition>`, the same in every instance.
+//   1. The first transaction of a new producer initialises it (InitProducerId), which fences
+//      every other producer of that id: from then on their writes and commits fail, and
+//      their unfinished transaction is aborted.
+//   2. Then it reads the partition to its end (read_committed, after the fence: everything
+//      any earlier writer committed), and only then decides: the number already has a
+//      subject, or a new random subject id and data key are written, index entry and
+//      wrapped key in one transaction.
+//   3. While no one fences it, this producer is the partition's only writer and its own
+//      commits are applied to memory at once, so later decisions need no read. A producer
+//      that was fenced fails at its next send or commit: it is dropped, and a new one goes
+//      back to 1 (and reads what the other writer committed).
+// So two instances allocating the same number at once give one subject: whichever commits
+// second either was fenced (its commit fails; it re-reads and finds the first one's entry)
+// or fenced the first one before reading (and so reads its commit, if it committed).
+// Erasure goes through the same writer: the index entry's and the key's tombstones in one
+// transaction.
+
+export interface SubjectRegistryOptions {
+  kafka: Kafka;
+  admin: Admin;
+  codec: SchemaCodec;
+  ring: KeyRing;
+  settings: PrivacySettings;
+  /** TOPIC_PREFIX: the allocators' transactional ids are `<prefix>subject-allocator-<partition>`. */
+  topicPrefix: string;
+  /** Unique per reader, e.g. `<prefix>subjects-<service>-<instance>-<pid>-<time>`. */
+  groupId: string;
+  now?: () => number;
+  newSubjectId?: () => string;
+  logger?: Logger;
+  catchUpTimeoutMs?: number;
+}
+
+type Op = { kind: 'allocate' | 'erase'; blindIndex: string };
+
+const partitioner = Partitioners.DefaultPartitioner();
+
+export class SubjectRegistry {
+  private readonly index = new Map<string, string>();
+  private readonly applied = new Map<number, bigint>();
+  private waiters: (() => void)[] = [];
+  private followed: Followed | null = null;
+  private partitions = 0;
+  private readonly allocators = new Map<number, Allocator>();
+  private readonly inflight = new Map<string, Promise<string>>();
+  /** Allocations and erasures this instance committed; transactions it retried (fenced by another writer, or a broker error). */
+  readonly stats = { allocated: 0, erased: 0, retried: 0 };
+
+  private constructor(readonly o: SubjectRegistryOptions) {}
+
+  static async start(o: SubjectRegistryOptions): Promise<SubjectRegistry> {
+    const r = new SubjectRegistry(o);
+    const topic = o.codec.topic('subject.index');
+    r.partitions = (await untilAvailable(() => o.admin.fetchTopicOffsets(topic))).length;
+    r.followed = await followTopic({
+      kafka: o.kafka, admin: o.admin, codec: o.codec, topic: 'subject.index', groupId: o.groupId, keepFollowing: true,
+      onMessage: (v) => { r.index.set(v.blindIndex, v.subjectId); },
+      onTombstone: (key) => { if (key && key !== NUDGE_KEY) r.index.delete(key); },
+      onProgress: (p, offset) => r.progress(p, offset),
+    });
+    o.logger?.info({ subjects: r.index.size, partitions: r.partitions }, 'subject index loaded');
+    return r;
+  }
+
+  /** The blind index of an E.164 number (keyed hash: the number is not stored). */
+  blindIndexOf(e164: string): string { return blindIndex(this.o.settings.indexKey, e164); }
+
+  /** The partition of subject.index a blind index belongs to (as the default partitioner places its key). */
+  partitionOf(bi: string): number {
+    return partitioner({ topic: this.o.codec.topic('subject.index'), partitionMetadata: Array.from({ length: this.partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 })), message: { key: bi, value: null } });
+  }
+
+  /** The subject of a number from memory, without allocating (null: none known here). */
+  lookup(e164: string): string | null { return this.index.get(this.blindIndexOf(e164)) ?? null; }
+
+  /** The subject of an E.164 number: from memory, else the partition's writer finds or allocates it. */
+  subjectFor(e164: string): Promise<string> {
+    const bi = this.blindIndexOf(e164);
+    const known = this.index.get(bi);
+    if (known) return Promise.resolve(known);
+    let p = this.inflight.get(bi);
+    if (!p) {
+      p = this.allocator(this.partitionOf(bi)).run({ kind: 'allocate', blindIndex: bi }).then((s) => s!).finally(() => this.inflight.delete(bi));
+      this.inflight.set(bi, p);
+    }
+    return p;
+  }
+
+  /**
+   * Erases the number's subject: tombstones its key (subject.keys) and its index entry
+   * (subject.index). Returns the erased subject id, or null when the number has none.
+   * The next subjectFor() of the number allocates a new subject.
+   */
+  async erase(e164: string): Promise<string | null> {
+    const bi = this.blindIndexOf(e164);
+    return this.allocator(this.partitionOf(bi)).run({ kind: 'erase', blindIndex: bi });
+  }
+
+  async stop(): Promise<void> {
+    const f = this.followed;
+    this.followed = null;
+    for (const a of this.allocators.values()) await a.close();
+    this.allocators.clear();
+    if (f) await f.stop();
+  }
+
+  // For the allocators.
+  /** @internal */ current(bi: string): string | undefined { return this.index.get(bi); }
+  /** @internal */ applyLocal(bi: string, subjectId: string | null): void { if (subjectId) this.index.set(bi, subjectId); else this.index.delete(bi); }
+  /** @internal Reads one partition of subject.index to its current (last stable) end. */
+  async readPartitionToEnd(partition: number): Promise<void> {
+    const ends = (await untilAvailable(() => this.o.admin.fetchTopicOffsets(this.o.codec.topic('subject.index')))).filter((e) => e.partition === partition);
+    await waitForOffsets(ends, this.applied, (w) => this.waiters.push(w), this.o.catchUpTimeoutMs ?? 30_000, `subject.index partition ${partition}`);
+  }
+
+  private allocator(partition: number): Allocator {
+    let a = this.allocators.get(partition);
+    if (!a) { a = new Allocator(this, partition); this.allocators.set(partition, a); }
+    return a;
+  }
+
+  private progress(partition: number, offset: string): void {
+    this.applied.set(partition, BigInt(offset));
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** The single writer of one subject.index partition (in this instance; fencing makes it one across instances). */
+class Allocator {
+  private producer: Producer | null = null;
+  private fresh = true;
+  readonly run: (op: Op) => Promise<string | null>;
+
+  constructor(private readonly r: SubjectRegistry, private readonly partition: number) {
+    // Operations arriving while a transaction runs go together into the next one.
+    this.run = groupCommit((ops: Op[]) => this.transact(ops));
+  }
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  private async transact(ops: Op[]): Promise<(string | null)[]> {
+    const o = this.r.o;
+    for (let attempt = 0; ; attempt++) {
+      let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
+      try {
+        if (!this.producer) {
+          this.producer = o.kafka.producer({ transactionalId: `${o.topicPrefix}subject-allocator-${this.partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 30_000 });
+          await this.producer.connect();
+          this.fresh = true;
+        }
+        tx = await this.producer.transaction(); // a new producer's first one fences every other writer of this id
+        if (this.fresh) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
+        const now = o.now?.() ?? Date.now();
+        const results: (string | null)[] = [];
+        const index: { key: string; value: Buffer | null; partition: number }[] = [];
+        const keys: { key: string; value: Buffer | null }[] = [];
+        const local: (() => void)[] = [];
+        const decided = new Map<string, string | null>();
+        for (const op of ops) {
+          const cur = decided.has(op.blindIndex) ? decided.get(op.blindIndex)! : (this.r.current(op.blindIndex) ?? null);
+          if (op.kind === 'allocate') {
+            if (cur) { results.push(cur); continue; }
+            const subjectId = o.newSubjectId?.() ?? randomUUID();
+            const raw = newDataKeyBytes();
+            const master = o.settings.masterKeys[0]!;
+            const keyRec: SubjectKey = { subjectId, wrappedKey: wrapKey(master, subjectId, raw), masterKeyId: master.id, createdAt: now };
+            const entry: SubjectIndexEntry = { blindIndex: op.blindIndex, subjectId, createdAt: now };
+            keys.push({ key: subjectId, value: o.codec.encode('subject.keys', keyRec) });
+            index.push({ key: op.blindIndex, value: o.codec.encode('subject.index', entry), partition: this.partition });
+            local.push(() => { o.ring.addLocal(keyRec, raw); this.r.applyLocal(op.blindIndex, subjectId); this.r.stats.allocated++; });
+            decided.set(op.blindIndex, subjectId);
+            results.push(subjectId);
+          } else {
+            results.push(cur);
+            if (!cur) continue;
+            keys.push({ key: cur, value: null });
+            index.push({ key: op.blindIndex, value: null, partition: this.partition });
+            local.push(() => { o.ring.forget(cur); this.r.applyLocal(op.blindIndex, null); this.r.stats.erased++; });
+            decided.set(op.blindIndex, null);
+          }
+        }
+        if (index.length === 0) { await tx.abort(); return results; }
+        // The key first: a reader that sees the index entry finds the key.
+        await tx.sendBatch({ acks: -1, topicMessages: [
+          { topic: o.codec.topic('subject.keys'), messages: keys },
+          { topic: o.codec.topic('subject.index'), messages: index },
+        ] });
+        await tx.commit();
+        for (const f of local) f();
+        return results;
+      } catch (e) {
+        // Fenced by another instance's writer, or the broker failed: drop this producer; a new one fences, re-reads and decides again.
+        this.r.stats.retried++;
+        if (tx?.isActive()) await tx.abort().catch(() => undefined);
+        await this.close();
+        if (attempt >= 20) throw new TransientError(`subject allocation on subject.index partition ${this.partition} failed ${attempt + 1} times: ${(e as Error).message}`, e);
+        o.logger?.warn({ partition: this.partition, attempt, err: (e as Error).message }, 'subject allocator lost its transaction; re-initialising');
+        await new Promise((res) => setTimeout(res, 20 + Math.random() * 100 * Math.min(attempt + 1, 5)));
+      }
+    }
+  }
+}
