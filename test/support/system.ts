@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
-import { freePort, freePorts, stack, uniq, waitFor } from './index';
+import { PRIVACY_TEST_ENV, freePort, freePorts, stack, uniq, waitFor } from './index';
 
 ////////// Runs the five services and the provider simulator as separate processes
 // (built output, as in production) on random ports, topics and databases.
@@ -101,6 +101,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     INGEST_API_TOKEN: TOKENS.ingest,
     STATS_API_TOKEN: TOKENS.stats,
     ADMIN_API_TOKEN: TOKENS.admin,
+    ...PRIVACY_TEST_ENV,
     SCHEDULER_ENABLED: 'false',
     LINK_DASHBOARD: 'https://sicantik.test/dashboard',
     LINK_PERPANJANGAN: 'https://sicantik.test/perpanjangan',

@@ -1,5 +1,6 @@
 import { ConfigError, baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { PROVIDER_ADAPTERS, PROVIDER_NAMES, configuredProviders, type Provider } from '@sicantik/providers';
+import { privacyEnv } from '@sicantik/privacy';
 
 /**
  * What one tracker process does (one service, deployed as one or more roles):
@@ -15,6 +16,8 @@ const TRACKER_ROLES = ['all', 'receiver', 'projection'] as const;
 
 export const configSchema = z.object({
   ...baseEnv,
+  /** PRIVACY_MASTER_KEYS and PRIVACY_INDEX_KEY (@sicantik/privacy): personal fields are encrypted with per-subject keys. */
+  ...privacyEnv,
   TRACKER_ROLE: z.enum(TRACKER_ROLES).default('all'),
   HTTP_PORT: port(8091),
   /** Defaults to TOPIC_PREFIX + 'delivery-tracker-projection', so prefixed deployments never share a group. */

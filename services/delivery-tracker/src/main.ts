@@ -11,6 +11,7 @@ import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -87,6 +88,8 @@ async function main() {
   const cfg = readConfig();
   const role = cfg.TRACKER_ROLE;
   const infra = await startInfra('delivery-tracker', cfg, role === 'receiver' ? RECEIVED : PROJECTED);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'delivery-tracker', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics } = infra;
   const proj = role === 'receiver' ? undefined : await projection(cfg, infra);
   const ops = opsRouter(metrics, [...infra.checks, ...(proj ? [proj.check] : [])]);
@@ -95,7 +98,7 @@ async function main() {
       : createApp({ ops, ...receiver(cfg, infra), ...proj });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port, role, webhooks: cfg.providers.map((p) => p.name) }, 'delivery-tracker listening');
-  installShutdown(logger, [() => infra.close(), ...(proj?.close ?? []), () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), ...(proj?.close ?? []), () => new Promise((r) => server.close(r))]);
 }
 
 runService('delivery-tracker', main);

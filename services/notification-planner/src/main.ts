@@ -7,6 +7,7 @@ import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
 import { readConfig } from './config';
 import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -18,6 +19,8 @@ const clock = clockFromEnv();
 async function main() {
   const cfg = readConfig();
   const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands']);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'notification-planner', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics, producer, codec, kafka, admin } = infra;
   const now = () => clock.now();
   const memory = new PlannerMemory();
@@ -134,7 +137,7 @@ async function main() {
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'notification-planner running');
-  installShutdown(logger, [() => infra.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
 runService('notification-planner', main);

@@ -5,11 +5,14 @@ import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 ////////// Composition root: the only place that reads config and builds clients
 async function main() {
   const cfg = readConfig();
   const infra = await startInfra('permit-ingest', cfg, ['permit.events']);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'permit-ingest', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
   countDbCommands(mongo, infra.metrics);
   const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB), {
@@ -25,7 +28,7 @@ async function main() {
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   infra.logger.info({ port }, 'permit-ingest listening');
-  installShutdown(infra.logger, [() => infra.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
+  installShutdown(infra.logger, [() => infra.close(), () => privacy.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('permit-ingest', main);
