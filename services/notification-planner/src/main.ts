@@ -25,7 +25,7 @@ async function main() {
   const now = () => clock.now();
   const memory = new PlannerMemory();
   const planner = new Planner({
-    memory, producer, logger, now,
+    memory, producer, logger, now, erased: (subjectId) => privacy.ring.state(subjectId) === 'erased',
     settings: {
       linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
       templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null, allowedCountries: cfg.ALLOWED_COUNTRIES,
@@ -37,7 +37,7 @@ async function main() {
   const started = Date.now();
   const followers = await Promise.all([
     followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
-      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active }) }),
+      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, subjectId: e.subjectId ?? null }) }),
     followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
       onMessage: (e) => { if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider); } }),
     followTopic({ kafka, admin, codec, topic: 'planner.state', keepFollowing: true, groupId: group('state'),
@@ -134,6 +134,7 @@ async function main() {
     runSchedule, memory, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
     ops: opsRouter(metrics, infra.checks),
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
+    subjectFor: (e164) => privacy.subjects!.subjectFor(e164),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'notification-planner running');

@@ -5,6 +5,7 @@ import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
+import { applicantSubjectPhone } from './domain/subject';
 import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 ////////// Composition root: the only place that reads config and builds clients
@@ -24,7 +25,12 @@ async function main() {
     logger: infra.logger,
     apiToken: cfg.INGEST_API_TOKEN,
     ops,
-    acceptOnce: (ev) => ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, () => infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }])),
+    // The applicant's subject is found or allocated only for an event that is published (not for a duplicate).
+    acceptOnce: (ev) => ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, async () => {
+      const phone = applicantSubjectPhone(ev);
+      const subjectId = phone ? await privacy.subjects!.subjectFor(phone) : null;
+      await infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: { ...ev, subjectId } }]);
+    }),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   infra.logger.info({ port }, 'permit-ingest listening');
