@@ -4,8 +4,10 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startInfra, type Followed, type Infra } from '@sicantik/kafka';
 import { opsRouter } from '@sicantik/observability';
+import { privacySettings, privacyEnv, startPrivacy, type Privacy } from '@sicantik/privacy';
+import { z } from 'zod';
 import type { PrivacyRequestRecorded } from '@sicantik/schemas';
-import { readDecoded, stack, uniq, waitFor } from '../../../../test/support';
+import { PRIVACY_TEST_ENV, readDecoded, stack, uniq, waitFor } from '../../../../test/support';
 import type { PrivacyRequests } from '../domain/privacyRequests';
 import { createApp } from './http';
 import { ACCESS_NOT_YET, followPrivacyRequests, type PrivacyDeps } from './privacy';
@@ -20,18 +22,18 @@ const t0 = Date.parse('2026-12-07T03:00:00Z');
 const H = 3_600_000;
 
 describe('privacy admin API (real HTTP and Kafka)', () => {
-  let infra: Infra; let prefix: string;
+  let infra: Infra; let prefix: string; let core: Privacy;
   let log = '';
   let now = t0;
   const running: { server: Server; followed: Followed }[] = [];
 
   /** A tracker's HTTP edge (projection role) with its own view of privacy.requests, as main.ts wires it. */
-  async function tracker(ids: string[]): Promise<{ url: string; requests: PrivacyRequests }> {
+  async function tracker(ids: string[], erase = false): Promise<{ url: string; requests: PrivacyRequests }> {
     const requests: PrivacyRequests = new Map();
     const followed = await followPrivacyRequests({ infra, groupPrefix: prefix, requests });
     const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { log += String(chunk); cb(); } }));
     const privacy: PrivacyDeps = {
-      adminToken: ADMIN, now: () => now, newRequestId: () => ids.shift()!, requests, logger,
+      adminToken: ADMIN, now: () => now, newRequestId: () => ids.shift()!, requests, logger, ...(erase ? { eraser: core.subjects! } : {}),
       publish: (r) => infra.producer.send([{ topic: 'privacy.requests', key: r.requestId, value: r }]),
     };
     const app = createApp({ role: 'projection', ops: opsRouter(infra.metrics, []), logger, statsApiToken: 'it-stats-token-0000001', projection: {} as never, decisions: {} as never, privacy });
@@ -49,9 +51,11 @@ describe('privacy admin API (real HTTP and Kafka)', () => {
     infra = await startInfra('delivery-tracker', {
       SERVICE_INSTANCE: 'it', LOG_LEVEL: 'silent', KAFKA_BROKERS: stack.brokers, SCHEMA_REGISTRY_URL: stack.registryUrl,
       TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: 2, TOPIC_REPLICATION_FACTOR: 1,
-    }, ['privacy.requests']);
+    }, ['privacy.requests', 'subject.keys', 'subject.index']);
+    core = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(z.object(privacyEnv).parse(PRIVACY_TEST_ENV)), topicPrefix: prefix, service: 'delivery-tracker', instance: 'it', nudge: false });
   });
   afterAll(async () => {
+    await core?.close();
     for (const r of running) { await new Promise((res) => r.server.close(res)); await r.followed.stop(); }
     await infra?.close();
   });
@@ -101,5 +105,22 @@ describe('privacy admin API (real HTTP and Kafka)', () => {
     // The log names the request and a masked number only.
     expect(log).toContain('"contact":"+628******7890"');
     expect(log).not.toMatch(/81234567890/);
+  });
+
+  it('an erasure with the privacy core: the subject\'s key and index entry are tombstoned, the request DONE with the subject; an unknown number NO_SUBJECT; the number then starts a new subject', async () => {
+    const { url } = await tracker(['req-e-2', 'req-e-3'], true);
+    now = t0;
+    const subject = await core.subjects!.subjectFor('+6281299990001');
+    const done = await post(`${url}/v1/privacy/erasure`, { phone: '0812-9999-0001' });
+    const none = await post(`${url}/v1/privacy/erasure`, { phone: '0812-9999-0002' });
+    expect([done.status, done.body.status, none.status, none.body.status, core.ring.state(subject), core.subjects!.lookup('+6281299990001')]).toEqual([202, 'DONE', 202, 'NO_SUBJECT', 'erased', null]);
+    const seen: PrivacyRequestRecorded[] = [];
+    const { consumer, untilCaughtUp } = await readDecoded({ kafka: infra.kafka, codec: infra.codec, groupPrefix: prefix, topic: 'privacy.requests', onValue: (v) => seen.push(v) });
+    await untilCaughtUp(); await consumer.disconnect();
+    expect(seen.filter((r) => r.requestId.startsWith('req-e-')).sort((a, b) => a.requestId.localeCompare(b.requestId)).map((r) => [r.requestId, r.status, r.subjectId, r.deadline - r.receivedAt])).toEqual([
+      ['req-e-2', 'RECEIVED', null, 72 * H], ['req-e-2', 'DONE', subject, 72 * H], ['req-e-3', 'RECEIVED', null, 72 * H], ['req-e-3', 'NO_SUBJECT', null, 72 * H],
+    ]);
+    const again = await core.subjects!.subjectFor('+6281299990001');
+    expect([again === subject, core.ring.state(again)]).toEqual([false, 'live']);
   });
 });
