@@ -83,6 +83,26 @@ describe('batch consumer loop against a real broker', () => {
     await waitFor(async () => batches.length > 0, { what: 'the new record after the restart' });
     expect(batches.flatMap((b) => b.ids)).toEqual([`${group}-late`]);
   });
+  it('a tombstone goes to onTombstone when it is given (neither the handler nor the DLQ), in its place between the records of its key', async () => {
+    const group = uniq('g-');
+    const key = `${group}-key`;
+    const seen: string[] = [];
+    const tombstones: { key: string | null; topic: string }[] = [];
+    const c = await runBatchConsumer({ kafka, codec, groupId: group, producer, logger: silentLogger(), metrics, fromBeginning: true,
+      handlers: { 'contact.events': (async ({ records }: RecordBatch<'contact.events'>) => { for (const r of records) if (r.key === key) seen.push(`${r.value.eventId}@${r.offset}`); }) as never },
+      onTombstone: (t) => { if (t.key === key) tombstones.push({ key: `${t.key}@${t.offset}`, topic: t.topic }); } });
+    running.push(c);
+    await producer.send([{ topic: 'contact.events', key, value: contact('before', 'x') }]);
+    await producer.sendTombstones([{ topic: 'contact.events', key }]);
+    await producer.send([{ topic: 'contact.events', key, value: contact('after', 'x') }]);
+    await waitFor(async () => seen.length >= 2 && tombstones.length >= 1, { what: 'both records and the tombstone' });
+    const offsets = [...seen.map((x) => Number(x.split('@')[1])), Number(tombstones[0]!.key!.split('@')[1])];
+    expect(seen.map((x) => x.split('@')[0])).toEqual(['before', 'after']);
+    expect(tombstones.map((t) => t.topic)).toEqual(['contact.events']);
+    expect(offsets[0]! + 1).toBe(offsets[2]); // the tombstone between them
+    expect(offsets[2]! + 1).toBe(offsets[1]);
+    await c.stop(); running.splice(running.indexOf(c), 1);
+  });
 });
 
 ////////// Bounded retries of unknown errors, and deferred records (not-before), each test on

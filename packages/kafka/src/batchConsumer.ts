@@ -116,6 +116,13 @@ export interface BatchConsumerOptions {
    * within this time after its `until`.
    */
   maxWaitMs?: number;
+  /**
+   * Tombstones (null values: a key erased from a compacted topic). Without this option a
+   * tombstone is dead-lettered (reason TOMBSTONE); with it each one is handed here and
+   * counts as done with its chunk. Called when the chunk is decoded, before the handler
+   * sees the chunk's records, and again if the chunk is retried: make it idempotent.
+   */
+  onTombstone?(t: { topic: TopicName; partition: number; offset: string; key: string | null }): Promise<void> | void;
 }
 
 export interface RunningBatchConsumer { stop(): Promise<void> }
@@ -240,6 +247,10 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
     const poison: DeadLetter[] = [];
     for (const message of messages) {
       try {
+        if (!message.value && opts.onTombstone) {
+          await opts.onTombstone({ topic: logical, partition, offset: message.offset, key: message.key?.toString() ?? null });
+          continue;
+        }
         if (!message.value) throw Object.assign(new Error('record has no value (tombstone)'), { retriable: false, code: 'TOMBSTONE' });
         const value = await codec.decode(logical, message.value);
         const headers: Record<string, string> = {};
