@@ -21,8 +21,8 @@ const clock = clockFromEnv();
 // (Kafka producer, no database, no consumer), `projection` the consumer, MongoDB and the
 // statistics API only, `all` both. Every role serves /healthz, /readyz and /metrics.
 
-const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests'];
-const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events'];
+const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests', 'subject.keys', 'subject.index'];
+const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events', 'subject.keys', 'subject.index'];
 
 /** The webhook side: verifies, writes what it received to delivery.status / contact.events, answers. */
 function receiver(cfg: Config, infra: Infra, subjects: SubjectRegistry): WebhookDeps {

@@ -18,7 +18,7 @@ const clock = clockFromEnv();
 // commands of partition p are handled by the owner of p (co-partitioned assignment).
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands']);
+  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands', 'subject.keys', 'subject.index']);
   // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
   const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'notification-planner', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics, producer, codec, kafka, admin } = infra;

@@ -11,7 +11,7 @@ import { privacySettings, startPrivacy } from '@sicantik/privacy';
 ////////// Composition root: the only place that reads config and builds clients
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('permit-ingest', cfg, ['permit.events']);
+  const infra = await startInfra('permit-ingest', cfg, ['permit.events', 'subject.keys', 'subject.index']);
   // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
   const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'permit-ingest', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });

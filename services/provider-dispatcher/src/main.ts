@@ -32,7 +32,7 @@ async function main() {
   if (chain.length === 0) throw new Error(`no provider of PROVIDER_CHAIN (${cfg.PROVIDER_CHAIN.join(', ')}) is configured; set a provider's credentials (docs/providers.md)`);
   const routing = { chain, optInRequired: new Set<ProviderName>(cfg.OPT_IN_REQUIRED) };
 
-  const infra = await startInfra('provider-dispatcher', cfg, [...new Set([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events' as const, ...(cfg.RECONCILE === 'on' ? RECONCILER_TOPICS : [])])]);
+  const infra = await startInfra('provider-dispatcher', cfg, [...new Set([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events' as const, 'subject.keys' as const, 'subject.index' as const, ...(cfg.RECONCILE === 'on' ? RECONCILER_TOPICS : [])])]);
   // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook).
   const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'provider-dispatcher', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: false });
   const { logger, metrics, kafka, admin, codec } = infra;

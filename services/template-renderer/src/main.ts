@@ -13,7 +13,7 @@ const clock = clockFromEnv();
 ////////// Composition root
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('template-renderer', cfg, ['template.events', 'notification.requests', 'notification.rendered']);
+  const infra = await startInfra('template-renderer', cfg, ['template.events', 'notification.requests', 'notification.rendered', 'subject.keys', 'subject.index']);
   // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook).
   const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'template-renderer', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: false });
   const { logger, metrics, producer } = infra;

@@ -96,6 +96,9 @@ export type Input =
   /** A rebalance: the partitions owned now (their ledgers are restored by the adapter: PartitionLedger.restore). */
   | { kind: 'assigned'; owned: readonly number[] };
 
+/** What a personal field reads as once its subject's key is erased (@sicantik/privacy's ERASED). */
+export const ERASED_FIELD = '[erased]';
+
 type ResultStatus = DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH' | 'SKIPPED_STALE' | 'WAITING';
 export interface DispatchResult {
   notificationId: string; status: ResultStatus; sent: boolean; provider: string | null; routeReason: string | null;
@@ -296,6 +299,11 @@ function claimRound(state: DispatchState, b: Batch, attempts: Pending[], t: numb
   const used = (p: ProviderName) => b.ledger.usedToday(p, t) + (grantedNow.get(p) ?? 0);
   for (const a of attempts) {
     const { n } = a.job;
+    if (n.recipient.phone === ERASED_FIELD) {
+      // The recipient's key is erased (issue 16): the number is unreadable, nothing is sent, and that is final.
+      record(b, n, dispatchRecord(n, 'SUBJECT_ERASED', a.next.attempt - 1, NONE_PROVIDER, t, { reason: 'the recipient\'s personal data was erased', routeReason: 'SUBJECT_ERASED' }));
+      continue;
+    }
     const contact = state.contacts.of(n.recipient.phone);
     const gate = earliestSendAt(policy.sendRules, { notification: n, contact, attempt: a.next.attempt, now: t });
     if (gate.kind === 'wait') {

@@ -51,7 +51,7 @@ interface LedgerEntry {
 }
 
 /** The statuses after which nothing is ever sent for the notification (a replay or a retry record only re-emits or skips). */
-export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED']);
+export const FINAL_STATUSES: ReadonlySet<DispatchStatus> = new Set<DispatchStatus>(['ACCEPTED', 'FAILED', 'IN_DOUBT', 'SKIPPED', 'SUBJECT_ERASED']);
 export const isFinal = (e: LedgerEntry): boolean => FINAL_STATUSES.has(e.status);
 /** Statuses that count against a provider's daily quota: the message was or may have been accepted. */
 const COUNTS = new Set<LedgerStatus>(['SENDING', 'IN_DOUBT', 'ACCEPTED']);
@@ -104,6 +104,8 @@ export function dispatchRecord(
     scenario: n.scenario,
     templateCode: n.templateCode,
     recipientKind: n.recipient.kind,
+    // The recipient's subject (issue 16): its key encrypts the record's provider message id.
+    subjectId: n.recipient.subjectId ?? null,
     provider,
     status,
     providerMessageId: null,
