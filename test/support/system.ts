@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { privacyEnv, privacySettings, startPrivacy } from '@sicantik/privacy';
 import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
+import { z } from 'zod';
 import { PRIVACY_TEST_ENV, freePort, freePorts, stack, uniq, waitFor } from './index';
 
 ////////// Runs the five services and the provider simulator as separate processes
@@ -18,10 +20,23 @@ export const AUTH = {
   admin: { Authorization: `Bearer ${TOKENS.admin}` },
 };
 
-/** Follows topics of a running system from the beginning, decoding each record; returns a stop function. */
+/**
+ * A codec for a running system's topics that reads personal fields as its services do:
+ * with a key ring of the test keys (PRIVACY_TEST_ENV). Close it after.
+ */
+export async function systemCodec(sys: Pick<System, 'prefix'>): Promise<{ codec: SchemaCodec; close(): Promise<void> }> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-keys-'), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+  const privacy = await startPrivacy({ kafka, admin, codec, settings: privacySettings(z.object(privacyEnv).parse(PRIVACY_TEST_ENV)), topicPrefix: sys.prefix, service: 'e2e-reader', instance: uniq(''), registry: false, nudge: false });
+  return { codec, close: async () => { await privacy.close(); await admin.disconnect(); } };
+}
+
+/** Follows topics of a running system from the beginning, decoding each record (personal fields decrypted); returns a stop function. */
 export async function readTopics<T extends TopicName>(sys: System, topics: T[], onRecord: <K extends T>(topic: K, value: TopicValues[K]) => void): Promise<() => Promise<void>> {
   const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-reader-'), logLevel: logLevel.NOTHING });
-  const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+  const { codec, close } = await systemCodec(sys);
   const consumer = kafka.consumer({ groupId: uniq('e2e-reader-') });
   await consumer.connect();
   await consumer.subscribe({ topics: topics.map((t) => `${sys.prefix}${t}`), fromBeginning: true });
@@ -29,7 +44,7 @@ export async function readTopics<T extends TopicName>(sys: System, topics: T[], 
     const logical = topic.slice(sys.prefix.length) as T;
     onRecord(logical, await codec.decode(logical, message.value!));
   } });
-  return () => consumer.disconnect();
+  return async () => { await consumer.disconnect(); await close(); };
 }
 
 export interface System {
