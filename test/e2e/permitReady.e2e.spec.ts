@@ -84,7 +84,9 @@ describe('permit_ready end to end', () => {
     const rendered = (await codec.decode('notification.rendered', raw.find((m) => m.topic.endsWith('notification.rendered'))!.value)) as NotificationRendered;
     expect(rendered.outcome).toBe('RENDERED');
     expect(rendered.text).toBe(expectedText);
-    expect(rendered.recipient).toEqual({ kind: 'APPLICANT', id: reg, name: 'Budi Sembiring', phone: '+6281234567890' });
+    expect(rendered.recipient).toEqual({ kind: 'APPLICANT', id: reg, name: 'Budi Sembiring', phone: '+6281234567890', subjectId: expect.any(String) });
+    // On the wire the personal fields are encrypted with the applicant's key (issue 16): no name, number or text in the bytes.
+    for (const m of raw) expect([m.topic, /Budi|81234567890|Izin Anda/.test(m.value.toString('latin1'))]).toEqual([m.topic, false]);
   });
 
   it('tracks the signed status webhooks: the statistics count the message sent and delivered', async () => {

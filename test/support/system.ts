@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { compactionLagConfig, ensureTopics } from '@sicantik/kafka';
 import { privacyEnv, privacySettings, startPrivacy } from '@sicantik/privacy';
-import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
+import { SchemaCodec, TOPIC_NAMES, TOPICS, type TopicName, type TopicValues } from '@sicantik/schemas';
 import { z } from 'zod';
 import { PRIVACY_TEST_ENV, freePort, freePorts, stack, uniq, waitFor } from './index';
 
@@ -95,6 +96,32 @@ export interface SystemOptions {
   envFor?: (urls: { simUrl: string; receiverUrl: string }) => Record<string, string>;
   /** Services given an OPS_PORT of their own (e.g. the dispatcher's admin API), at System.opsUrls[name]. */
   opsPorts?: string[];
+  /**
+   * Every compacted topic compacts a superseded or tombstoned key away within about this
+   * many milliseconds (plus the broker cleaner's back-off) instead of the catalogue's hours:
+   * erasure tests see compaction run.
+   */
+  compactionLagMs?: number;
+}
+
+/**
+ * Creates the system's topics before its services start (they would otherwise all create
+ * them at once); with `compactionLagMs`, the compacted ones compact within that time.
+ */
+async function createTopics(prefix: string, partitions: number, compactionLagMs: number | undefined): Promise<void> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-topics-'), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (compactionLagMs) {
+      const compacted = TOPIC_NAMES.filter((n) => TOPICS[n].compacted);
+      await admin.createTopics({ waitForLeaders: true, topics: compacted.map((n) => ({
+        topic: `${prefix}${n}`, numPartitions: TOPICS[n].copartitioned ? partitions : 1, replicationFactor: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.001' }, ...compactionLagConfig(compactionLagMs)],
+      })) });
+    }
+    await ensureTopics(admin, { prefix, partitions, replicationFactor: 1 });
+  } finally { await admin.disconnect(); }
 }
 
 export async function startSystem(extraEnv: Record<string, string> = {}, opts: SystemOptions = {}): Promise<System> {
@@ -142,6 +169,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     'template-renderer': { HTTP_PORT: String(rendererPort) },
   };
   opsNames.forEach((n, i) => { perService[n] = { ...perService[n], OPS_PORT: String(opsPorts[i]) }; });
+  await createTopics(env.TOPIC_PREFIX!, Number(env.TOPIC_PARTITIONS), opts.compactionLagMs);
   const procs = new Map<string, ChildProcess>();
   /** How each instance was started, for restart. */
   const launched = new Map<string, { name: string; dir: string; over: Record<string, string> }>();
