@@ -10,8 +10,8 @@ export interface Needle { label: string; pattern: RegExp }
 export interface Finding { file: string; line: number; needle: string; text: string }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** Not inside a longer run of letters or digits (hex ids, other numbers). */
-const alone = (p: string) => `(?<![0-9A-Za-z])(?:${p})(?![0-9A-Za-z])`;
+/** Not inside a longer run of letters or digits (hex ids, other numbers), nor the fraction of a decimal number (0.0885…). */
+const alone = (p: string) => `(?<![0-9A-Za-z]|[0-9][.,])(?:${p})(?![0-9A-Za-z])`;
 
 /** The three forms of an Indonesian number: E.164 (+62812…), national (0812…) and digits only (62812…). */
 export function phoneForms(e164: string): string[] {
