@@ -8,6 +8,7 @@ import { configSchema as dispatcherConfig } from '../../services/provider-dispat
 import { configSchema as rendererConfig } from '../../services/template-renderer/src/config';
 import { cliEnv as plannerCli } from '../../services/notification-planner/src/cli';
 import { cliEnv as dispatcherCli } from '../../services/provider-dispatcher/src/cli';
+import { cliEnv as privacyCli } from '../../packages/privacy/src/cli';
 import { documentFiles, repoContext, type Doc, type DocsContext } from './docs';
 
 ////////// This repository's documents, and what the code says exists (for test/docs.*.spec.ts).
@@ -21,8 +22,8 @@ export const SERVICE_CONFIGS = {
 };
 
 export const repoDocsContext = (): DocsContext => repoContext(ROOT, {
-  // The services' settings, and the operator CLIs' own (the URL of the API they call).
-  schemas: [...Object.values(SERVICE_CONFIGS), plannerCli, dispatcherCli],
+  // The services' settings, and the operator CLIs' own (the URL of the API they call; the privacy keys).
+  schemas: [...Object.values(SERVICE_CONFIGS), plannerCli, dispatcherCli, privacyCli],
   providerVariables: Object.values(PROVIDER_ADAPTERS).flatMap((a) => [...a.envVars.send, ...a.envVars.receive]),
 });
 

@@ -21,16 +21,33 @@ Settings (environment): PRIVACY_MASTER_KEYS, PRIVACY_INDEX_KEY, KAFKA_BROKERS,
 SCHEMA_REGISTRY_URL, TOPIC_PREFIX (packages/privacy/README.md).
 `;
 
-export async function main(argv: readonly string[], env: Record<string, string | undefined> = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+/** The CLI's settings: the common ones and the privacy keys. */
+export const cliEnv = z.object({ ...baseEnv, ...privacyEnv });
+
+/**
+ * Runs the CLI on process.argv-style arguments (node, script, command, ...); returns the
+ * exit code. A failure (bad settings, Kafka unreachable) is written to `err`, code 1.
+ */
+export async function main(argv: readonly string[], env: Record<string, string | undefined> = process.env, out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  try {
+    return await run(argv.slice(2), env, out);
+  } catch (e) {
+    err(`sicantik-privacy: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+async function run(argv: readonly string[], env: Record<string, string | undefined>, out: (s: string) => void): Promise<number> {
   const cmd = argv[0];
-  if (!cmd || cmd === '--help' || cmd === '-h') { out(USAGE); return cmd ? 0 : 2; }
+  if (argv.some((a) => a === '--help' || a === '-h')) { out(USAGE); return 0; }
+  if (!cmd) { out(USAGE); return 2; }
   if (cmd === 'generate-keys') {
     const k = generatePrivacyEnv();
     out(`PRIVACY_MASTER_KEYS=${k.PRIVACY_MASTER_KEYS}\nPRIVACY_INDEX_KEY=${k.PRIVACY_INDEX_KEY}\n`);
     return 0;
   }
   if (cmd !== 'rewrap') { out(`unknown command ${cmd}\n\n${USAGE}`); return 2; }
-  const cfg = loadConfig(z.object({ ...baseEnv, ...privacyEnv }), env);
+  const cfg = loadConfig(cliEnv, env);
   const settings = privacySettings(cfg);
   const logger = createLogger('privacy-cli', { level: cfg.LOG_LEVEL, instance: cfg.SERVICE_INSTANCE });
   const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'sicantik-privacy-cli', logger });
@@ -52,9 +69,4 @@ export async function main(argv: readonly string[], env: Record<string, string |
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`sicantik-privacy: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) void main(process.argv).then((code) => process.exit(code));

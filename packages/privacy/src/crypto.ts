@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { PermanentError } from '@sicantik/core';
 import type { MasterKey } from './settings';
 
@@ -16,26 +16,40 @@ export const isEncrypted = (v: unknown): v is string => typeof v === 'string' &&
 const IV = 12;
 const TAG = 16;
 
-/** A subject's data key, ready for the cipher (a KeyObject: no key import per field). */
-export type DataKey = KeyObject;
-export const dataKeyOf = (raw: Buffer): DataKey => createSecretKey(raw);
+/**
+ * A subject's data key, ready for the cipher (its 32 bytes, a private copy: node's cipher takes
+ * a Buffer faster than a KeyObject).
+ */
+export type DataKey = Buffer;
+export const dataKeyOf = (raw: Buffer): DataKey => Buffer.from(raw);
 export const newDataKeyBytes = (): Buffer => randomBytes(32);
 
+// IVs are cut from a pool of random bytes (one randomBytes call per 512 IVs, not per field):
+// random 96-bit IVs either way, at a tenth of the cost.
+let ivPool = Buffer.alloc(0);
+let ivPos = 0;
+function nextIv(): Buffer {
+  if (ivPos + IV > ivPool.length) { ivPool = randomBytes(IV * 512); ivPos = 0; }
+  const iv = ivPool.subarray(ivPos, ivPos + IV);
+  ivPos += IV;
+  return iv;
+}
+
 /** Encrypts one field with the subject's key; the subject id is the associated data. */
-export function encryptField(key: DataKey, subjectId: string, plaintext: string): string {
-  const iv = randomBytes(IV);
+export function encryptField(key: DataKey, subjectId: string | Buffer, plaintext: string): string {
+  const iv = nextIv();
   const c = createCipheriv('aes-256-gcm', key, iv);
-  c.setAAD(Buffer.from(subjectId, 'utf8'));
+  c.setAAD(typeof subjectId === 'string' ? Buffer.from(subjectId, 'utf8') : subjectId);
   const body = Buffer.concat([iv, c.update(plaintext, 'utf8'), c.final(), c.getAuthTag()]);
   return FIELD_PREFIX + body.toString('base64url');
 }
 
 /** Decrypts a field written by encryptField; a changed byte, another key or another subject id throws (PermanentError TAMPERED). */
-export function decryptField(key: DataKey, subjectId: string, field: string): string {
+export function decryptField(key: DataKey, subjectId: string | Buffer, field: string): string {
   const body = Buffer.from(field.slice(FIELD_PREFIX.length), 'base64url');
   if (body.length < IV + TAG) throw new PermanentError('encrypted personal field is too short', 'TAMPERED');
   const d = createDecipheriv('aes-256-gcm', key, body.subarray(0, IV));
-  d.setAAD(Buffer.from(subjectId, 'utf8'));
+  d.setAAD(typeof subjectId === 'string' ? Buffer.from(subjectId, 'utf8') : subjectId);
   d.setAuthTag(body.subarray(body.length - TAG));
   try {
     return Buffer.concat([d.update(body.subarray(IV, body.length - TAG)), d.final()]).toString('utf8');

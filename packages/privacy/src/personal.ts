@@ -36,7 +36,20 @@ export class PersonalData implements PersonalDataHook {
     const s = subjectOf(topic, value);
     if (!s) return value;
     const key = this.keys.keyOf(s);
-    if (key) return mapPersonalFields(topic, value, (f) => (isEncrypted(f) || isErased(f) ? f : encryptField(key, s, f)));
+    if (key) {
+      // A text that occurs in several fields of one record (the name in the recipient, the
+      // parameters and each provider's parameters) is encrypted once and its ciphertext
+      // reused there: it only shows that those fields are equal, which the record's shape
+      // already says.
+      const aad = Buffer.from(s, 'utf8');
+      const done = new Map<string, string>();
+      return mapPersonalFields(topic, value, (f) => {
+        if (isEncrypted(f) || isErased(f)) return f;
+        let c = done.get(f);
+        if (c === undefined) { c = encryptField(key, aad, f); done.set(f, c); }
+        return c;
+      });
+    }
     if (this.keys.state(s) === 'unknown') throw new TransientError(`the key of subject ${s} is not in memory yet (call prepare() before encode)`);
     return mapPersonalFields(topic, value, () => ERASED);
   }
@@ -45,7 +58,16 @@ export class PersonalData implements PersonalDataHook {
     const s = subjectOf(topic, value);
     if (!s) return value;
     const key = this.keys.keyOf(s);
-    if (key) return mapPersonalFields(topic, value, (f) => (isEncrypted(f) ? decryptField(key, s, f) : f));
+    if (key) {
+      const aad = Buffer.from(s, 'utf8');
+      const done = new Map<string, string>();
+      return mapPersonalFields(topic, value, (f) => {
+        if (!isEncrypted(f)) return f;
+        let p = done.get(f);
+        if (p === undefined) { p = decryptField(key, aad, f); done.set(f, p); }
+        return p;
+      });
+    }
     if (this.keys.state(s) === 'unknown') return undefined;
     return mapPersonalFields(topic, value, (f) => (isEncrypted(f) ? ERASED : f));
   }

@@ -145,7 +145,7 @@ function randomRecord<T extends TopicName>(topic: T, subjectId: string, texts: s
   for (const s of path.slice(0, -1)) o = o[s] as Record<string, unknown>;
   o[path[path.length - 1]!] = subjectId;
   let i = 0;
-  return mapPersonalFields(topic, v as TopicValues[T], () => texts[i++ % texts.length]!);
+  return mapPersonalFields(topic, v as unknown as TopicValues[T], () => texts[i++ % texts.length]!);
 }
 
 describe('properties', () => {

@@ -1,5 +1,5 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { COMPACTION_NUDGE_MS, compactionNudge } from '@sicantik/kafka';
+import { COMPACTION_NUDGE_MS, compactionNudge, ensureTopics, type TopicLayout } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
 import type { SchemaCodec, SubjectKey } from '@sicantik/schemas';
 import { wrapKey } from './crypto';
@@ -26,6 +26,8 @@ export interface PrivacyDeps {
   registry?: boolean;
   /** Append a nudge to subject.keys and subject.index every COMPACTION_NUDGE_MS so they compact on time when quiet; default true. */
   nudge?: boolean;
+  /** When given, subject.keys and subject.index are created first if missing (else startInfra's topic list must include them). */
+  layout?: TopicLayout;
 }
 
 export interface Privacy {
@@ -38,6 +40,7 @@ export interface Privacy {
 }
 
 export async function startPrivacy(d: PrivacyDeps): Promise<Privacy> {
+  if (d.layout) await ensureTopics(d.admin, d.layout, ['subject.keys', 'subject.index']);
   await d.codec.register(['subject.keys', 'subject.index']);
   const group = (what: string) => `${d.topicPrefix}privacy-${what}-${d.service}-${d.instance}-${process.pid}-${Date.now()}`;
   const ring = await KeyRing.start({ kafka: d.kafka, admin: d.admin, codec: d.codec, masterKeys: d.settings.masterKeys, groupId: group('keys'), logger: d.logger });

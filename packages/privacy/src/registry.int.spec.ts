@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { ensureTopics, followTopic } from '@sicantik/kafka';
+import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
+import { compactionLagConfig, compactionNudge, ensureTopics, followTopic } from '@sicantik/kafka';
 import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
-import { stack, uniq } from '../../../test/support';
+import { stack, uniq, waitFor } from '../../../test/support';
 import { ERASED, isEncrypted } from './crypto';
 import { KeyRing } from './keyring';
 import { rewrapKeys, startPrivacy, type Privacy } from './privacy';
@@ -151,6 +151,33 @@ describe('subjects, erasure and keys against the real broker', () => {
     expect(await d.privacy.ring.resolve(old)).toBe('erased');
     expect(await d.privacy.ring.resolve(fresh)).toBe('live');
     await stop(d);
+  });
+
+  it("after compaction the erased subject's wrapped key and index entry are gone from the topics (only the tombstones' keys stay, until delete.retention.ms)", async () => {
+    const phone = numbers[4]!;
+    const old = await a.privacy.subjects!.subjectFor(phone);
+    const bi = a.privacy.subjects!.blindIndexOf(phone);
+    // The catalogue's rules (packages/kafka compactionLagConfig) at a 4 s lag instead of 24 h.
+    await a.admin.alterConfigs({ validateOnly: false, resources: ['subject.keys', 'subject.index'].map((t) => ({ type: ConfigResourceTypes.TOPIC, name: `${prefix}${t}`, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, ...compactionLagConfig(4000)] })) });
+    expect(await a.privacy.subjects!.erase(phone)).toBe(old);
+    const nudger = a.kafka.producer();
+    await nudger.connect();
+    /** Every value of both topics, from the beginning, as text. */
+    const rawValues = async () => {
+      const out: string[] = [];
+      for (const t of ['subject.keys', 'subject.index'] as const) {
+        await followTopic({ kafka: a.kafka, admin: a.admin, codec: a.codec, topic: t, groupId: uniq(`${prefix}raw-`), onMessage: (v) => { out.push(JSON.stringify(v)); } });
+      }
+      return out;
+    };
+    await waitFor(async () => {
+      await compactionNudge(a.admin, nudger, [`${prefix}subject.keys`, `${prefix}subject.index`]);
+      const all = await rawValues();
+      return !all.some((v) => v.includes(old) || v.includes(bi));
+    }, { timeoutMs: 150_000, intervalMs: 1000, what: "the erased subject's records compacted away" });
+    await nudger.disconnect();
+    // The others are still there.
+    expect((await liveRecords(a, 'subject.index')).size).toBeGreaterThanOrEqual(49);
   });
 
   it('master key rotation: re-wrapped with the new key, data written before still decrypts with the old key removed', async () => {

@@ -46,7 +46,8 @@ export interface SubjectRegistryOptions {
   catchUpTimeoutMs?: number;
 }
 
-type Op = { kind: 'allocate' | 'erase'; blindIndex: string };
+/** `erased`: the subject an erasure found on an earlier attempt (whose commit may have succeeded unanswered). */
+type Op = { kind: 'allocate' | 'erase'; blindIndex: string; erased?: string };
 
 const partitioner = Partitioners.DefaultPartitioner();
 
@@ -92,7 +93,8 @@ export class SubjectRegistry {
   subjectFor(e164: string): Promise<string> {
     const bi = this.blindIndexOf(e164);
     const known = this.index.get(bi);
-    if (known) return Promise.resolve(known);
+    // An entry whose key ring already read the erasure (the index's tombstone is on its way): ask the writer.
+    if (known && this.o.ring.state(known) !== 'erased') return Promise.resolve(known);
     let p = this.inflight.get(bi);
     if (!p) {
       p = this.allocator(this.partitionOf(bi)).run({ kind: 'allocate', blindIndex: bi }).then((s) => s!).finally(() => this.inflight.delete(bi));
@@ -170,7 +172,12 @@ class Allocator {
           this.fresh = true;
         }
         tx = await this.producer.transaction(); // a new producer's first one fences every other writer of this id
-        if (this.fresh) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
+        // An erasure reads the partition to its end first even while this producer is the writer:
+        // "this number has no subject" must not come from a memory a few milliseconds behind another
+        // instance's allocation (an allocation may return an entry from memory: it is never wrong).
+        // So does an allocation that finds an entry of an erased subject in memory.
+        const stale = (op: Op) => op.kind === 'erase' || o.ring.state(this.r.current(op.blindIndex) ?? '') === 'erased';
+        if (this.fresh || ops.some(stale)) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
         const now = o.now?.() ?? Date.now();
         const results: (string | null)[] = [];
         const index: { key: string; value: Buffer | null; partition: number }[] = [];
@@ -192,8 +199,9 @@ class Allocator {
             decided.set(op.blindIndex, subjectId);
             results.push(subjectId);
           } else {
-            results.push(cur);
+            results.push(cur ?? op.erased ?? null);
             if (!cur) continue;
+            op.erased = cur;
             keys.push({ key: cur, value: null });
             index.push({ key: op.blindIndex, value: null, partition: this.partition });
             local.push(() => { o.ring.forget(cur); this.r.applyLocal(op.blindIndex, null); this.r.stats.erased++; });
@@ -201,7 +209,7 @@ class Allocator {
           }
         }
         if (index.length === 0) { await tx.abort(); return results; }
-        // The key first: a reader that sees the index entry finds the key.
+        // One transaction: read_committed readers see the index entry and the key (or both tombstones) together.
         await tx.sendBatch({ acks: -1, topicMessages: [
           { topic: o.codec.topic('subject.keys'), messages: keys },
           { topic: o.codec.topic('subject.index'), messages: index },
