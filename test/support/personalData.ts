@@ -34,7 +34,7 @@ export function nameNeedle(name: string): Needle {
 }
 
 /** A literal the fixtures write (e.g. "0813-1111-2222"), exactly as written. */
-export const literalNeedle = (s: string): Needle => ({ label: `the literal ${JSON.stringify(s)}`, pattern: new RegExp(alone(escape(s))) });
+const literalNeedle = (s: string): Needle => ({ label: `the literal ${JSON.stringify(s)}`, pattern: new RegExp(alone(escape(s))) });
 
 /**
  * The personal data the end-to-end fixtures use, read from their sources: names given as

@@ -13,7 +13,7 @@ import { answeredRequest, applyPrivacyRequest, openRequests, receivedRequest, re
 // time it was received and its deadline (3 x 24 h); the SRE lists the open ones.
 
 /** What erasure needs from the privacy core (@sicantik/privacy); absent, erasure requests stay open for the operator. */
-export interface SubjectEraser {
+interface SubjectEraser {
   /** Tombstones the number's subject key and blind-index entries; the subject erased, or null when the number has none. */
   erase(e164: string): Promise<string | null>;
 }
