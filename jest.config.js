@@ -10,6 +10,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{packages,services,tools}/**/*.unit.spec.ts', '<rootDir>/test/*.unit.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{packages,services,tools}/**/*.int.spec.ts', '<rootDir>/test/*.int.spec.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'], slowTestThreshold: 120 },
+    // After the e2e tests: no service log line of the run carries a fixture's phone number or name.
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'], slowTestThreshold: 120, globalTeardown: '<rootDir>/test/support/e2eLogCheck.ts' },
   ],
 };

@@ -33,7 +33,7 @@ const phone = (i) => `+62812${String(10_000_000 + i)}`;
 
 const procs = [];
 function start(name, dir, extra) {
-  const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(root, dir), env: { PATH: process.env.PATH, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const p = spawn(process.execPath, ['dist/main.js'], { cwd: path.join(root, dir), env: { PATH: process.env.PATH, PRIVACY_MASTER_KEYS: env.PRIVACY_MASTER_KEYS, PRIVACY_INDEX_KEY: env.PRIVACY_INDEX_KEY, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
   procs.push(p);
   return p;
 }

@@ -8,6 +8,9 @@ const env = {
   KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
   SCHEMA_REGISTRY_URL: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
   MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
+  // Personal data keys every service needs (bench-only keys).
+  PRIVACY_MASTER_KEYS: process.env.PRIVACY_MASTER_KEYS ?? 'bench1:lmzKvF1AAnBDaITIlpeWd5+y+ybNd8NY5YK7rrDc5e0=',
+  PRIVACY_INDEX_KEY: process.env.PRIVACY_INDEX_KEY ?? 'LSIaSPYkGbcTO6k5OxklSrjGEpJOnbT+Ug1gT78XIaU=',
 };
 const freePort = () => new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
 const waitUntil = async (probe, ms = 600_000) => { const end = Date.now() + ms; while (!(await probe())) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 50)); } };

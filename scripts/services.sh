@@ -16,6 +16,9 @@ export INGEST_PORT="${INGEST_PORT:-8090}" TRACKER_PORT="${TRACKER_PORT:-8091}" P
 export INGEST_API_TOKEN="${INGEST_API_TOKEN:-local-ingest-token-0001}"
 export STATS_API_TOKEN="${STATS_API_TOKEN:-local-stats-token-00001}"
 export ADMIN_API_TOKEN="${ADMIN_API_TOKEN:-local-admin-token-00001}"
+# Personal data keys (docs/privacy.md): local demo keys only; production generates its own (npx sicantik-privacy generate-keys).
+export PRIVACY_MASTER_KEYS="${PRIVACY_MASTER_KEYS:-local1:lmzKvF1AAnBDaITIlpeWd5+y+ybNd8NY5YK7rrDc5e0=}"
+export PRIVACY_INDEX_KEY="${PRIVACY_INDEX_KEY:-LSIaSPYkGbcTO6k5OxklSrjGEpJOnbT+Ug1gT78XIaU=}"
 export META_ACCESS_TOKEN="${META_ACCESS_TOKEN:-local-meta-access-token}"
 export META_APP_SECRET="${META_APP_SECRET:-local-meta-app-secret}"
 export META_VERIFY_TOKEN="${META_VERIFY_TOKEN:-local-meta-verify-token}"

@@ -16,7 +16,7 @@ const apps = {
   'permit-ingest': () => createIngestApp(stub),
   'notification-planner': () => createPlannerApp(stub),
   'template-renderer': () => createTemplateAdminApp(stub),
-  'delivery-tracker': () => createTrackerApp(stub),
+  'delivery-tracker': () => createTrackerApp({ ...(stub as object), privacy: stub } as never),
 };
 
 describe('OpenAPI documents match the served routes', () => {

@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventProducer } from '@sicantik/kafka';
 import { SchemaCodec, type NotificationDispatchRecorded } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
-import { freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
+import { PRIVACY_TEST_ENV, freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
 
 ////////// provider-dispatcher (built output, a process) with two providers, killed (SIGKILL)
 // while the simulator is slow to answer, and restarted.
@@ -90,6 +90,7 @@ describe('provider-dispatcher with several providers, killed mid-send', () => {
     const opsPort = await freePort();
     opsUrl = `http://127.0.0.1:${opsPort}`;
     env = {
+      ...PRIVACY_TEST_ENV,
       PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl,
       TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: '3', OPS_PORT: String(opsPort), ADMIN_API_TOKEN: TOKEN,
       META_BASE_URL: `http://127.0.0.1:${simPort}/meta`, META_ACCESS_TOKEN: 'e2e-meta-access-token', META_PHONE_NUMBER_ID: '100000000000001',

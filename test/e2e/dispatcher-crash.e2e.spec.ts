@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventProducer } from '@sicantik/kafka';
 import { SchemaCodec, type NotificationDispatchRecorded } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
-import { freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
+import { PRIVACY_TEST_ENV, freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
 import { FINAL_STATUSES } from '../../services/provider-dispatcher/src/domain/ledger';
 
 ////////// provider-dispatcher killed (SIGKILL) mid-batch and restarted
@@ -66,6 +66,7 @@ describe('provider-dispatcher killed mid-batch', () => {
     const simPort = await freePort();
     server = await new Promise<Server>((resolve) => { const s = app.listen(simPort, '127.0.0.1', () => resolve(s)); });
     env = {
+      ...PRIVACY_TEST_ENV,
       PATH: process.env.PATH ?? '',
       LOG_LEVEL: 'info',
       KAFKA_BROKERS: stack.brokers.join(','),

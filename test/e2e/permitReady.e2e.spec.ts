@@ -1,9 +1,9 @@
 import axios from 'axios';
 import { createHmac } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
+import type { NotificationRendered } from '@sicantik/schemas';
 import { fillSeed, seedTemplate, stack, uniq, waitFor } from '../support';
-import { AUTH, startSystem, type System } from '../support/system';
+import { AUTH, startSystem, systemCodec, type System } from '../support/system';
 
 ////////// permit_ready through all five services, as separate processes, on the real stack
 
@@ -23,7 +23,8 @@ describe('permit_ready end to end', () => {
   const simRequests = async () => (await http.get<SimRequest[]>(`${sys.simUrl}/_sim/requests`)).data;
 
   beforeAll(async () => { sys = await startSystem(); });
-  afterAll(async () => { await sys?.stop(); });
+  const afterCleanup: (() => Promise<void>)[] = [];
+  afterAll(async () => { for (const c of afterCleanup) await c(); await sys?.stop(); });
 
   it('accepts the permit event once and reports a duplicate event id as duplicate', async () => {
     const first = await http.post(`${sys.ingestUrl}/v1/permit-events`, event, { headers: ingestAuth });
@@ -63,7 +64,8 @@ describe('permit_ready end to end', () => {
 
   it('renders the exact seed text onto the rendered topic, and every record is Confluent wire format', async () => {
     const kafka = new Kafka({ brokers: stack.brokers, clientId: 'e2e-reader', logLevel: logLevel.NOTHING });
-    const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+    const { codec, close } = await systemCodec(sys);
+    afterCleanup.push(close);
     const consumer = kafka.consumer({ groupId: uniq('e2e-reader-') });
     const raw: { topic: string; value: Buffer }[] = [];
     await consumer.connect();
@@ -82,7 +84,9 @@ describe('permit_ready end to end', () => {
     const rendered = (await codec.decode('notification.rendered', raw.find((m) => m.topic.endsWith('notification.rendered'))!.value)) as NotificationRendered;
     expect(rendered.outcome).toBe('RENDERED');
     expect(rendered.text).toBe(expectedText);
-    expect(rendered.recipient).toMatchObject({ kind: 'APPLICANT', id: reg, name: 'Budi Sembiring', phone: '+6281234567890' }); // and issue 16's subjectId
+    expect(rendered.recipient).toEqual({ kind: 'APPLICANT', id: reg, name: 'Budi Sembiring', phone: '+6281234567890', subjectId: expect.any(String) });
+    // On the wire the personal fields are encrypted with the applicant's key (issue 16): no name, number or text in the bytes.
+    for (const m of raw) expect([m.topic, /Budi|81234567890|Izin Anda/.test(m.value.toString('latin1'))]).toEqual([m.topic, false]);
   });
 
   it('tracks the signed status webhooks: the statistics count the message sent and delivered', async () => {

@@ -8,7 +8,7 @@ import { SchemaCodec, type DeliveryStatusReported, type NotificationDispatchReco
 import { SECRETS, startHarness, type Harness } from '../../tools/provider-simulator/src/testHarness';
 import { fetchExecutor } from '../../services/provider-dispatcher/src/adapters/http/executor';
 import { ProviderGateway } from '../../services/provider-dispatcher/src/adapters/providers/gateway';
-import { freePort, readDecoded, stack, uniq, waitFor } from '../support';
+import { PRIVACY_TEST_ENV, freePort, readDecoded, stack, uniq, waitFor } from '../support';
 
 ////////// The dispatcher's reconciler killed (SIGKILL) while it holds accepted messages
 // The dispatcher runs as a process (built output). The provider simulator's webhooks are
@@ -54,6 +54,7 @@ describe('reconciler killed while messages await their report', () => {
     };
     gateway = new ProviderGateway({ providers: configuredProviders(providerEnv, { roles: ['send'] }), executor: fetchExecutor, timeoutMs: 5000, breaker: { errorPercent: 50, volume: 1000, windowMs: 10_000, resetMs: 60_000 } });
     env = {
+      ...PRIVACY_TEST_ENV,
       PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl,
       TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: '3', OPS_PORT: String(await freePort()), PROVIDER_CHAIN: 'twilio,fonnte', ...providerEnv,
       RECONCILE_AFTER_MS: String(AFTER_MS), RECONCILE_GIVE_UP_MS: '120000', RECONCILE_LOOKUP_BACKOFF_MS: '500', RECONCILE_TICK_MS: '200', FETCH_MAX_WAIT_MS: '100',

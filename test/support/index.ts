@@ -11,6 +11,15 @@ export const stack = {
   mongoUrl: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
 };
 
+/**
+ * The privacy settings (@sicantik/privacy) every service needs, for tests: fixed test keys
+ * (never used anywhere else).
+ */
+export const PRIVACY_TEST_ENV = {
+  PRIVACY_MASTER_KEYS: 'e2e1:jA4DXKxSq4Nuv4cnwE0FQJPt/nRHHNPSB/1htoxPnAY=',
+  PRIVACY_INDEX_KEY: 'xeNS/ezEe3vaFOCx6cNTi76+VpjkmVe+mP1MNH23i50=',
+};
+
 /** Random names so tests never share topics, groups or databases. */
 export const uniq = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
 

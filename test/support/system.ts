@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { SchemaCodec, type TopicName, type TopicValues } from '@sicantik/schemas';
-import { freePort, freePorts, stack, uniq, waitFor } from './index';
+import { compactionLagConfig, ensureTopics } from '@sicantik/kafka';
+import { privacyEnv, privacySettings, startPrivacy } from '@sicantik/privacy';
+import { SchemaCodec, TOPIC_NAMES, TOPICS, type TopicName, type TopicValues } from '@sicantik/schemas';
+import { z } from 'zod';
+import { PRIVACY_TEST_ENV, freePort, freePorts, stack, uniq, waitFor } from './index';
 
 ////////// Runs the five services and the provider simulator as separate processes
 // (built output, as in production) on random ports, topics and databases.
@@ -18,10 +21,23 @@ export const AUTH = {
   admin: { Authorization: `Bearer ${TOKENS.admin}` },
 };
 
-/** Follows topics of a running system from the beginning, decoding each record; returns a stop function. */
+/**
+ * A codec for a running system's topics that reads personal fields as its services do:
+ * with a key ring of the test keys (PRIVACY_TEST_ENV). Close it after.
+ */
+export async function systemCodec(sys: Pick<System, 'prefix'>): Promise<{ codec: SchemaCodec; close(): Promise<void> }> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-keys-'), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+  const privacy = await startPrivacy({ kafka, admin, codec, settings: privacySettings(z.object(privacyEnv).parse(PRIVACY_TEST_ENV)), topicPrefix: sys.prefix, service: 'e2e-reader', instance: uniq(''), registry: false, nudge: false });
+  return { codec, close: async () => { await privacy.close(); await admin.disconnect(); } };
+}
+
+/** Follows topics of a running system from the beginning, decoding each record (personal fields decrypted); returns a stop function. */
 export async function readTopics<T extends TopicName>(sys: System, topics: T[], onRecord: <K extends T>(topic: K, value: TopicValues[K]) => void): Promise<() => Promise<void>> {
   const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-reader-'), logLevel: logLevel.NOTHING });
-  const codec = new SchemaCodec({ registryUrl: stack.registryUrl, topicPrefix: sys.prefix });
+  const { codec, close } = await systemCodec(sys);
   const consumer = kafka.consumer({ groupId: uniq('e2e-reader-') });
   await consumer.connect();
   await consumer.subscribe({ topics: topics.map((t) => `${sys.prefix}${t}`), fromBeginning: true });
@@ -29,7 +45,7 @@ export async function readTopics<T extends TopicName>(sys: System, topics: T[], 
     const logical = topic.slice(sys.prefix.length) as T;
     onRecord(logical, await codec.decode(logical, message.value!));
   } });
-  return () => consumer.disconnect();
+  return async () => { await consumer.disconnect(); await close(); };
 }
 
 export interface System {
@@ -80,6 +96,34 @@ export interface SystemOptions {
   envFor?: (urls: { simUrl: string; receiverUrl: string }) => Record<string, string>;
   /** Services given an OPS_PORT of their own (e.g. the dispatcher's admin API), at System.opsUrls[name]. */
   opsPorts?: string[];
+  /**
+   * The topics erasure compacts (those with a maxCompactionLagMs in the catalogue:
+   * subject.keys, subject.index) drop a tombstoned key within about this many
+   * milliseconds (plus the broker cleaner's back-off) instead of the catalogue's hours:
+   * erasure tests see compaction run. (Only those: tiny segments on every compacted
+   * topic would cost the shared broker many files.)
+   */
+  compactionLagMs?: number;
+}
+
+/**
+ * Creates the system's topics before its services start (they would otherwise all create
+ * them at once); with `compactionLagMs`, the erasure topics compact within that time.
+ */
+async function createTopics(prefix: string, partitions: number, compactionLagMs: number | undefined): Promise<void> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: uniq('e2e-topics-'), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (compactionLagMs) {
+      const compacted = TOPIC_NAMES.filter((n) => TOPICS[n].compacted && TOPICS[n].maxCompactionLagMs);
+      await admin.createTopics({ waitForLeaders: true, topics: compacted.map((n) => ({
+        topic: `${prefix}${n}`, numPartitions: TOPICS[n].copartitioned ? partitions : 1, replicationFactor: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.001' }, ...compactionLagConfig(compactionLagMs)],
+      })) });
+    }
+    await ensureTopics(admin, { prefix, partitions, replicationFactor: 1 });
+  } finally { await admin.disconnect(); }
 }
 
 export async function startSystem(extraEnv: Record<string, string> = {}, opts: SystemOptions = {}): Promise<System> {
@@ -101,6 +145,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     INGEST_API_TOKEN: TOKENS.ingest,
     STATS_API_TOKEN: TOKENS.stats,
     ADMIN_API_TOKEN: TOKENS.admin,
+    ...PRIVACY_TEST_ENV,
     SCHEDULER_ENABLED: 'false',
     LINK_DASHBOARD: 'https://sicantik.test/dashboard',
     LINK_PERPANJANGAN: 'https://sicantik.test/perpanjangan',
@@ -133,6 +178,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
     'template-renderer': { HTTP_PORT: String(rendererPort) },
   };
   opsNames.forEach((n, i) => { perService[n] = { ...perService[n], OPS_PORT: String(opsPorts[i]) }; });
+  await createTopics(env.TOPIC_PREFIX!, Number(env.TOPIC_PARTITIONS), opts.compactionLagMs);
   const procs = new Map<string, ChildProcess>();
   /** How each instance was started, for restart. */
   const launched = new Map<string, { name: string; dir: string; over: Record<string, string> }>();
@@ -176,7 +222,16 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
       await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({ ok: false }))).ok, { timeoutMs: 90_000, what: `${instance} ready` });
       return url;
     },
-    stop: async () => { await Promise.all([...procs.keys()].map((n) => sys.kill(n))); },
+    stop: async () => {
+      // What each service's /metrics shows at the end goes beside its log: the e2e log check (test/support/e2eLogCheck.ts) searches both.
+      const metricsAt: Record<string, string> = { 'permit-ingest': sys.ingestUrl, 'delivery-tracker': sys.trackerUrl, 'notification-planner': sys.plannerUrl, 'template-renderer': sys.rendererUrl, ...opsUrls };
+      if (opts.trackerRoles) metricsAt['delivery-tracker-receiver'] = sys.receiverUrl;
+      await Promise.all(Object.entries(metricsAt).map(async ([n, url]) => {
+        const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        if (r?.ok) fs.writeFileSync(path.join(logDir, `${n}.metrics`), await r.text());
+      }));
+      await Promise.all([...procs.keys()].map((n) => sys.kill(n)));
+    },
   };
   try {
     for (const url of [`${sys.simUrl}/healthz`, `${sys.ingestUrl}/readyz`, `${sys.trackerUrl}/readyz`, `${sys.receiverUrl}/readyz`, `${sys.plannerUrl}/readyz`, `${sys.rendererUrl}/readyz`]) {

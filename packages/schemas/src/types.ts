@@ -296,6 +296,8 @@ export interface PlannerStateRecord {
   partition: number;
   body: string;
   updatedAt: number;
+  /** Issue 16: the subject whose key encrypts the body (a permit's applicant); absent/null: plaintext. */
+  subjectId?: string | null;
 }
 
 /** An admin command to the owner of one permit.events partition (planner.commands). */

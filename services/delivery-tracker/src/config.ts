@@ -1,5 +1,6 @@
 import { ConfigError, baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { PROVIDER_ADAPTERS, PROVIDER_NAMES, configuredProviders, type Provider } from '@sicantik/providers';
+import { privacyEnv } from '@sicantik/privacy';
 
 /**
  * What one tracker process does (one service, deployed as one or more roles):
@@ -22,6 +23,8 @@ export const retentionDays = z.coerce.number().int().min(0).default(400);
 
 export const configSchema = z.object({
   ...baseEnv,
+  /** PRIVACY_MASTER_KEYS and PRIVACY_INDEX_KEY (@sicantik/privacy): personal fields are encrypted with per-subject keys. */
+  ...privacyEnv,
   TRACKER_ROLE: z.enum(TRACKER_ROLES).default('all'),
   HTTP_PORT: port(8091),
   /** Defaults to TOPIC_PREFIX + 'delivery-tracker-projection', so prefixed deployments never share a group. */
@@ -36,6 +39,11 @@ export const configSchema = z.object({
   RETENTION_SWEEP_MINUTES: z.coerce.number().positive().default(60),
   /** Required by the roles that serve the statistics API (all, projection). */
   STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Bearer token of the privacy admin API (/v1/privacy: access and erasure requests),
+   * served by the roles that serve the statistics API; unset: that API is off.
+   */
+  ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
    * The public base URL the providers call, e.g. https://notif.example.go.id (with a
    * path prefix if the proxy strips one): behind a reverse proxy the URL a provider

@@ -1,7 +1,8 @@
 import { ProviderConfigError } from '@sicantik/providers';
+import { PRIVACY_TEST_ENV } from '../../../test/support';
 import { readConfig } from './config';
 
-const base = { STATS_API_TOKEN: 's'.repeat(16) };
+const base = { STATS_API_TOKEN: 's'.repeat(16), ...PRIVACY_TEST_ENV };
 
 describe('tracker configuration', () => {
   it('reads the providers configured to receive, with the Meta names the deployment already uses', () => {
@@ -25,13 +26,13 @@ describe('tracker configuration', () => {
   });
   it('TRACKER_ROLE: all by default; receiver needs providers but no statistics token; projection needs the token but no provider', () => {
     expect(readConfig({ ...base, TWILIO_AUTH_TOKEN: 't' }).TRACKER_ROLE).toBe('all');
-    const receiver = readConfig({ TRACKER_ROLE: 'receiver', TWILIO_AUTH_TOKEN: 't' });
+    const receiver = readConfig({ ...PRIVACY_TEST_ENV, TRACKER_ROLE: 'receiver', TWILIO_AUTH_TOKEN: 't' });
     expect([receiver.TRACKER_ROLE, receiver.STATS_API_TOKEN, receiver.providers.map((p) => p.name)]).toEqual(['receiver', undefined, ['twilio']]);
-    expect(() => readConfig({ TRACKER_ROLE: 'receiver' })).toThrow(/no provider is configured to receive webhooks/);
+    expect(() => readConfig({ ...PRIVACY_TEST_ENV, TRACKER_ROLE: 'receiver' })).toThrow(/no provider is configured to receive webhooks/);
     const projection = readConfig({ ...base, TRACKER_ROLE: 'projection' });
     expect([projection.TRACKER_ROLE, projection.providers]).toEqual(['projection', []]);
-    expect(() => readConfig({ TRACKER_ROLE: 'projection' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=projection/);
-    expect(() => readConfig({ TWILIO_AUTH_TOKEN: 't' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=all/);
+    expect(() => readConfig({ ...PRIVACY_TEST_ENV, TRACKER_ROLE: 'projection' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=projection/);
+    expect(() => readConfig({ ...PRIVACY_TEST_ENV, TWILIO_AUTH_TOKEN: 't' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=all/);
     expect(() => readConfig({ ...base, TRACKER_ROLE: 'both', TWILIO_AUTH_TOKEN: 't' })).toThrow(/TRACKER_ROLE/);
   });
   it('RETENTION_DAYS: 400 by default, 0 turns it off, never negative; the sweep every 60 minutes by default', () => {

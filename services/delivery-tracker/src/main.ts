@@ -3,12 +3,15 @@ import { clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra, type Infra } from '@sicantik/kafka';
 import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import type { TopicName } from '@sicantik/schemas';
+import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
+import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
 import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
+import { privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -18,23 +21,27 @@ const clock = clockFromEnv();
 // (Kafka producer, no database, no consumer), `projection` the consumer, MongoDB and the
 // statistics API only, `all` both. Every role serves /healthz, /readyz and /metrics.
 
-const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests'];
-const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events'];
+const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests', 'subject.keys', 'subject.index'];
+const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events', 'subject.keys', 'subject.index'];
 
 /** The webhook side: verifies, writes what it received to delivery.status / contact.events, answers. */
-function receiver(cfg: Config, infra: Infra): WebhookDeps {
+function receiver(cfg: Config, infra: Infra, subjects: SubjectRegistry): WebhookDeps {
   const { logger, metrics, producer } = infra;
   return {
     logger, now: () => clock.now(),
     publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
-    publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
+    // Keyed by the sender's subject (found or allocated), never by the number; the value's personal fields are encrypted with its key.
+    publishContacts: async (events) => {
+      const subjectIds = await Promise.all(events.map((e) => subjects.subjectFor(e.phone)));
+      await producer.send(events.map((e, i) => ({ topic: 'contact.events' as const, key: subjectIds[i]!, value: { ...e, subjectId: subjectIds[i]! } })));
+    },
     providers: cfg.providers, ...(cfg.WEBHOOK_PUBLIC_BASE_URL ? { publicBaseUrl: cfg.WEBHOOK_PUBLIC_BASE_URL } : {}),
     onRejected: webhookRejectedCounter(metrics),
   };
 }
 
 /** The projection side: the batch consumer into MongoDB, and what the statistics API reads. */
-async function projection(cfg: Config, infra: Infra) {
+async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry) {
   const { logger, metrics, producer } = infra;
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
   countDbCommands(mongo, metrics);
@@ -76,10 +83,26 @@ async function projection(cfg: Config, infra: Infra) {
   void sweep();
   const sweeping = setInterval(() => void sweep(), cfg.RETENTION_SWEEP_MINUTES * 60_000);
   sweeping.unref();
+  const privacy = await privacyApi(cfg, infra, subjects);
   return {
     logger, projection: notifications, decisions, statsApiToken: cfg.STATS_API_TOKEN!, // readConfig requires it in this role
+    ...(privacy ? { privacy: privacy.deps } : {}),
     check: { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } },
-    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, () => mongo.close(), () => consumer.stop()],
+    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, () => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
+  };
+}
+
+/** The privacy admin API (access and erasure requests) when ADMIN_API_TOKEN is set: it follows privacy.requests for the open ones. */
+async function privacyApi(cfg: Config, infra: Infra, eraser: SubjectRegistry): Promise<{ deps: PrivacyDeps; stop: () => Promise<void> } | undefined> {
+  if (!cfg.ADMIN_API_TOKEN) { infra.logger.info('privacy admin API off (ADMIN_API_TOKEN not set)'); return undefined; }
+  const requests = new Map();
+  const followed = await followPrivacyRequests({ infra, groupPrefix: cfg.TOPIC_PREFIX, requests });
+  return {
+    deps: {
+      adminToken: cfg.ADMIN_API_TOKEN, now: () => clock.now().getTime(), newRequestId: () => randomUUID(), requests, logger: infra.logger, eraser,
+      publish: (r) => infra.producer.send([{ topic: 'privacy.requests', key: r.requestId, value: r }]),
+    },
+    stop: () => followed.stop(),
   };
 }
 
@@ -87,15 +110,18 @@ async function main() {
   const cfg = readConfig();
   const role = cfg.TRACKER_ROLE;
   const infra = await startInfra('delivery-tracker', cfg, role === 'receiver' ? RECEIVED : PROJECTED);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'delivery-tracker', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics } = infra;
-  const proj = role === 'receiver' ? undefined : await projection(cfg, infra);
+  const subjects = privacy.subjects!; // started with registry: true
+  const proj = role === 'receiver' ? undefined : await projection(cfg, infra, subjects);
   const ops = opsRouter(metrics, [...infra.checks, ...(proj ? [proj.check] : [])]);
-  const app = !proj ? createApp({ role: 'receiver', ops, ...receiver(cfg, infra) })
+  const app = !proj ? createApp({ role: 'receiver', ops, ...receiver(cfg, infra, subjects) })
     : role === 'projection' ? createApp({ role, ops, ...proj })
-      : createApp({ ops, ...receiver(cfg, infra), ...proj });
+      : createApp({ ops, ...receiver(cfg, infra, subjects), ...proj });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port, role, webhooks: cfg.providers.map((p) => p.name) }, 'delivery-tracker listening');
-  installShutdown(logger, [() => infra.close(), ...(proj?.close ?? []), () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), ...(proj?.close ?? []), () => new Promise((r) => server.close(r))]);
 }
 
 runService('delivery-tracker', main);

@@ -5,6 +5,7 @@ import { MongoClient, type Db, type Document } from 'mongodb';
 import { ValidationError, clockFromEnv, type Clock } from '@sicantik/core';
 import { baseEnv, loadConfig, z } from '@sicantik/config';
 import { followTopic, startInfra, untilAvailable } from '@sicantik/kafka';
+import { privacyEnv, privacySettings, startPrivacy } from '@sicantik/privacy';
 import type { TopicName } from '@sicantik/schemas';
 import { RebuildFold } from './domain/rebuildFold';
 import { retentionCutoff } from './domain/model';
@@ -27,6 +28,7 @@ const TOPICS = ['notification.requests', 'notification.rendered', 'notification.
 
 const configSchema = z.object({
   ...baseEnv,
+  ...privacyEnv,
   MONGO_DB: z.string().min(1),
   CONSUMER_GROUP: z.string().min(1).optional(),
   RETENTION_DAYS: retentionDays,
@@ -102,8 +104,10 @@ export interface RebuildSummary {
 export async function rebuild(env: NodeJS.ProcessEnv, clock: Clock = clockFromEnv(env)): Promise<RebuildSummary> {
   const cfg = loadConfig(configSchema, env);
   const groupId = cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`;
-  const infra = await startInfra('delivery-tracker-rebuild', cfg, TOPICS);
+  const infra = await startInfra('delivery-tracker-rebuild', cfg, [...TOPICS, 'subject.keys', 'subject.index']);
   const { logger, admin, codec, kafka } = infra;
+  // Personal fields are read as the live tracker reads them (decrypted; an erased subject's as erased).
+  const privacy = await startPrivacy({ kafka, admin, codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'delivery-tracker-rebuild', instance: cfg.SERVICE_INSTANCE, logger, registry: false, nudge: false });
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000 });
   try {
     const db = mongo.db(cfg.MONGO_DB);
@@ -167,6 +171,7 @@ export async function rebuild(env: NodeJS.ProcessEnv, clock: Clock = clockFromEn
     return summary;
   } finally {
     await mongo.close();
+    await privacy.close();
     await infra.close();
   }
 }

@@ -1,6 +1,7 @@
 import { baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { IANAZone } from 'luxon';
 import { parseCountryList } from '@sicantik/core';
+import { privacyEnv } from '@sicantik/privacy';
 import { DEFAULT_HOLIDAYS, parseHolidays } from './domain/holidays';
 import { DEFAULT_URGENCY, parseHours, parseUrgency, parseWorkingHours } from './domain/timing';
 
@@ -13,6 +14,8 @@ const parsed = <T>(parse: (v: string) => T | Error) => (v: string, ctx: z.Refine
 
 export const configSchema = z.object({
   ...baseEnv,
+  /** PRIVACY_MASTER_KEYS and PRIVACY_INDEX_KEY (@sicantik/privacy): personal fields are encrypted with per-subject keys. */
+  ...privacyEnv,
   /** Defaults to TOPIC_PREFIX + 'notification-planner', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
   HTTP_PORT: port(8092),

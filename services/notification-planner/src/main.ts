@@ -8,6 +8,7 @@ import { PlannerMemory } from './adapters/memory';
 import { readConfig } from './config';
 import { holidayMap } from './domain/holidays';
 import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -18,12 +19,14 @@ const clock = clockFromEnv();
 // commands of partition p are handled by the owner of p (co-partitioned assignment).
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands']);
+  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands', 'subject.keys', 'subject.index']);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'notification-planner', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics, producer, codec, kafka, admin } = infra;
   const now = () => clock.now();
   const memory = new PlannerMemory();
   const planner = new Planner({
-    memory, producer, logger, now,
+    memory, producer, logger, now, erased: (subjectId) => privacy.ring.state(subjectId) === 'erased',
     settings: {
       linkDashboard: cfg.LINK_DASHBOARD, linkPerpanjangan: cfg.LINK_PERPANJANGAN, kontakDpmptsp: cfg.KONTAK_DPMPTSP, reminderAfterHours: cfg.REMINDER_AFTER_HOURS,
       templates: cfg.SCENARIO_TEMPLATES, optInRequest: cfg.OPT_IN_REQUEST_ENABLED ? { linkOptIn: cfg.LINK_OPT_IN } : null, allowedCountries: cfg.ALLOWED_COUNTRIES,
@@ -40,7 +43,7 @@ async function main() {
   const started = Date.now();
   const followers = await Promise.all([
     followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
-      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: e.zone ?? null }) }),
+      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: e.zone ?? null, subjectId: e.subjectId ?? null }) }),
     followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
       onMessage: (e) => { if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider); } }),
     followTopic({ kafka, admin, codec, topic: 'planner.state', keepFollowing: true, groupId: group('state'),
@@ -139,10 +142,11 @@ async function main() {
     runSchedule, memory, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
     ops: opsRouter(metrics, infra.checks),
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
+    subjectFor: (e164) => privacy.subjects!.subjectFor(e164),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'notification-planner running');
-  installShutdown(logger, [() => infra.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
 runService('notification-planner', main);

@@ -5,11 +5,15 @@ import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
+import { applicantSubjectPhone } from './domain/subject';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 ////////// Composition root: the only place that reads config and builds clients
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('permit-ingest', cfg, ['permit.events']);
+  const infra = await startInfra('permit-ingest', cfg, ['permit.events', 'subject.keys', 'subject.index']);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'permit-ingest', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
   countDbCommands(mongo, infra.metrics);
   const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB), {
@@ -21,11 +25,16 @@ async function main() {
     logger: infra.logger,
     apiToken: cfg.INGEST_API_TOKEN,
     ops,
-    acceptOnce: (ev) => ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, () => infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }])),
+    // The applicant's subject is found or allocated only for an event that is published (not for a duplicate).
+    acceptOnce: (ev) => ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, async () => {
+      const phone = applicantSubjectPhone(ev);
+      const subjectId = phone ? await privacy.subjects!.subjectFor(phone) : null;
+      await infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: { ...ev, subjectId } }]);
+    }),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   infra.logger.info({ port }, 'permit-ingest listening');
-  installShutdown(infra.logger, [() => infra.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
+  installShutdown(infra.logger, [() => infra.close(), () => privacy.close(), () => mongo.close(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('permit-ingest', main);

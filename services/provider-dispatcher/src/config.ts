@@ -2,6 +2,7 @@ import { baseEnv, loadConfig, z } from '@sicantik/config';
 import { RECONCILE_RETENTION_MS } from '@sicantik/schemas';
 import { PROVIDER_NAMES, isProviderName, type ProviderName } from '@sicantik/providers';
 import { parseQuotas, parseRates, type Rate } from './domain/pacing';
+import { privacyEnv } from '@sicantik/privacy';
 
 ////////// Configuration (the providers' credentials are read by @sicantik/providers: see docs/providers.md)
 
@@ -22,6 +23,8 @@ const rates = (defaults: Readonly<Partial<Record<ProviderName, string>>>) => z.s
 
 export const configSchema = z.object({
   ...baseEnv,
+  /** PRIVACY_MASTER_KEYS and PRIVACY_INDEX_KEY (@sicantik/privacy): personal fields are encrypted with per-subject keys. */
+  ...privacyEnv,
   /** Defaults to TOPIC_PREFIX + 'provider-dispatcher', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),

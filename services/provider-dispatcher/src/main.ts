@@ -13,6 +13,7 @@ import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
 import { effectiveChain, hasOptInGateway } from './domain/routing';
 import type { OperatorDeps } from './adapters/operators';
 import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type ContactFeed } from './adapters/consumer';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -31,7 +32,9 @@ async function main() {
   if (chain.length === 0) throw new Error(`no provider of PROVIDER_CHAIN (${cfg.PROVIDER_CHAIN.join(', ')}) is configured; set a provider's credentials (docs/providers.md)`);
   const routing = { chain, optInRequired: new Set<ProviderName>(cfg.OPT_IN_REQUIRED), unconsented: cfg.UNCONSENTED_OPT_IN_PROVIDERS };
 
-  const infra = await startInfra('provider-dispatcher', cfg, [...new Set([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events' as const, ...(cfg.RECONCILE === 'on' ? RECONCILER_TOPICS : [])])]);
+  const infra = await startInfra('provider-dispatcher', cfg, [...new Set([...DISPATCHER_TOPICS, ...DISPATCHER_OUTPUTS, 'contact.events' as const, 'subject.keys' as const, 'subject.index' as const, ...(cfg.RECONCILE === 'on' ? RECONCILER_TOPICS : [])])]);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook).
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'provider-dispatcher', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: false });
   const { logger, metrics, kafka, admin, codec } = infra;
   if (notConfigured.length) logger.warn({ notConfigured }, 'providers of PROVIDER_CHAIN without credentials are left out');
   if (!hasOptInGateway(routing)) logger.warn({ unconsented: cfg.UNCONSENTED_OPT_IN_PROVIDERS }, cfg.UNCONSENTED_OPT_IN_PROVIDERS === 'hold' ? 'only opt-in providers are configured: notifications to contacts who have not opted in are HELD until they opt in' : 'only opt-in providers are configured and UNCONSENTED_OPT_IN_PROVIDERS=send: contacts who have not opted in are sent to anyway');
@@ -106,7 +109,7 @@ async function main() {
   }
   const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
   logger.info({ opsPort: port, adminApi: !!cfg.ADMIN_API_TOKEN }, 'provider-dispatcher running');
-  installShutdown(logger, [() => infra.close(), async () => reconciler?.stop(), () => dispatcher.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), async () => reconciler?.stop(), () => dispatcher.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('provider-dispatcher', main);

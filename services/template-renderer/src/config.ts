@@ -1,7 +1,10 @@
 import { baseEnv, loadConfig, port, z } from '@sicantik/config';
+import { privacyEnv } from '@sicantik/privacy';
 
 export const configSchema = z.object({
   ...baseEnv,
+  /** PRIVACY_MASTER_KEYS and PRIVACY_INDEX_KEY (@sicantik/privacy): personal fields are encrypted with per-subject keys. */
+  ...privacyEnv,
   /** Defaults to TOPIC_PREFIX + 'template-renderer', so prefixed deployments never share a group. */
   CONSUMER_GROUP: z.string().min(1).optional(),
   HTTP_PORT: port(8093),

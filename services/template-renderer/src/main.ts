@@ -5,6 +5,7 @@ import { createTemplateAdminApp } from './adapters/http';
 import { TemplateStore } from './adapters/templateStore';
 import { readConfig } from './config';
 import { renderRequest } from './domain/renderRequest';
+import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -12,7 +13,9 @@ const clock = clockFromEnv();
 ////////// Composition root
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('template-renderer', cfg, ['template.events', 'notification.requests', 'notification.rendered']);
+  const infra = await startInfra('template-renderer', cfg, ['template.events', 'notification.requests', 'notification.rendered', 'subject.keys', 'subject.index']);
+  // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook).
+  const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'template-renderer', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: false });
   const { logger, metrics, producer } = infra;
   const store = new TemplateStore(infra.kafka, infra.admin, infra.codec, logger);
   await store.start(cfg.SERVICE_INSTANCE);
@@ -38,7 +41,7 @@ async function main() {
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'template-renderer running');
-  installShutdown(logger, [() => infra.close(), () => store.stop(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), () => store.stop(), () => consumer.stop(), () => new Promise((r) => server.close(r))]);
 }
 
 runService('template-renderer', main);

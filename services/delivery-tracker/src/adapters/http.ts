@@ -5,18 +5,22 @@ import { zodIssues } from '@sicantik/config';
 import { DECISIONS } from '../domain/model';
 import type { DecisionProjection } from './projections/decisions';
 import type { NotificationProjection } from './projections/store';
+import { privacyRouter, type PrivacyDeps } from './privacy';
 import { webhookRouter, type WebhookDeps } from './webhooks';
 
-////////// HTTP edge: provider webhooks and the statistics API
-// Which of the two a process serves follows its role (config.ts TRACKER_ROLE): the
-// receiver only the webhooks, the projection only the statistics, `all` both. The ops
-// routes (health, readiness, metrics) are in every role.
+////////// HTTP edge: provider webhooks, the statistics API and the privacy admin API
+// Which of them a process serves follows its role (config.ts TRACKER_ROLE): the
+// receiver only the webhooks, the projection the statistics and privacy APIs (the
+// latter when ADMIN_API_TOKEN is set), `all` every one. The ops routes (health,
+// readiness, metrics) are in every role.
 
 interface StatsDeps {
   logger: WebhookDeps['logger'];
   projection: NotificationProjection;
   decisions: DecisionProjection;
   statsApiToken: string;
+  /** The privacy admin API (privacy.ts), served where the statistics are when set. */
+  privacy?: PrivacyDeps;
 }
 type Ops = { ops: express.Router };
 export type TrackerDeps =
@@ -30,6 +34,7 @@ export function createApp(deps: TrackerDeps): express.Express {
   app.use(deps.ops);
   if (deps.role !== 'projection') app.use('/webhooks', webhookRouter(deps));
   if (deps.role !== 'receiver') app.use('/v1/stats', statsRouter(deps));
+  if (deps.role !== 'receiver' && deps.privacy) app.use('/v1/privacy', privacyRouter(deps.privacy));
   app.use(errorHandler(deps.logger));
   return app;
 }

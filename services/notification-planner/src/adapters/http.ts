@@ -15,6 +15,8 @@ export interface AdminDeps {
   runSchedule(c: { kind: 'DAILY'; date: string } | { kind: 'DOCUMENT_DIGEST'; from: number; to: number }): Promise<RunSummary>;
   memory: PlannerMemory;
   publishDirectory(e: DirectoryEntryUpdated): Promise<void>;
+  /** The person's subject for a number (issue 16): found or allocated. */
+  subjectFor?(e164: string): Promise<string>;
   now(): Date;
   adminToken: string;
   /** Which numbers the directory accepts (the planner's allowed countries). */
@@ -61,10 +63,11 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     const e: DirectoryEntryUpdated = {
       eventId: deterministicId('sicantik.event', 'DirectoryEntryUpdated', id, now.toISOString()), occurredAt: now.getTime(), correlationId: `admin:${id}`, causationId: null,
       entryId: id, role: p.data.role, name: p.data.name, phone: phone.e164, jenisIzin: p.data.jenisIzin, active: p.data.active, zone: p.data.zone,
+      subjectId: deps.subjectFor ? await deps.subjectFor(phone.e164) : null,
     };
     await deps.publishDirectory(e);
     // Applied here too, so the caller can rely on it at once; the topic stays the source of truth.
-    deps.memory.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: p.data.zone });
+    deps.memory.putDirectory({ id, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: p.data.zone, subjectId: e.subjectId ?? null });
     res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active, zone: p.data.zone });
   });
   // Opt-in state of a number as the planner sees it (from contact.events).

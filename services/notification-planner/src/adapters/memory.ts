@@ -51,7 +51,9 @@ export class PlannerMemory {
   applyChangelog(r: PlannerStateRecord, offset: string): void {
     this.applied.set(r.partition, BigInt(offset));
     if (r.kind === 'PERMIT') {
-      if (!this.owned.has(r.partition)) this.permits.set(r.key, { partition: r.partition, rec: JSON.parse(r.body) as PermitRecord });
+      // A body that is not JSON is a permit whose applicant was erased (its body reads as the erased marker): the planner forgets it.
+      if (!r.body.startsWith('{')) { if (!this.owned.has(r.partition)) this.permits.delete(r.key); }
+      else if (!this.owned.has(r.partition)) this.permits.set(r.key, { partition: r.partition, rec: JSON.parse(r.body) as PermitRecord });
     } else if (r.kind === 'RUN') {
       if (!this.runs.has(r.key)) this.runs.set(r.key, JSON.parse(r.body) as { at: number; cause?: string });
     } else {

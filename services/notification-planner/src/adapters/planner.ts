@@ -41,6 +41,8 @@ export interface PlannerDeps {
   settings: PlannerSettings;
   logger: Logger;
   now(): Date;
+  /** Whether a subject's key is erased (issue 16): a request for it is SKIPPED with SUBJECT_ERASED, not planned. */
+  erased?(subjectId: string): boolean;
 }
 
 /** Claims as one batch sees them: a permit's (in its draft record) or the global ones (staff digests). */
@@ -72,6 +74,11 @@ export class Planner {
       if (d.kind === 'planned') {
         const r = d.request;
         const base = { correlationId: r.correlationId, causationId: r.causationId, scenario: r.scenario, pendaftaran_id: r.pendaftaran_id, notificationId: r.notificationId, recipientKind: r.recipient.kind, recipientId: r.recipient.id };
+        if (r.recipient.subjectId && this.d.erased?.(r.recipient.subjectId)) {
+          records.push({ ...base, eventId: deterministicId('sicantik.event', 'PlannerDecisionRecorded', r.notificationId, 'SUBJECT_ERASED', r.causationId ?? ''), occurredAt: cause.occurredAt, decision: 'SKIPPED', reason: 'the recipient\'s personal data was erased', reasonCode: 'SUBJECT_ERASED' });
+          summary.skipped++;
+          continue;
+        }
         const view = claims(d);
         const claimedBy = view.get(r.notificationId);
         if (claimedBy === undefined || (!fromSchedule && claimedBy === cause.eventId)) {
@@ -132,7 +139,8 @@ export class Planner {
     };
     const now = () => this.d.now().getTime();
     const changelog = (extra: PlannerStateRecord[] = []): OutMessage<'planner.state'>[] => [
-      ...[...changed.values()].map((rec) => ({ key: rec.state.pendaftaran_id, kind: 'PERMIT' as const, partition, body: JSON.stringify(rec), updatedAt: now() })),
+      // A permit's body is encrypted with its applicant's subject key (issue 16).
+      ...[...changed.values()].map((rec) => ({ key: rec.state.pendaftaran_id, kind: 'PERMIT' as const, partition, body: JSON.stringify(rec), updatedAt: now(), subjectId: rec.state.subjectId ?? null })),
       ...[...globalClaims].map(([id, cause]) => ({ key: globalClaimKey(id), kind: 'RUN' as const, partition, body: JSON.stringify({ at: now(), cause }), updatedAt: now() })),
       ...extra,
     ].map((value) => ({ topic: 'planner.state' as const, key: value.key, value, partition }));

@@ -25,6 +25,8 @@ export interface DirectoryEntry {
   active: boolean;
   /** The person's IANA time zone for working hours (issue 16); null/absent = the office's. */
   zone?: string | null;
+  /** The person's subject (issue 16; absent in entries written before it). */
+  subjectId?: string | null;
 }
 
 export interface PlannerSettings {
@@ -58,7 +60,7 @@ export type Decision =
 /** Stable codes for analysis (counts by reason); the text says the particulars. */
 type ReasonCode =
   | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'COUNTRY_NOT_ALLOWED' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
-  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL' | 'COALESCED';
+  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL' | 'COALESCED' | 'SUBJECT_ERASED';
 interface Reason { code: ReasonCode; text: string }
 
 /** What the planner knows about recipients beyond the permit and the directory. */
@@ -108,10 +110,10 @@ function reach(who: 'applicant' | 'directory', phone: string | null, r: Reach, r
 }
 
 const applicant = (s: PermitState, r: Reach): Reached =>
-  reach('applicant', s.telepon_pemohon, r, (phone) => ({ kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone }));
+  reach('applicant', s.telepon_pemohon, r, (phone) => ({ kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone, subjectId: s.subjectId ?? null }));
 
 const person = (e: DirectoryEntry, r: Reach): Reached =>
-  reach('directory', e.phone, r, (phone) => ({ kind: e.role, id: e.id, name: e.name, phone }));
+  reach('directory', e.phone, r, (phone) => ({ kind: e.role, id: e.id, name: e.name, phone, subjectId: e.subjectId ?? null }));
 
 const handles = (e: DirectoryEntry, jenis: string | null) =>
   e.active && (e.jenisIzin.includes('*') || (jenis !== null && e.jenisIzin.some((j) => j.toLowerCase() === jenis.toLowerCase())));

@@ -24,7 +24,15 @@ const skipped = (ds: Decision[]) => ds.flatMap((d) => (d.kind === 'skipped' ? [d
 describe('on permit events', () => {
   it('permit_ready goes to the applicant with every variable', () => {
     const { decisions } = decideOnEvent(given(registered()), ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: '2027-11-22' }), dir, settings);
-    expect(planned(decisions)).toEqual([expect.objectContaining({ scenario: 'permit_ready', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890' }, variables: { nama_pemohon: 'Budi', jenis_izin: 'Izin Usaha Mikro', no_surat: '503/1', tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf' } })]);
+    expect(planned(decisions)).toEqual([expect.objectContaining({ scenario: 'permit_ready', recipient: { kind: 'APPLICANT', id: 'REG-1', name: 'Budi', phone: '+6281234567890', subjectId: null }, variables: { nama_pemohon: 'Budi', jenis_izin: 'Izin Usaha Mikro', no_surat: '503/1', tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf' } })]);
+  });
+  it('the recipient carries the subject: the applicant\'s from the latest event naming one, a directory person\'s from the directory', () => {
+    const withSubject = (e: PermitEvent, subjectId: string): PermitEvent => ({ ...e, subjectId });
+    const issued = ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null });
+    const s = given(withSubject(registered(), 'subj-old'), withSubject(ev({ type: 'ApplicantContactChanged', nama_pemohon: null, telepon_pemohon: '0812-3456-7891' }), 'subj-new'));
+    expect([s.subjectId, planned(decideOnEvent(s, issued, dir, settings).decisions).map((r) => r.recipient.subjectId)]).toEqual(['subj-new', ['subj-new']]);
+    const named = decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', no_surat: '503/1', link_approval: 'https://a.test/1', pejabat_id: 'kadis' }), [{ ...dir[3]!, subjectId: 'subj-kadis' }], settings);
+    expect(planned(named.decisions).map((r) => [r.recipient.id, r.recipient.subjectId])).toEqual([['kadis', 'subj-kadis']]);
   });
   it('no phone anywhere: skipped with the reason, never silently dropped', () => {
     const { decisions } = decideOnEvent(given(registered('REG-1', null)), ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'IUM', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null }), dir, settings);

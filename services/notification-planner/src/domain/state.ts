@@ -22,6 +22,8 @@ export interface PermitState {
   expiryChangedFrom?: string | null;
   /** Issue 16: the open status_update coalescing window per recipient ("<kind>:<id>"); absent = none. */
   coalescing?: Record<string, CoalesceWindow>;
+  /** The applicant's subject (issue 16): from the latest permit event that names one. */
+  subjectId?: string | null;
 }
 
 export const initialState = (pendaftaran_id: string): PermitState => ({
@@ -34,7 +36,13 @@ const CANCELLED_STATUSES = ['dibatalkan', 'batal', 'cancelled', 'canceled', 'dit
 /** Statuses after which no document of the permit waits for a signature. */
 const SIGNED_STATUSES = ['ditandatangani', 'signed', 'selesai', 'done', 'terbit', 'issued', ...CANCELLED_STATUSES];
 
+/** The state after a permit event; the event's subject, when it names one, becomes the applicant's. */
 export function evolve(s: PermitState, ev: PermitEvent): PermitState {
+  const next = evolveFacts(s, ev);
+  return ev.subjectId ? { ...next, subjectId: ev.subjectId } : next;
+}
+
+function evolveFacts(s: PermitState, ev: PermitEvent): PermitState {
   const p = ev.payload;
   switch (p.type) {
     case 'PermitRegistered':

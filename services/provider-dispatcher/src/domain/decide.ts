@@ -112,6 +112,9 @@ export type Input =
   /** A rebalance: the partitions owned now (their ledgers are restored by the adapter: PartitionLedger.restore). */
   | { kind: 'assigned'; owned: readonly number[] };
 
+/** What a personal field reads as once its subject's key is erased (@sicantik/privacy's ERASED). */
+export const ERASED_FIELD = '[erased]';
+
 type ResultStatus = DispatchStatus | 'SKIPPED_NOT_RENDERED' | 'SKIPPED_REPEATED_IN_BATCH' | 'SKIPPED_STALE' | 'WAITING';
 export interface DispatchResult {
   notificationId: string; status: ResultStatus; sent: boolean; provider: string | null; routeReason: string | null;
@@ -358,6 +361,11 @@ function claimRound(state: DispatchState, b: Batch, attempts: Pending[], t: numb
   for (const a of attempts) {
     const { n } = a.job;
     const common = { providerAttempt: a.next.previous?.providerAttempt ?? 0, excludedProviders: a.next.excluded };
+    if (n.recipient.phone === ERASED_FIELD) {
+      // The recipient's key is erased (issue 16): the number is unreadable, nothing is sent, and that is final.
+      record(b, n, dispatchRecord(n, 'SUBJECT_ERASED', a.next.attempt - 1, NONE_PROVIDER, t, { ...common, reason: 'the recipient\'s personal data was erased', routeReason: 'SUBJECT_ERASED' }));
+      continue;
+    }
     if (a.arrival && n.supersedeKey) supersede(b, n, t);
     if (a.job.release && a.next.heldUntil != null && t >= a.next.heldUntil) {
       drop(b, a, t, 'EXPIRED', `held without an opt-in until ${iso(a.next.heldUntil)} (HOLD_EXPIRES_AFTER_MS): dropped`);

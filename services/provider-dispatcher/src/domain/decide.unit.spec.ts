@@ -1,6 +1,6 @@
 import type { ProviderName } from '@sicantik/providers';
 import type { DispatchRetryScheduled, NotificationDispatchRecorded } from '@sicantik/schemas';
-import { decide, initialState, type Command, type DispatchState, type Input, type Policy, type Step } from './decide';
+import { ERASED_FIELD, decide, initialState, type Command, type DispatchState, type Input, type Policy, type Step } from './decide';
 import { ContactBook } from './contacts';
 import { contactsOf, doubt, fail, ok, PHONE, policy, rendered } from './fixtures.spec';
 import type { SendRule } from './gate';
@@ -159,6 +159,17 @@ describe('decide: a ledger that already knows', () => {
 });
 
 describe('decide: contacts, assignment, pacing, the send-time gate', () => {
+  it('when the recipient\'s subject is erased (the number reads erased), then it is SUBJECT_ERASED: final, no call, no dead letter; delivered again, only re-emitted', () => {
+    const g = given();
+    const erased = { kind: 'rendered' as const, partition: P, ledger: g.ledger, notifications: [rendered('n-1', { recipient: { kind: 'APPLICANT', id: 'REG-1', name: ERASED_FIELD, phone: ERASED_FIELD, subjectId: 'subj-1' } })], at: T0, openCircuits: none };
+    const first = when(g, erased);
+    expect([lines(first), (first.writes[0]![0]!.value as NotificationDispatchRecorded).subjectId, calls(first)]).toEqual([[['notification.dispatch SUBJECT_ERASED 0 none', 'dispatch.ledger SUBJECT_ERASED 0 none']], 'subj-1', []]);
+    expect(done(written(g))!.results[0]).toMatchObject({ status: 'SUBJECT_ERASED', routeReason: 'SUBJECT_ERASED', sent: false });
+    const again = given([first.writes[0]![0]!.value as NotificationDispatchRecorded]);
+    const replayed = when(again, { ...erased, ledger: again.ledger });
+    expect([lines(replayed), calls(replayed)]).toEqual([[['notification.dispatch SUBJECT_ERASED 0 none']], []]);
+  });
+
   it('when the contact opts out, then a rendered notification is SKIPPED (final, no dead letter, no call); not opted in: the gateway with the opt-in link; opted in: Meta', () => {
     const g = given();
     when(g, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_OUT', occurredAt: 1 } });

@@ -122,6 +122,8 @@ export function dispatchRecord(
     scenario: n.scenario,
     templateCode: n.templateCode,
     recipientKind: n.recipient.kind,
+    // The recipient's subject (issue 16): its key encrypts the record's provider message id.
+    subjectId: n.recipient.subjectId ?? null,
     provider,
     status,
     providerMessageId: null,
@@ -138,7 +140,6 @@ export function dispatchRecord(
     disposition: null,
     latencyMs: null,
     optInLink: false,
-    subjectId: n.recipient.subjectId ?? null,
     supersedeKey: null,
     supersededBy: null,
     ...extra,
