@@ -1,9 +1,10 @@
 import { ConfigError } from '@sicantik/config';
+import { PRIVACY_TEST_ENV } from '../../../test/support';
 import { readConfig } from './config';
 
 ////////// The planner's issue-16 settings: defaults, and a wrong value named with its problem
 
-const env = { ADMIN_API_TOKEN: 'a-token-of-16-chars' };
+const env = { ADMIN_API_TOKEN: 'a-token-of-16-chars', ...PRIVACY_TEST_ENV };
 const problems = (extra: Record<string, string>): string => {
   try { readConfig({ ...env, ...extra }); return ''; } catch (e) { if (e instanceof ConfigError) return e.message; throw e; }
 };

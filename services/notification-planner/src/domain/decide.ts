@@ -46,7 +46,7 @@ export interface PlannerSettings {
 }
 
 /** Why a planned notification waits (its DEFERRED decision): the code and the particulars. */
-export interface Deferral { reason: DeferReason; text: string }
+interface Deferral { reason: DeferReason; text: string }
 
 type Planned = { kind: 'planned'; request: NotificationRequested; deferral?: Deferral | null };
 export type Decision =

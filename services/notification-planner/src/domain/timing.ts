@@ -46,12 +46,12 @@ export interface Earliest {
 
 const AT_ONCE: Earliest = { notBefore: null, reason: null, text: null };
 
-export const hhmm = (m: DayMinute): string => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+const hhmm = (m: DayMinute): string => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 const atMinute = (day: DateTime, m: DayMinute): DateTime => day.startOf('day').set({ hour: Math.floor(m / 60), minute: m % 60 });
 const minuteOf = (t: DateTime): number => t.hour * 60 + t.minute;
 const fmt = (ms: number, zone: string) => `${DateTime.fromMillis(ms, { zone }).toFormat("yyyy-MM-dd HH:mm")} ${zone}`;
 
-export const urgencyOf = (scenario: string, s: TimingSettings): Urgency => s.urgency[scenario] ?? 'NORMAL';
+const urgencyOf = (scenario: string, s: TimingSettings): Urgency => s.urgency[scenario] ?? 'NORMAL';
 
 /**
  * The earliest time a notification may be handed to a provider, planned at `at`.

@@ -38,7 +38,7 @@ export type SendRule = (i: GateInput) => Extract<Gate, { kind: 'wait' }> | undef
 const SEND_NOW: Gate = { kind: 'now' };
 
 /** The planner's earliest send time (issue 16), with its reason. */
-export const notBeforeRule: SendRule = ({ notification: n }) => (n.notBefore == null ? undefined : {
+const notBeforeRule: SendRule = ({ notification: n }) => (n.notBefore == null ? undefined : {
   kind: 'wait', until: n.notBefore, reason: n.deferReason ?? 'NOT_BEFORE',
   detail: `${n.deferReason ?? 'not before'}: not handed to a provider before ${new Date(n.notBefore).toISOString()}`,
 });

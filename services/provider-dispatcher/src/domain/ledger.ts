@@ -371,4 +371,4 @@ export class PartitionLedger {
 }
 
 /** The contact a notification goes to: its subject id when it has one, else the phone (both are indexed, so either finds it). */
-export const contactKeys = (n: NotificationRendered): string[] => (n.recipient.subjectId ? [n.recipient.subjectId, n.recipient.phone] : [n.recipient.phone]);
+const contactKeys = (n: NotificationRendered): string[] => (n.recipient.subjectId ? [n.recipient.subjectId, n.recipient.phone] : [n.recipient.phone]);

@@ -93,7 +93,7 @@ export const deferredRetry = (n: NotificationRendered, r: NotificationDispatchRe
   retryRecord(n, { attempt: r.attempt + 1, provider: NONE_PROVIDER, providerAttempt: 1, excluded: r.excludedProviders ?? [], notBefore: r.notBefore!, tier, routeReason: r.routeReason ?? null, routeDetail: r.routeDetail ?? null });
 
 /** The contact a notification goes to, as contact.events is keyed: its subject id, else its phone. */
-export const contactKey = (n: NotificationRendered): string => n.recipient.subjectId ?? n.recipient.phone;
+const contactKey = (n: NotificationRendered): string => n.recipient.subjectId ?? n.recipient.phone;
 
 /**
  * MESSAGE_SENT: a provider accepted the message (event id from notification id and

@@ -34,7 +34,7 @@ export interface RoutingPolicy {
 }
 
 /** The 24-hour customer-service window (Meta): free-form text only this long after the contact's last inbound message. */
-export const SERVICE_WINDOW_MS = 24 * 3_600_000;
+const SERVICE_WINDOW_MS = 24 * 3_600_000;
 
 export interface ContactState {
   optedIn: boolean;
@@ -44,7 +44,7 @@ export interface ContactState {
 }
 
 /** Whether free-form text may be sent now (inside the 24 h window). */
-export const inServiceWindow = (c: ContactState, now: number): boolean => c.lastInboundAt != null && now - c.lastInboundAt < SERVICE_WINDOW_MS;
+const inServiceWindow = (c: ContactState, now: number): boolean => c.lastInboundAt != null && now - c.lastInboundAt < SERVICE_WINDOW_MS;
 
 interface RouteInput {
   policy: RoutingPolicy;
