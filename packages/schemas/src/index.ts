@@ -1,3 +1,4 @@
 export * from './types';
 export * from './catalog';
 export * from './codec';
+export * from './keys';

@@ -2,7 +2,7 @@ import { MongoClient } from 'mongodb';
 import { clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra, type Infra } from '@sicantik/kafka';
 import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
-import type { TopicName } from '@sicantik/schemas';
+import { contactEventKey, type TopicName } from '@sicantik/schemas';
 import { createApp } from './adapters/http';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
 import { readConfig, type Config } from './config';
@@ -27,7 +27,7 @@ function receiver(cfg: Config, infra: Infra): WebhookDeps {
   return {
     logger, now: () => clock.now(),
     publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
-    publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
+    publishContacts: (events) => producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: contactEventKey(e), value: e }))),
     providers: cfg.providers, ...(cfg.WEBHOOK_PUBLIC_BASE_URL ? { publicBaseUrl: cfg.WEBHOOK_PUBLIC_BASE_URL } : {}),
     onRejected: webhookRejectedCounter(metrics),
   };
