@@ -1,5 +1,9 @@
 import { baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { parseCountryList } from '@sicantik/core';
+import { DEFAULT_PHRASES, PhraseConfigError, compilePhrases, type ConsentPhrases } from './domain/consent';
+
+/** A comma-separated phrase list; empty: the Indonesian default. */
+const phraseList = (fallback: readonly string[]) => z.string().default(fallback.join(',')).transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -36,6 +40,28 @@ export const configSchema = z.object({
   }),
   /** Where an applicant opts in: a wa.me link to the official number with the MULAI keyword prefilled. */
   LINK_OPT_IN: z.url().default('https://wa.me/6281100000000?text=MULAI'),
+  // Consent classifier (contact.events -> OPTED_IN/OPTED_OUT/HELP_REQUESTED/REPLY_UNMATCHED/WRONG_NUMBER): docs/consent.md.
+  /** Run the consent classifier in this instance. */
+  CONSENT_CLASSIFIER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Defaults to TOPIC_PREFIX + 'notification-planner-consent'. */
+  CONSENT_CONSUMER_GROUP: z.string().min(1).optional(),
+  /** A bare YA counts as consent this many hours after an opt-in request (or at any time as its reply, by context id). */
+  CONSENT_OPT_IN_ANSWER_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(72),
+  CONSENT_OPT_OUT_PHRASES: phraseList(DEFAULT_PHRASES.optOut),
+  CONSENT_OPT_IN_PHRASES: phraseList(DEFAULT_PHRASES.optIn),
+  CONSENT_BARE_YES_PHRASES: phraseList(DEFAULT_PHRASES.bareYes),
+  CONSENT_HELP_PHRASES: phraseList(DEFAULT_PHRASES.help),
+  CONSENT_WRONG_NUMBER_PHRASES: phraseList(DEFAULT_PHRASES.wrongNumber),
+  CONSENT_NEGATION_WORDS: phraseList(DEFAULT_PHRASES.negations),
+}).superRefine((c, ctx) => {
+  try { compilePhrases(consentPhrases(c)); } catch (e) {
+    if (!(e instanceof PhraseConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', path: ['CONSENT_OPT_IN_PHRASES'], message: e.message });
+  }
 });
 export type Config = z.infer<typeof configSchema>;
+/** The consent phrase families of a configuration. */
+export function consentPhrases(c: { CONSENT_OPT_OUT_PHRASES: string[]; CONSENT_OPT_IN_PHRASES: string[]; CONSENT_BARE_YES_PHRASES: string[]; CONSENT_HELP_PHRASES: string[]; CONSENT_WRONG_NUMBER_PHRASES: string[]; CONSENT_NEGATION_WORDS: string[] }): ConsentPhrases {
+  return { optOut: c.CONSENT_OPT_OUT_PHRASES, optIn: c.CONSENT_OPT_IN_PHRASES, bareYes: c.CONSENT_BARE_YES_PHRASES, help: c.CONSENT_HELP_PHRASES, wrongNumber: c.CONSENT_WRONG_NUMBER_PHRASES, negations: c.CONSENT_NEGATION_WORDS };
+}
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { TransientError, ValidationError, clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, followTopic, installShutdown, runBatchConsumer, runService, startInfra, untilAvailable } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
-import type { PlannerCommand } from '@sicantik/schemas';
+import { contactEventKey, type PlannerCommand } from '@sicantik/schemas';
 import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
-import { readConfig } from './config';
+import { consentPhrases, readConfig } from './config';
+import { ConsentClassifier } from './adapters/contacts';
+import { compilePhrases } from './domain/consent';
 import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
@@ -36,7 +38,10 @@ async function main() {
     followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
       onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active }) }),
     followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
-      onMessage: (e) => { if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider); } }),
+      onMessage: (e) => {
+        if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider);
+        else if (e.kind === 'WRONG_NUMBER' && e.pendaftaran_id) memory.putWrongNumber(e.pendaftaran_id, contactEventKey(e));
+      } }),
     followTopic({ kafka, admin, codec, topic: 'planner.state', keepFollowing: true, groupId: group('state'),
       onMessage: (r, { offset }) => memory.applyChangelog(r, offset) }),
   ]);
@@ -92,6 +97,15 @@ async function main() {
     },
   });
 
+  // The consent classifier: its own consumer group on contact.events (adapters/contacts.ts).
+  const consent = cfg.CONSENT_CLASSIFIER_ENABLED ? new ConsentClassifier({
+    kafka, admin, codec, producer, logger, metrics, memory, allowedCountries: cfg.ALLOWED_COUNTRIES,
+    groupId: cfg.CONSENT_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner-consent`,
+    restoreGroupId: (p) => group(`consent-restore-p${p}`),
+    settings: { phrases: compilePhrases(consentPhrases(cfg)), optInAnswerWindowMs: cfg.CONSENT_OPT_IN_ANSWER_HOURS * 3_600_000, kontakDpmptsp: cfg.KONTAK_DPMPTSP, linkDashboard: cfg.LINK_DASHBOARD },
+  }) : null;
+  await consent?.start();
+
   const sendCommands = (cmds: PlannerCommand[]) => producer.send(cmds.map((c) => ({ topic: 'planner.commands' as const, key: c.commandId, value: c, partition: c.partition })));
 
   /** An admin run: one command per partition, answered when every partition's owner reports it done. */
@@ -134,7 +148,7 @@ async function main() {
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   logger.info({ port }, 'notification-planner running');
-  installShutdown(logger, [() => infra.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { await consent?.stop(); }, async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
 runService('notification-planner', main);
