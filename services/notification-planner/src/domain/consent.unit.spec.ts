@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { deterministicId } from '@sicantik/core';
 import type { ContactEvent } from '@sicantik/schemas';
@@ -219,5 +221,35 @@ describe('properties', () => {
         const varied = outcome(`${pre}${vary(p, upper, stretch)}${post}`, history, T0, over);
         expect([varied.events, varied.requests, varied.state.consent]).toEqual([plain.events, plain.requests, plain.state.consent]);
       }));
+  });
+});
+
+describe('the documented table of examples and outcomes (docs/consent.md)', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'consent.md'), 'utf8');
+  const rows = doc.slice(doc.indexOf('## Examples and outcomes')).split('\n').filter((l) => l.startsWith('| `'))
+    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/^`|`$/g, '')));
+  const staffOf = (reg: string): PermitStaff => (reg === 'REG-PBG' ? { jenisIzin: 'PBG', staff: [{ id: 'st-1', name: 'Staf', phone: '+6281300000001' }] } : noStaff());
+  const before = (what: string): { history: ContactEvent[]; over: Partial<ContactEvent> } => {
+    switch (what) {
+      case 'nothing': return { history: [], over: {} };
+      case 'opted out': return { history: [base('OPTED_OUT', T0 - H)], over: {} };
+      case 'opted in': return { history: [base('OPTED_IN', T0 - H)], over: {} };
+      case 'opt-in request 2 h before': return { history: [optInAsk('wamid.ASK', T0 - 2 * H)], over: {} };
+      case 'opt-in request 72 h before': return { history: [optInAsk('wamid.ASK', T0 - 72 * H)], over: {} };
+      case 'opt-in request 73 h before': return { history: [optInAsk('wamid.ASK', T0 - 73 * H)], over: {} };
+      case 'answers the opt-in request (context id), 200 h later': return { history: [optInAsk('wamid.ASK', T0 - 200 * H)], over: { contextId: 'wamid.ASK' } };
+      case 'answered today': return { history: [reply('BANTUAN', T0 - H)], over: {} };
+      case 'a message about a permit of type PBG, one PBG staff member': return { history: [sent('wamid.P', T0 - H, { pendaftaran_id: 'REG-PBG', notificationId: 'n-p' })], over: {} };
+      default: throw new Error(`unknown "before" in docs/consent.md: ${what}`);
+    }
+  };
+  it('has rows', () => expect(rows.length).toBeGreaterThanOrEqual(25));
+  it.each(rows)('%s (%s) -> %s, sends %s', (text, what, records, sends) => {
+    const { history, over } = before(what);
+    // The history is classified as the classifier would (a reply in it gets its outputs read back too).
+    let s = emptySubject();
+    for (const e of history) { const r = classify(s, e, settings, staffOf); s = r.state; for (const o of r.out.events) s = classify(s, o, settings, staffOf).state; }
+    const r = classify(s, reply(text, T0, over), settings, staffOf);
+    expect([r.out.events.map((e) => e.kind).join(',') || 'nothing', r.out.requests.map((q) => q.scenario).join(',') || 'nothing']).toEqual([records, sends]);
   });
 });
