@@ -76,6 +76,18 @@ async function main() {
     decided.inc({ decision: 'skipped' }, s.skipped + s.duplicates);
     decided.inc({ decision: 'cancelled' }, s.cancelled);
   };
+  // The consent classifier: its own consumer group on contact.events (adapters/contacts.ts).
+  const consent = cfg.CONSENT_CLASSIFIER_ENABLED ? new ConsentClassifier({
+    kafka, admin, codec, producer, logger, metrics, memory, allowedCountries: cfg.ALLOWED_COUNTRIES,
+    groupId: cfg.CONSENT_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner-consent`,
+    restoreGroupId: (p) => group(`consent-restore-p${p}`),
+    settings: { phrases: compilePhrases(consentPhrases(cfg)), optInAnswerWindowMs: cfg.CONSENT_OPT_IN_ANSWER_HOURS * 3_600_000, kontakDpmptsp: cfg.KONTAK_DPMPTSP, linkDashboard: cfg.LINK_DASHBOARD },
+  }) : null;
+  // Its group joins beside the planner's own (not one after the other: after a crash each
+  // join may wait for the dead member's session to expire); awaited once the API listens.
+  const consentStarted = consent?.start();
+  consentStarted?.catch(() => undefined);
+
   const consumer = await runBatchConsumer({
     kafka, codec, producer, logger, metrics, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`,
     partitionAssigners: [coPartitionedAssigner],
@@ -97,14 +109,6 @@ async function main() {
     },
   });
 
-  // The consent classifier: its own consumer group on contact.events (adapters/contacts.ts).
-  const consent = cfg.CONSENT_CLASSIFIER_ENABLED ? new ConsentClassifier({
-    kafka, admin, codec, producer, logger, metrics, memory, allowedCountries: cfg.ALLOWED_COUNTRIES,
-    groupId: cfg.CONSENT_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner-consent`,
-    restoreGroupId: (p) => group(`consent-restore-p${p}`),
-    settings: { phrases: compilePhrases(consentPhrases(cfg)), optInAnswerWindowMs: cfg.CONSENT_OPT_IN_ANSWER_HOURS * 3_600_000, kontakDpmptsp: cfg.KONTAK_DPMPTSP, linkDashboard: cfg.LINK_DASHBOARD },
-  }) : null;
-  await consent?.start();
 
   const sendCommands = (cmds: PlannerCommand[]) => producer.send(cmds.map((c) => ({ topic: 'planner.commands' as const, key: c.commandId, value: c, partition: c.partition })));
 
@@ -147,6 +151,7 @@ async function main() {
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
+  await consentStarted;
   logger.info({ port }, 'notification-planner running');
   installShutdown(logger, [() => infra.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { await consent?.stop(); }, async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
