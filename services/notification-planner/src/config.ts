@@ -43,6 +43,8 @@ export const configSchema = z.object({
   // Consent classifier (contact.events -> OPTED_IN/OPTED_OUT/HELP_REQUESTED/REPLY_UNMATCHED/WRONG_NUMBER): docs/consent.md.
   /** Run the consent classifier in this instance. */
   CONSENT_CLASSIFIER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Send the consent confirmations, the daily answer and the wrong-number staff notices; false: record the classification only. */
+  CONSENT_ANSWERS_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Defaults to TOPIC_PREFIX + 'notification-planner-consent'. */
   CONSENT_CONSUMER_GROUP: z.string().min(1).optional(),
   /** A bare YA counts as consent this many hours after an opt-in request (or at any time as its reply, by context id). */

@@ -81,7 +81,7 @@ async function main() {
     kafka, admin, codec, producer, logger, metrics, memory, allowedCountries: cfg.ALLOWED_COUNTRIES,
     groupId: cfg.CONSENT_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner-consent`,
     restoreGroupId: (p) => group(`consent-restore-p${p}`),
-    settings: { phrases: compilePhrases(consentPhrases(cfg)), optInAnswerWindowMs: cfg.CONSENT_OPT_IN_ANSWER_HOURS * 3_600_000, kontakDpmptsp: cfg.KONTAK_DPMPTSP, linkDashboard: cfg.LINK_DASHBOARD },
+    settings: { phrases: compilePhrases(consentPhrases(cfg)), optInAnswerWindowMs: cfg.CONSENT_OPT_IN_ANSWER_HOURS * 3_600_000, kontakDpmptsp: cfg.KONTAK_DPMPTSP, linkDashboard: cfg.LINK_DASHBOARD, sendAnswers: cfg.CONSENT_ANSWERS_ENABLED },
   }) : null;
   // Its group joins beside the planner's own (not one after the other: after a crash each
   // join may wait for the dead member's session to expire); awaited once the API listens.

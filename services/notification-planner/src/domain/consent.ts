@@ -154,6 +154,8 @@ export interface ConsentSettings {
   optInAnswerWindowMs: number;
   kontakDpmptsp: string;
   linkDashboard: string;
+  /** Send the confirmations, the daily answer and the staff notices (default true); false: record the classification only. */
+  sendAnswers?: boolean;
 }
 
 /** Staff handling a permit's type, from the planner's directory and permit state (looked up by the adapter). */
@@ -255,6 +257,7 @@ function onReply(s: SubjectState, m: ContactEvent, settings: ConsentSettings, st
     occurredAt: m.occurredAt, correlationId: m.correlationId, causationId: causeEventId,
     notificationId: id, scenario, templateCode: scenario, pendaftaran_id: pendaftaranId, recipient, variables, items: [], locale: 'id',
   });
+  const sends = settings.sendAnswers ?? true;
   const wrote = (st: SubjectState, events: ContactEvent[]): SubjectState => ({ ...st, written: keepLast([...st.written, ...events.map((x) => x.eventId)], 100) });
 
   const consentChange = (to: 'IN' | 'OUT', reason: string): { state: SubjectState; out: ConsentOutput } => {
@@ -263,11 +266,15 @@ function onReply(s: SubjectState, m: ContactEvent, settings: ConsentSettings, st
     const scenario = to === 'IN' ? CONSENT_SCENARIOS.optedIn : CONSENT_SCENARIOS.optedOut;
     // One confirmation per change: its id is derived from the change's event.
     const confirmation = request(scenario, notificationId(scenario, key, ev.eventId), ev.eventId, citizen, '', { kontak_dpmptsp: settings.kontakDpmptsp });
-    return { state: wrote({ ...s, consent: to, consentAt: m.occurredAt }, [ev]), out: { events: [ev], requests: [confirmation] } };
+    return { state: wrote({ ...s, consent: to, consentAt: m.occurredAt }, [ev]), out: { events: [ev], requests: sends ? [confirmation] : [] } };
   };
   /** HELP_REQUESTED / REPLY_UNMATCHED, with the day's one automatic answer if none went out today. */
   const answered = (kind: 'HELP_REQUESTED' | 'REPLY_UNMATCHED', reason: string): { state: SubjectState; out: ConsentOutput } => {
     const day = jakartaDay(m.occurredAt);
+    if (!sends) {
+      const ev = event(kind, reason);
+      return { state: wrote(s, [ev]), out: { events: [ev], requests: [] } };
+    }
     if (s.answeredOn === day) {
       const ev = event(kind, `${reason}; already answered on ${day}`);
       return { state: wrote(s, [ev]), out: { events: [ev], requests: [] } };
@@ -297,7 +304,7 @@ function onReply(s: SubjectState, m: ContactEvent, settings: ConsentSettings, st
         { pendaftaran_id: reg, notificationId: ref?.notificationId ?? null });
       const state = wrote(reg && !s.wrongNumberPermits.includes(reg) ? { ...s, wrongNumberPermits: [...s.wrongNumberPermits, reg] } : s, [ev]);
       const requests: NotificationRequested[] = [];
-      if (reg) {
+      if (reg && sends) {
         const { jenisIzin, staff } = staffOf(reg);
         for (const p of staff) {
           const id = notificationId(CONSENT_SCENARIOS.wrongNumberStaff, reg, `${ev.eventId}:${p.id}`);

@@ -185,6 +185,15 @@ describe('changes of state, answers, proof', () => {
     expect(latest.out.events.map((e) => [e.kind, e.pendaftaran_id, e.notificationId])).toEqual([['WRONG_NUMBER', 'REG-8', 'n-B']]);
     expect(latest.out.requests).toEqual([]); // nobody handles REG-8's type
   });
+  it('with answers off (CONSENT_ANSWERS_ENABLED=false) the classification is recorded and nothing is sent', () => {
+    const quiet = { ...settings, sendAnswers: false };
+    const staffOf = (): PermitStaff => ({ jenisIzin: 'PBG', staff: [{ id: 'st-1', name: 'Staf', phone: '+6281300000001' }] });
+    const s = fold(emptySubject(), [sent('wamid.P', T0 - H, { pendaftaran_id: 'REG-1', notificationId: 'n-p' })], quiet, staffOf);
+    const out = ['MULAI', 'BANTUAN', 'apa?', 'BUKAN SAYA'].map((t) => classify(s, reply(t), quiet, staffOf).out);
+    expect(out.map((o) => [o.events.map((e) => [e.kind, e.notificationId]), o.requests])).toEqual([
+      [[['OPTED_IN', null]], []], [[['HELP_REQUESTED', null]], []], [[['REPLY_UNMATCHED', null]], []], [[['WRONG_NUMBER', 'n-p']], []],
+    ]);
+  });
   it('refuses phrase lists where an opt-in phrase is negated or a phrase is in two families', () => {
     expect(() => compilePhrases({ ...DEFAULT_PHRASES, optIn: ['TIDAK SETUJU'] })).toThrow(PhraseConfigError);
     expect(() => compilePhrases({ ...DEFAULT_PHRASES, help: ['STOP'] })).toThrow('the phrase "STOP" is in both optOut and help');
