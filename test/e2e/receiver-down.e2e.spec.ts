@@ -46,6 +46,8 @@ async function start(): Promise<{ sys: System; dispatcherOps: string }> {
     SIM_WEBHOOK_RETRY: 'real', SIM_WEBHOOK_TIME_SCALE: '0.0002',
     // The dispatcher's reconciliation (built in another branch; ignored until then).
     RECONCILE_AFTER_MS: String(RECONCILE_AFTER_MS),
+    // MULAI is recorded (OPTED_IN) but not confirmed: the counts here are the burst's messages only.
+    CONSENT_ANSWERS_ENABLED: 'false',
   }, {
     trackerRoles: true,
     envFor: ({ simUrl }) => ({ FONNTE_BASE_URL: `${simUrl}/fonnte` }),

@@ -20,9 +20,9 @@ describe('template admin API end to end', () => {
   });
   afterAll(async () => { await stopReader(); await sys?.stop(); });
 
-  it('lists the seven seed-000 and three seed-004 templates, and needs the admin token', async () => {
+  it('lists the seven seed-000, three seed-004 and four consent templates, and needs the admin token', async () => {
     const list = await http.get(`${sys.rendererUrl}/v1/admin/templates`, { headers: admin });
-    expect(list.data.map((t: { code: string }) => t.code)).toEqual(['approval_required', 'document_pending', 'meta_opt_in_request', 'permit_expiry_warning', 'permit_ready', 'permit_reminder', 'permit_renewal_approved', 'reminder', 'renewal_approved', 'status_update']);
+    expect(list.data.map((t: { code: string }) => t.code)).toEqual(['approval_required', 'consent_help', 'consent_opted_in', 'consent_opted_out', 'consent_wrong_number_staff', 'document_pending', 'meta_opt_in_request', 'permit_expiry_warning', 'permit_ready', 'permit_reminder', 'permit_renewal_approved', 'reminder', 'renewal_approved', 'status_update']);
     expect((await http.get(`${sys.rendererUrl}/v1/admin/templates`)).status).toBe(401);
   });
 

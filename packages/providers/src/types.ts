@@ -97,6 +97,13 @@ export interface InboundEvent {
   text: string;
   providerMessageId: string;
   at?: Date;
+  /**
+   * The provider message id of the message this one answered (a WhatsApp reply or a
+   * quick-reply button), where the provider says so: Meta `context.id`, Twilio
+   * `OriginalRepliedMessageSid`, Vonage `context.message_uuid`. Bird, Watzap and Fonnte
+   * give none in their inbound webhooks.
+   */
+  contextId?: string;
 }
 
 export type WebhookEvent = StatusEvent | InboundEvent;

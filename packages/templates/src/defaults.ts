@@ -16,9 +16,10 @@ export interface TemplateDefinition {
   category: 'UTILITY' | 'MARKETING' | 'AUTHENTICATION';
 }
 
+import { CONSENT_TEMPLATES } from './consent';
 import { UNIVERSAL_TEMPLATES } from './universal';
 
-/** Seed 000's seven templates, then seed 004's universal ones (universal.ts). */
+/** Seed 000's seven templates, then seed 004's universal ones (universal.ts), then the consent answers (consent.ts). */
 export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
   {
     code: "permit_ready",
@@ -72,4 +73,5 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
     category: 'UTILITY',
   },
   ...UNIVERSAL_TEMPLATES,
+  ...CONSENT_TEMPLATES,
 ];

@@ -1,3 +1,4 @@
 export * from './defaults';
 export * from './render';
 export * from './universal';
+export * from './consent';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { fillSeed, seedTemplate } from '../../../test/support';
 // The providers' parameter maps as an oracle that no provider receives a cleaned-away character.
 import { allProviderParameters } from '@sicantik/providers';
-import { DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, UNIVERSAL_TEMPLATES, cleanText, formatTanggal, render, sanitizeMetaParameter, usedVariables } from './index';
+import { CONSENT_TEMPLATES, DEFAULT_TEMPLATES, GENERIC_PARAMETERS, MissingVariableError, UNIVERSAL_TEMPLATES, cleanText, formatTanggal, render, sanitizeMetaParameter, usedVariables } from './index';
 
 const permitReady = DEFAULT_TEMPLATES.find((t) => t.code === 'permit_ready')!;
 const vars = {
@@ -29,7 +29,7 @@ describe('permit_ready', () => {
   });
 });
 
-const SEED_000 = DEFAULT_TEMPLATES.filter((t) => !UNIVERSAL_TEMPLATES.includes(t));
+const SEED_000 = DEFAULT_TEMPLATES.filter((t) => !UNIVERSAL_TEMPLATES.includes(t) && !CONSENT_TEMPLATES.includes(t));
 
 describe('every seed template', () => {
   const rowFields: Record<string, string[]> = { document_pending: ['jenis_izin', 'nama_pemohon', 'pendaftaran_id'], reminder: ['jenis_izin', 'nama_pemohon', 'waktu_pending'] };
@@ -40,6 +40,25 @@ describe('every seed template', () => {
     const row = Object.fromEntries((rowFields[code] ?? []).map((n) => [n, `<${n}>`]));
     const items = rowFields[code] ? [row] : [];
     expect(render(t, sample, items).text).toBe(fillSeed(seedTemplate(code), { ...sample, ...row }));
+  });
+});
+
+describe('consent answers (issue 16)', () => {
+  const byCode = (c: string) => CONSENT_TEMPLATES.find((t) => t.code === c)!;
+  it('the four consent templates: Indonesian, utility, exactly their declared variables', () => {
+    expect(CONSENT_TEMPLATES.map((t) => [t.code, t.language, t.category, usedVariables(t.body)])).toEqual([
+      ['consent_opted_in', 'id', 'UTILITY', ['kontak_dpmptsp']],
+      ['consent_opted_out', 'id', 'UTILITY', ['kontak_dpmptsp']],
+      ['consent_help', 'id', 'UTILITY', ['kontak_dpmptsp']],
+      ['consent_wrong_number_staff', 'id', 'UTILITY', ['nomor_pemohon', 'pendaftaran_id', 'jenis_izin', 'link_dashboard']],
+    ]);
+    for (const t of CONSENT_TEMPLATES) expect(usedVariables(t.body)).toEqual(t.variables);
+  });
+  it('the help answer says what the service is, how to stop, and the office\'s contact', () => {
+    const r = render(byCode('consent_help'), { kontak_dpmptsp: '(0628) 20655' });
+    expect(r.text).toContain('layanan notifikasi otomatis perizinan DPMPTSP Kabupaten Karo');
+    expect(r.text).toContain('Balas BERHENTI untuk berhenti');
+    expect(r.text).toContain('Pertanyaan: 📞 (0628) 20655');
   });
 });
 

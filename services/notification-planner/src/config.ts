@@ -2,6 +2,7 @@ import { baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { IANAZone } from 'luxon';
 import { parseCountryList } from '@sicantik/core';
 import { privacyEnv } from '@sicantik/privacy';
+import { DEFAULT_PHRASES, PhraseConfigError, compilePhrases, type ConsentPhrases } from './domain/consent';
 import { DEFAULT_HOLIDAYS, parseHolidays } from './domain/holidays';
 import { DEFAULT_URGENCY, parseHours, parseUrgency, parseWorkingHours } from './domain/timing';
 
@@ -11,6 +12,9 @@ const parsed = <T>(parse: (v: string) => T | Error) => (v: string, ctx: z.Refine
   if (r instanceof Error) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER; }
   return r;
 };
+
+/** A comma-separated phrase list; empty: the Indonesian default. */
+const phraseList = (fallback: readonly string[]) => z.string().default(fallback.join(',')).transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -67,11 +71,35 @@ export const configSchema = z.object({
   STATUS_COALESCE_AFTER_MS: z.coerce.number().int().min(0).default(600_000),
   /** ... and at most this long after the first change of the window. */
   STATUS_COALESCE_MAX_MS: z.coerce.number().int().min(0).default(1_800_000),
+
+  // Consent classifier (contact.events -> OPTED_IN/OPTED_OUT/HELP_REQUESTED/REPLY_UNMATCHED/WRONG_NUMBER): docs/consent.md.
+  /** Run the consent classifier in this instance. */
+  CONSENT_CLASSIFIER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Send the consent confirmations, the daily answer and the wrong-number staff notices; false: record the classification only. */
+  CONSENT_ANSWERS_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Defaults to TOPIC_PREFIX + 'notification-planner-consent'. */
+  CONSENT_CONSUMER_GROUP: z.string().min(1).optional(),
+  /** A bare YA counts as consent this many hours after an opt-in request (or at any time as its reply, by context id). */
+  CONSENT_OPT_IN_ANSWER_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(72),
+  CONSENT_OPT_OUT_PHRASES: phraseList(DEFAULT_PHRASES.optOut),
+  CONSENT_OPT_IN_PHRASES: phraseList(DEFAULT_PHRASES.optIn),
+  CONSENT_BARE_YES_PHRASES: phraseList(DEFAULT_PHRASES.bareYes),
+  CONSENT_HELP_PHRASES: phraseList(DEFAULT_PHRASES.help),
+  CONSENT_WRONG_NUMBER_PHRASES: phraseList(DEFAULT_PHRASES.wrongNumber),
+  CONSENT_NEGATION_WORDS: phraseList(DEFAULT_PHRASES.negations),
 }).superRefine((c, ctx) => {
   if (c.STATUS_COALESCE_AFTER_MS > 0 && c.STATUS_COALESCE_MAX_MS < c.STATUS_COALESCE_AFTER_MS) {
     ctx.addIssue({ code: 'custom', path: ['STATUS_COALESCE_MAX_MS'], message: 'must be at least STATUS_COALESCE_AFTER_MS' });
   }
   if (c.WORKING_HOURS && c.WORKING_HOURS.days.length === 0) ctx.addIssue({ code: 'custom', path: ['WORKING_HOURS'], message: 'names no working day' });
+  try { compilePhrases(consentPhrases(c)); } catch (e) {
+    if (!(e instanceof PhraseConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', path: ['CONSENT_OPT_IN_PHRASES'], message: e.message });
+  }
 });
 export type Config = z.infer<typeof configSchema>;
+/** The consent phrase families of a configuration. */
+export function consentPhrases(c: { CONSENT_OPT_OUT_PHRASES: string[]; CONSENT_OPT_IN_PHRASES: string[]; CONSENT_BARE_YES_PHRASES: string[]; CONSENT_HELP_PHRASES: string[]; CONSENT_WRONG_NUMBER_PHRASES: string[]; CONSENT_NEGATION_WORDS: string[] }): ConsentPhrases {
+  return { optOut: c.CONSENT_OPT_OUT_PHRASES, optIn: c.CONSENT_OPT_IN_PHRASES, bareYes: c.CONSENT_BARE_YES_PHRASES, help: c.CONSENT_HELP_PHRASES, wrongNumber: c.CONSENT_WRONG_NUMBER_PHRASES, negations: c.CONSENT_NEGATION_WORDS };
+}
 export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { TransientError, ValidationError, clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, followTopic, installShutdown, runBatchConsumer, runService, startInfra, untilAvailable } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
-import type { PlannerCommand } from '@sicantik/schemas';
+import { contactEventKey, type PlannerCommand } from '@sicantik/schemas';
 import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
-import { readConfig } from './config';
+import { consentPhrases, readConfig } from './config';
+import { ConsentClassifier } from './adapters/contacts';
+import { compilePhrases } from './domain/consent';
 import { holidayMap } from './domain/holidays';
 import { Planner, addSummaries, commandDoneKey, type RunSummary } from './adapters/planner';
 import { privacySettings, startPrivacy } from '@sicantik/privacy';
@@ -45,7 +47,10 @@ async function main() {
     followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
       onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: e.zone ?? null, subjectId: e.subjectId ?? null }) }),
     followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
-      onMessage: (e) => { if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider); } }),
+      onMessage: (e) => {
+        if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider);
+        else if (e.kind === 'WRONG_NUMBER' && e.pendaftaran_id) memory.putWrongNumber(e.pendaftaran_id, contactEventKey(e));
+      } }),
     followTopic({ kafka, admin, codec, topic: 'planner.state', keepFollowing: true, groupId: group('state'),
       onMessage: (r, { offset }) => memory.applyChangelog(r, offset) }),
   ]);
@@ -82,6 +87,18 @@ async function main() {
     decided.inc({ decision: 'deferred' }, s.deferred ?? 0);
     decided.inc({ decision: 'coalesced' }, s.coalesced ?? 0);
   };
+  // The consent classifier: its own consumer group on contact.events (adapters/contacts.ts).
+  const consent = cfg.CONSENT_CLASSIFIER_ENABLED ? new ConsentClassifier({
+    kafka, admin, codec, producer, logger, metrics, memory, allowedCountries: cfg.ALLOWED_COUNTRIES,
+    groupId: cfg.CONSENT_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner-consent`,
+    restoreGroupId: (p) => group(`consent-restore-p${p}`),
+    settings: { phrases: compilePhrases(consentPhrases(cfg)), optInAnswerWindowMs: cfg.CONSENT_OPT_IN_ANSWER_HOURS * 3_600_000, kontakDpmptsp: cfg.KONTAK_DPMPTSP, linkDashboard: cfg.LINK_DASHBOARD, sendAnswers: cfg.CONSENT_ANSWERS_ENABLED },
+  }) : null;
+  // Its group joins beside the planner's own (not one after the other: after a crash each
+  // join may wait for the dead member's session to expire); awaited once the API listens.
+  const consentStarted = consent?.start();
+  consentStarted?.catch(() => undefined);
+
   const consumer = await runBatchConsumer({
     kafka, codec, producer, logger, metrics, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}notification-planner`,
     partitionAssigners: [coPartitionedAssigner],
@@ -102,6 +119,7 @@ async function main() {
       },
     },
   });
+
 
   const sendCommands = (cmds: PlannerCommand[]) => producer.send(cmds.map((c) => ({ topic: 'planner.commands' as const, key: c.commandId, value: c, partition: c.partition })));
 
@@ -145,8 +163,9 @@ async function main() {
     subjectFor: (e164) => privacy.subjects!.subjectFor(e164),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
+  await consentStarted;
   logger.info({ port }, 'notification-planner running');
-  installShutdown(logger, [() => infra.close(), () => privacy.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
+  installShutdown(logger, [() => infra.close(), () => privacy.close(), ...followers.map((f) => () => f.stop()), () => consumer.stop(), async () => { await consent?.stop(); }, async () => { if (timer) clearInterval(timer); }, () => new Promise((r) => server.close(r))]);
 }
 
 runService('notification-planner', main);

@@ -133,7 +133,9 @@ function metaInboundEvent(m: Record<string, unknown>): InboundEvent | undefined 
   const from = typeof m.from === 'string' ? e164FromInternational(m.from) : undefined;
   if (!id || !from) return undefined;
   const at = fromEpochSeconds(m.timestamp);
-  return { kind: 'inbound', fromE164: from, text: replyText(m), providerMessageId: id, ...(at ? { at } : {}) };
+  // context.id: the message this one replies to (a swipe reply or a quick-reply button of our message).
+  const contextId = isObject(m.context) ? str(m.context.id) : undefined;
+  return { kind: 'inbound', fromE164: from, text: replyText(m), providerMessageId: id, ...(at ? { at } : {}), ...(contextId ? { contextId } : {}) };
 }
 
 function parseMetaWebhook(payload: Record<string, unknown>): { events: WebhookEvent[]; ignored: number } {

@@ -185,6 +185,12 @@ describe('meta: webhooks', () => {
     expect(meta.handleWebhook(webhookRequest({ url: URL_, body, headers: { 'x-hub-signature-256': 'sha1=abc' } }), NOW)).toEqual({ ok: false, reason: 'malformed' });
   });
 
+  it('reads the message a reply answered (context.id) as its contextId', () => {
+    const raw = '{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"1","phone_number_id":"2"},"messages":[{"context":{"from":"6281100000000","id":"wamid.OUT7"},"from":"6281234567890","id":"wamid.IN2","timestamp":"1764000100","type":"text","text":{"body":"ya"}}]}}]}]}';
+    expect(meta.handleWebhook(webhookRequest({ url: URL_, body: raw, headers: { 'x-hub-signature-256': sign(raw) } }), NOW))
+      .toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'ya', providerMessageId: 'wamid.IN2', at: new Date(1764000100 * 1000), contextId: 'wamid.OUT7' }] });
+  });
+
   it('verifies the raw bytes: Meta escapes non-ASCII, re-serialising would change them', () => {
     const raw = '{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"1","phone_number_id":"2"},"contacts":[{"profile":{"name":"Ren\\u00e9"},"wa_id":"6281234567890"}],"messages":[{"from":"6281234567890","id":"wamid.IN1","timestamp":"1764000100","type":"text","text":{"body":"BERHENTI \\ud83d\\ude4f"}}]}}]}]}';
     const out = meta.handleWebhook(webhookRequest({ url: URL_, body: raw, headers: { 'x-hub-signature-256': sign(raw) } }), NOW);

@@ -181,7 +181,9 @@ function parseTwilioCallback(params: Params): { events: WebhookEvent[]; ignored:
   }
   const from = e164FromInternational((one('From') ?? '').replace(/^whatsapp:/, ''));
   if (!from) return { events: [], ignored: 1 };
-  return { events: [{ kind: 'inbound', fromE164: from, text: one('Body') ?? one('ButtonText') ?? '', providerMessageId: sid }], ignored: 0 };
+  // OriginalRepliedMessageSid: the message this one replies to (a WhatsApp reply or a quick-reply button).
+  const contextId = one('OriginalRepliedMessageSid');
+  return { events: [{ kind: 'inbound', fromE164: from, text: one('Body') ?? one('ButtonText') ?? '', providerMessageId: sid, ...(contextId ? { contextId } : {}) }], ignored: 0 };
 }
 
 export function twilioHandleWebhook(cfg: TwilioConfig, req: WebhookRequest): WebhookResult {

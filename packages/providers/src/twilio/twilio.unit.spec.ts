@@ -194,6 +194,11 @@ describe('twilio: webhooks', () => {
     expect(twilio.handleWebhook(signedCallback(params), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'BERHENTI', providerMessageId: 'SM' + '1'.repeat(32) }] });
   });
 
+  it('reads the message a reply answered (OriginalRepliedMessageSid) as its contextId', () => {
+    const params = { MessageSid: 'SM' + '2'.repeat(32), SmsStatus: 'received', From: 'whatsapp:+6281234567890', To: 'whatsapp:+14155238886', Body: 'ya', OriginalRepliedMessageSid: 'SM' + '9'.repeat(32), AccountSid: ACCOUNT };
+    expect(twilio.handleWebhook(signedCallback(params), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'ya', providerMessageId: 'SM' + '2'.repeat(32), contextId: 'SM' + '9'.repeat(32) }] });
+  });
+
   it('parameter names that are also Object.prototype members are plain data', () => {
     const params = { MessageSid: 'SM' + 'e'.repeat(32), MessageStatus: 'sent', constructor: 'x', toString: 'y' };
     expect(twilio.handleWebhook(signedCallback(params), NOW)).toMatchObject({ ok: true, events: [{ status: 'sent' }] });

@@ -150,7 +150,9 @@ function parseVonageWebhook(p: Record<string, unknown>): { events: WebhookEvent[
   const from = typeof p.from === 'string' ? e164FromInternational(p.from) : undefined;
   if (!from || str(p.message_type) === undefined) return { events: [], ignored: 1 };
   const text = str(p.text) ?? (isObject(p.reply) ? str(p.reply.title) : undefined) ?? (isObject(p.button) ? str(p.button.text) ?? str(p.button.payload) : undefined) ?? '';
-  return { events: [{ kind: 'inbound', fromE164: from, text, providerMessageId: id, ...(at ? { at } : {}) }], ignored: 0 };
+  // context.message_uuid: the message this one replies to (WhatsApp replies).
+  const contextId = isObject(p.context) ? str(p.context.message_uuid) : undefined;
+  return { events: [{ kind: 'inbound', fromE164: from, text, providerMessageId: id, ...(at ? { at } : {}), ...(contextId ? { contextId } : {}) }], ignored: 0 };
 }
 
 export function vonageHandleWebhook(cfg: VonageConfig, req: WebhookRequest, now: Date): WebhookResult {

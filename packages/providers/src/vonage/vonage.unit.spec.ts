@@ -130,6 +130,8 @@ describe('vonage: webhooks (HS256 JWT with payload_hash)', () => {
   it('reads inbound replies', () => {
     const inbound = { channel: 'whatsapp', message_uuid: 'in-1', to: '6281100000000', from: '6281234567890', timestamp: '2026-11-24T02:58:00Z', message_type: 'text', text: 'MULAI', profile: { name: 'Budi' } };
     expect(vonage.handleWebhook(signedWebhook(inbound), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'MULAI', providerMessageId: 'in-1', at: new Date('2026-11-24T02:58:00Z') }] });
+    const reply = { ...inbound, message_uuid: 'in-2', text: 'ya', context: { message_uuid: 'out-7', message_from: '6281100000000' } };
+    expect(vonage.handleWebhook(signedWebhook(reply), NOW)).toEqual({ ok: true, ignored: 0, events: [{ kind: 'inbound', fromE164: '+6281234567890', text: 'ya', providerMessageId: 'in-2', at: new Date('2026-11-24T02:58:00Z'), contextId: 'out-7' }] });
   });
 
   it('property: any single-byte change of a signed body fails verification', () => {

@@ -12,7 +12,7 @@ import twilio from 'twilio';
 import { coPartitionedAssigner, runBatchConsumer, startInfra, type Infra, type RunningBatchConsumer } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
 import { PROVIDER_NAMES, configuredProviders, type ProviderName } from '@sicantik/providers';
-import type { ContactEvent, DeliveryStatusReported, NotificationDispatchRecorded } from '@sicantik/schemas';
+import { contactEventKey, type ContactEvent, type DeliveryStatusReported, type NotificationDispatchRecorded } from '@sicantik/schemas';
 import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
 import { createSimulator } from '../../../../tools/provider-simulator/src/app';
 import { SECRETS, SIMULATOR_PROVIDERS } from '../../../../tools/provider-simulator/src/testHarness';
@@ -109,7 +109,7 @@ describe('delivery-tracker webhooks of every provider (simulator-signed, real HT
       logger, projection, decisions, now: () => new Date(Date.now() + clockOffsetMs), statsApiToken: STATS_TOKEN,
       ops: opsRouter(infra.metrics, []),
       publish: (events) => infra.producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
-      publishContacts: (events) => infra.producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: e.phone, value: e }))),
+      publishContacts: (events) => infra.producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: contactEventKey(e), value: e }))),
       providers: configuredProviders(TRACKER_ENV, { roles: ['receive'] }),
       onRejected: webhookRejectedCounter(infra.metrics),
     });
@@ -298,15 +298,15 @@ describe('delivery-tracker webhooks of every provider (simulator-signed, real HT
       expect(await doc(n)).toMatchObject({ status: 'read' });
     });
 
-    it('inbound: BERHENTI → OPTED_OUT, MULAI → OPTED_IN in contact.events, under this provider', async () => {
+    it('inbound: each reply is one MESSAGE_RECEIVED with its proof, under this provider (the planner classifies it)', async () => {
       const from = phone();
-      for (const [text, kind] of [['BERHENTI', 'OPTED_OUT'], ['Mulai', 'OPTED_IN']] as const) {
+      for (const [i, text] of ['BERHENTI', 'Mulai'].entries()) {
         const r = await post(simUrl, '/inbound', { provider: p, from, text });
         expect([r.status, r.body.webhookStatus]).toEqual([200, 200]);
-        const evs = await waitFor(async () => { const x = contacts.filter((e) => e.phone === from).slice(kind === 'OPTED_OUT' ? 0 : 2); return x.length === 2 && x; }, { what: `${kind} from ${p}` });
-        expect(evs.map((e) => [e.provider, e.kind, e.text])).toEqual([[p, 'MESSAGE_RECEIVED', text], [p, kind, null]]);
-        expect(evs[0]!.correlationId).toBe(evs[1]!.correlationId);
-        expect(evs[1]!.causationId).toBe(evs[0]!.eventId);
+        const evs = await waitFor(async () => { const x = contacts.filter((e) => e.phone === from); return x.length === i + 1 && x; }, { what: `${text} from ${p}` });
+        expect(evs.map((e) => [e.provider, e.kind, e.text])[i]).toEqual([p, 'MESSAGE_RECEIVED', text]);
+        expect(evs[i]!.providerMessageId).toBe(evs[i]!.correlationId);
+        expect(evs[i]!.providerMessageId).toEqual(expect.any(String));
       }
     });
   });
@@ -349,7 +349,8 @@ describe('delivery-tracker webhooks of every provider (simulator-signed, real HT
 
   it('logs name the provider and the reason only: no secret, no URL token, no full phone number', () => {
     expect(log).toContain('"reason":"signature"');
-    expect(log).toContain('contact keyword received');
+    expect(log).toContain('inbound message recorded');
+    for (const text of ['BERHENTI', 'Mulai']) expect(log).not.toContain(text); // never the text of a reply
     for (const secret of [...Object.values(TRACKER_ENV), SECRETS.metaAppSecret]) expect(log).not.toContain(secret);
     for (const p of phones) { expect(log).not.toContain(p); expect(log).not.toContain(p.slice(1)); }
   });

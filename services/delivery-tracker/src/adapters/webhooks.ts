@@ -16,7 +16,9 @@ import { trackerEvents } from '../domain/webhookEvents';
 // the provider and the reason only: never a URL (a URL may carry a secret), a header,
 // a body or a full phone number.
 // Reception keeps no state (the receiver role runs as several instances, restarts at
-// any time): what a request carried and when it arrived go to Kafka, nothing else.
+// any time): what a request carried and when it arrived go to Kafka, nothing else. An
+// inbound message is recorded as received (MESSAGE_RECEIVED with its proof), never
+// classified here: the planner's consent classifier reads it from contact.events.
 
 /** Why a webhook had no effect, as counted: the providers' reasons, plus a handshake refused and a provider not configured here. */
 type RejectReason = WebhookRejection | 'handshake' | 'not_configured';
@@ -118,9 +120,7 @@ export function webhookRouter(deps: WebhookDeps): express.Router {
       res.status(503).json({ error: 'unavailable' });
       return;
     }
-    for (const c of contacts) {
-      if (c.kind !== 'MESSAGE_RECEIVED') deps.logger.info({ provider: p.name, contact: maskPhone(c.phone), kind: c.kind }, 'contact keyword received');
-    }
+    for (const c of contacts) deps.logger.info({ provider: p.name, contact: maskPhone(c.phone) }, 'inbound message recorded');
     const reply = p.webhook.successReply;
     if (reply) { res.status(reply.status).type(reply.contentType).send(reply.body); return; }
     res.status(200).json({ accepted: statuses.length, ignored: result.ignored, inbound: contacts.length });

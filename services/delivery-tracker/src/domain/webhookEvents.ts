@@ -1,14 +1,14 @@
 import { deterministicId } from '@sicantik/core';
 import type { ProviderName, StatusEvent, WebhookEvent } from '@sicantik/providers';
 import type { ContactEvent, DeliveryStatus, DeliveryStatusReported } from '@sicantik/schemas';
-import { contactEvents } from './inbound';
+import { receivedEvent } from './inbound';
 
 ////////// Verified webhook events (pure) -> the tracker's events
 // @sicantik/providers verifies each provider's webhook and parses it into status and
 // inbound events; here they become delivery.status and contact.events records.
 //
 // Event ids are deterministic: (provider, provider message id, status, provider
-// time) for a status, (provider, provider message id, kind) for an inbound message.
+// time) for a status, (provider, provider message id) for an inbound message.
 // A provider that gives no time (Twilio always; Fonnte's status webhook) has the
 // time left out of the id, so a redelivered or replayed webhook is the same event
 // whenever it comes. Its time is the time this request was received (reception keeps
@@ -49,7 +49,7 @@ export function trackerEvents(r: Reception, events: readonly WebhookEvent[]): { 
   const contacts: ContactEvent[] = [];
   for (const e of events) {
     if (e.kind === 'status') statuses.push(deliveryStatusEvent(r, e));
-    else contacts.push(...contactEvents(r.provider, e, e.at ? e.at.getTime() : r.receivedAt));
+    else contacts.push(receivedEvent(r.provider, e, e.at ? e.at.getTime() : r.receivedAt));
   }
   return { statuses, contacts };
 }

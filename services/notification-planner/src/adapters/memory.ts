@@ -1,5 +1,5 @@
 import type { PlannerStateRecord } from '@sicantik/schemas';
-import type { Contacts, DirectoryEntry } from '../domain/decide';
+import { wrongNumberKey, type Contacts, type DirectoryEntry } from '../domain/decide';
 import { initialState, type PermitState } from '../domain/state';
 
 ////////// The planner's state, in memory, restored from Kafka (no database)
@@ -41,6 +41,7 @@ export class PlannerMemory {
   private readonly contactMap = new Map<string, ContactState>();
   private readonly optedOut = new Set<string>();
   private readonly optedIn = new Set<string>();
+  private readonly wrongNumber = new Set<string>();
   /** Partitions this instance owns and has restored: its own writes are the truth for them. */
   private readonly owned = new Set<number>();
   /** Last changelog offset applied, per partition. */
@@ -106,5 +107,7 @@ export class PlannerMemory {
   }
   contact(phone: string): ContactState | undefined { return this.contactMap.get(phone); }
   /** The live opt-in sets (read-only views; they change as contact events arrive). */
-  contacts(): Contacts { return { optedOut: this.optedOut, optedIn: this.optedIn }; }
+  contacts(): Contacts { return { optedOut: this.optedOut, optedIn: this.optedIn, wrongNumber: this.wrongNumber }; }
+  /** A BUKAN SAYA about a permit (WRONG_NUMBER): that permit's applicant messages skip this person from now on. */
+  putWrongNumber(pendaftaranId: string, person: string): void { this.wrongNumber.add(wrongNumberKey(pendaftaranId, person)); }
 }

@@ -60,7 +60,7 @@ export type Decision =
 /** Stable codes for analysis (counts by reason); the text says the particulars. */
 type ReasonCode =
   | 'NO_PHONE' | 'PHONE_UNUSABLE' | 'COUNTRY_NOT_ALLOWED' | 'OPTED_OUT' | 'ALREADY_OPTED_IN' | 'STATUS_UNCHANGED' | 'NO_OFFICIAL' | 'NO_STAFF'
-  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL' | 'COALESCED' | 'SUBJECT_ERASED';
+  | 'SUPERSEDED' | 'PERMIT_CANCELLED' | 'PERMIT_EXPIRED' | 'DUPLICATE' | 'EXPIRY_DATE_CHANGED' | 'RENEWED' | 'BACKFILL' | 'COALESCED' | 'SUBJECT_ERASED' | 'WRONG_NUMBER';
 interface Reason { code: ReasonCode; text: string }
 
 /** What the planner knows about recipients beyond the permit and the directory. */
@@ -69,7 +69,12 @@ export interface Contacts {
   optedOut: ReadonlySet<string>;
   /** E.164 numbers that opted in (a MULAI reply); they get no opt-in request. */
   optedIn?: ReadonlySet<string>;
+  /** Permit + person pairs answered BUKAN SAYA (wrongNumberKey): that permit's applicant messages skip that person. */
+  wrongNumber?: ReadonlySet<string>;
 }
+
+/** The key of a permit + person pair in Contacts.wrongNumber: the permit id and the person's contact key (subject id, else E.164). */
+export const wrongNumberKey = (pendaftaranId: string, person: string): string => `${pendaftaranId}\u0000${person}`;
 const NO_CONTACTS: Contacts = { optedOut: new Set(), optedIn: new Set() };
 
 /** Reason texts shared with tests and docs. */
@@ -78,6 +83,7 @@ export const REASON = {
   optedOut: 'recipient opted out of WhatsApp notifications',
   cancelled: 'permit cancelled',
   expired: 'permit expired',
+  wrongNumber: 'the owner of this number answered that it is not the applicant of this permit (BUKAN SAYA)',
 } as const;
 
 interface Cause { eventId: string; correlationId: string; occurredAt: number }
@@ -109,8 +115,11 @@ function reach(who: 'applicant' | 'directory', phone: string | null, r: Reach, r
   return { ok: true, recipient: recipient(p.e164) };
 }
 
-const applicant = (s: PermitState, r: Reach): Reached =>
-  reach('applicant', s.telepon_pemohon, r, (phone) => ({ kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone, subjectId: s.subjectId ?? null }));
+const applicant = (s: PermitState, r: Reach): Reached => {
+  const a = reach('applicant', s.telepon_pemohon, r, (phone) => ({ kind: 'APPLICANT', id: s.pendaftaran_id, name: s.nama_pemohon, phone, subjectId: s.subjectId ?? null }));
+  if (a.ok && r.contacts.wrongNumber?.has(wrongNumberKey(s.pendaftaran_id, a.recipient.subjectId ?? a.recipient.phone))) return { ok: false, reason: { code: 'WRONG_NUMBER', text: REASON.wrongNumber } };
+  return a;
+};
 
 const person = (e: DirectoryEntry, r: Reach): Reached =>
   reach('directory', e.phone, r, (phone) => ({ kind: e.role, id: e.id, name: e.name, phone, subjectId: e.subjectId ?? null }));

@@ -7,7 +7,7 @@ import { outboundMessage, type OptInLink } from './outbound';
 import type { Pacer, Ticket } from './pacing';
 import { deadLetterOf, deferredRetry, followUpsOf, lookupRecord, messageSent, NONE_PROVIDER, retryMessage, retryRecord, type DispatchMessage, type FollowUps } from './records';
 import { planRetry, unitHash, type RetryPolicy } from './retry';
-import { route, type ContactState, type Route, type RoutingPolicy, type Unavailability } from './routing';
+import { REPLY_SCENARIOS, route, type ContactState, type Route, type RoutingPolicy, type Unavailability } from './routing';
 
 ////////// The dispatcher's core (pure): decide(state, input) -> records to write and commands
 // No I/O, no clock: every input carries its time (and the circuits the executor sees
@@ -379,7 +379,7 @@ function claimRound(state: DispatchState, b: Batch, attempts: Pending[], t: numb
     const unavailable = new Map<ProviderName, Unavailability>();
     for (const p of [...open.keys(), ...b.refused]) unavailable.set(p, 'CIRCUIT_OPEN');
     if (policy.quotaExhausted === 'fallback') for (const p of policy.routing.chain) if (!unavailable.has(p) && pacer.quotaExhausted(p, b.partition, used(p))) unavailable.set(p, 'QUOTA_EXHAUSTED');
-    const r = route({ policy: policy.routing, contact, excluded: a.next.excluded.filter(isChainName(policy.routing)), unavailable, preferred: a.next.preferred, fallback: a.next.fallback, now: t });
+    const r = route({ policy: policy.routing, contact, reply: REPLY_SCENARIOS.has(n.scenario), excluded: a.next.excluded.filter(isChainName(policy.routing)), unavailable, preferred: a.next.preferred, fallback: a.next.fallback, now: t });
     if (r.kind === 'hold') {
       // Still held (a release found the contact has not opted in): nothing new to record.
       if (a.job.release) { set(b, n.notificationId, 'WAITING', { provider: r.provider, routeReason: r.reason }); continue; }

@@ -193,7 +193,7 @@ describe('decide: contacts, assignment, pacing, the send-time gate', () => {
     answer(g, 0, ok()); written(g);
 
     expect(when(g, { kind: 'contact', change: { phone: PHONE, kind: 'OPTED_IN', occurredAt: T0 } })).toEqual({ state: g.state, writes: [], commands: [] });
-    expect(g.state.contacts.of(PHONE)).toEqual({ optedIn: true, optedOut: false, since: T0, lastInboundAt: T0 });
+    expect(g.state.contacts.of(PHONE)).toEqual({ optedIn: true, optedOut: false, since: T0, lastInboundAt: null }); // only MESSAGE_RECEIVED is an inbound message
     expect(route('b').calls).toEqual([['meta', 'Izin Anda telah terbit.']]);
     answer(g, 0, ok()); written(g);
 

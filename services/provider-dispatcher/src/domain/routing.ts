@@ -46,9 +46,19 @@ export interface ContactState {
 /** Whether free-form text may be sent now (inside the 24 h window). */
 const inServiceWindow = (c: ContactState, now: number): boolean => c.lastInboundAt != null && now - c.lastInboundAt < SERVICE_WINDOW_MS;
 
+/**
+ * Answers to the contact's own message (the consent classifier's confirmations and its
+ * daily help answer): the contact wrote first, inside the customer-service window, so
+ * such a message is sent even when the contact has opted out (the opt-out confirmation
+ * itself) and is never held for an opt-in. Staff notices are not among them.
+ */
+export const REPLY_SCENARIOS: ReadonlySet<string> = new Set(['consent_opted_in', 'consent_opted_out', 'consent_help']);
+
 interface RouteInput {
   policy: RoutingPolicy;
   contact: ContactState;
+  /** The notification answers the contact's own message (REPLY_SCENARIOS). */
+  reply?: boolean | undefined;
   /** Ruled out for this notification (a fallback answer, retries exhausted), in order. */
   excluded: readonly ProviderName[];
   /** Not usable at this moment, with why. */
@@ -86,7 +96,7 @@ export function route(i: RouteInput): Route {
 
 function routeOf(i: RouteInput): Route {
   const { policy, contact } = i;
-  if (contact.optedOut) return { kind: 'skip', reason: 'OPTED_OUT', detail: 'recipient opted out of WhatsApp notifications; nothing sent' };
+  if (contact.optedOut && !i.reply) return { kind: 'skip', reason: 'OPTED_OUT', detail: 'recipient opted out of WhatsApp notifications; nothing sent' };
   if (i.forced) {
     const rule = policy.optInRequired.has(i.forced) && !contact.optedIn && hasOptInGateway(policy) ? ` (automatic routing would not use ${i.forced}: the contact has not opted in)` : '';
     return { kind: 'send', provider: i.forced, reason: 'FORCED', detail: `forced to ${i.forced} by the operator${rule}`, appendOptInLink: false, passedOver: [] };
@@ -100,7 +110,7 @@ function routeOf(i: RouteInput): Route {
     const why = excluded.size ? `every eligible provider was ruled out (${[...excluded].join(', ')})` : 'no configured provider may serve this contact';
     return { kind: 'none', reason: 'NO_PROVIDER', detail: `${why}${contact.optedIn || legacy ? '' : '; the contact has not opted in, so opt-in providers are not used'}` };
   }
-  if (legacy && !contact.optedIn && (policy.unconsented ?? 'hold') === 'hold') {
+  if (legacy && !contact.optedIn && !i.reply && (policy.unconsented ?? 'hold') === 'hold') {
     return { kind: 'hold', provider: candidates[0]!, reason: 'AWAITING_OPT_IN', detail: `only opt-in providers are configured (${policy.chain.join(', ')}) and the contact has not opted in: held until it opts in` };
   }
   const passedOver: { provider: ProviderName; why: Unavailability }[] = [];
@@ -108,7 +118,7 @@ function routeOf(i: RouteInput): Route {
     const why = i.unavailable.get(p);
     if (why) { passedOver.push({ provider: p, why }); continue; }
     const optIn = policy.optInRequired.has(p);
-    const appendOptInLink = !optIn && !contact.optedIn;
+    const appendOptInLink = !optIn && !contact.optedIn && !contact.optedOut;
     const skipped = passedOver.map((x) => `${x.provider} ${x.why === 'CIRCUIT_OPEN' ? 'circuit open' : 'daily quota exhausted'}`).join(', ');
     if (p === i.preferred && passedOver.length === 0) return { kind: 'send', provider: p, reason: 'RETRY', detail: `retry through ${p}`, appendOptInLink, passedOver };
     if (passedOver.length) return { kind: 'send', provider: p, reason: passedOver[0]!.why, detail: `${p} because ${skipped}`, appendOptInLink, passedOver };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { PROVIDER_NAMES, type ProviderName } from '@sicantik/providers';
-import { effectiveChain, route, type RoutingPolicy, type Unavailability } from './routing';
+import { REPLY_SCENARIOS, effectiveChain, route, type RoutingPolicy, type Unavailability } from './routing';
 
 const policy = (chain: ProviderName[], optIn: ProviderName[] = ['meta']): RoutingPolicy => ({ chain, optInRequired: new Set(optIn) });
 const none = new Map<ProviderName, Unavailability>();
@@ -26,6 +26,17 @@ describe('route (seed 004)', () => {
     expect(route({ policy: { ...policy(['meta']), unconsented: 'send' }, contact: NOT, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'meta', reason: 'NO_OPT_IN_GATEWAY', appendOptInLink: false });
     expect(route({ policy: policy(['meta']), contact: IN, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'meta', reason: 'OPTED_IN' });
     expect(route({ policy: policy(['meta']), contact: { optedIn: false, optedOut: true }, excluded: [], unavailable: none })).toMatchObject({ kind: 'skip', reason: 'OPTED_OUT' });
+  });
+
+  it('an answer to the contact\'s own message (the opt-out confirmation, the help answer) reaches an opted-out contact without the opt-in link and is never held', () => {
+    // Watzap + Meta: the opted-out contact gets the opt-out confirmation through the gateway, without the link.
+    expect(route({ policy: policy(['meta', 'watzap']), contact: OUT, reply: true, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'watzap', appendOptInLink: false });
+    // Meta alone: neither skipped nor held.
+    expect(route({ policy: policy(['meta']), contact: OUT, reply: true, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'meta', reason: 'NO_OPT_IN_GATEWAY' });
+    expect(route({ policy: policy(['meta']), contact: NOT, reply: true, excluded: [], unavailable: none })).toMatchObject({ kind: 'send', provider: 'meta' });
+    // Anything else to an opted-out contact is still skipped.
+    expect(route({ policy: policy(['meta', 'watzap']), contact: OUT, reply: false, excluded: [], unavailable: none })).toMatchObject({ kind: 'skip', reason: 'OPTED_OUT' });
+    expect([...REPLY_SCENARIOS].sort()).toEqual(['consent_help', 'consent_opted_in', 'consent_opted_out']);
   });
 
   it('the 24-hour customer-service window: free-form text only when the last inbound message is less than 24 h old', () => {
