@@ -66,7 +66,8 @@ export async function startPrivacy(d: PrivacyDeps): Promise<Privacy> {
     ring, subjects, personal,
     close: async () => {
       if (timer) clearInterval(timer);
-      d.codec.usePersonalData(undefined);
+      // The codec keeps its hook: a consumer still draining during shutdown encrypts with the
+      // keys in memory (or fails retriably), never writes plaintext.
       await subjects?.stop();
       await ring.stop();
       await nudger?.disconnect().catch(() => undefined);
