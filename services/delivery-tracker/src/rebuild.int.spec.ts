@@ -4,7 +4,7 @@ import { coPartitionedAssigner, runBatchConsumer, startInfra, type Infra, type R
 import type {
   DeliveryStatusReported, NotificationDispatchRecorded, NotificationRequested, PlannerDecisionRecorded, PrivacyRequestRecorded, TopicName,
 } from '@sicantik/schemas';
-import { silentLogger, stack, uniq, waitFor } from '../../../test/support';
+import { PRIVACY_TEST_ENV, silentLogger, stack, uniq, waitFor } from '../../../test/support';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
@@ -126,7 +126,7 @@ describe('rebuild from Kafka equals the live projection, with erasures and reten
     now = NOW;
     expect(await notifications.sweep()).toEqual({ erased: 0, expired: 1 });
 
-    const summary = await rebuild({ ...env, MONGO_DB: rebuiltDb, CONSUMER_GROUP: `${prefix}rebuilt` }, fixedClock(new Date(NOW)));
+    const summary = await rebuild({ ...env, ...PRIVACY_TEST_ENV, MONGO_DB: rebuiltDb, CONSUMER_GROUP: `${prefix}rebuilt` }, fixedClock(new Date(NOW)));
     expect(summary).toMatchObject({ db: rebuiltDb, notifications: 6 });
 
     const [a, b] = [mongo.db(liveDb), mongo.db(rebuiltDb)];
