@@ -88,13 +88,18 @@ export function compactionLagConfig(lagMs: number | undefined): { name: string; 
 /**
  * A topic created before its catalogue entry had maxCompactionLagMs (e.g. by a service of an
  * earlier version) keeps the settings it was created with: set them (all of the topic's
- * configuration entries at once, as AlterConfigs replaces them) where they differ.
+ * configuration entries at once, as AlterConfigs replaces them) where one is missing, differs,
+ * or is a time limit above the required one.
  */
+const LIMITS = new Set(['max.compaction.lag.ms', 'segment.ms', 'delete.retention.ms']);
 async function applyCompactionLag(admin: Admin, topics: { topic: string; configEntries: { name: string; value: string }[] }[]): Promise<void> {
   if (topics.length === 0) return;
   const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic, configNames: t.configEntries.map((e) => e.name) })) });
   const current = new Map(described.resources.map((r) => [r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue]))]));
-  const stale = topics.filter((t) => t.configEntries.some((e) => current.get(t.topic)?.get(e.name) !== e.value));
+  // A time limit already lower than required is kept (it compacts sooner: e.g. a test's seconds).
+  const lacks = (have: string | null | undefined, e: { name: string; value: string }) =>
+    have == null || (LIMITS.has(e.name) ? Number(have) > Number(e.value) : have !== e.value);
+  const stale = topics.filter((t) => t.configEntries.some((e) => lacks(current.get(t.topic)?.get(e.name), e)));
   if (stale.length) await admin.alterConfigs({ validateOnly: false, resources: stale.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic, configEntries: t.configEntries })) });
 }
 

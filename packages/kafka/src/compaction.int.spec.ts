@@ -61,6 +61,20 @@ describe('tombstones and compaction within max.compaction.lag.ms', () => {
     }
   });
 
+  it('a topic that already compacts sooner than required (a test\'s seconds) keeps its settings', async () => {
+    const p3 = `${uniq('it-compact-fast-')}.`;
+    const fast = `${p3}subject.keys`;
+    const entries = [{ name: 'cleanup.policy', value: 'compact' }, ...compactionLagConfig(2000)];
+    await admin.createTopics({ topics: [{ topic: fast, numPartitions: 1, replicationFactor: 1, configEntries: entries }], waitForLeaders: true });
+    try {
+      await ensureTopics(admin, { prefix: p3, partitions: 1, replicationFactor: 1 }, ['subject.keys']);
+      const r = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: fast, configNames: entries.map((e) => e.name) }] });
+      expect(Object.fromEntries(r.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))).toEqual(Object.fromEntries(entries.map((e) => [e.name, e.value])));
+    } finally {
+      await admin.deleteTopics({ topics: [fast, dlqTopicOf(fast)] }).catch(() => undefined);
+    }
+  });
+
   it('a tombstoned key\'s record is gone from a quiet topic once the lag has passed (with the nudges), the tombstone and the live key stay', async () => {
     // The same rules with a lag of 4 s instead of 24 h (segment.ms 1 s, max.compaction.lag.ms 3 s).
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, ...compactionLagConfig(4000)] }] });

@@ -371,7 +371,9 @@ function claimRound(state: DispatchState, b: Batch, attempts: Pending[], t: numb
       drop(b, a, t, 'EXPIRED', `held without an opt-in until ${iso(a.next.heldUntil)} (HOLD_EXPIRES_AFTER_MS): dropped`);
       continue;
     }
-    if (n.staleAfter != null && t >= n.staleAfter) {
+    // Staleness is for a notification that waited (held, deferred, retried): one that arrives
+    // after its staleAfter was planned so on purpose (an operator's backfill run) and goes.
+    if (!a.arrival && n.staleAfter != null && t >= n.staleAfter) {
       drop(b, a, t, 'STALE', `stale since ${iso(n.staleAfter)} (staleAfter): dropped`);
       continue;
     }
