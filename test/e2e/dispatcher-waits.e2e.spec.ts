@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { EventProducer } from '@sicantik/kafka';
 import { SchemaCodec, type ContactEvent, type NotificationDispatchRecorded, type NotificationRendered } from '@sicantik/schemas';
 import { createSimulator } from '../../tools/provider-simulator/src/app';
-import { freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
+import { PRIVACY_TEST_ENV, freePort, readDecoded, renderedNotifications, stack, uniq, waitFor } from '../support';
 
 ////////// provider-dispatcher: quiet hours (notBefore), urgent messages, and the consent hold (issue 16)
 // The dispatcher runs as a process (built output) with Meta alone (the simulator, in this
@@ -79,7 +79,7 @@ describe('provider-dispatcher: deferred, urgent and held notifications', () => {
       PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl,
       TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: '3', OPS_PORT: String(await freePort()), SICANTIK_TEST_CLOCK_FILE: clockFile,
       META_BASE_URL: `http://127.0.0.1:${simPort}/meta`, META_ACCESS_TOKEN: 'e2e-meta-access-token', META_PHONE_NUMBER_ID: '100000000000001',
-      PROVIDER_CHAIN: 'meta', RECONCILE: 'off',
+      PROVIDER_CHAIN: 'meta', RECONCILE: 'off', ...PRIVACY_TEST_ENV,
       // A waiting partition is read again within half a second (the test clock jumps), held ones are swept as often.
       WAIT_RECHECK_MS: '500', HOLD_SWEEP_MS: '500',
     };
