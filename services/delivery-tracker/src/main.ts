@@ -6,6 +6,7 @@ import type { TopicName } from '@sicantik/schemas';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
 import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
+import { messageRefOf } from './adapters/projections/messageRef';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
 import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
@@ -50,7 +51,7 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry) 
   const serial = new Serial();
   const db = mongo.db(cfg.MONGO_DB);
   const notifications = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, {
-    serial, cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
+    serial, messageRefOf: messageRefOf(cfg.PRIVACY_INDEX_KEY), cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
     retentionDays: cfg.RETENTION_DAYS === 0 ? null : cfg.RETENTION_DAYS, now: () => clock.now().getTime(),
   });
   await notifications.init();
