@@ -12,7 +12,7 @@ import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
-import { privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
+import { messageRef, privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -30,7 +30,8 @@ function receiver(cfg: Config, infra: Infra, subjects: SubjectRegistry): Webhook
   const { logger, metrics, producer } = infra;
   return {
     logger, now: () => clock.now(),
-    publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
+    // Keyed by the message's ref (a keyed hash of the id; the dispatcher's reconciler keys dispatch.awaiting-report by the same), never by the id.
+    publish: (events) => producer.send(events.map((e) => { const ref = messageRef(cfg.PRIVACY_INDEX_KEY, e.provider, e.providerMessageId); return { topic: 'delivery.status' as const, key: ref, value: { ...e, correlationId: ref, providerMessageRef: ref } }; })),
     // Keyed by the sender's subject (found or allocated), never by the number; the value's personal fields are encrypted with its key.
     publishContacts: async (events) => {
       const subjectIds = await Promise.all(events.map((e) => subjects.subjectFor(e.phone)));

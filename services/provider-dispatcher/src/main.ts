@@ -74,7 +74,7 @@ async function main() {
   // Accepted messages without a final status report: looked up, or NO_REPORT (RECONCILE.md).
   const looks = gatewayLookups(gateway);
   const reconciler = cfg.RECONCILE === 'off' ? undefined : await startReconciler({
-    kafka, admin, codec, producer: infra.producer, logger, metrics, lookup: looks.lookup, now,
+    kafka, admin, codec, producer: infra.producer, logger, metrics, lookup: looks.lookup, now, messageRef: messageRefFn(cfg.PRIVACY_INDEX_KEY),
     settings: { afterMs: cfg.RECONCILE_AFTER_MS, giveUpMs: cfg.RECONCILE_GIVE_UP_MS, lookupBackoffMs: cfg.RECONCILE_LOOKUP_BACKOFF_MS, rememberMs: cfg.RECONCILE_REMEMBER_MS, canLookup: looks.canLookup },
     groupId: cfg.RECONCILE_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}dispatcher-reconcile`, readerGroupPrefix: `${cfg.TOPIC_PREFIX}dispatcher-reconcile-reader-${cfg.SERVICE_INSTANCE}-${process.pid}`,
     tickMs: cfg.RECONCILE_TICK_MS, lookupConcurrency: cfg.RECONCILE_LOOKUP_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS,
