@@ -83,3 +83,15 @@ export function unwrapKey(master: MasterKey, subjectId: string, wrapped: string)
 export function blindIndex(indexKey: Buffer, e164: string): string {
   return createHmac('sha256', indexKey).update(e164, 'utf8').digest('base64url');
 }
+
+/**
+ * The reference of a provider message id: HMAC-SHA256 with the index key of
+ * `message:<provider>:<id>`, base64url (43 characters). Records and projections join a
+ * dispatch record and its delivery statuses by it, so the join survives an erasure (the id
+ * itself is encrypted with the subject key) and nothing keyed by it holds the id (Meta's
+ * encode the phone number). Without the index key the id cannot be recovered from it. The
+ * prefix keeps it apart from the blind index of a number (which starts with `+`).
+ */
+export function messageRef(indexKey: Buffer, provider: string, providerMessageId: string): string {
+  return createHmac('sha256', indexKey).update(`message:${provider}:${providerMessageId}`, 'utf8').digest('base64url');
+}

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { blindIndex, dataKeyOf, decryptField, encryptField, ERASED, isEncrypted, isErased, unwrapKey, wrapKey } from './crypto';
+import { blindIndex, dataKeyOf, messageRef, decryptField, encryptField, ERASED, isEncrypted, isErased, unwrapKey, wrapKey } from './crypto';
 import { generatePrivacyEnv, parseMasterKeys, privacyEnv } from './settings';
 import { z } from '@sicantik/config';
 
@@ -67,6 +67,23 @@ describe('blind index', () => {
     expect(a).not.toContain('81234567890');
     // HMAC-SHA256, fixed vector
     expect(blindIndex(Buffer.alloc(32, 0), '+6281234567890')).toBe(createHmac('sha256', Buffer.alloc(32, 0)).update('+6281234567890').digest('base64url'));
+  });
+});
+
+describe('message ref', () => {
+  it('is stable for a provider, id and key, differs by each, is not a blind index, and does not contain the id', () => {
+    const k = Buffer.alloc(32, 7);
+    const id = 'wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjQ0';
+    const a = messageRef(k, 'meta', id);
+    expect(a).toBe(messageRef(Buffer.alloc(32, 7), 'meta', id));
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(messageRef(k, 'watzap', id)).not.toBe(a);
+    expect(messageRef(k, 'meta', `${id}x`)).not.toBe(a);
+    expect(messageRef(Buffer.alloc(32, 8), 'meta', id)).not.toBe(a);
+    expect(a).not.toBe(blindIndex(k, id));
+    expect(a).not.toContain('HBgN');
+    // HMAC-SHA256 of message:<provider>:<id>, fixed vector
+    expect(messageRef(Buffer.alloc(32, 0), 'meta', 'm-1')).toBe(createHmac('sha256', Buffer.alloc(32, 0)).update('message:meta:m-1').digest('base64url'));
   });
 });
 

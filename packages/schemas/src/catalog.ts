@@ -54,7 +54,7 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'notification.requests': { name: 'notification.requests', compacted: false, keyedBy: 'pendaftaran_id' },
   'notification.rendered': { name: 'notification.rendered', compacted: false, keyedBy: 'pendaftaran_id' },
   'notification.dispatch': { name: 'notification.dispatch', compacted: false, keyedBy: 'pendaftaran_id' },
-  'delivery.status': { name: 'delivery.status', compacted: false, keyedBy: 'providerMessageId' },
+  'delivery.status': { name: 'delivery.status', compacted: false, keyedBy: 'providerMessageRef' },
   'contact.events': { name: 'contact.events', compacted: false, keyedBy: 'phone' },
   'template.events': { name: 'template.events', compacted: true, keyedBy: 'code' },
   'planner.decisions': { name: 'planner.decisions', compacted: false, keyedBy: 'pendaftaran_id' },
@@ -70,10 +70,10 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'dispatch.retry.3': { name: 'dispatch.retry.3', compacted: false, keyedBy: 'pendaftaran_id', copartitioned: true },
   // Notifications the dispatcher gave up on (FAILED), with the reason.
   'dispatch.dead-letter': { name: 'dispatch.dead-letter', compacted: false, keyedBy: 'pendaftaran_id' },
-  // The dispatcher's reconciler: ACCEPTED dispatch records re-keyed by provider message id (co-partitioned with delivery.status
-  // by key), and its changelog (per provider message id, on the partition of its delivery.status records).
-  'dispatch.awaiting-report': { name: 'dispatch.awaiting-report', compacted: false, keyedBy: 'providerMessageId' },
-  'dispatch.reconcile': { name: 'dispatch.reconcile', compacted: true, keyedBy: 'providerMessageId', copartitioned: true, retentionMs: RECONCILE_RETENTION_MS },
+  // The dispatcher's reconciler: ACCEPTED dispatch records re-keyed by the provider message ref, a keyed hash of the id (co-partitioned with delivery.status
+  // by key), and its changelog (per provider message ref, on the partition of its delivery.status records).
+  'dispatch.awaiting-report': { name: 'dispatch.awaiting-report', compacted: false, keyedBy: 'providerMessageRef' },
+  'dispatch.reconcile': { name: 'dispatch.reconcile', compacted: true, keyedBy: 'providerMessageRef', copartitioned: true, retentionMs: RECONCILE_RETENTION_MS },
   // The privacy model (issue 16): each person's data key, and the blind index from phone number to subject; erasure tombstones both.
   'subject.keys': { name: 'subject.keys', compacted: true, keyedBy: 'subjectId', maxCompactionLagMs: ERASURE_COMPACTION_LAG_MS },
   'subject.index': { name: 'subject.index', compacted: true, keyedBy: 'blindIndex', copartitioned: true, maxCompactionLagMs: ERASURE_COMPACTION_LAG_MS },

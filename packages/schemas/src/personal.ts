@@ -29,6 +29,8 @@ export const PERSONAL_FIELDS: Partial<Record<TopicName, PersonalFields>> = {
   'dispatch.dead-letter': { subject: 'notification.recipient.subjectId', fields: inNotification(RENDERED_FIELDS) },
   'notification.dispatch': { subject: 'subjectId', fields: ['providerMessageId'] },
   'dispatch.ledger': { subject: 'subjectId', fields: ['providerMessageId'] },
+  'dispatch.awaiting-report': { subject: 'subjectId', fields: ['providerMessageId'] },
+  'dispatch.reconcile': { subject: 'subjectId', fields: ['providerMessageId'] },
   'contact.events': { subject: 'subjectId', fields: ['phone', 'text', 'providerMessageId', 'contextId'] },
   'planner.state': { subject: 'subjectId', fields: ['body'] },
 };

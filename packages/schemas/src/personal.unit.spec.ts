@@ -46,7 +46,7 @@ describe('the catalogue of personal fields', () => {
   });
 
   it('covers the topics issue 16 names, and only catalogue topics', () => {
-    expect([...PERSONAL_TOPICS].sort()).toEqual(['contact.events', 'directory.events', 'dispatch.dead-letter', 'dispatch.ledger', 'dispatch.retry.1', 'dispatch.retry.2', 'dispatch.retry.3',
+    expect([...PERSONAL_TOPICS].sort()).toEqual(['contact.events', 'directory.events', 'dispatch.awaiting-report', 'dispatch.dead-letter', 'dispatch.ledger', 'dispatch.reconcile', 'dispatch.retry.1', 'dispatch.retry.2', 'dispatch.retry.3',
       'notification.dispatch', 'notification.rendered', 'notification.requests', 'permit.events', 'planner.state']);
     for (const t of PERSONAL_TOPICS) expect(TOPICS[t]).toBeDefined();
   });

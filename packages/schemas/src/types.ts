@@ -188,6 +188,8 @@ export interface DeliveryStatusReported extends Envelope {
   errorTitle: string | null;
   /** Added with default WEBHOOK: absent in older events. */
   source?: ReportSource;
+  /** Keyed hash of the provider message id (the record's key; @sicantik/privacy messageRef); null/absent in older events. */
+  providerMessageRef?: string | null;
 }
 
 /** dispatch.awaiting-report: an ACCEPTED dispatch re-keyed by provider message id. */
@@ -197,6 +199,10 @@ export interface AwaitingReport extends Envelope {
   provider: string;
   providerMessageId: string;
   acceptedAt: number;
+  /** Keyed hash of the provider message id (the record's key); null/absent in older records. */
+  providerMessageRef?: string | null;
+  /** The recipient's subject: providerMessageId is encrypted with its key (personal.ts). */
+  subjectId?: string | null;
 }
 
 /** dispatch.reconcile: the reconciler's state of one accepted message (see schemas/dispatch.reconcile.avsc). */
@@ -211,6 +217,10 @@ export interface ReconcileEntry {
   nextLookupAt: number | null;
   outcome: 'reported' | 'looked_up' | 'sent_only' | 'no_report' | null;
   updatedAt: number;
+  /** Keyed hash of the provider message id (the record's key); null/absent in older records. */
+  providerMessageRef?: string | null;
+  /** The recipient's subject (null while only a report is known): providerMessageId is encrypted with its key (personal.ts). */
+  subjectId?: string | null;
 }
 
 /**

@@ -6,12 +6,13 @@ import type { TopicName } from '@sicantik/schemas';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
 import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
+import { messageRefOf } from './adapters/projections/messageRef';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
 import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
-import { privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
+import { messageRef, privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -29,7 +30,8 @@ function receiver(cfg: Config, infra: Infra, subjects: SubjectRegistry): Webhook
   const { logger, metrics, producer } = infra;
   return {
     logger, now: () => clock.now(),
-    publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
+    // Keyed by the message's ref (a keyed hash of the id; the dispatcher's reconciler keys dispatch.awaiting-report by the same), never by the id.
+    publish: (events) => producer.send(events.map((e) => { const ref = messageRef(cfg.PRIVACY_INDEX_KEY, e.provider, e.providerMessageId); return { topic: 'delivery.status' as const, key: ref, value: { ...e, correlationId: ref, providerMessageRef: ref } }; })),
     // Keyed by the sender's subject (found or allocated), never by the number; the value's personal fields are encrypted with its key.
     publishContacts: async (events) => {
       const subjectIds = await Promise.all(events.map((e) => subjects.subjectFor(e.phone)));
@@ -50,7 +52,7 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry) 
   const serial = new Serial();
   const db = mongo.db(cfg.MONGO_DB);
   const notifications = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, {
-    serial, cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
+    serial, messageRefOf: messageRefOf(cfg.PRIVACY_INDEX_KEY), cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
     retentionDays: cfg.RETENTION_DAYS === 0 ? null : cfg.RETENTION_DAYS, now: () => clock.now().getTime(),
   });
   await notifications.init();

@@ -1,3 +1,4 @@
+import { messageRefOf } from './adapters/projections/messageRef';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import { fixedClock } from '@sicantik/core';
 import { coPartitionedAssigner, runBatchConsumer, startInfra, type Infra, type RunningBatchConsumer } from '@sicantik/kafka';
@@ -81,7 +82,7 @@ describe('rebuild from Kafka equals the live projection, with erasures and reten
     const serial = new Serial();
     // The live clock starts 60 days before NOW (old1 is then 390 days old), and moves to NOW for the sweep.
     let now = NOW - 60 * DAY;
-    const notifications = new NotificationProjection(mongo.db(liveDb), {}, { serial, retentionDays: 400, now: () => now });
+    const notifications = new NotificationProjection(mongo.db(liveDb), {}, { serial, messageRefOf: messageRefOf(Buffer.from(PRIVACY_TEST_ENV.PRIVACY_INDEX_KEY, 'base64')), retentionDays: 400, now: () => now });
     await notifications.init();
     const decisions = new DecisionProjection(mongo.db(liveDb), notifications.col, { serial });
     await decisions.init();
@@ -142,7 +143,7 @@ describe('rebuild from Kafka equals the live projection, with erasures and reten
     for (const [name, drop] of [['planner_decisions', ['_insertedBy']], ['provider_messages', ['statusesWaiting']], ['pending_statuses', []], ['erased_subjects', []]] as const) {
       expect([name, await all(b, name, [...drop])]).toEqual([name, await all(a, name, [...drop])]);
     }
-    const rebuilt = new NotificationProjection(b, {});
+    const rebuilt = new NotificationProjection(b, {}, { messageRefOf: messageRefOf(Buffer.from(PRIVACY_TEST_ENV.PRIVACY_INDEX_KEY, 'base64')) });
     const want = await notifications.summary();
     expect(want).toMatchObject({ total: 6, read: 2, deferred: 1, coalesced: 1, subjectErased: 1, accepted: 1 });
     expect(await rebuilt.summary()).toEqual(want);

@@ -5,6 +5,7 @@ import { MongoClient, type Db, type Document } from 'mongodb';
 import { ValidationError, clockFromEnv, type Clock } from '@sicantik/core';
 import { baseEnv, loadConfig, z } from '@sicantik/config';
 import { followTopic, startInfra, untilAvailable } from '@sicantik/kafka';
+import { messageRefOf } from './adapters/projections/messageRef';
 import { privacyEnv, privacySettings, startPrivacy } from '@sicantik/privacy';
 import type { TopicName } from '@sicantik/schemas';
 import { RebuildFold } from './domain/rebuildFold';
@@ -120,7 +121,7 @@ export async function rebuild(env: NodeJS.ProcessEnv, clock: Clock = clockFromEn
     const t0 = performance.now();
     const ends = new Map<TopicName, Map<number, bigint>>();
     for (const t of TOPICS) ends.set(t, new Map((await untilAvailable(() => admin.fetchTopicOffsets(codec.topic(t)))).map((o) => [o.partition, BigInt(o.high)])));
-    const fold = new RebuildFold();
+    const fold = new RebuildFold(messageRefOf(cfg.PRIVACY_INDEX_KEY));
     await checkLayout(db);
     // The group joins (seconds: the broker's rebalance delay) while the topics are read; it commits at the end.
     const member = joinPaused(kafka, groupId, TOPICS.map((t) => codec.topic(t)));

@@ -12,6 +12,7 @@ import { readConfig } from './config';
 import { DEFAULT_OPT_IN_TEXT, defaultMetaTemplates } from './domain/outbound';
 import { effectiveChain, hasOptInGateway } from './domain/routing';
 import type { OperatorDeps } from './adapters/operators';
+import { messageRefFn } from './adapters/messageRefs';
 import { DISPATCHER_OUTPUTS, DISPATCHER_TOPICS, startDispatcher, type ContactFeed } from './adapters/consumer';
 import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
@@ -60,7 +61,7 @@ async function main() {
   const optInLink = cfg.OPT_IN_LINK ? { url: cfg.OPT_IN_LINK, text: cfg.OPT_IN_TEXT ?? DEFAULT_OPT_IN_TEXT } : undefined;
   const now = () => clock.now().getTime();
   const dispatcher = await startDispatcher({
-    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contactChanges,
+    kafka, admin, codec, producer: infra.producer, logger, metrics, sender: gateway, routing, contactChanges, messageRef: messageRefFn(cfg.PRIVACY_INDEX_KEY),
     pacing: { rates: cfg.RATE_LIMITS, pairRates: cfg.PAIR_RATE_LIMITS, quotas: cfg.DAILY_QUOTAS },
     retry: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, delayMs: cfg.RETRY_DELAY_MS, backoff: cfg.RETRY_BACKOFF, jitter: cfg.RETRY_JITTER, tiers: 3 },
     quotaExhausted: cfg.QUOTA_EXHAUSTED, inDoubtPolicy: cfg.IN_DOUBT_POLICY, lookupDelayMs: cfg.IN_DOUBT_LOOKUP_DELAY_MS, optInLink,
@@ -73,7 +74,7 @@ async function main() {
   // Accepted messages without a final status report: looked up, or NO_REPORT (RECONCILE.md).
   const looks = gatewayLookups(gateway);
   const reconciler = cfg.RECONCILE === 'off' ? undefined : await startReconciler({
-    kafka, admin, codec, producer: infra.producer, logger, metrics, lookup: looks.lookup, now,
+    kafka, admin, codec, producer: infra.producer, logger, metrics, lookup: looks.lookup, now, messageRef: messageRefFn(cfg.PRIVACY_INDEX_KEY),
     settings: { afterMs: cfg.RECONCILE_AFTER_MS, giveUpMs: cfg.RECONCILE_GIVE_UP_MS, lookupBackoffMs: cfg.RECONCILE_LOOKUP_BACKOFF_MS, rememberMs: cfg.RECONCILE_REMEMBER_MS, canLookup: looks.canLookup },
     groupId: cfg.RECONCILE_CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}dispatcher-reconcile`, readerGroupPrefix: `${cfg.TOPIC_PREFIX}dispatcher-reconcile-reader-${cfg.SERVICE_INSTANCE}-${process.pid}`,
     tickMs: cfg.RECONCILE_TICK_MS, lookupConcurrency: cfg.RECONCILE_LOOKUP_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS,

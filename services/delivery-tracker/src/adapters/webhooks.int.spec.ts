@@ -1,3 +1,4 @@
+import { messageRefOf } from './projections/messageRef';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,7 +85,7 @@ describe('delivery-tracker webhooks of every provider (simulator-signed, real HT
     }, ['notification.dispatch', 'delivery.status', 'contact.events']);
     mongo = await MongoClient.connect(stack.mongoUrl);
     const serial = new Serial();
-    const projection = new NotificationProjection(mongo.db(dbName), {}, { serial });
+    const projection = new NotificationProjection(mongo.db(dbName), {}, { serial, messageRefOf: messageRefOf(Buffer.alloc(32, 7)) });
     await projection.init();
     const decisions = new DecisionProjection(mongo.db(dbName), projection.col, { serial });
     await decisions.init();

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { jakartaDate } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
 import { ANOMALY_KINDS, RANK, STATES, STATE_OF_RANK, anomaliesOf, fromDelivery, fromDispatch, type AnomalyKind, type MessageState, type ReportedState } from './notificationStatus';
@@ -200,11 +199,29 @@ export function withRules(c: Core, rules: PersonalDataRules): Core {
 }
 
 /**
- * The key of a provider message id in provider_messages and pending_statuses: a SHA-256
- * of it, so those collections hold no message id (Meta's encode the phone number) and
- * need no scrubbing; a status finds its notification by the same hash.
+ * The reference of a provider message id (@sicantik/privacy messageRef: HMAC-SHA256 with the
+ * index key, provider included), given by the adapter; undefined for an id that reads as
+ * erased. It keys provider_messages and pending_statuses, so those collections hold no
+ * message id (Meta's encode the phone number) and need no scrubbing.
  */
-export const messageRef = (providerMessageId: string) => createHash('sha256').update(providerMessageId).digest('base64url');
+export type MessageRefOf = (provider: string, providerMessageId: string) => string | undefined;
+
+/**
+ * The reference a dispatch record joins its delivery statuses by: the dispatcher's
+ * providerMessageRef, else (a record written before it) the reference of its plaintext id.
+ * The ref stays readable after the subject's erasure, the id does not: so an erased
+ * person's statuses still join their notifications, also in a rebuild.
+ */
+export function dispatchRef(e: Pick<NotificationDispatchRecorded, 'provider' | 'providerMessageId' | 'providerMessageRef'>, refOf: MessageRefOf): string | undefined {
+  if (e.providerMessageRef) return e.providerMessageRef;
+  return e.providerMessageId ? refOf(e.provider, e.providerMessageId) : undefined;
+}
+
+/** The reference a delivery status names its message by (the same as its dispatch record's). */
+export function statusRef(e: Pick<DeliveryStatusReported, 'provider' | 'providerMessageId'> & { providerMessageRef?: string | null }, refOf: MessageRefOf): string | undefined {
+  if (e.providerMessageRef) return e.providerMessageRef;
+  return e.providerMessageId ? refOf(e.provider, e.providerMessageId) : undefined;
+}
 
 /**
  * A delivery.status event as kept until its message's notification is known (in

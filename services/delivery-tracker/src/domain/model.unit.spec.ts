@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, addDelta, contrib, counterOps, decisionContrib, decisionFact, decisionKey, dispatchFact, fromDoc, merge, messageRef, parseDecisionKey, planDoc, publicView,
+  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, addDelta, contrib, counterOps, decisionContrib, decisionFact, decisionKey, dispatchFact, dispatchRef, fromDoc, merge, parseDecisionKey, statusRef, planDoc, publicView,
   providerStatus, renderedFact, requestedFact, retentionCutoff, statusFact, statusRankOf, summaryOf, toDoc, withRules, type Core, type Delta, type Stored,
 } from './model';
 
@@ -346,11 +346,16 @@ describe('personal data: erasure and retention remove the personal fields, never
     expect(docOf(withRules(c, { erasedSubjects: new Set([SUBJECT]), retainFrom: t0 + 1 }))).toMatchObject({ anonymised: ['erasure', 'retention'] });
   });
 
-  it('provider message ids are keyed by a hash that holds nothing of the id', () => {
-    const w = 'wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFjNFQjBCNkE1NzBBQTk4QjM5ODJDAA==';
-    expect(messageRef(w)).toBe(messageRef(w));
-    expect(messageRef(w)).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(messageRef(w)).not.toBe(messageRef(`${w}x`));
+  it('a dispatch record joins by its providerMessageRef (also when its id reads as erased), else by the ref of its plaintext id; a status by the ref of its id', () => {
+    const refOf = (p: string, id: string) => (id === '[erased]' ? undefined : `ref:${p}:${id}`);
+    expect(dispatchRef({ provider: 'meta', providerMessageId: '[erased]', providerMessageRef: 'R1' }, refOf)).toBe('R1');
+    expect(dispatchRef({ provider: 'meta', providerMessageId: 'wamid.1', providerMessageRef: 'R1' }, refOf)).toBe('R1');
+    expect(dispatchRef({ provider: 'meta', providerMessageId: 'wamid.1', providerMessageRef: null }, refOf)).toBe('ref:meta:wamid.1');
+    expect(dispatchRef({ provider: 'meta', providerMessageId: 'wamid.1' }, refOf)).toBe('ref:meta:wamid.1');
+    expect(dispatchRef({ provider: 'meta', providerMessageId: '[erased]', providerMessageRef: null }, refOf)).toBeUndefined();
+    expect(dispatchRef({ provider: 'none', providerMessageId: null }, refOf)).toBeUndefined();
+    expect(statusRef({ provider: 'meta', providerMessageId: 'wamid.1' }, refOf)).toBe('ref:meta:wamid.1');
+    expect(statusRef({ provider: 'meta', providerMessageId: 'wamid.1', providerMessageRef: 'R1' }, refOf)).toBe('R1');
   });
 });
 

@@ -1,7 +1,7 @@
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded, PrivacyRequestRecorded } from '@sicantik/schemas';
 import {
-  addDelta, contrib, decisionContrib, decisionFact, dispatchFact, foldInto, messageRef, renderedFact, requestedFact, providerStatus, statusFact, toDoc, withRules,
-  type Core, type Delta, type ErasedSubject, type MessageMapping, type PendingStatuses, type ProviderStatus, type StoredDoc,
+  addDelta, contrib, decisionContrib, decisionFact, dispatchFact, dispatchRef, foldInto, renderedFact, requestedFact, providerStatus, statusFact, statusRef, toDoc, withRules,
+  type Core, type Delta, type MessageRefOf, type ErasedSubject, type MessageMapping, type PendingStatuses, type ProviderStatus, type StoredDoc,
 } from './model';
 
 /** The decision event as stored: its id as _id, its time as a date, its cause left out. */
@@ -51,14 +51,17 @@ export class RebuildFold {
   private readonly erased = new Set<string>();
   events = 0;
 
+  /** refOf: how a provider message id becomes its reference (model.ts MessageRefOf; the live projection's). */
+  constructor(private readonly refOf: MessageRefOf) {}
+
   requested(e: NotificationRequested): void { this.events++; foldInto(this.cores, e.notificationId, requestedFact(e)); }
   rendered(e: NotificationRendered): void { this.events++; foldInto(this.cores, e.notificationId, renderedFact(e)); }
   /** Returns the provider-message map entry the first time a message id is seen (it can be written at once). */
   dispatched(e: NotificationDispatchRecorded): Required<Pick<MessageMapping, '_id' | 'notificationId'>> | undefined {
     this.events++;
     foldInto(this.cores, e.notificationId, dispatchFact(e));
-    if (!e.providerMessageId) return undefined;
-    const w = messageRef(e.providerMessageId);
+    const w = dispatchRef(e, this.refOf);
+    if (!w) return undefined;
     if (this.messageOf.has(w)) return undefined;
     this.messageOf.set(w, e.notificationId);
     return { _id: w, notificationId: e.notificationId };
@@ -66,7 +69,8 @@ export class RebuildFold {
   status(e: DeliveryStatusReported): void {
     this.events++;
     const s = providerStatus(e);
-    const w = messageRef(e.providerMessageId);
+    const w = statusRef(e, this.refOf);
+    if (!w) return;
     const m = this.statuses.get(w) ?? new Map<string, ProviderStatus>();
     // One event id can come again with a later time (a redelivered webhook without a provider
     // time, a lookup repeated after a crash): the live join keeps each state's earliest time, so does this.

@@ -1,5 +1,5 @@
 import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRequested } from '@sicantik/schemas';
-import { ERASED, EXPIRED, decisionFact, dispatchFact, merge, messageRef, providerStatus, publicView, requestedFact, statusFact, toDoc, EMPTY, type Core } from './model';
+import { ERASED, EXPIRED, decisionFact, dispatchFact, merge, providerStatus, publicView, requestedFact, statusFact, toDoc, EMPTY, type Core, type MessageRefOf } from './model';
 import { RebuildFold } from './rebuildFold';
 
 ////////// The rebuild's fold: events already on the topics give the new states
@@ -19,13 +19,33 @@ const delivery = (wamid: string, status: DeliveryStatusReported['status'], s: nu
   status, providerTimestamp: null, receivedAt: t0 + s * 1000, errorCode: null, errorTitle: null,
 });
 
+/** The adapter's ref (an HMAC with the index key) stood in for by a readable one; an erased id has none. */
+const refOf: MessageRefOf = (provider, id) => (id === '[erased]' ? undefined : `ref:${provider}:${id}`);
+const mref = (id: string) => refOf('meta', id)!;
+
 describe('rebuild from the topics', () => {
+  it('joins statuses to their notification by providerMessageRef, also when the id reads as erased; a record without a ref by the ref of its plaintext id; an erased id without a ref joins nothing', () => {
+    const fold = new RebuildFold(refOf);
+    for (const n of ['r', 'p', 'x']) fold.requested(requested(n));
+    // erased subject: the id reads as erased, the ref (written by the dispatcher) stays
+    expect(fold.dispatched({ ...dispatched('r', 'ACCEPTED', 2), providerMessageId: '[erased]', providerMessageRef: mref('wamid.r') })).toEqual({ _id: mref('wamid.r'), notificationId: 'r' });
+    // written before the ref existed: joined by the ref of its plaintext id
+    expect(fold.dispatched(dispatched('p', 'ACCEPTED', 2))).toEqual({ _id: mref('wamid.p'), notificationId: 'p' });
+    // neither a ref nor a readable id: no join
+    expect(fold.dispatched({ ...dispatched('x', 'ACCEPTED', 2), providerMessageId: '[erased]' })).toBeUndefined();
+    for (const w of ['wamid.r', 'wamid.p', 'wamid.x']) fold.status(delivery(w, 'DELIVERED', 9));
+    const out = fold.output('rebuild.1');
+    const byId = new Map(out.notifications.map((d) => [d._id, publicView(d)]));
+    expect([byId.get('r')?.status, byId.get('p')?.status, byId.get('x')?.status]).toEqual(['delivered', 'delivered', 'accepted']);
+    expect(out.pending.map((p) => p._id)).toEqual([mref('wamid.x')]);
+  });
+
   it('ACCEPTED records give accepted (not sending), NO_REPORT gives no_report, a late report moves it on; a status for an unknown message waits; the counters are the documents\'', () => {
-    const fold = new RebuildFold();
+    const fold = new RebuildFold(refOf);
     for (const n of ['a', 'b', 'c']) fold.requested(requested(n));
     for (const n of ['a', 'b', 'c']) fold.dispatched(dispatched(n, 'SENDING', 1));
     const mapped = ['a', 'b', 'c'].map((n) => fold.dispatched(dispatched(n, 'ACCEPTED', 2)));
-    expect(mapped).toEqual([{ _id: messageRef('wamid.a'), notificationId: 'a' }, { _id: messageRef('wamid.b'), notificationId: 'b' }, { _id: messageRef('wamid.c'), notificationId: 'c' }]);
+    expect(mapped).toEqual([{ _id: mref('wamid.a'), notificationId: 'a' }, { _id: mref('wamid.b'), notificationId: 'b' }, { _id: mref('wamid.c'), notificationId: 'c' }]);
     expect(fold.dispatched(dispatched('a', 'ACCEPTED', 2))).toBeUndefined(); // a message id is handed out once
     fold.status(delivery('wamid.b', 'NO_REPORT', 600));
     fold.status(delivery('wamid.c', 'NO_REPORT', 600));
@@ -40,8 +60,8 @@ describe('rebuild from the topics', () => {
     // each document is the live projection's join of the same events
     const live = (facts: Core[]) => toDoc('b', facts.reduce(merge, EMPTY), 'rebuild.1', {});
     expect(out.notifications.find((d) => d._id === 'b')).toEqual(live([requestedFact(requested('b')), dispatchFact(dispatched('b', 'SENDING', 1)), dispatchFact(dispatched('b', 'ACCEPTED', 2)), statusFact(providerStatus(delivery('wamid.b', 'NO_REPORT', 600)))]));
-    expect(out.messages).toEqual([{ _id: messageRef('wamid.x') }]);
-    expect(out.pending).toEqual([{ _id: messageRef('wamid.x'), statuses: [{ eventId: 's-wamid.x-SENT', state: 'sent', at: t0 + 5000, errorCode: null, errorTitle: null }] }]);
+    expect(out.messages).toEqual([{ _id: mref('wamid.x') }]);
+    expect(out.pending).toEqual([{ _id: mref('wamid.x'), statuses: [{ eventId: 's-wamid.x-SENT', state: 'sent', at: t0 + 5000, errorCode: null, errorTitle: null }] }]);
     expect(out.notificationStats).toEqual([
       { _id: 'all', appliedBatches: {}, total: 3, byStatus: { accepted: 1, no_report: 1, delivered: 1 }, sent: 1, delivered: 1 },
       { _id: '2026-11-22', appliedBatches: {}, total: 3, byStatus: { accepted: 1, no_report: 1, delivered: 1 }, sent: 1, delivered: 1 },
@@ -50,7 +70,7 @@ describe('rebuild from the topics', () => {
 
   it('one event id received twice at different times (a redelivery without a provider time) keeps the earliest, as the live join does, in either order', () => {
     for (const times of [[700, 900], [900, 700]]) {
-      const fold = new RebuildFold();
+      const fold = new RebuildFold(refOf);
       fold.requested(requested('d'));
       fold.dispatched(dispatched('d', 'ACCEPTED', 2));
       for (const s of times) fold.status(delivery('wamid.d', 'DELIVERED', s));
@@ -59,14 +79,14 @@ describe('rebuild from the topics', () => {
       const live = toDoc('d', [requestedFact(requested('d')), dispatchFact(dispatched('d', 'ACCEPTED', 2)), ...times.map((s) => statusFact(providerStatus(delivery('wamid.d', 'DELIVERED', s))))].reduce(merge, EMPTY), 'rebuild.1', {});
       expect([times, out.notifications.find((d) => d._id === 'd')]).toEqual([times, live]);
       expect([times, publicView(out.notifications.find((d) => d._id === 'd')!)]).toMatchObject([times, { deliveredAt: new Date(t0 + 700_000) }]);
-      expect([times, out.pending]).toEqual([times, [{ _id: messageRef('wamid.y'), statuses: [{ eventId: 's-wamid.y-SENT', state: 'sent', at: t0 + 700_000, errorCode: null, errorTitle: null }] }]]);
+      expect([times, out.pending]).toEqual([times, [{ _id: mref('wamid.y'), statuses: [{ eventId: 's-wamid.y-SENT', state: 'sent', at: t0 + 700_000, errorCode: null, errorTitle: null }] }]]);
     }
   });
 
   it('erasures (wherever they stand on privacy.requests) and the retention cut-off are applied as the live projection applies them; COALESCED decisions make their notification coalesced; the counters stay', () => {
     const withSubject = (n: string, subjectId: string) => ({ ...requested(n), recipient: { ...requested(n).recipient, subjectId } });
     const erasure = (subjectId: string) => ({ eventId: `e-${subjectId}`, occurredAt: t0, correlationId: 'c', causationId: null, requestId: `r-${subjectId}`, kind: 'ERASURE' as const, subjectId, receivedAt: t0, deadline: t0 + 3 * 86_400_000, status: 'RECEIVED' as const, detail: null });
-    const fold = new RebuildFold();
+    const fold = new RebuildFold(refOf);
     fold.privacy(erasure('s-1')); // before the subject's events
     fold.privacy({ ...erasure('s-9'), kind: 'ACCESS' }); // an access request changes nothing
     fold.requested(withSubject('e1', 's-1'));

@@ -1,3 +1,4 @@
+import { messageRefFn } from './messageRefs';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
@@ -42,7 +43,7 @@ describe('provider-dispatcher with its ledger on Kafka', () => {
 
   const start = async (group: string, sender: Sender, restores: RestoreStats[] = []) => {
     const d = await startDispatcher({
-      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, groupId: `${prefix}${group}`,
+      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, messageRef: messageRefFn(Buffer.alloc(32, 7)), groupId: `${prefix}${group}`,
       routing: { chain: ['meta'], optInRequired: new Set(['meta']), unconsented: 'send' }, contactChanges: async () => ({ stop: async () => undefined }),
       pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() },
       retry: { maxAttempts: 3, delayMs: 10, backoff: 2, jitter: 0, tiers: 3 },

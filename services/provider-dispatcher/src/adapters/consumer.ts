@@ -11,6 +11,7 @@ import { Pacer, type Rates } from '../domain/pacing';
 import type { RetryPolicy } from '../domain/retry';
 import type { RoutingPolicy } from '../domain/routing';
 import { runBatch, type ExecutorIO, type Sender } from './batchExecutor';
+import { withMessageRefs, type MessageRefFn } from './messageRefs';
 import { startHolds } from './holds';
 import { kafkaChangelog } from './kafkaChangelog';
 import { LedgerPartitions, type RestoreStats } from './ledgerPartitions';
@@ -46,6 +47,8 @@ export interface KafkaDeps {
 
 interface DispatcherOptions extends KafkaDeps {
   sender: Sender;
+  /** The reference of a provider message id, written as providerMessageRef on dispatch records (messageRefs.ts). */
+  messageRef: MessageRefFn;
   routing: RoutingPolicy;
   /** The opt-in changes, each applied through the core's `contact` input; caught up before the first batch. */
   contactChanges: ContactFeed;
@@ -108,7 +111,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     routing: o.routing, retry: o.retry, quotaExhausted: o.quotaExhausted ?? 'fallback', inDoubtPolicy: o.inDoubtPolicy ?? 'hold', lookupDelayMs: o.lookupDelayMs ?? 60_000,
     lookupProviders: new Set(PROVIDER_NAMES.filter((p) => o.sender.canLookup?.(p))), optInLink: o.optInLink, sendRules: [], holdExpiresAfterMs: o.holdExpiresAfterMs ?? 30 * 86_400_000,
   }, pacer, contacts);
-  const io: ExecutorIO = { sender: o.sender, now, concurrency: o.sendConcurrency ?? 16, produce: (messages) => producer.send(messages) };
+  const io: ExecutorIO = { sender: o.sender, now, concurrency: o.sendConcurrency ?? 16, produce: (messages) => producer.send(withMessageRefs(messages, o.messageRef)) };
   const report = (topic: string, results: DispatchResult[], phones: ReadonlyMap<string, string>) => {
     for (const x of results) {
       if (x.status.startsWith('SKIPPED_') || x.status === 'WAITING' || x.reemitted) continue;

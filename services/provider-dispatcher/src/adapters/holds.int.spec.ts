@@ -1,3 +1,4 @@
+import { messageRefFn } from './messageRefs';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
@@ -45,7 +46,7 @@ describe('provider-dispatcher: deferred and held notifications on Kafka', () => 
 
   const start = async (sender: Sender) => {
     const d = await startDispatcher({
-      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, groupId: `${prefix}dispatcher`,
+      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics('it'), sender, messageRef: messageRefFn(Buffer.alloc(32, 7)), groupId: `${prefix}dispatcher`,
       routing: { chain: ['meta'], optInRequired: new Set(['meta']) }, contactChanges: feed,
       pacing: { rates: new Map(), pairRates: new Map(), quotas: new Map() },
       retry: { maxAttempts: 3, delayMs: 10, backoff: 2, jitter: 0, tiers: 3 },

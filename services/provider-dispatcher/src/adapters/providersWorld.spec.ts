@@ -1,3 +1,4 @@
+import { messageRefFn } from './messageRefs';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
@@ -75,7 +76,7 @@ export async function world(o: WorldOptions) {
     });
     gateways.push(gateway);
     running.push(await startDispatcher({
-      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics(`it${i}`), sender: gateway, groupId: `${prefix}dispatcher`,
+      kafka, admin, codec, producer, logger: silentLogger(), metrics: createMetrics(`it${i}`), sender: gateway, messageRef: messageRefFn(Buffer.alloc(32, 7)), groupId: `${prefix}dispatcher`,
       readerGroupPrefix: uniq(`${prefix}reader-`), routing: { chain: o.chain, optInRequired: new Set(['meta']) }, contactChanges,
       pacing: { rates: parseRates(o.rates ?? 'meta=off'), pairRates: parseRates(o.pairRates ?? ''), quotas: parseQuotas(o.quotas ?? '') },
       retry, optInLink: { url: 'https://wa.me/6281100000000?text=MULAI', text: 'Aktifkan WhatsApp resmi: {link}' }, maxWaitMs: 100,

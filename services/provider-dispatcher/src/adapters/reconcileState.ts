@@ -94,8 +94,10 @@ export class ReconcilePartitions {
       records = await this.o.read(partitions, (p, e) => {
         const m = fresh.get(p);
         if (!m) return;
-        if (this.o.keep(e)) m.set(e.providerMessageId, e);
-        else m.delete(e.providerMessageId);
+        // Keyed by the message's ref (the reconciler's read puts it on entries written before it).
+        const key = e.providerMessageRef ?? e.providerMessageId;
+        if (this.o.keep(e)) m.set(key, e);
+        else m.delete(key);
       });
     } catch (e) {
       throw new TransientError(`reconciler restore of partitions ${partitions.join(',')}: ${errorMessage(e)}`, e);

@@ -1,3 +1,4 @@
+import { messageRefFn } from './messageRefs';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
 import { createMetrics } from '@sicantik/observability';
@@ -9,6 +10,8 @@ import { fetchExecutor } from './http/executor';
 import { ProviderGateway } from './providers/gateway';
 import { gatewayLookups } from './reconcileLookups';
 import { RECONCILER_TOPICS, startReconciler } from './reconciler';
+
+const KEY = Buffer.alloc(32, 7);
 
 ////////// The reconciler with a real broker and registry and the provider simulator over
 // real HTTP. The simulator's webhooks are refused (the receiver answers 503, one attempt),
@@ -45,7 +48,7 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
   const looks = gatewayLookups(gateway);
   const metrics = [createMetrics('it-rec-1'), createMetrics('it-rec-2')];
   const reconciler = (i: number) => startReconciler({
-    kafka, admin, codec, producer, logger: silentLogger(), metrics: metrics[i - 1]!, lookup: looks.lookup, now: Date.now,
+    kafka, admin, codec, producer, logger: silentLogger(), metrics: metrics[i - 1]!, lookup: looks.lookup, now: Date.now, messageRef: messageRefFn(KEY),
     settings: { afterMs: AFTER_MS, giveUpMs: 60_000, lookupBackoffMs: 300, rememberMs: 86_400_000, canLookup: looks.canLookup },
     groupId: `${prefix}reconcile`, readerGroupPrefix: uniq(`${prefix}reader-`), tickMs: 100, lookupConcurrency: 4, maxWaitMs: 100,
   });
@@ -68,7 +71,7 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
     eventId: `${d.eventId}-hook-${status}`, occurredAt: Date.now(), correlationId: d.providerMessageId!, causationId: null, provider: d.provider, providerMessageId: d.providerMessageId!,
     status, providerTimestamp: null, receivedAt: Date.now(), errorCode: null, errorTitle: null,
   });
-  const report = (rs: DeliveryStatusReported[]) => producer.send(rs.map((value) => ({ topic: 'delivery.status' as const, key: value.providerMessageId, value })));
+  const report = (rs: DeliveryStatusReported[]) => producer.send(rs.map((value) => ({ topic: 'delivery.status' as const, key: messageRefFn(KEY)(value.provider, value.providerMessageId), value })));
   const of = (d: NotificationDispatchRecorded) => statuses.filter((s) => s.providerMessageId === d.providerMessageId).map((s) => [s.status, s.source]);
 
   const first = await reconciler(1);
@@ -85,7 +88,7 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
     expect(of(noReport)).toEqual([['NO_REPORT', 'RECONCILER']]);
     expect(statuses.find((s) => s.providerMessageId === noReport.providerMessageId)).toMatchObject({
       provider: 'fonnte', errorCode: 'NO_REPORT', errorTitle: `no status report within ${AFTER_MS / 1000} s of the acceptance; the provider has no status API`,
-      occurredAt: noReport.occurredAt + AFTER_MS, receivedAt: noReport.occurredAt + AFTER_MS, providerTimestamp: null, correlationId: noReport.providerMessageId,
+      occurredAt: noReport.occurredAt + AFTER_MS, receivedAt: noReport.occurredAt + AFTER_MS, providerTimestamp: null, correlationId: messageRefFn(KEY)(noReport.provider, noReport.providerMessageId!), providerMessageRef: messageRefFn(KEY)(noReport.provider, noReport.providerMessageId!),
     });
     // Nothing from the reconciler for the reported ones, and nothing more for the others, well past the time.
     await new Promise((r) => setTimeout(r, AFTER_MS + 1000));
@@ -93,7 +96,10 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
     expect(of(early)).toEqual([['DELIVERED', 'WEBHOOK']]);
     expect(of(lookedUp)).toHaveLength(1);
     expect(of(noReport)).toHaveLength(1);
-    const outcomes = first.state.entries().filter((e) => [lookedUp, reported, noReport, early].some((d) => d.providerMessageId === e.providerMessageId)).map((e) => [e.providerMessageId, e.outcome]).sort();
+    // Entries are keyed by the message's ref (an entry made by a report before the acceptance keeps no id).
+    const refOf = (d: NotificationDispatchRecorded) => messageRefFn(KEY)(d.provider, d.providerMessageId!);
+    const idOfRef = new Map([lookedUp, reported, noReport, early].map((d) => [refOf(d), d.providerMessageId!]));
+    const outcomes = first.state.entries().filter((e) => idOfRef.has(e.providerMessageRef!)).map((e) => [idOfRef.get(e.providerMessageRef!)!, e.outcome]).sort();
     // (A resolved entry is not written again for an acceptance read after its report: it may not name its notification.)
     expect(outcomes).toEqual([[noReport.providerMessageId, 'no_report'], [lookedUp.providerMessageId, 'looked_up'], [early.providerMessageId, 'reported'], [reported.providerMessageId, 'reported']].sort());
 

@@ -1,14 +1,20 @@
 import { errorMessage } from '@sicantik/core';
+import { isErased } from '@sicantik/privacy';
 import { coPartitionedAssigner, runBatchConsumer, type OutMessage, type RecordBatch } from '@sicantik/kafka';
 import type { TopicName } from '@sicantik/schemas';
 import { awaitingOf, caughtUpPartitions, decide, isDue, isExpired, type Decision, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from '../domain/reconcile';
 import { pool } from './reconcileLookups';
 import { ReconcilePartitions, reconcileChangelog } from './reconcileState';
 import { checkCoPartitioned, type KafkaDeps } from './consumer';
+import type { MessageRefFn } from './messageRefs';
 
 ////////// Reconciliation at the edge (the rules: domain/reconcile.ts; how to run it: RECONCILE.md)
 // Stage 1 (group <group>-accepted): every ACCEPTED record of notification.dispatch is
-// re-keyed by provider message id onto dispatch.awaiting-report, then its offset committed.
+// re-keyed by its provider message ref (providerMessageRef, a keyed hash of the id; records
+// without one: the ref of their plaintext id) onto dispatch.awaiting-report, then its offset
+// committed. delivery.status is keyed by the same ref (the tracker's webhooks), so the two
+// stay co-partitioned; the id itself is in the values only, encrypted with the subject key
+// in dispatch.awaiting-report and dispatch.reconcile (needed for the status lookups).
 // Stage 2 (group <group>, co-partitioned): delivery.status and dispatch.awaiting-report,
 // partition p of both to one instance, with the entries of partition p of the
 // dispatch.reconcile changelog. A batch's decisions are produced (changelog records,
@@ -20,6 +26,8 @@ export const RECONCILER_TOPICS: readonly TopicName[] = ['notification.dispatch',
 
 interface ReconcilerOptions extends KafkaDeps {
   settings: ReconcileSettings;
+  /** The reference of a provider message id (messageRefs.ts): the key of delivery.status, dispatch.awaiting-report and dispatch.reconcile. */
+  messageRef: MessageRefFn;
   lookup(provider: string, providerMessageId: string): Promise<LookupAnswer>;
   groupId: string;
   readerGroupPrefix: string;
@@ -40,8 +48,12 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
   const outcomes = new o.metrics.client.Counter({ name: 'sicantik_reconcile_total', help: 'Accepted messages the reconciler resolved, by provider and outcome (reported, looked_up, sent_only, no_report)', labelNames: ['provider', 'outcome'], registers: [o.metrics.registry] });
   const lookups = new o.metrics.client.Counter({ name: 'sicantik_reconcile_lookups_total', help: 'Status lookups by the reconciler, by provider and answer', labelNames: ['provider', 'answer'], registers: [o.metrics.registry] });
   let readers = 0;
+  /** A record with its providerMessageRef (records written before it: the ref of their plaintext id). */
+  const withRef = <T extends { provider: string; providerMessageId: string; providerMessageRef?: string | null }>(v: T): T & { providerMessageRef: string } =>
+    (v.providerMessageRef ? v : { ...v, providerMessageRef: o.messageRef(v.provider, v.providerMessageId) }) as T & { providerMessageRef: string };
+  const readChangelog = reconcileChangelog({ kafka: o.kafka, admin: o.admin, codec: o.codec, readerGroup: () => `${o.readerGroupPrefix}-${Date.now()}-${readers++}` });
   const state = new ReconcilePartitions({
-    read: reconcileChangelog({ kafka: o.kafka, admin: o.admin, codec: o.codec, readerGroup: () => `${o.readerGroupPrefix}-${Date.now()}-${readers++}` }),
+    read: (partitions, onEntry) => readChangelog(partitions, (p, e) => onEntry(p, e.providerMessageRef || isErased(e.providerMessageId) ? e : withRef(e))),
     keep: (e) => !isExpired(e, o.now(), o.settings), logger: log,
   });
   new o.metrics.client.Gauge({
@@ -54,8 +66,8 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
     const out: OutMessage<TopicName>[] = [];
     const latest = new Map<string, Entry>();
     for (const d of decided) {
-      if (d.event) out.push({ topic: 'delivery.status', key: d.event.providerMessageId, value: d.event });
-      if (d.changed && d.entry) latest.set(d.entry.providerMessageId, d.entry);
+      if (d.event) out.push({ topic: 'delivery.status', key: d.event.providerMessageRef ?? d.event.providerMessageId, value: d.event });
+      if (d.changed && d.entry) latest.set(d.entry.providerMessageRef ?? d.entry.providerMessageId, d.entry);
     }
     for (const [id, e] of latest) out.push({ topic: 'dispatch.reconcile', key: id, value: e, partition: p });
     await o.producer.send(out);
@@ -63,7 +75,7 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
     for (const d of decided) {
       if (!d.outcome || !d.entry) continue;
       outcomes.inc({ provider: d.entry.provider, outcome: d.outcome });
-      if (d.outcome !== 'reported') log.info({ provider: d.entry.provider, providerMessageId: d.entry.providerMessageId, notificationId: d.entry.notificationId, outcome: d.outcome, status: d.event?.status, lookups: d.entry.lookups }, 'reconciled');
+      if (d.outcome !== 'reported') log.info({ provider: d.entry.provider, providerMessageRef: d.entry.providerMessageRef, notificationId: d.entry.notificationId, outcome: d.outcome, status: d.event?.status, lookups: d.entry.lookups }, 'reconciled');
     }
   };
 
@@ -71,7 +83,10 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
     kafka: o.kafka, codec: o.codec, groupId: `${o.groupId}-accepted`, producer: o.producer, logger: o.logger, metrics: o.metrics, maxWaitMs: o.maxWaitMs,
     handlers: {
       'notification.dispatch': async (b) => ({
-        out: b.records.flatMap((r) => { const a = awaitingOf(r.value); return a ? [{ topic: 'dispatch.awaiting-report' as const, key: a.providerMessageId, value: a }] : []; }),
+        out: b.records.flatMap((r) => {
+          const a = r.value.providerMessageId ? awaitingOf(r.value.providerMessageRef || isErased(r.value.providerMessageId) ? r.value : withRef({ ...r.value, providerMessageId: r.value.providerMessageId })) : undefined;
+          return a ? [{ topic: 'dispatch.awaiting-report' as const, key: a.providerMessageRef ?? a.providerMessageId, value: a }] : [];
+        }),
       }),
     },
   });
@@ -82,8 +97,9 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
       const working = new Map<string, Entry | undefined>();
       const decided: Decision[] = [];
       for (const r of b.records) {
-        const input: ReconcileInput = b.topic === 'delivery.status' ? { kind: 'report', record: r.value as never } : { kind: 'accepted', record: r.value as never };
-        const id = r.value.providerMessageId;
+        const v = r.value.providerMessageRef || isErased(r.value.providerMessageId) ? r.value : withRef(r.value);
+        const input: ReconcileInput = b.topic === 'delivery.status' ? { kind: 'report', record: v as never } : { kind: 'accepted', record: v as never };
+        const id = v.providerMessageRef ?? v.providerMessageId;
         const d = decide(working.has(id) ? working.get(id) : entries.get(id), input, now, o.settings);
         working.set(id, d.entry);
         decided.push(d);
@@ -113,12 +129,15 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
       }
       if (decided.length) await commit(p, entries, decided);
     });
-    for (const e of asks) inFlight.add(e.providerMessageId);
+    const keyOf = (e: Entry) => e.providerMessageRef ?? e.providerMessageId;
+    for (const e of asks) inFlight.add(keyOf(e));
     try {
       const answers = await pool(asks, o.lookupConcurrency, async (e) => {
-        const a = await o.lookup(e.provider, e.providerMessageId).catch((err: unknown): LookupAnswer => ({ kind: 'error', reason: errorMessage(err) }));
+        // An erased subject's id is gone: nothing to ask (concluded as without a status API).
+        const a = isErased(e.providerMessageId) ? { kind: 'unsupported' as const }
+          : await o.lookup(e.provider, e.providerMessageId).catch((err: unknown): LookupAnswer => ({ kind: 'error', reason: errorMessage(err) }));
         lookups.inc({ provider: e.provider, answer: a.kind === 'found' ? a.status : a.kind });
-        return [e.providerMessageId, a] as const;
+        return [keyOf(e), a] as const;
       });
       if (answers.length === 0) return;
       await state.with(p, async (entries) => {
@@ -127,7 +146,7 @@ export async function startReconciler(o: ReconcilerOptions): Promise<RunningReco
         await commit(p, entries, decided);
       });
     } finally {
-      for (const e of asks) inFlight.delete(e.providerMessageId);
+      for (const e of asks) inFlight.delete(keyOf(e));
     }
   };
 

@@ -2,7 +2,8 @@ import { deterministicId } from '@sicantik/core';
 import type { AwaitingReport, DeliveryStatus, DeliveryStatusReported, NotificationDispatchRecorded, ReconcileEntry } from '@sicantik/schemas';
 
 ////////// Reconciliation (pure): a message a provider accepted that gets no final status report
-// Per provider message id, an entry (the state of dispatch.reconcile). Inputs: the
+// Per provider message (keyed by its ref, a keyed hash of the id that the adapter puts on
+// every input: providerMessageRef), an entry (the state of dispatch.reconcile). Inputs: the
 // acceptance (dispatch.awaiting-report), a status report (delivery.status, whoever wrote
 // it), the clock (a tick), and a status lookup's answer. A final report (DELIVERED, READ,
 // FAILED) resolves the entry. An accepted entry without one is looked at RECONCILE_AFTER_MS
@@ -64,8 +65,8 @@ const LOOKED_UP: Readonly<Record<'sent' | 'delivered' | 'read' | 'failed', Deliv
 
 const same = (entry: Entry | undefined): Decision => ({ entry, changed: false });
 const put = (entry: Entry, extra: Omit<Decision, 'entry' | 'changed'> = {}): Decision => ({ entry, changed: true, ...extra });
-const blank = (providerMessageId: string, provider: string, now: number): Entry => ({
-  providerMessageId, provider, notificationId: null, causationId: null, acceptedAt: null, reported: null, lookups: 0, nextLookupAt: null, outcome: null, updatedAt: now,
+const blank = (r: { providerMessageId: string; provider: string; providerMessageRef?: string | null; subjectId?: string | null }, now: number): Entry => ({
+  providerMessageId: r.providerMessageId, provider: r.provider, providerMessageRef: r.providerMessageRef ?? null, subjectId: r.subjectId ?? null, notificationId: null, causationId: null, acceptedAt: null, reported: null, lookups: 0, nextLookupAt: null, outcome: null, updatedAt: now,
 });
 
 /** An entry that is accepted, not resolved and due at `now`. */
@@ -83,13 +84,16 @@ export function decide(prev: Entry | undefined, input: ReconcileInput, now: numb
       const r = input.record;
       if (r.acceptedAt + s.rememberMs <= now) return { ...same(prev), tooOld: true };
       if (prev && (prev.outcome !== null || prev.acceptedAt !== null)) return same(prev);
-      const base = prev ?? blank(r.providerMessageId, r.provider, now);
-      return put({ ...base, provider: r.provider, notificationId: r.notificationId, causationId: r.causationId, acceptedAt: r.acceptedAt, nextLookupAt: r.acceptedAt + s.afterMs, updatedAt: now });
+      const base = prev ?? blank(r, now);
+      // The acceptance knows the subject (and so encrypts the id); a report before it did not.
+      return put({ ...base, providerMessageId: r.providerMessageId, subjectId: r.subjectId ?? base.subjectId ?? null, provider: r.provider, notificationId: r.notificationId, causationId: r.causationId, acceptedAt: r.acceptedAt, nextLookupAt: r.acceptedAt + s.afterMs, updatedAt: now });
     }
     case 'report': {
       const r = input.record;
       if (r.status === 'NO_REPORT' || prev?.outcome) return same(prev);
-      const base = prev ?? blank(r.providerMessageId, r.provider, now);
+      // A report before the acceptance knows no subject, so the id could not be encrypted: the
+      // entry keeps the ref only (the acceptance brings the id, needed for lookups only after it).
+      const base = prev ?? blank({ ...r, providerMessageId: r.providerMessageRef ? '' : r.providerMessageId }, now);
       if (FINAL_STATUSES.has(r.status)) return put({ ...base, outcome: 'reported', nextLookupAt: null, updatedAt: now }, { outcome: 'reported' });
       if (base.reported === 'SENT') return same(prev);
       return put({ ...base, reported: 'SENT', updatedAt: now });
@@ -134,8 +138,8 @@ function conclude(e: Entry, now: number, s: ReconcileSettings, why: string): Dec
 function lookupEvent(e: Entry, status: DeliveryStatus, now: number, errorCode?: string): DeliveryStatusReported {
   return {
     eventId: deterministicId('sicantik.event', 'DeliveryStatusReported', e.provider, e.providerMessageId, status, 'lookup'),
-    occurredAt: now, correlationId: e.providerMessageId, causationId: e.causationId,
-    provider: e.provider, providerMessageId: e.providerMessageId, status, providerTimestamp: null, receivedAt: now,
+    occurredAt: now, correlationId: e.providerMessageRef ?? e.providerMessageId, causationId: e.causationId,
+    provider: e.provider, providerMessageId: e.providerMessageId, providerMessageRef: e.providerMessageRef ?? null, status, providerTimestamp: null, receivedAt: now,
     errorCode: errorCode ?? null, errorTitle: status === 'FAILED' ? 'failed (found by a status lookup)' : null, source: 'LOOKUP',
   };
 }
@@ -148,8 +152,8 @@ function noReportEvent(e: Entry, s: ReconcileSettings, why: string): DeliverySta
   const due = (e.acceptedAt ?? e.updatedAt) + s.afterMs;
   return {
     eventId: deterministicId('sicantik.event', 'DeliveryStatusReported', e.provider, e.providerMessageId, 'NO_REPORT'),
-    occurredAt: due, correlationId: e.providerMessageId, causationId: e.causationId,
-    provider: e.provider, providerMessageId: e.providerMessageId, status: 'NO_REPORT', providerTimestamp: null, receivedAt: due,
+    occurredAt: due, correlationId: e.providerMessageRef ?? e.providerMessageId, causationId: e.causationId,
+    provider: e.provider, providerMessageId: e.providerMessageId, providerMessageRef: e.providerMessageRef ?? null, status: 'NO_REPORT', providerTimestamp: null, receivedAt: due,
     errorCode: 'NO_REPORT', errorTitle: `no status report within ${duration(s.afterMs)} of the acceptance; ${why}`, source: 'RECONCILER',
   };
 }
@@ -160,6 +164,7 @@ export function awaitingOf(r: NotificationDispatchRecorded): AwaitingReport | un
   return {
     eventId: deterministicId('sicantik.event', 'AwaitingReport', r.eventId), occurredAt: r.occurredAt, correlationId: r.correlationId, causationId: r.eventId,
     notificationId: r.notificationId, pendaftaran_id: r.pendaftaran_id, provider: r.provider, providerMessageId: r.providerMessageId, acceptedAt: r.occurredAt,
+    providerMessageRef: r.providerMessageRef ?? null, subjectId: r.subjectId ?? null,
   };
 }
 

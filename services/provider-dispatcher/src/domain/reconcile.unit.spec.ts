@@ -23,10 +23,21 @@ function given(steps: [ReconcileInput, number][], s = settings) {
 }
 
 describe('reconcile: decide', () => {
+  it('an acceptance with a ref and a subject: the entry keeps both (a report first gives neither subject nor the acceptance\'s), its events carry the ref (also as correlation id)', () => {
+    const withRef: ReconcileInput = { kind: 'accepted', record: { ...(accepted() as { record: AwaitingReport }).record, providerMessageRef: 'R-SM1', subjectId: 'subj-1' } };
+    const { entry } = given([[withRef, T0]]);
+    expect(entry).toMatchObject({ providerMessageRef: 'R-SM1', subjectId: 'subj-1', providerMessageId: 'SM1' });
+    const reportFirst = given([[{ kind: 'report', record: { eventId: 'e', occurredAt: T0, correlationId: 'c', causationId: null, provider: 'twilio', providerMessageId: 'SM1', providerMessageRef: 'R-SM1', status: 'SENT', providerTimestamp: null, receivedAt: T0, errorCode: null, errorTitle: null } }, T0], [withRef, T0 + 1]]);
+    expect(reportFirst.decisions[0]!.entry).toMatchObject({ providerMessageRef: 'R-SM1', subjectId: null, providerMessageId: '' }); // no subject yet: the id is not kept
+    expect(reportFirst.entry).toMatchObject({ providerMessageRef: 'R-SM1', subjectId: 'subj-1', reported: 'SENT', acceptedAt: T0 });
+    const { decisions } = given([[withRef, T0], [tick, T0 + 60_000], [lookup({ kind: 'found', status: 'read' }), T0 + 60_200]]);
+    expect(decisions[2]!.event).toMatchObject({ providerMessageRef: 'R-SM1', correlationId: 'R-SM1', providerMessageId: 'SM1', status: 'READ' });
+  });
+
   it('given an acceptance, it awaits a report and is due RECONCILE_AFTER_MS later, not before', () => {
     const { entry, last } = given([[accepted(), T0 + 5]]);
     expect(last.changed).toBe(true);
-    expect(entry).toEqual({ providerMessageId: 'SM1', provider: 'twilio', notificationId: 'n-SM1', causationId: 'd-SM1', acceptedAt: T0, reported: null, lookups: 0, nextLookupAt: T0 + 60_000, outcome: null, updatedAt: T0 + 5 });
+    expect(entry).toEqual({ providerMessageId: 'SM1', provider: 'twilio', notificationId: 'n-SM1', causationId: 'd-SM1', acceptedAt: T0, reported: null, lookups: 0, nextLookupAt: T0 + 60_000, outcome: null, updatedAt: T0 + 5, providerMessageRef: null, subjectId: null });
     expect(isDue(entry!, T0 + 59_999)).toBe(false);
     expect(given([[accepted(), T0 + 5], [tick, T0 + 59_999]]).last).toEqual({ entry, changed: false });
     expect(isDue(entry!, T0 + 60_000)).toBe(true);
@@ -52,7 +63,7 @@ describe('reconcile: decide', () => {
     expect(decisions[2]!.outcome).toBe('looked_up');
     expect(decisions[2]!.event).toEqual({
       eventId: expect.any(String), occurredAt: T0 + 60_200, correlationId: 'SM1', causationId: 'd-SM1', provider: 'twilio', providerMessageId: 'SM1', status: 'DELIVERED',
-      providerTimestamp: null, receivedAt: T0 + 60_200, errorCode: null, errorTitle: null, source: 'LOOKUP',
+      providerTimestamp: null, receivedAt: T0 + 60_200, errorCode: null, errorTitle: null, source: 'LOOKUP', providerMessageRef: null,
     } satisfies DeliveryStatusReported);
     expect(entry).toMatchObject({ outcome: 'looked_up', lookups: 1, nextLookupAt: null });
     const again = given([[accepted(), T0], [tick, T0 + 60_000], [lookup({ kind: 'found', status: 'delivered' }), T0 + 99_999]]).last.event!;

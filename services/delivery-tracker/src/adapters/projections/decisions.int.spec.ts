@@ -1,3 +1,4 @@
+import { messageRefOf } from './messageRef';
 import { MongoClient } from 'mongodb';
 import type { PlannerDecisionRecorded } from '@sicantik/schemas';
 import { stack, uniq } from '../../../../../test/support';
@@ -16,7 +17,7 @@ describe('planner decisions projection on the MongoDB-compatible database', () =
   const fresh = async () => {
     const name = uniq('it_dec_'); names.push(name);
     const db = client.db(name);
-    const notes = new NotificationProjection(db);
+    const notes = new NotificationProjection(db, {}, { messageRefOf: messageRefOf(Buffer.alloc(32, 7)) });
     await notes.init();
     const p = new DecisionProjection(db, notes.col);
     await p.init();

@@ -1,8 +1,9 @@
+import { messageRefOf } from './messageRef';
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
 import { countDbCommands, createMetrics } from '@sicantik/observability';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PrivacyRequestRecorded } from '@sicantik/schemas';
-import { messageRef } from '../../domain/model';
+import { messageRef } from '@sicantik/privacy';
 import { stack, uniq } from '../../../../../test/support';
 import { NotificationProjection, type TrackerTopic } from './store';
 import { Serial } from './writer';
@@ -48,13 +49,15 @@ class Feed {
   delivery(e: DeliveryStatusReported) { return this.batch('delivery.status', [e]); }
 }
 
+const KEY = Buffer.alloc(32, 7);
+
 describe('notification projection on the MongoDB-compatible database', () => {
   let client: MongoClient;
   const dbs: string[] = [];
   let anomalies: string[] = [];
-  const fresh = async (name = uniq('it_proj_'), partition = 0, opts: ConstructorParameters<typeof NotificationProjection>[2] = {}) => {
+  const fresh = async (name = uniq('it_proj_'), partition = 0, opts: Partial<ConstructorParameters<typeof NotificationProjection>[2]> = {}) => {
     if (!dbs.includes(name)) dbs.push(name);
-    const p = new NotificationProjection(client.db(name), { onAnomaly: (kind, n) => { for (let i = 0; i < n; i++) anomalies.push(kind); } }, opts);
+    const p = new NotificationProjection(client.db(name), { onAnomaly: (kind, n) => { for (let i = 0; i < n; i++) anomalies.push(kind); } }, { messageRefOf: messageRefOf(KEY), ...opts });
     await p.init(); return new Feed(p, partition);
   };
   beforeAll(async () => { client = await MongoClient.connect(stack.mongoUrl); });
@@ -218,6 +221,25 @@ describe('notification projection on the MongoDB-compatible database', () => {
     expect(await g.p.summary()).toMatchObject({ total: 1, sent: 1, delivered: 1, read: 1, byStatus: { queued: 0, delivered: 0, read: 1 } });
   });
 
+  it('dispatch records whose id reads as erased join their statuses by providerMessageRef (status before or after the record, a restarted process too); a record without a ref joins by the ref of its plaintext id', async () => {
+    const name = uniq('it_proj_');
+    const f = await fresh(name);
+    const erasedRecord = (id: string, wamid: string) => ({ ...dispatched(id, 'ACCEPTED', '[erased]'), providerMessageRef: messageRef(KEY, 'meta', wamid) });
+    for (const n of ['r1', 'r2', 'p1']) await f.requested(n);
+    // r1: the status first, then the record (its id erased, its ref kept)
+    await f.delivery(delivery('wamid.r1', 'DELIVERED', 3));
+    await f.dispatched(erasedRecord('r1', 'wamid.r1'));
+    // r2: the record first, the status later, read by a process with nothing cached
+    await f.dispatched(erasedRecord('r2', 'wamid.r2'));
+    // p1: a record written before providerMessageRef existed
+    await f.dispatched(dispatched('p1', 'ACCEPTED', 'wamid.p1'));
+    const g = await fresh(name);
+    await g.batch('delivery.status', [delivery('wamid.r2', 'READ', 4), delivery('wamid.p1', 'DELIVERED', 5)], 100);
+    expect([(await g.p.get('r1'))?.status, (await g.p.get('r2'))?.status, (await g.p.get('p1'))?.status]).toEqual(['delivered', 'read', 'delivered']);
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
+    expect((await client.db(name).collection('provider_messages').find({}).toArray()).map((m) => m._id).sort()).toEqual(['wamid.p1', 'wamid.r1', 'wamid.r2'].map((w) => messageRef(KEY, 'meta', w)).sort());
+  });
+
   it('a batch redelivered after it completed changes nothing; one redelivered after a crash before its counters counts once', async () => {
     const name = uniq('it_proj_');
     const f = await fresh(name);
@@ -326,7 +348,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
       // the subject id stays only in erased_subjects (a random id that no key or index links to anyone any more)
       expect([c.name, text.includes('wamid.erased.e1'), text.includes('subj-erased-1')]).toEqual([c.name, false, c.name === 'erased_subjects']);
     }
-    expect((await db.collection('provider_messages').find({}).toArray()).map((m) => m._id).sort()).toEqual([messageRef('wamid.erased.e1'), messageRef('wamid.kept.k1')].sort());
+    expect((await db.collection('provider_messages').find({}).toArray()).map((m) => m._id).sort()).toEqual([messageRef(KEY, 'meta', 'wamid.erased.e1'), messageRef(KEY, 'meta', 'wamid.kept.k1')].sort());
   });
 
   it('property: an erasure anywhere among a notification\'s events (held, released, sent, read) gives the same document and counters', async () => {
@@ -401,7 +423,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
     const byOp = async () => Object.fromEntries((await metrics.dbOps.get()).values.map((v) => [v.labels.op, v.value]));
     try {
       const serial = new Serial();
-      const p = new NotificationProjection(counted.db(name), {}, { serial });
+      const p = new NotificationProjection(counted.db(name), {}, { serial, messageRefOf: messageRefOf(Buffer.alloc(32, 7)) });
       await p.init();
       const f = new Feed(p);
       const N = 500;
@@ -420,7 +442,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
       await measure('500 statuses (SENT)', N, () => f.batch('delivery.status', ids.map((id) => delivery(`wamid.${id}`, 'SENT', 2))));
       await measure('500 statuses: 250 DELIVERED + 250 READ on 250 messages', N, () => f.batch('delivery.status', ids.slice(0, 250).flatMap((id) => [delivery(`wamid.${id}`, 'DELIVERED', 3), delivery(`wamid.${id}`, 'READ', 4)])));
       await measure('the same 500 statuses redelivered', N, () => f.batch('delivery.status', ids.slice(0, 250).flatMap((id) => [delivery(`wamid.${id}`, 'DELIVERED', 3), delivery(`wamid.${id}`, 'READ', 4)]), 1000));
-      const cold = new Feed(new NotificationProjection(counted.db(name), {}, { serial }));
+      const cold = new Feed(new NotificationProjection(counted.db(name), {}, { serial, messageRefOf: messageRefOf(Buffer.alloc(32, 7)) }));
       await measure('500 statuses (DELIVERED) in a restarted process (nothing cached)', N, () => cold.batch('delivery.status', ids.map((id) => delivery(`wamid.${id}`, 'DELIVERED', 3)), 2000));
       // eslint-disable-next-line no-console
       console.log(['database commands per batch of one topic-partition:', ...rows.map(([w, e, c, ms]) => `  ${w}: ${c} commands, ${(c / e).toFixed(3)} per event (${ms} ms)`), `  by command: ${JSON.stringify(await byOp())}`].join('\n'));

@@ -3,9 +3,9 @@ import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { TransientError } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded, PrivacyRequestRecorded } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, counterOps, decisionFact, dispatchFact, foldInto, fromDoc, merge, messageRef, planDoc, providerStatus, publicView, renderedFact, requestedFact,
-  retentionCutoff, statusFact, summaryOf, toDoc, tpKey, withRules,
-  type Core, type DocPlan, type ErasedSubject, type MessageMapping, type NotificationDoc, type PendingStatuses, type PersonalDataRules, type ProviderStatus, type Stored, type StoredDoc,
+  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, counterOps, decisionFact, dispatchFact, dispatchRef, foldInto, fromDoc, merge, planDoc, providerStatus, publicView, renderedFact, requestedFact,
+  retentionCutoff, statusFact, statusRef, summaryOf, toDoc, tpKey, withRules,
+  type Core, type DocPlan, type ErasedSubject, type MessageMapping, type MessageRefOf, type NotificationDoc, type PendingStatuses, type PersonalDataRules, type ProviderStatus, type Stored, type StoredDoc,
 } from '../../domain/model';
 import type { AnomalyKind } from '../../domain/notificationStatus';
 import { Lru, Serial, WriteGate, applyCounters, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
@@ -30,8 +30,10 @@ export type { NotificationDoc } from '../../domain/model';
 // record's insert of the mapping then fails on the placeholder, so that batch knows
 // to fold the waiting statuses in. Either side that comes second does the join.
 // (A delivery.status NO_REPORT from the dispatcher's reconciler takes the same path.)
-// Both collections are keyed by messageRef (a SHA-256) of the provider message id, never
-// by the id itself (personal data: Meta's ids encode the phone number).
+// Both collections are keyed by the reference of the provider message id (model.ts
+// dispatchRef/statusRef: the dispatch record's providerMessageRef, an HMAC with the index
+// key), never by the id itself (personal data: Meta's ids encode the phone number); the
+// reference stays readable after an erasure, so the join does too (also in a rebuild).
 //
 // Personal data (model.ts): every write applies the rules (withRules): a notification of
 // an erased subject (erased_subjects, from privacy.requests ERASURE) or requested before
@@ -51,6 +53,8 @@ type Values = {
 export interface TrackerBatch<T extends TrackerTopic = TrackerTopic> { topic: T; partition: number; records: { offset: string; value: Values[T] }[] }
 
 export interface ProjectionOptions {
+  /** How a provider message id becomes its reference (messageRef.ts messageRefOf with the index key). */
+  messageRefOf: MessageRefOf;
   /** Shared with the other projections of the same database (one writer per process). */
   serial?: Serial;
   /** Notification documents kept in memory (default 50 000). */
@@ -91,9 +95,11 @@ export class NotificationProjection {
   private readonly erased = new Set<string>();
   private readonly retentionDays: number | null;
   private readonly now: () => number;
+  private readonly refOf: MessageRefOf;
 
   /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
-  constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions = {}) {
+  constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions) {
+    this.refOf = opts.messageRefOf;
     this.col = db.collection<StoredDoc>('notifications');
     this.stats = db.collection<StatsDoc>('notification_stats');
     this.maps = db.collection<MessageMapping>('provider_messages');
@@ -236,8 +242,8 @@ export class NotificationProjection {
   private async mapMessages(records: NotificationDispatchRecorded[], patches: Map<string, Core>): Promise<(() => Promise<void>) | undefined> {
     const fresh = new Map<string, string>();
     for (const e of records) {
-      if (!e.providerMessageId) continue;
-      const w = messageRef(e.providerMessageId);
+      const w = dispatchRef(e, this.refOf);
+      if (!w) continue;
       if (this.mapCache.get(w) !== e.notificationId) fresh.set(w, e.notificationId);
     }
     if (fresh.size === 0) return undefined;
@@ -269,7 +275,7 @@ export class NotificationProjection {
   /** Statuses -> patches of their notifications; those whose mapping is not there yet wait. */
   private async resolveStatuses(records: DeliveryStatusReported[], patches: Map<string, Core>): Promise<void> {
     const byMessage = new Map<string, ProviderStatus[]>();
-    for (const e of records) { const w = messageRef(e.providerMessageId); const l = byMessage.get(w) ?? []; l.push(providerStatus(e)); byMessage.set(w, l); }
+    for (const e of records) { const w = statusRef(e, this.refOf); if (!w) continue; const l = byMessage.get(w) ?? []; l.push(providerStatus(e)); byMessage.set(w, l); }
     const resolved = new Map<string, string>();
     const misses: string[] = [];
     for (const w of byMessage.keys()) { const n = this.mapCache.get(w); if (n) resolved.set(w, n); else misses.push(w); }

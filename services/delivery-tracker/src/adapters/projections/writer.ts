@@ -141,8 +141,12 @@ export async function isFerretDb(db: Db): Promise<boolean> {
  *   droppedBy, provider_messages and pending_statuses keyed by the SHA-256 of the
  *   provider message id (model.ts messageRef) instead of the id, and erased_subjects.
  *   A layout-3 database holds provider message ids in clear and the old ranks: rebuild.
+ * - 5: provider_messages and pending_statuses keyed by the keyed reference of the provider
+ *   message id (the dispatcher's providerMessageRef: HMAC-SHA256 with the index key, provider
+ *   included; messageRef.ts) instead of its unkeyed SHA-256, so the join survives an erasure.
+ *   A layout-4 database's keys are not found by this version: rebuild.
  */
-const LAYOUT_VERSION = 4;
+const LAYOUT_VERSION = 5;
 export async function checkLayout(db: Db): Promise<void> {
   const meta = db.collection<{ _id: string; version: number }>('tracker_meta');
   const m = await meta.findOne({ _id: 'layout' });
