@@ -27,6 +27,9 @@ export interface Infra {
   close(): Promise<void>;
 }
 
+/** What a service's Kafka consumers share (the infrastructure without its checks and close). */
+export type KafkaDeps = Pick<Infra, 'kafka' | 'admin' | 'codec' | 'producer' | 'logger' | 'metrics'>;
+
 export async function startInfra(service: string, cfg: InfraConfig, topics: readonly TopicName[] = TOPIC_NAMES): Promise<Infra> {
   const logger = createLogger(service, { level: cfg.LOG_LEVEL, instance: cfg.SERVICE_INSTANCE });
   const metrics = createMetrics(service);

@@ -42,12 +42,7 @@ export class PersonalData implements PersonalDataHook {
       // reused there: it only shows that those fields are equal, which the record's shape
       // already says.
       const aad = Buffer.from(s, 'utf8');
-      const done = new Map<string, string>();
-      return mapPersonalFields(topic, value, (f) => {
-        let c = done.get(f);
-        if (c === undefined) { c = isEncrypted(f) || isErased(f) ? f : encryptField(key, aad, f); done.set(f, c); }
-        return c;
-      });
+      return mapEachTextOnce(topic, value, (f) => (isEncrypted(f) || isErased(f) ? f : encryptField(key, aad, f)));
     }
     if (this.keys.state(s) === 'unknown') throw new TransientError(`the key of subject ${s} is not in memory yet (call prepare() before encode)`);
     return mapPersonalFields(topic, value, () => ERASED);
@@ -59,12 +54,7 @@ export class PersonalData implements PersonalDataHook {
     const key = this.keys.keyOf(s);
     if (key) {
       const aad = Buffer.from(s, 'utf8');
-      const done = new Map<string, string>();
-      return mapPersonalFields(topic, value, (f) => {
-        let p = done.get(f);
-        if (p === undefined) { p = isEncrypted(f) ? decryptField(key, aad, f) : f; done.set(f, p); }
-        return p;
-      });
+      return mapEachTextOnce(topic, value, (f) => (isEncrypted(f) ? decryptField(key, aad, f) : f));
     }
     if (this.keys.state(s) === 'unknown') return undefined;
     return mapPersonalFields(topic, value, (f) => (isEncrypted(f) ? ERASED : f));
@@ -81,6 +71,16 @@ export class PersonalData implements PersonalDataHook {
     const s = subjectOf(topic, value);
     return s !== null && this.keys.state(s) === 'erased';
   }
+}
+
+/** mapPersonalFields, with `fn` called once per distinct text of the record (a repeated text gets the same result). */
+function mapEachTextOnce<T extends TopicName>(topic: T, value: TopicValues[T], fn: (f: string) => string): TopicValues[T] {
+  const done = new Map<string, string>();
+  return mapPersonalFields(topic, value, (f) => {
+    let r = done.get(f);
+    if (r === undefined) { r = fn(f); done.set(f, r); }
+    return r;
+  });
 }
 
 /** reveal(protect(x)) with a PersonalData over `keys`: the functions without a codec (tests, tools). */

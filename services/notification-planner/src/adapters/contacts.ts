@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { TransientError, normalizePhone } from '@sicantik/core';
-import { followTopic, runBatchConsumer, untilAvailable, type EventProducer, type OutMessage, type RunningBatchConsumer } from '@sicantik/kafka';
+import { followTopic, runBatchConsumer, untilAvailable, type KafkaDeps, type OutMessage, type RunningBatchConsumer } from '@sicantik/kafka';
 import type { Logger, Metrics } from '@sicantik/observability';
 import { contactEventKey, type SchemaCodec, type TopicName } from '@sicantik/schemas';
 import { classify, emptySubject, type ConsentSettings, type PermitStaff, type SubjectState } from '../domain/consent';
@@ -22,13 +22,7 @@ import type { PlannerMemory } from './memory';
 // ids (derived from the causing event; the day's answer from subject + day), absorbed
 // downstream. The classifier's own events read back change nothing (`written`).
 
-export interface ConsentClassifierDeps {
-  kafka: Kafka;
-  admin: Admin;
-  codec: SchemaCodec;
-  producer: EventProducer;
-  logger: Logger;
-  metrics: Metrics;
+export interface ConsentClassifierDeps extends KafkaDeps {
   memory: PlannerMemory;
   settings: ConsentSettings;
   groupId: string;

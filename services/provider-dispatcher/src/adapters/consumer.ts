@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { maskPhone } from '@sicantik/core';
-import { coPartitionedAssigner, runBatchConsumer, untilAvailable, type BatchOutcome, type EventProducer, type RecordBatch, type RunningBatchConsumer } from '@sicantik/kafka';
+import { coPartitionedAssigner, runBatchConsumer, untilAvailable, type BatchOutcome, type KafkaDeps, type RecordBatch, type RunningBatchConsumer } from '@sicantik/kafka';
 import type { Logger, Metrics } from '@sicantik/observability';
 import { DISPATCH_RETRY_TOPICS, type DispatchRetryScheduled, type DispatchRetryTopic, type NotificationRendered, type SchemaCodec, type TopicName } from '@sicantik/schemas';
 import { PROVIDER_NAMES, type ProviderName } from '@sicantik/providers';
@@ -34,16 +34,6 @@ export const DISPATCHER_OUTPUTS: readonly TopicName[] = ['notification.dispatch'
  * once caught up with the topic, and goes on following until stopped.
  */
 export type ContactFeed = (apply: (change: ContactChange) => void) => Promise<{ stop(): Promise<void> }>;
-
-/** What the dispatcher's consumers (sends, reconciler) share: Kafka, the codec, logs and metrics. */
-export interface KafkaDeps {
-  kafka: Kafka;
-  admin: Admin;
-  codec: SchemaCodec;
-  producer: EventProducer;
-  logger: Logger;
-  metrics: Metrics;
-}
 
 interface DispatcherOptions extends KafkaDeps {
   sender: Sender;

@@ -5,7 +5,8 @@ import type { TopicName } from '@sicantik/schemas';
 import { awaitingOf, caughtUpPartitions, decide, isDue, isExpired, type Decision, type Entry, type LookupAnswer, type ReconcileInput, type ReconcileSettings } from '../domain/reconcile';
 import { pool } from './reconcileLookups';
 import { ReconcilePartitions, reconcileChangelog } from './reconcileState';
-import { checkCoPartitioned, type KafkaDeps } from './consumer';
+import type { KafkaDeps } from '@sicantik/kafka';
+import { checkCoPartitioned } from './consumer';
 import type { MessageRefFn } from './messageRefs';
 
 ////////// Reconciliation at the edge (the rules: domain/reconcile.ts; how to run it: RECONCILE.md)
