@@ -11,8 +11,9 @@ import type { MasterKey } from './settings';
 // a miss means "not yet read" or "erased": catchUp() reads subject.keys to the end offsets
 // it has when called, and a subject still unknown after that is erased (tombstoned, or
 // compacted away after its tombstone). A record names a subject only after the subject's
-// key was committed (SubjectRegistry commits the key first), so the catch-up that follows
-// reading such a record always finds a live key.
+// key was acknowledged (SubjectRegistry writes the key before the index entry, and outside
+// any transaction, so no open transaction hides it from this read_committed reader: see
+// registry.ts), so the catch-up that follows reading such a record always finds a live key.
 
 export type SubjectState = 'live' | 'erased' | 'unknown';
 
@@ -110,15 +111,8 @@ export class KeyRing {
   async resolve(subjectId: string): Promise<Exclude<SubjectState, 'unknown'>> {
     if (this.entries.has(subjectId)) return 'live';
     if (this.gone.has(subjectId)) return 'erased';
-    // A key written just before the record that names it can still be on its way through the
-    // follower when the first catch-up returns (seen once in 75 new subjects under load: a
-    // fresh subject read as erased). Two more catch-ups, a moment apart, before concluding.
-    for (const pause of [0, 250, 1000]) {
-      if (pause) await new Promise((r) => setTimeout(r, pause));
-      await this.catchUp();
-      if (this.entries.has(subjectId)) return 'live';
-      if (this.gone.has(subjectId)) return 'erased';
-    }
+    await this.catchUp();
+    if (this.entries.has(subjectId)) return 'live';
     this.gone.add(subjectId);
     return 'erased';
   }

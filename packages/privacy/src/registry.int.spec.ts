@@ -105,6 +105,22 @@ describe('subjects, erasure and keys against the real broker', () => {
     expect(a.privacy.subjects!.stats).toEqual(before);
   });
 
+  it('one catch-up right after an allocation returns finds its key, while allocators of every partition commit at once', async () => {
+    // A read_committed reader reads no further than the last stable offset: the first record of a
+    // transaction still open. Were keys written inside the allocators' transactions, a key committed
+    // by one partition's allocator would stay unreadable behind another's open transaction on the
+    // same subject.keys partition, and a catch-up would conclude "erased" for a subject just made.
+    const r = await instance('reader', { masterKeys: [k1], indexKey }, false);
+    const misses: string[] = [];
+    const check = async (s: string) => { await r.privacy.ring.catchUp(); if (r.privacy.ring.state(s) !== 'live') misses.push(s); };
+    for (let wave = 0; wave < 16; wave++) {
+      const wanted = Array.from({ length: 24 }, (_, j) => `+62813${String(7_000_000 + wave * 100 + j).padStart(7, '0')}`);
+      await Promise.all(wanted.map((n, j) => (j % 2 ? a : b).privacy.subjects!.subjectFor(n).then(check)));
+    }
+    expect(misses).toEqual([]);
+    await stop(r);
+  });
+
   it("a key ring that misses a subject another instance just allocated catches up and decrypts; the codec hook encrypts on the wire", async () => {
     const phone = '+6281299990001';
     const s = await a.privacy.subjects!.subjectFor(phone);

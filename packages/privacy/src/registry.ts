@@ -18,8 +18,19 @@ import type { PrivacySettings } from './settings';
 //      their unfinished transaction is aborted.
 //   2. Then it reads the partition to its end (read_committed, after the fence: everything
 //      any earlier writer committed), and only then decides: the number already has a
-//      subject, or a new random subject id and data key are written, index entry and
-//      wrapped key in one transaction.
+//      subject, or a new random subject id and data key are made: the wrapped key is
+//      written (acknowledged by every replica) before the index entry's transaction.
+//   Keys are written outside transactions, by a plain idempotent producer: a read_committed
+//   reader reads no further than the first record of a transaction still open on a
+//   partition, so keys written inside the allocators' transactions (one writer per index
+//   partition, all writing to subject.keys) hid a key one allocator had committed behind
+//   another's open transaction, and a key ring catching up then read a subject just made
+//   as erased. With no transaction on subject.keys, its end offset is the end of what was
+//   acknowledged, and a catch-up after a record that names a subject finds its key. A key
+//   whose index transaction then fails names no one: the next attempt, once it has read
+//   the partition, tombstones it unless the index names it after all (a commit that
+//   succeeded unanswered). Should the process stop first, the key expires with its
+//   retention like any key no fact refers to.
 //   3. While no one fences it, this producer is the partition's only writer and its own
 //      commits are applied to memory at once, so later decisions need no read. A producer
 //      that was fenced fails at its next send or commit: it is dropped, and a new one goes
@@ -27,8 +38,10 @@ import type { PrivacySettings } from './settings';
 // So two instances allocating the same number at once give one subject: whichever commits
 // second either was fenced (its commit fails; it re-reads and finds the first one's entry)
 // or fenced the first one before reading (and so reads its commit, if it committed).
-// Erasure goes through the same writer: the index entry's and the key's tombstones in one
-// transaction.
+// Erasure goes through the same writer: the key's tombstone first (from then on the
+// subject's data reads ERASED everywhere), then the index entry's in a transaction. Should
+// the second step never happen, the entry names an erased subject: an allocation then
+// makes a new subject for the number, as after a whole erasure.
 
 export interface SubjectRegistryOptions {
   kafka: Kafka;
@@ -59,6 +72,7 @@ export class SubjectRegistry {
   private partitions = 0;
   private readonly allocators = new Map<number, Allocator>();
   private readonly inflight = new Map<string, Promise<string>>();
+  private keysProducer: Promise<Producer> | null = null;
   /** Allocations and erasures this instance committed; transactions it retried (fenced by another writer, or a broker error). */
   readonly stats = { allocated: 0, erased: 0, retried: 0 };
 
@@ -118,12 +132,32 @@ export class SubjectRegistry {
     this.followed = null;
     for (const a of this.allocators.values()) await a.close();
     this.allocators.clear();
+    const kp = this.keysProducer;
+    this.keysProducer = null;
+    if (kp) await kp.then((p) => p.disconnect()).catch(() => undefined);
     if (f) await f.stop();
   }
 
   // For the allocators.
   /** @internal */ current(bi: string): string | undefined { return this.index.get(bi); }
+  /** @internal Those of `subjectIds` some index entry in memory names. */
+  named(subjectIds: string[]): Set<string> {
+    const wanted = new Set(subjectIds);
+    const out = new Set<string>();
+    for (const s of this.index.values()) if (wanted.has(s)) out.add(s);
+    return out;
+  }
   /** @internal */ applyLocal(bi: string, subjectId: string | null): void { if (subjectId) this.index.set(bi, subjectId); else this.index.delete(bi); }
+  /** @internal Writes records to subject.keys outside any transaction (see the top of this file), acknowledged by every replica. */
+  async writeKeys(messages: { key: string; value: Buffer | null }[]): Promise<void> {
+    if (!this.keysProducer) {
+      const p = this.o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      this.keysProducer = p.connect().then(() => p);
+      this.keysProducer.catch(() => { this.keysProducer = null; });
+    }
+    const producer = await this.keysProducer;
+    await producer.send({ topic: this.o.codec.topic('subject.keys'), acks: -1, messages });
+  }
   /** @internal Reads one partition of subject.index to its current (last stable) end. */
   async readPartitionToEnd(partition: number): Promise<void> {
     const ends = (await untilAvailable(() => this.o.admin.fetchTopicOffsets(this.o.codec.topic('subject.index')))).filter((e) => e.partition === partition);
@@ -148,6 +182,8 @@ export class SubjectRegistry {
 class Allocator {
   private producer: Producer | null = null;
   private fresh = true;
+  /** Subjects whose keys a failed attempt wrote: tombstoned by the next attempt, after its read, unless the index names them (a commit that succeeded unanswered). */
+  private orphans: string[] = [];
   readonly run: (op: Op) => Promise<string | null>;
 
   constructor(private readonly r: SubjectRegistry, private readonly partition: number) {
@@ -165,6 +201,7 @@ class Allocator {
     const o = this.r.o;
     for (let attempt = 0; ; attempt++) {
       let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
+      let written: string[] = [];
       try {
         if (!this.producer) {
           this.producer = o.kafka.producer({ transactionalId: `${o.topicPrefix}subject-allocator-${this.partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 30_000 });
@@ -178,6 +215,12 @@ class Allocator {
         // So does an allocation that finds an entry of an erased subject in memory.
         const stale = (op: Op) => op.kind === 'erase' || o.ring.state(this.r.current(op.blindIndex) ?? '') === 'erased';
         if (this.fresh || ops.some(stale)) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
+        if (this.orphans.length) {
+          const named = this.r.named(this.orphans);
+          const gone = this.orphans.filter((id) => !named.has(id));
+          if (gone.length) { await this.r.writeKeys(gone.map((id) => ({ key: id, value: null }))); for (const id of gone) o.ring.forget(id); }
+          this.orphans = [];
+        }
         const now = o.now?.() ?? Date.now();
         const results: (string | null)[] = [];
         const index: { key: string; value: Buffer | null; partition: number }[] = [];
@@ -185,7 +228,9 @@ class Allocator {
         const local: (() => void)[] = [];
         const decided = new Map<string, string | null>();
         for (const op of ops) {
-          const cur = decided.has(op.blindIndex) ? decided.get(op.blindIndex)! : (this.r.current(op.blindIndex) ?? null);
+          const found = decided.has(op.blindIndex) ? decided.get(op.blindIndex)! : (this.r.current(op.blindIndex) ?? null);
+          // An entry whose key is erased (its index tombstone was never written): the number has no subject.
+          const cur = found && o.ring.state(found) === 'erased' ? null : found;
           if (op.kind === 'allocate') {
             if (cur) { results.push(cur); continue; }
             const subjectId = o.newSubjectId?.() ?? randomUUID();
@@ -200,7 +245,11 @@ class Allocator {
             results.push(subjectId);
           } else {
             results.push(cur ?? op.erased ?? null);
-            if (!cur) continue;
+            if (!cur) {
+              // Only the index entry of an erased subject left: its tombstone completes the erasure.
+              if (found) { index.push({ key: op.blindIndex, value: null, partition: this.partition }); local.push(() => this.r.applyLocal(op.blindIndex, null)); decided.set(op.blindIndex, null); }
+              continue;
+            }
             op.erased = cur;
             keys.push({ key: cur, value: null });
             index.push({ key: op.blindIndex, value: null, partition: this.partition });
@@ -209,17 +258,19 @@ class Allocator {
           }
         }
         if (index.length === 0) { await tx.abort(); return results; }
-        // One transaction: read_committed readers see the index entry and the key (or both tombstones) together.
-        await tx.sendBatch({ acks: -1, topicMessages: [
-          { topic: o.codec.topic('subject.keys'), messages: keys },
-          { topic: o.codec.topic('subject.index'), messages: index },
-        ] });
+        // The keys (or their tombstones) first, outside the transaction; then the index entries.
+        if (keys.length) {
+          written = keys.filter((k) => k.value !== null).map((k) => k.key);
+          await this.r.writeKeys(keys);
+        }
+        await tx.sendBatch({ acks: -1, topicMessages: [{ topic: o.codec.topic('subject.index'), messages: index }] });
         await tx.commit();
         for (const f of local) f();
         return results;
       } catch (e) {
         // Fenced by another instance's writer, or the broker failed: drop this producer; a new one fences, re-reads and decides again.
         this.r.stats.retried++;
+        this.orphans.push(...written);
         if (tx?.isActive()) await tx.abort().catch(() => undefined);
         await this.close();
         if (attempt >= 20) throw new TransientError(`subject allocation on subject.index partition ${this.partition} failed ${attempt + 1} times: ${(e as Error).message}`, e);
