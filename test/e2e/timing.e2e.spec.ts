@@ -75,7 +75,7 @@ describe('quiet hours and coalesced status updates, end to end', () => {
     await waitFor(async () => decisions.find((d) => d.decision === 'COALESCED' && d.notificationId === ids[0]), { timeoutMs: 60_000, what: 'the first COALESCED decision' });
 
     // The open window is in planner.state: a restarted planner carries on with it.
-    await sys.restart('notification-planner');
+    await sys.restart('notification-planner', { running: true });
     setClock(times[2]!);
     await change(BURST, `${BURST}-3`, 'Rapat Teknis', 'Disetujui', times[2]!);
 

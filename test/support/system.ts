@@ -66,7 +66,12 @@ export interface System {
   /** Names of the running instances of a service (the first one and those added). */
   instances(name: string): string[];
   /** Stops (SIGTERM, if still running) and starts again a service or instance, with the settings it started with. */
-  restart(name: string): Promise<void>;
+  /**
+   * Stops a service and starts it again. `running: true` waits until the new process logs
+   * "<service> running" (its consumer group joined): a test that needs the restarted
+   * service to act then waits for that, not for a guess at how long a start takes.
+   */
+  restart(name: string, opts?: { running?: boolean }): Promise<void>;
   /** Starts one more instance of a service (same topics, group and database); returns its base URL. */
   addInstance(name: string, env?: Record<string, string>): Promise<string>;
   /** Database name a service uses (its MONGO_DB). */
@@ -207,10 +212,14 @@ export async function startSystem(extraEnv: Record<string, string> = {}, opts: S
       p.kill(signal);
       await exited;
     },
-    restart: async (name) => {
+    restart: async (name, o = {}) => {
       const how = launched.get(name) ?? { name, dir: dirOf(name), over: {} };
       await sys.kill(name);
+      const line = `${how.name} running`;
+      const count = () => fs.readFileSync(logs[name]!, 'utf8').split(line).length - 1;
+      const before = o.running ? count() : 0;
       launch(how.name, how.dir, name, how.over);
+      if (o.running) await waitFor(async () => count() > before, { timeoutMs: 180_000, what: `${name} running again` });
     },
     db: (name) => perService[name]!.MONGO_DB!,
     instances: (name) => [...procs.keys()].filter((k) => k === name || k.startsWith(`${name}-`)),
