@@ -177,6 +177,29 @@ describe('subjects, erasure and keys against the real broker', () => {
     await stop(d);
   });
 
+  it("an erasure stopped after the key's tombstone (the index entry still names the subject): the number gets a new subject, and erasing again completes it", async () => {
+    const phone = numbers[5]!;
+    const old = await a.privacy.subjects!.subjectFor(phone);
+    const bi = a.privacy.subjects!.blindIndexOf(phone);
+    // The first step of an erasure alone: the key's tombstone, written the way the registry writes it.
+    await a.privacy.subjects!.writeKeys([{ key: old, value: null }]);
+    await b.privacy.ring.catchUp();
+    expect(b.privacy.ring.state(old)).toBe('erased');
+    expect((await liveRecords(b, 'subject.index')).get(bi)).toBe(old);
+    // The entry names an erased subject: an allocation makes a new one, on either instance the same.
+    const fresh = await b.privacy.subjects!.subjectFor(phone);
+    expect(fresh).not.toBe(old);
+    expect(await a.privacy.subjects!.subjectFor(phone)).toBe(fresh);
+    expect((await liveRecords(a, 'subject.index')).get(bi)).toBe(fresh);
+    // And an erasure of a number whose entry names an erased subject tombstones the entry.
+    const other = numbers[6]!;
+    const s6 = await a.privacy.subjects!.subjectFor(other);
+    await a.privacy.subjects!.writeKeys([{ key: s6, value: null }]);
+    await a.privacy.ring.catchUp();
+    expect(await a.privacy.subjects!.erase(other)).toBe(s6);
+    expect((await liveRecords(a, 'subject.index')).has(a.privacy.subjects!.blindIndexOf(other))).toBe(false);
+  });
+
   it("after compaction the erased subject's wrapped key and index entry are gone from the topics (only the tombstones' keys stay, until delete.retention.ms)", async () => {
     const phone = numbers[4]!;
     const old = await a.privacy.subjects!.subjectFor(phone);

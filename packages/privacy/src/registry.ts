@@ -244,7 +244,9 @@ class Allocator {
             decided.set(op.blindIndex, subjectId);
             results.push(subjectId);
           } else {
-            results.push(cur ?? op.erased ?? null);
+            // An entry naming an erased subject answers with that subject: the caller (an erasure
+            // request retried after a stop between the two steps) still scrubs what it names.
+            results.push(cur ?? op.erased ?? found ?? null);
             if (!cur) {
               // Only the index entry of an erased subject left: its tombstone completes the erasure.
               if (found) { index.push({ key: op.blindIndex, value: null, partition: this.partition }); local.push(() => this.r.applyLocal(op.blindIndex, null)); decided.set(op.blindIndex, null); }
