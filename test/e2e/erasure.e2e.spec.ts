@@ -12,7 +12,8 @@ import { AUTH, readTopics, startSystem, type System } from '../support/system';
 ////////// Erasure (issue 16, UU PDP): a citizen gets a permit_ready message, asks for erasure;
 // then no byte of any topic (keys, values, headers; Meta message ids decoded), no database
 // document and no service log holds their number (E.164, national, digits-only) or name once
-// compaction has run; the projections rebuild and the planner and dispatcher restart; the
+// compaction has run (also after a reply of theirs: inbound message ids encode the number too);
+// the projections rebuild and the planner and dispatcher restart; the
 // counters are unchanged; a later notification for them is not sent (SUBJECT_ERASED).
 
 const NAME = 'Rudi Perangin-angin';
@@ -20,18 +21,6 @@ const E164 = '+6281277889900';
 const needles: Needle[] = [
   ...phoneForms(E164).map((f) => ({ label: `the number as ${f}`, pattern: new RegExp(`(?<![0-9])${f.replace('+', '\\+')}(?![0-9])`) })),
   nameNeedle(NAME),
-];
-
-/**
- * Where the number is still found after erasure, and why (docs/privacy.md, Limits): provider
- * message ids are keys or plain values there, and Meta's encode the number (a keyed hash for
- * them is not built yet). Every other topic, collection and log must hold nothing.
- */
-const KNOWN_GAPS: [where: RegExp, why: string][] = [
-  // Keys are the message's ref (a keyed hash). The value still holds the provider message id in
-  // plain: the webhook receiver is stateless and knows no subject, so it cannot encrypt it, and
-  // dropping it from a required field is not an additive schema change (docs/privacy.md, Limits).
-  [/^delivery\.status value:/, 'the webhook receiver knows no subject: the provider message id stays in the value, unencrypted'],
 ];
 
 interface Summary { total: number; byStatus: Record<string, number> }
@@ -55,7 +44,11 @@ describe('erasure of a citizen\'s personal data', () => {
     // A permit issued to the citizen: the message is sent and delivered.
     expect((await post('PermitIssued', 'issued', { no_surat: '503/77/2026', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: NAME, telepon_pemohon: '0812-7788-9900', tanggal_terbit: '2026-11-22', link_download: 'https://sicantik.test/x.pdf' })).status).toBe(202);
     await waitFor(async () => (await decisions()).some((d) => d.scenario === 'permit_ready' && d.message?.status === 'delivered'), { timeoutMs: 90_000, intervalMs: 500, what: 'permit_ready delivered' });
-    before = await summary(sys.trackerUrl);
+    // The citizen answers through Meta (a wamid that encodes the number, the profile name in the
+    // webhook): recorded, opted in, and the confirmation sent and delivered through Meta.
+    const reply = await http.post<{ id: string; webhookStatus: number }>(`${sys.simUrl}/_sim/inbound`, { provider: 'meta', from: E164, text: 'ya saya setuju', name: NAME });
+    expect([reply.status, reply.data.webhookStatus, Buffer.from(reply.data.id.slice('wamid.'.length), 'base64').includes(E164.slice(1))]).toEqual([200, 200, true]);
+    before = await waitFor(async () => { const s = await summary(sys.trackerUrl); return s.total === 2 && s.byStatus.delivered === 2 && s; }, { timeoutMs: 90_000, intervalMs: 500, what: 'the opt-in confirmation delivered' });
 
     // The request: carried out, recorded with the subject.
     const erased = await http.post(`${sys.trackerUrl}/v1/privacy/erasure`, { phone: '0812 7788 9900' }, { headers: AUTH.admin });
@@ -125,9 +118,7 @@ describe('erasure of a citizen\'s personal data', () => {
       } finally { await mongo.close(); }
       // Every service log.
       for (const f of scanFiles(Object.values(sys.logs), needles)) found.push(`${path.basename(f.file)}:${f.line}: ${f.needle}`);
-      const unexpected = [...new Set(found)].filter((f) => !KNOWN_GAPS.some(([where]) => where.test(f)));
-      expect(unexpected).toEqual([]);
-      process.stdout.write(`erasure: still found only where documented (docs/privacy.md): ${JSON.stringify([...new Set(found)])}\n`);
+      expect([...new Set(found)]).toEqual([]);
     } finally {
       await producer.disconnect();
       await admin.disconnect();

@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
-import { uniq, waitFor } from '../support';
+import { testMessageRef, uniq, waitFor } from '../support';
 
 ////////// Statuses that stay true when a part of the tracker is down (issue 15 §5)
 // The tracker runs as two processes: the receiver role (webhooks only: verifies, writes
@@ -92,15 +92,15 @@ const doc = async (sys: System, id: string) => {
 /** The notifications of this run's permits (ids from notification.requests), and the provider statuses recorded (delivery.status). */
 async function follow(sys: System, regs: Set<string>) {
   const ids = new Set<string>();
-  const reported = new Map<string, Set<string>>(); // provider message id -> SENT, DELIVERED… as the receiver recorded them
+  const reported = new Map<string, Set<string>>(); // provider message ref -> SENT, DELIVERED… as the receiver recorded them (the id itself is not on delivery.status)
   const stop = await readTopics(sys, ['notification.requests', 'delivery.status'], (topic, v) => {
     if (topic === 'notification.requests') {
       const r = v as { notificationId: string; pendaftaran_id: string };
       if (regs.has(r.pendaftaran_id)) ids.add(r.notificationId);
       return;
     }
-    const d = v as { providerMessageId: string; status: string };
-    (reported.get(d.providerMessageId) ?? reported.set(d.providerMessageId, new Set()).get(d.providerMessageId)!).add(d.status);
+    const d = v as { providerMessageRef: string; status: string };
+    (reported.get(d.providerMessageRef) ?? reported.set(d.providerMessageRef, new Set()).get(d.providerMessageRef)!).add(d.status);
   });
   return { ids, reported, stop };
 }
@@ -166,7 +166,7 @@ describe('the tracker receiver role killed (SIGKILL) during a burst', () => {
         for (const id of ids) {
           const d = await doc(sys, id);
           if (!d?.providerMessageId) { out.set(id, `${d?.status ?? 'not projected'} (no provider message id)`); continue; }
-          const expected = d.provider === 'meta' ? 'delivered' : trueStatus(reported.get(d.providerMessageId));
+          const expected = d.provider === 'meta' ? 'delivered' : trueStatus(reported.get(testMessageRef(d.provider!, d.providerMessageId)));
           want.set(id, expected);
           if (d.status !== expected) out.set(id, `${d.provider}: ${d.status} → ${expected}`);
         }

@@ -8,7 +8,7 @@ import { SchemaCodec, type DeliveryStatusReported, type NotificationDispatchReco
 import { SECRETS, startHarness, type Harness } from '../../tools/provider-simulator/src/testHarness';
 import { fetchExecutor } from '../../services/provider-dispatcher/src/adapters/http/executor';
 import { ProviderGateway } from '../../services/provider-dispatcher/src/adapters/providers/gateway';
-import { PRIVACY_TEST_ENV, freePort, readDecoded, stack, uniq, waitFor } from '../support';
+import { PRIVACY_TEST_ENV, freePort, readDecoded, stack, testMessageRef, uniq, waitFor } from '../support';
 
 ////////// The dispatcher's reconciler killed (SIGKILL) while it holds accepted messages
 // The dispatcher runs as a process (built output). The provider simulator's webhooks are
@@ -100,7 +100,8 @@ describe('reconciler killed while messages await their report', () => {
 
     launch();
     await waitFor(async () => runningCount() === 2, { timeoutMs: 90_000, what: 'provider-dispatcher running again' });
-    const of = (d: NotificationDispatchRecorded) => statuses.filter((s) => s.providerMessageId === d.providerMessageId);
+    // A delivery status names its message by the ref only (also in providerMessageId: the id is never written there).
+    const of = (d: NotificationDispatchRecorded) => statuses.filter((s) => s.providerMessageRef === testMessageRef(d.provider, d.providerMessageId!) && s.providerMessageId === s.providerMessageRef);
     await waitFor(async () => accepted.every((d) => of(d).length > 0), { timeoutMs: 120_000, what: 'a status for every accepted message' });
     await new Promise((r) => setTimeout(r, 3000)); // nothing more may come
     expect(accepted.map((d) => [d.provider, of(d).map((s) => [s.status, s.source])])).toEqual(accepted.map((d) => [d.provider, [d.provider === 'twilio' ? ['DELIVERED', 'LOOKUP'] : ['NO_REPORT', 'RECONCILER']]]));

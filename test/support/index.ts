@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import type { Consumer, Kafka } from 'kafkajs';
+import { messageRef } from '@sicantik/privacy';
 import type { NotificationRendered, SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
 
 ////////// Helpers shared by integration and end-to-end tests
@@ -19,6 +20,14 @@ export const PRIVACY_TEST_ENV = {
   PRIVACY_MASTER_KEYS: 'e2e1:jA4DXKxSq4Nuv4cnwE0FQJPt/nRHHNPSB/1htoxPnAY=',
   PRIVACY_INDEX_KEY: 'xeNS/ezEe3vaFOCx6cNTi76+VpjkmVe+mP1MNH23i50=',
 };
+
+/**
+ * The ref of a provider message id under the test index key (@sicantik/privacy messageRef):
+ * what delivery.status records name their message by (key, providerMessageRef and, since
+ * the id is never written there, providerMessageId).
+ */
+export const testMessageRef = (provider: string, providerMessageId: string): string =>
+  messageRef(Buffer.from(PRIVACY_TEST_ENV.PRIVACY_INDEX_KEY, 'base64'), provider, providerMessageId);
 
 /** Random names so tests never share topics, groups or databases. */
 export const uniq = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;

@@ -180,6 +180,11 @@ export type DeliveryStatus = 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'NO_REPO
 export type ReportSource = 'WEBHOOK' | 'LOOKUP' | 'RECONCILER';
 export interface DeliveryStatusReported extends Envelope {
   provider: string;
+  /**
+   * The message's ref (equal to providerMessageRef), never the provider's id itself (personal
+   * data: Meta's encode the number, and a status names no subject to encrypt it with). Older
+   * records hold the id in plain; readers join by providerMessageRef, else by the ref of this.
+   */
   providerMessageId: string;
   status: DeliveryStatus;
   providerTimestamp: number | null;

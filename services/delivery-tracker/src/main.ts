@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
 import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
 import { messageRefOf } from './adapters/projections/messageRef';
+import { contactRecord, statusRecord } from './adapters/received';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
 import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
-import { messageRef, privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
+import { privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -30,12 +31,12 @@ function receiver(cfg: Config, infra: Infra, subjects: SubjectRegistry): Webhook
   const { logger, metrics, producer } = infra;
   return {
     logger, now: () => clock.now(),
-    // Keyed by the message's ref (a keyed hash of the id; the dispatcher's reconciler keys dispatch.awaiting-report by the same), never by the id.
-    publish: (events) => producer.send(events.map((e) => { const ref = messageRef(cfg.PRIVACY_INDEX_KEY, e.provider, e.providerMessageId); return { topic: 'delivery.status' as const, key: ref, value: { ...e, correlationId: ref, providerMessageRef: ref } }; })),
+    // Keyed by the message's ref (a keyed hash of the id; the dispatcher's reconciler keys dispatch.awaiting-report by the same); the id itself is not written (received.ts).
+    publish: (events) => producer.send(events.map((e) => ({ topic: 'delivery.status' as const, ...statusRecord(cfg.PRIVACY_INDEX_KEY, e) }))),
     // Keyed by the sender's subject (found or allocated), never by the number; the value's personal fields are encrypted with its key.
     publishContacts: async (events) => {
       const subjectIds = await Promise.all(events.map((e) => subjects.subjectFor(e.phone)));
-      await producer.send(events.map((e, i) => ({ topic: 'contact.events' as const, key: subjectIds[i]!, value: { ...e, subjectId: subjectIds[i]! } })));
+      await producer.send(events.map((e, i) => ({ topic: 'contact.events' as const, ...contactRecord(cfg.PRIVACY_INDEX_KEY, e, subjectIds[i]!) })));
     },
     providers: cfg.providers, ...(cfg.WEBHOOK_PUBLIC_BASE_URL ? { publicBaseUrl: cfg.WEBHOOK_PUBLIC_BASE_URL } : {}),
     onRejected: webhookRejectedCounter(metrics),

@@ -58,10 +58,11 @@ export const is2xx = (status: number): boolean => status >= 200 && status < 300;
 
 /**
  * Short, log-safe excerpt of a provider's reason text: providers sometimes echo
- * the recipient, so anything shaped like a phone number is masked.
+ * the recipient, so anything shaped like a phone number is masked, and a Meta message id
+ * (base64 of bytes holding the recipient's digits) is cut to its prefix.
  */
 export const reasonText = (v: unknown, fallback: string): string => {
-  const s = (typeof v === 'string' && v.trim() ? v.trim() : fallback).replace(/\+?\d{8,15}/g, (n) => maskPhone(n));
+  const s = (typeof v === 'string' && v.trim() ? v.trim() : fallback).replace(/wamid\.[A-Za-z0-9+/_=-]+/g, 'wamid.…').replace(/\+?\d{8,15}/g, (n) => maskPhone(n));
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 };
 

@@ -67,29 +67,35 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
     };
   };
   const dispatch = (rs: NotificationDispatchRecorded[]) => producer.send(rs.map((value) => ({ topic: 'notification.dispatch' as const, key: value.pendaftaran_id, value })));
-  const webhookReport = (d: NotificationDispatchRecorded, status: 'SENT' | 'DELIVERED'): DeliveryStatusReported => ({
-    eventId: `${d.eventId}-hook-${status}`, occurredAt: Date.now(), correlationId: d.providerMessageId!, causationId: null, provider: d.provider, providerMessageId: d.providerMessageId!,
+  const refOf = (d: NotificationDispatchRecorded) => messageRefFn(KEY)(d.provider, d.providerMessageId!);
+  /** A webhook's report as the tracker's receiver writes it (the id's ref in providerMessageId too), or as it wrote it before the ref (`older`: the id in plain, no ref). */
+  const webhookReport = (d: NotificationDispatchRecorded, status: 'SENT' | 'DELIVERED', older = false): DeliveryStatusReported => ({
+    eventId: `${d.eventId}-hook-${status}`, occurredAt: Date.now(), correlationId: older ? d.providerMessageId! : refOf(d), causationId: null, provider: d.provider,
+    ...(older ? { providerMessageId: d.providerMessageId! } : { providerMessageId: refOf(d), providerMessageRef: refOf(d) }),
     status, providerTimestamp: null, receivedAt: Date.now(), errorCode: null, errorTitle: null,
   });
-  const report = (rs: DeliveryStatusReported[]) => producer.send(rs.map((value) => ({ topic: 'delivery.status' as const, key: messageRefFn(KEY)(value.provider, value.providerMessageId), value })));
-  const of = (d: NotificationDispatchRecorded) => statuses.filter((s) => s.providerMessageId === d.providerMessageId).map((s) => [s.status, s.source]);
+  const report = (rs: DeliveryStatusReported[]) => producer.send(rs.map((value) => ({ topic: 'delivery.status' as const, key: value.providerMessageRef ?? messageRefFn(KEY)(value.provider, value.providerMessageId), value })));
+  const statusRef = (s: DeliveryStatusReported) => s.providerMessageRef ?? messageRefFn(KEY)(s.provider, s.providerMessageId);
+  const of = (d: NotificationDispatchRecorded) => statuses.filter((s) => statusRef(s) === refOf(d)).map((s) => [s.status, s.source]);
 
   const first = await reconciler(1);
   let second: Awaited<ReturnType<typeof reconciler>> | undefined;
   try {
-    // Wave 1: Twilio without a report; Twilio reported (webhook, SENT then DELIVERED); Fonnte without a report; Twilio reported before its acceptance.
+    // Wave 1: Twilio without a report; Twilio reported (webhook, SENT then DELIVERED); Fonnte without a report; Twilio reported before its acceptance (a record written before the ref).
     const [lookedUp, reported, noReport, early] = [await accept('twilio'), await accept('twilio'), await accept('fonnte'), await accept('twilio')];
-    await report([webhookReport(early, 'DELIVERED')]);
+    await report([webhookReport(early, 'DELIVERED', true)]);
     await dispatch([lookedUp, reported, noReport, early]);
     await report([webhookReport(reported, 'SENT'), webhookReport(reported, 'DELIVERED')]);
     await waitFor(async () => of(lookedUp).length === 1 && of(noReport).length === 1, { timeoutMs: 30_000, what: 'the reconciler\'s events of wave 1' });
     expect(Date.now() - lookedUp.occurredAt).toBeGreaterThanOrEqual(AFTER_MS);
     expect(of(lookedUp)).toEqual([['DELIVERED', 'LOOKUP']]);
     expect(of(noReport)).toEqual([['NO_REPORT', 'RECONCILER']]);
-    expect(statuses.find((s) => s.providerMessageId === noReport.providerMessageId)).toMatchObject({
+    expect(statuses.find((s) => s.providerMessageRef === refOf(noReport))).toMatchObject({
       provider: 'fonnte', errorCode: 'NO_REPORT', errorTitle: `no status report within ${AFTER_MS / 1000} s of the acceptance; the provider has no status API`,
-      occurredAt: noReport.occurredAt + AFTER_MS, receivedAt: noReport.occurredAt + AFTER_MS, providerTimestamp: null, correlationId: messageRefFn(KEY)(noReport.provider, noReport.providerMessageId!), providerMessageRef: messageRefFn(KEY)(noReport.provider, noReport.providerMessageId!),
+      occurredAt: noReport.occurredAt + AFTER_MS, receivedAt: noReport.occurredAt + AFTER_MS, providerTimestamp: null, correlationId: refOf(noReport), providerMessageRef: refOf(noReport), providerMessageId: refOf(noReport),
     });
+    // The reconciler's events name the message by its ref only, never by the id (a delivery status names no subject: the id would be in plain).
+    expect(statuses.filter((s) => s.source !== 'WEBHOOK').map((s) => s.providerMessageId === s.providerMessageRef && s.correlationId === s.providerMessageRef)).toEqual([true, true]);
     // Nothing from the reconciler for the reported ones, and nothing more for the others, well past the time.
     await new Promise((r) => setTimeout(r, AFTER_MS + 1000));
     expect(of(reported)).toEqual([['SENT', 'WEBHOOK'], ['DELIVERED', 'WEBHOOK']]);
@@ -97,7 +103,6 @@ it('looks up what has no report, says NO_REPORT where it cannot, leaves reported
     expect(of(lookedUp)).toHaveLength(1);
     expect(of(noReport)).toHaveLength(1);
     // Entries are keyed by the message's ref (an entry made by a report before the acceptance keeps no id).
-    const refOf = (d: NotificationDispatchRecorded) => messageRefFn(KEY)(d.provider, d.providerMessageId!);
     const idOfRef = new Map([lookedUp, reported, noReport, early].map((d) => [refOf(d), d.providerMessageId!]));
     const outcomes = first.state.entries().filter((e) => idOfRef.has(e.providerMessageRef!)).map((e) => [idOfRef.get(e.providerMessageRef!)!, e.outcome]).sort();
     // (A resolved entry is not written again for an acceptance read after its report: it may not name its notification.)

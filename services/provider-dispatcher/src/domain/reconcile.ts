@@ -134,12 +134,20 @@ function conclude(e: Entry, now: number, s: ReconcileSettings, why: string): Dec
   return put({ ...e, outcome: 'no_report', nextLookupAt: null, updatedAt: now }, { event: noReportEvent(e, s, why), outcome: 'no_report' });
 }
 
+/**
+ * What a delivery.status event of the reconciler names its message by: the ref, never the id
+ * (a delivery status names no subject, so the id would be written in plain, and Meta's encode
+ * the number; the schema keeps the required field, holding the ref). The adapter gives every
+ * entry its ref; an entry without one (an older record whose id reads as erased) keeps its id.
+ */
+const statusMessageId = (e: Entry): string => e.providerMessageRef ?? e.providerMessageId;
+
 /** A status the provider's status API gave: the same id whenever that status is found again. */
 function lookupEvent(e: Entry, status: DeliveryStatus, now: number, errorCode?: string): DeliveryStatusReported {
   return {
     eventId: deterministicId('sicantik.event', 'DeliveryStatusReported', e.provider, e.providerMessageId, status, 'lookup'),
     occurredAt: now, correlationId: e.providerMessageRef ?? e.providerMessageId, causationId: e.causationId,
-    provider: e.provider, providerMessageId: e.providerMessageId, providerMessageRef: e.providerMessageRef ?? null, status, providerTimestamp: null, receivedAt: now,
+    provider: e.provider, providerMessageId: statusMessageId(e), providerMessageRef: e.providerMessageRef ?? null, status, providerTimestamp: null, receivedAt: now,
     errorCode: errorCode ?? null, errorTitle: status === 'FAILED' ? 'failed (found by a status lookup)' : null, source: 'LOOKUP',
   };
 }
@@ -153,7 +161,7 @@ function noReportEvent(e: Entry, s: ReconcileSettings, why: string): DeliverySta
   return {
     eventId: deterministicId('sicantik.event', 'DeliveryStatusReported', e.provider, e.providerMessageId, 'NO_REPORT'),
     occurredAt: due, correlationId: e.providerMessageRef ?? e.providerMessageId, causationId: e.causationId,
-    provider: e.provider, providerMessageId: e.providerMessageId, providerMessageRef: e.providerMessageRef ?? null, status: 'NO_REPORT', providerTimestamp: null, receivedAt: due,
+    provider: e.provider, providerMessageId: statusMessageId(e), providerMessageRef: e.providerMessageRef ?? null, status: 'NO_REPORT', providerTimestamp: null, receivedAt: due,
     errorCode: 'NO_REPORT', errorTitle: `no status report within ${duration(s.afterMs)} of the acceptance; ${why}`, source: 'RECONCILER',
   };
 }

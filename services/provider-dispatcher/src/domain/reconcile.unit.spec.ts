@@ -31,7 +31,14 @@ describe('reconcile: decide', () => {
     expect(reportFirst.decisions[0]!.entry).toMatchObject({ providerMessageRef: 'R-SM1', subjectId: null, providerMessageId: '' }); // no subject yet: the id is not kept
     expect(reportFirst.entry).toMatchObject({ providerMessageRef: 'R-SM1', subjectId: 'subj-1', reported: 'SENT', acceptedAt: T0 });
     const { decisions } = given([[withRef, T0], [tick, T0 + 60_000], [lookup({ kind: 'found', status: 'read' }), T0 + 60_200]]);
-    expect(decisions[2]!.event).toMatchObject({ providerMessageRef: 'R-SM1', correlationId: 'R-SM1', providerMessageId: 'SM1', status: 'READ' });
+    // The id is never written to delivery.status (it names no subject, so it would stay in plain): the ref stands in its required field.
+    expect(decisions[2]!.event).toMatchObject({ providerMessageRef: 'R-SM1', correlationId: 'R-SM1', providerMessageId: 'R-SM1', status: 'READ' });
+    const meta: ReconcileInput = { kind: 'accepted', record: { ...(accepted('meta', 'wamid.1') as { record: AwaitingReport }).record, providerMessageRef: 'R-W1', subjectId: 'subj-1' } };
+    const noReport = given([[meta, T0], [tick, T0 + 60_000]]).last.event!;
+    expect(noReport).toMatchObject({ status: 'NO_REPORT', providerMessageRef: 'R-W1', correlationId: 'R-W1', providerMessageId: 'R-W1' });
+    expect(JSON.stringify([decisions[2]!.event, noReport])).not.toMatch(/"(SM1|wamid\.1)"/); // (the fixtures' causation ids merely contain them)
+    // Its id is the one the same conclusion had before (derived from the id: a repeat is the same event).
+    expect(noReport.eventId).toBe(given([[accepted('meta', 'wamid.1'), T0], [tick, T0 + 60_000]]).last.event!.eventId);
   });
 
   it('given an acceptance, it awaits a report and is due RECONCILE_AFTER_MS later, not before', () => {
