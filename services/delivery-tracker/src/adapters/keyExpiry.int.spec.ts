@@ -71,7 +71,7 @@ describe('key expiry (real Kafka and registry)', () => {
     expect(subjects.lookup('+6281200000002')).toBe(valid);
 
     // Recorded for the auditor: an ERASURE with reason RETENTION, the subject and why, DONE.
-    await waitFor(() => requests.get(retentionRequestId(old))?.status === 'DONE' && requests.get(retentionRequestId(bare))?.status === 'DONE', { what: 'retention records' });
+    await waitFor(() => Promise.resolve(requests.get(retentionRequestId(old))?.status === 'DONE' && requests.get(retentionRequestId(bare))?.status === 'DONE'), { what: 'retention records' });
     const rec = requests.get(retentionRequestId(old))!;
     expect({ kind: rec.kind, reason: rec.reason, status: rec.status, subjectId: rec.subjectId, receivedAt: rec.receivedAt, detail: rec.detail }).toEqual({
       kind: 'ERASURE', reason: 'RETENTION', status: 'DONE', subjectId: old, receivedAt: now,
