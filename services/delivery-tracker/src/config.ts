@@ -42,7 +42,8 @@ export const configSchema = z.object({
    * turns it off): a key is kept until RETENTION_DAYS after the latest fact about its person
    * on subject.retention (a permit's validity end or last event, a directory entry's removal,
    * the last contact event) or after its creation, and for ever while a directory entry is
-   * current. Runs in the roles with the projection (all, projection); off when RETENTION_DAYS is 0.
+   * current. Runs in the roles with the projection (all, projection), in the one instance that holds
+   * notification.requests partition 0; off when RETENTION_DAYS is 0.
    */
   KEY_EXPIRY_MINUTES: z.coerce.number().min(0).default(60),
   /** At most this many keys expire in one run of the key-expiry job (the oldest first; the rest in the next run). */

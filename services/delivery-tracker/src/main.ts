@@ -59,10 +59,17 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   await notifications.init();
   const decisions = new DecisionProjection(db, notifications.col, { serial });
   await decisions.init();
+  // The key-expiry job runs in one projection instance: the one that holds notification.requests partition 0.
+  const lead = { held: false, gained: (): void => undefined };
   // Batch-first: each handler gets one topic-partition's decoded records and writes once per document.
   const consumer = await runBatchConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, producer, logger, metrics,
     partitionAssigners: [coPartitionedAssigner],
+    onAssignment: (a) => {
+      const had = lead.held;
+      lead.held = (a[infra.codec.topic('notification.requests')] ?? []).includes(0);
+      if (lead.held && !had) lead.gained();
+    },
     handlers: {
       'notification.requests': (b) => notifications.apply(b),
       'notification.rendered': (b) => notifications.apply(b),
@@ -86,7 +93,7 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   void sweep();
   const sweeping = setInterval(() => void sweep(), cfg.RETENTION_SWEEP_MINUTES * 60_000);
   sweeping.unref();
-  const expiry = await keyExpiry(cfg, infra, subjects, ring);
+  const expiry = await keyExpiry(cfg, infra, subjects, ring, lead);
   const privacy = await privacyApi(cfg, infra, subjects);
   return {
     logger, projection: notifications, decisions, statsApiToken: cfg.STATS_API_TOKEN!, // readConfig requires it in this role
@@ -96,18 +103,22 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   };
 }
 
-/** The key-expiry job (adapters/keyExpiry.ts): at start, then every KEY_EXPIRY_MINUTES; off with KEY_EXPIRY_MINUTES or RETENTION_DAYS 0. Returns its stop. */
-async function keyExpiry(cfg: Config, infra: Infra, subjects: SubjectRegistry, ring: KeyRing): Promise<(() => Promise<void>) | undefined> {
+/**
+ * The key-expiry job (adapters/keyExpiry.ts) in the instance that holds notification.requests partition 0 (`lead`): when
+ * it gains it, then every KEY_EXPIRY_MINUTES; off with KEY_EXPIRY_MINUTES or RETENTION_DAYS 0. Returns its stop.
+ */
+async function keyExpiry(cfg: Config, infra: Infra, subjects: SubjectRegistry, ring: KeyRing, lead: { held: boolean; gained: () => void }): Promise<(() => Promise<void>) | undefined> {
   if (cfg.KEY_EXPIRY_MINUTES === 0 || cfg.RETENTION_DAYS === 0) { infra.logger.info('subject key expiry off (KEY_EXPIRY_MINUTES or RETENTION_DAYS is 0)'); return undefined; }
   const job = await KeyExpiryJob.start({
     infra, groupPrefix: `${cfg.TOPIC_PREFIX}delivery-tracker-key-expiry-${cfg.SERVICE_INSTANCE}-`, registry: subjects, ring, logger: infra.logger,
     now: () => clock.now().getTime(), retentionDays: cfg.RETENTION_DAYS, batch: cfg.KEY_EXPIRY_BATCH,
     publish: (records) => infra.producer.send(records.map((r) => ({ topic: 'privacy.requests' as const, key: r.requestId, value: r }))),
   });
-  const run = () => job.run().then(
+  const run = () => (!lead.held ? Promise.resolve() : job.run().then(
     (r) => { if (r.expired) infra.logger.info(r, 'subject keys expired (retention period ended)'); },
     (err: unknown) => infra.logger.warn({ err: (err as Error).message }, 'key-expiry run failed; retried at the next interval'),
-  );
+  ));
+  lead.gained = () => void run();
   void run();
   const timer = setInterval(() => void run(), cfg.KEY_EXPIRY_MINUTES * 60_000);
   timer.unref();
