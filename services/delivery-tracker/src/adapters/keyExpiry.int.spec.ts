@@ -2,8 +2,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { z } from 'zod';
 import { startInfra, type Followed, type Infra } from '@sicantik/kafka';
-import { privacyEnv, privacySettings, startPrivacy, type Privacy } from '@sicantik/privacy';
-import { retentionFactKey, type PrivacyRequestRecorded, type SubjectRetentionFact } from '@sicantik/schemas';
+import { newDataKeyBytes, privacyEnv, privacySettings, startPrivacy, wrapKey, type Privacy } from '@sicantik/privacy';
+import { retentionFactKey, type PrivacyRequestRecorded, type SubjectKey, type SubjectRetentionFact } from '@sicantik/schemas';
 import { PRIVACY_TEST_ENV, stack, uniq, waitFor } from '../../../../test/support';
 import { DAY_MS } from '../domain/keyExpiry';
 import { retentionRequestId } from '../domain/privacyRequests';
@@ -51,6 +51,12 @@ describe('key expiry (real Kafka and registry)', () => {
     const old = await subjects.subjectFor('+6281200000001');
     const valid = await subjects.subjectFor('+6281200000002');
     const bare = await subjects.subjectFor('+6281200000003');
+    // And a key with no blind-index entry at all (written alone): its key is tombstoned alone.
+    const master = privacySettings(z.object(privacyEnv).parse(PRIVACY_TEST_ENV)).masterKeys[0]!;
+    const lone = `lone-${uniq('')}`;
+    const loneKey: SubjectKey = { subjectId: lone, wrappedKey: wrapKey(master, lone, newDataKeyBytes()), masterKeyId: master.id, createdAt: T0 };
+    await infra.producer.send([{ topic: 'subject.keys', key: lone, value: loneKey }]);
+    await waitFor(() => Promise.resolve(core.ring.state(lone) === 'live' || undefined), { what: 'the lone key read' });
     const fact = (subjectId: string, source: string, factUntil: number | null): SubjectRetentionFact => ({ subjectId, source, factUntil, updatedAt: T0 });
     await infra.producer.send([
       fact(old, 'permit:REG-OLD', Date.parse('2026-06-30T16:59:59.999Z')), fact(old, 'contact', Date.parse('2026-02-01T00:00:00Z')),
@@ -59,11 +65,12 @@ describe('key expiry (real Kafka and registry)', () => {
 
     // Within the retention period of every fact: nothing expires.
     now = T0 + 300 * DAY_MS;
-    expect(await job.run()).toEqual({ expired: 0, keys: 3, subjects: 2 });
+    expect(await job.run()).toEqual({ expired: 0, keys: 4, subjects: 2 });
 
-    // 2027-08-05: the key-only subject (created 2026-01-05) and the old applicant (permit ended 2026-06-30: until 2027-08-04) are past 400 days; the valid one is not.
+    // 2027-08-05: the key-only subjects (created 2026-01-05) and the old applicant (permit ended 2026-06-30: until 2027-08-04) are past 400 days; the valid one is not.
     now = Date.parse('2027-08-05T00:00:00Z');
-    expect(await job.run()).toEqual({ expired: 2, keys: 3, subjects: 2 });
+    expect(await job.run()).toEqual({ expired: 3, keys: 4, subjects: 2 });
+    expect(core.ring.state(lone)).toBe('erased');
     expect(core.ring.state(old)).toBe('erased');
     expect(core.ring.state(bare)).toBe('erased');
     expect(core.ring.state(valid)).toBe('live');
@@ -71,13 +78,18 @@ describe('key expiry (real Kafka and registry)', () => {
     expect(subjects.lookup('+6281200000002')).toBe(valid);
 
     // Recorded for the auditor: an ERASURE with reason RETENTION, the subject and why, DONE.
-    await waitFor(() => Promise.resolve(requests.get(retentionRequestId(old))?.status === 'DONE' && requests.get(retentionRequestId(bare))?.status === 'DONE'), { what: 'retention records' });
+    await waitFor(() => Promise.resolve([old, bare, lone].every((s) => requests.get(retentionRequestId(s))?.status === 'DONE')), { what: 'retention records' });
     const rec = requests.get(retentionRequestId(old))!;
     expect({ kind: rec.kind, reason: rec.reason, status: rec.status, subjectId: rec.subjectId, receivedAt: rec.receivedAt, detail: rec.detail }).toEqual({
       kind: 'ERASURE', reason: 'RETENTION', status: 'DONE', subjectId: old, receivedAt: now,
       detail: 'retention ended 2027-08-04T16:59:59.999Z (400 days after the latest of 2 fact(s) (permits, directory entry, contact events)): subject key and blind-index entry tombstoned; projections scrubbed by the tracker',
     });
     expect(requests.get(retentionRequestId(bare))!.detail).toBe('retention ended 2027-02-09T03:00:00.000Z (400 days after the no fact about the person besides the key: kept from its creation): subject key and blind-index entry tombstoned; projections scrubbed by the tracker');
+
+    // On the topic: a new reader of subject.keys finds only the valid person's key.
+    const reader = await KeyExpiryJob.start({ infra, groupPrefix: `${prefix}expiry-check-`, registry: core.subjects!, ring: core.ring, logger: pino({ level: 'silent' }), now: () => now, retentionDays: RET_DAYS, batch: 100, publish: () => Promise.resolve() });
+    expect([...reader.keys.keys()]).toEqual([valid]);
+    await reader.stop();
 
     // A repeated run finds nothing more; a new permit with the number starts a new subject.
     expect(await job.run()).toEqual({ expired: 0, keys: 1, subjects: 2 });
