@@ -59,8 +59,11 @@ export interface SubjectRegistryOptions {
   catchUpTimeoutMs?: number;
 }
 
-/** `erased`: the subject an erasure found on an earlier attempt (whose commit may have succeeded unanswered). */
-type Op = { kind: 'allocate' | 'erase'; blindIndex: string; erased?: string };
+/**
+ * `erased`: the subject an erasure found on an earlier attempt (whose commit may have succeeded unanswered).
+ * `subjectId` (erasure of one subject, key expiry): erase only that subject; with no index entry (blindIndex ''), its key alone.
+ */
+type Op = { kind: 'allocate' | 'erase'; blindIndex: string; erased?: string; subjectId?: string };
 
 const partitioner = Partitioners.DefaultPartitioner();
 
@@ -125,6 +128,24 @@ export class SubjectRegistry {
   async erase(e164: string): Promise<string | null> {
     const bi = this.blindIndexOf(e164);
     return this.allocator(this.partitionOf(bi)).run({ kind: 'erase', blindIndex: bi });
+  }
+
+  /**
+   * Erases subjects by their id (the key-expiry job): each one's blind-index entry, found
+   * in memory (one scan for all), and its key, through the writer of the entry's partition,
+   * only while the entry still names that subject; a subject without an entry has its key
+   * tombstoned alone. Returns, for each, whether a tombstone was written.
+   */
+  async eraseSubjects(subjectIds: readonly string[]): Promise<boolean[]> {
+    const wanted = new Set(subjectIds);
+    const find = () => { const m = new Map<string, string>(); for (const [b, s] of this.index) if (wanted.has(s)) m.set(s, b); return m; };
+    let found = find();
+    // Some not in memory: read every partition to its end before concluding that they have no entry.
+    if (found.size < wanted.size) { await Promise.all(Array.from({ length: this.partitions }, (_, p) => this.readPartitionToEnd(p))); found = find(); }
+    return Promise.all(subjectIds.map(async (subjectId) => {
+      const bi = found.get(subjectId) ?? '';
+      return (await this.allocator(this.partitionOf(bi || subjectId)).run({ kind: 'erase', blindIndex: bi, subjectId })) === subjectId;
+    }));
   }
 
   async stop(): Promise<void> {
@@ -243,6 +264,15 @@ class Allocator {
             local.push(() => { o.ring.addLocal(keyRec, raw); this.r.applyLocal(op.blindIndex, subjectId); this.r.stats.allocated++; });
             decided.set(op.blindIndex, subjectId);
             results.push(subjectId);
+          } else if (op.subjectId && (!op.blindIndex || found !== op.subjectId)) {
+            // One subject: its entry names another (or it has none): its key alone, unless erased already.
+            const subjectId = op.subjectId;
+            const gone = o.ring.state(subjectId) === 'erased';
+            results.push(gone && op.erased !== subjectId ? null : subjectId);
+            if (gone) continue;
+            op.erased = subjectId;
+            keys.push({ key: subjectId, value: null });
+            local.push(() => { o.ring.forget(subjectId); this.r.stats.erased++; });
           } else {
             // An entry naming an erased subject answers with that subject: the caller (an erasure
             // request retried after a stop between the two steps) still scrubs what it names.
@@ -259,12 +289,13 @@ class Allocator {
             decided.set(op.blindIndex, null);
           }
         }
-        if (index.length === 0) { await tx.abort(); return results; }
+        if (index.length === 0 && keys.length === 0) { await tx.abort(); return results; }
         // The keys (or their tombstones) first, outside the transaction; then the index entries.
         if (keys.length) {
           written = keys.filter((k) => k.value !== null).map((k) => k.key);
           await this.r.writeKeys(keys);
         }
+        if (index.length === 0) { await tx.abort(); for (const f of local) f(); return results; }
         await tx.sendBatch({ acks: -1, topicMessages: [{ topic: o.codec.topic('subject.index'), messages: index }] });
         await tx.commit();
         for (const f of local) f();

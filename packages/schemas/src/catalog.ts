@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
   AwaitingReport, ContactEvent, DirectoryEntryUpdated, DispatchDeadLettered, DispatchRetryScheduled, PlannerDecisionRecorded, DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered,
-  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, PrivacyRequestRecorded, ReconcileEntry, SubjectIndexEntry, SubjectKey, TemplateEvent,
+  NotificationRequested, PermitEvent, PlannerCommand, PlannerStateRecord, PrivacyRequestRecorded, ReconcileEntry, SubjectIndexEntry, SubjectKey, SubjectRetentionFact, TemplateEvent,
 } from './types';
 
 ////////// Topic catalogue: one Avro schema per topic value (schemas/<topic>.avsc)
@@ -29,6 +29,7 @@ export interface TopicValues {
   'subject.keys': SubjectKey;
   'subject.index': SubjectIndexEntry;
   'privacy.requests': PrivacyRequestRecorded;
+  'subject.retention': SubjectRetentionFact;
 }
 export type TopicName = keyof TopicValues;
 
@@ -79,6 +80,8 @@ export const TOPICS: Record<TopicName, TopicSpec> = {
   'subject.index': { name: 'subject.index', compacted: true, keyedBy: 'blindIndex', copartitioned: true, maxCompactionLagMs: ERASURE_COMPACTION_LAG_MS },
   // Access and erasure requests with their deadline.
   'privacy.requests': { name: 'privacy.requests', compacted: false, keyedBy: 'requestId' },
+  // Why each subject's key is still needed: per subject and source of facts, until when (the tracker's key-expiry job folds them).
+  'subject.retention': { name: 'subject.retention', compacted: true, keyedBy: 'subjectId|source' },
 };
 
 /** The dispatcher's retry topics, by delay tier (1-based); their schemas are generated from one template (generate.ts). */

@@ -10,3 +10,8 @@ import type { ContactEvent } from './types';
 export function contactEventKey(e: Pick<ContactEvent, 'phone'> & { subjectId?: string | null }): string {
   return e.subjectId ?? e.phone;
 }
+
+/** The key of a subject.retention record: one record per subject and source of facts (`<subjectId>|<source>`). */
+export function retentionFactKey(f: { subjectId: string; source: string }): string {
+  return `${f.subjectId}|${f.source}`;
+}

@@ -341,4 +341,20 @@ export interface PrivacyRequestRecorded extends Envelope {
   deadline: number;
   status: 'RECEIVED' | 'DONE' | 'NO_SUBJECT';
   detail: string | null;
+  /** REQUEST (default, and records written before it existed): asked by the person; RETENTION: the key expired at the end of its retention period. */
+  reason?: 'REQUEST' | 'RETENTION';
+}
+/**
+ * subject.retention (compacted, keyed by `<subjectId>|<source>`): one source of facts about a
+ * person and until when it holds; the key-expiry job keeps the subject's key until the
+ * latest factUntil plus the retention period.
+ */
+export interface SubjectRetentionFact {
+  subjectId: string;
+  /** `permit:<pendaftaran_id>`, `directory:<entryId>`, `contact`. */
+  source: string;
+  /** Until when the fact holds; null: still holds, with no end (a current directory entry). */
+  factUntil: number | null;
+  /** The time of the event that set it (a replay writes the same record). */
+  updatedAt: number;
 }

@@ -37,6 +37,17 @@ export const configSchema = z.object({
   RETENTION_DAYS: retentionDays,
   /** How often the projection anonymises what grew older than RETENTION_DAYS and re-applies erasures (minutes). */
   RETENTION_SWEEP_MINUTES: z.coerce.number().positive().default(60),
+  /**
+   * How often the key-expiry job erases the subject keys whose retention ended (minutes; 0
+   * turns it off): a key is kept until RETENTION_DAYS after the latest fact about its person
+   * on subject.retention (a permit's validity end or last event, a directory entry's removal,
+   * the last contact event) or after its creation, and for ever while a directory entry is
+   * current. Runs in the roles with the projection (all, projection), in the one instance that holds
+   * notification.requests partition 0; off when RETENTION_DAYS is 0.
+   */
+  KEY_EXPIRY_MINUTES: z.coerce.number().min(0).default(60),
+  /** At most this many keys expire in one run of the key-expiry job (the oldest first; the rest in the next run). */
+  KEY_EXPIRY_BATCH: z.coerce.number().int().positive().default(500),
   /** Required by the roles that serve the statistics API (all, projection). */
   STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**

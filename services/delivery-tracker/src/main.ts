@@ -6,6 +6,7 @@ import type { TopicName } from '@sicantik/schemas';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
 import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
+import { KeyExpiryJob } from './adapters/keyExpiry';
 import { messageRefOf } from './adapters/projections/messageRef';
 import { contactRecord, statusRecord } from './adapters/received';
 import { webhookRejectedCounter, type WebhookDeps } from './adapters/webhooks';
@@ -13,7 +14,7 @@ import { readConfig, type Config } from './config';
 import { DecisionProjection } from './adapters/projections/decisions';
 import { NotificationProjection } from './adapters/projections/store';
 import { Serial } from './adapters/projections/writer';
-import { privacySettings, startPrivacy, type SubjectRegistry } from '@sicantik/privacy';
+import { privacySettings, startPrivacy, type KeyRing, type SubjectRegistry } from '@sicantik/privacy';
 
 /** The system clock, or a test's movable one (SICANTIK_TEST_CLOCK_FILE, see @sicantik/core clock.ts). */
 const clock = clockFromEnv();
@@ -23,7 +24,7 @@ const clock = clockFromEnv();
 // (Kafka producer, no database, no consumer), `projection` the consumer, MongoDB and the
 // statistics API only, `all` both. Every role serves /healthz, /readyz and /metrics.
 
-const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests', 'subject.keys', 'subject.index'];
+const PROJECTED: readonly TopicName[] = ['notification.requests', 'notification.rendered', 'notification.dispatch', 'delivery.status', 'contact.events', 'planner.decisions', 'privacy.requests', 'subject.keys', 'subject.index', 'subject.retention'];
 const RECEIVED: readonly TopicName[] = ['delivery.status', 'contact.events', 'subject.keys', 'subject.index'];
 
 /** The webhook side: verifies, writes what it received to delivery.status / contact.events, answers. */
@@ -44,7 +45,7 @@ function receiver(cfg: Config, infra: Infra, subjects: SubjectRegistry): Webhook
 }
 
 /** The projection side: the batch consumer into MongoDB, and what the statistics API reads. */
-async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry) {
+async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, ring: KeyRing) {
   const { logger, metrics, producer } = infra;
   const mongo = await MongoClient.connect(cfg.MONGO_URL, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
   countDbCommands(mongo, metrics);
@@ -59,10 +60,17 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry) 
   await notifications.init();
   const decisions = new DecisionProjection(db, notifications.col, { serial });
   await decisions.init();
+  // The key-expiry job runs in one projection instance: the one that holds notification.requests partition 0.
+  const lead = { held: false, gained: (): void => undefined };
   // Batch-first: each handler gets one topic-partition's decoded records and writes once per document.
   const consumer = await runBatchConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, producer, logger, metrics,
     partitionAssigners: [coPartitionedAssigner],
+    onAssignment: (a) => {
+      const had = lead.held;
+      lead.held = (a[infra.codec.topic('notification.requests')] ?? []).includes(0);
+      if (lead.held && !had) lead.gained();
+    },
     handlers: {
       'notification.requests': (b) => notifications.apply(b),
       'notification.rendered': (b) => notifications.apply(b),
@@ -86,13 +94,36 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry) 
   void sweep();
   const sweeping = setInterval(() => void sweep(), cfg.RETENTION_SWEEP_MINUTES * 60_000);
   sweeping.unref();
+  const expiry = await keyExpiry(cfg, infra, subjects, ring, lead);
   const privacy = await privacyApi(cfg, infra, subjects);
   return {
     logger, projection: notifications, decisions, statsApiToken: cfg.STATS_API_TOKEN!, // readConfig requires it in this role
     ...(privacy ? { privacy: privacy.deps } : {}),
     check: { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } },
-    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, () => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
+    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, ...(expiry ? [expiry] : []), () => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
   };
+}
+
+/**
+ * The key-expiry job (adapters/keyExpiry.ts) in the instance that holds notification.requests partition 0 (`lead`): when
+ * it gains it, then every KEY_EXPIRY_MINUTES; off with KEY_EXPIRY_MINUTES or RETENTION_DAYS 0. Returns its stop.
+ */
+async function keyExpiry(cfg: Config, infra: Infra, subjects: SubjectRegistry, ring: KeyRing, lead: { held: boolean; gained: () => void }): Promise<(() => Promise<void>) | undefined> {
+  if (cfg.KEY_EXPIRY_MINUTES === 0 || cfg.RETENTION_DAYS === 0) { infra.logger.info('subject key expiry off (KEY_EXPIRY_MINUTES or RETENTION_DAYS is 0)'); return undefined; }
+  const job = await KeyExpiryJob.start({
+    infra, groupPrefix: `${cfg.TOPIC_PREFIX}delivery-tracker-key-expiry-${cfg.SERVICE_INSTANCE}-`, registry: subjects, ring, logger: infra.logger,
+    now: () => clock.now().getTime(), retentionDays: cfg.RETENTION_DAYS, batch: cfg.KEY_EXPIRY_BATCH,
+    publish: (records) => infra.producer.send(records.map((r) => ({ topic: 'privacy.requests' as const, key: r.requestId, value: r }))),
+  });
+  const run = () => (!lead.held ? Promise.resolve() : job.run().then(
+    (r) => { if (r.expired) infra.logger.info(r, 'subject keys expired (retention period ended)'); },
+    (err: unknown) => infra.logger.warn({ err: (err as Error).message }, 'key-expiry run failed; retried at the next interval'),
+  ));
+  lead.gained = () => void run();
+  void run();
+  const timer = setInterval(() => void run(), cfg.KEY_EXPIRY_MINUTES * 60_000);
+  timer.unref();
+  return async () => { clearInterval(timer); await job.stop(); };
 }
 
 /** The privacy admin API (access and erasure requests) when ADMIN_API_TOKEN is set: it follows privacy.requests for the open ones. */
@@ -117,7 +148,7 @@ async function main() {
   const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'delivery-tracker', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics } = infra;
   const subjects = privacy.subjects!; // started with registry: true
-  const proj = role === 'receiver' ? undefined : await projection(cfg, infra, subjects);
+  const proj = role === 'receiver' ? undefined : await projection(cfg, infra, subjects, privacy.ring);
   const ops = opsRouter(metrics, [...infra.checks, ...(proj ? [proj.check] : [])]);
   const app = !proj ? createApp({ role: 'receiver', ops, ...receiver(cfg, infra, subjects) })
     : role === 'projection' ? createApp({ role, ops, ...proj })

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { TransientError, ValidationError, clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, followTopic, installShutdown, runBatchConsumer, runService, startInfra, untilAvailable } from '@sicantik/kafka';
 import { listen, opsRouter } from '@sicantik/observability';
-import { contactEventKey, type PlannerCommand } from '@sicantik/schemas';
+import { contactEventKey, retentionFactKey, type DirectoryEntryUpdated, type PlannerCommand, type SubjectRetentionFact } from '@sicantik/schemas';
+import { directoryFacts } from './domain/retention';
 import { createAdminApp } from './adapters/http';
 import { PlannerMemory } from './adapters/memory';
 import { consentPhrases, readConfig } from './config';
@@ -21,7 +22,7 @@ const clock = clockFromEnv();
 // commands of partition p are handled by the owner of p (co-partitioned assignment).
 async function main() {
   const cfg = readConfig();
-  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands', 'subject.keys', 'subject.index']);
+  const infra = await startInfra('notification-planner', cfg, ['permit.events', 'directory.events', 'contact.events', 'notification.requests', 'planner.decisions', 'planner.state', 'planner.commands', 'subject.keys', 'subject.index', 'subject.retention']);
   // Personal fields are encrypted with their subject's key on write and decrypted on read (the codec's hook); phone numbers become subjects here.
   const privacy = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(cfg), topicPrefix: cfg.TOPIC_PREFIX, service: 'notification-planner', instance: cfg.SERVICE_INSTANCE, logger: infra.logger, registry: true });
   const { logger, metrics, producer, codec, kafka, admin } = infra;
@@ -43,9 +44,15 @@ async function main() {
   // Restore: the directory, the opt-in state and the whole changelog, then keep following them.
   const group = (what: string) => `${cfg.TOPIC_PREFIX}planner-${what}-${cfg.SERVICE_INSTANCE}-${process.pid}-${Date.now()}`;
   const started = Date.now();
+  // The latest update of each directory entry as restored: its retention facts are written once restored (below).
+  const restoredDirectory = new Map<string, DirectoryEntryUpdated>();
+  let directoryRestored = false;
   const followers = await Promise.all([
     followTopic({ kafka, admin, codec, topic: 'directory.events', keepFollowing: true, groupId: group('directory'),
-      onMessage: (e) => memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: e.zone ?? null, subjectId: e.subjectId ?? null }) }),
+      onMessage: (e) => {
+        if (!directoryRestored) restoredDirectory.set(e.entryId, e);
+        memory.putDirectory({ id: e.entryId, role: e.role, name: e.name, phone: e.phone, jenisIzin: e.jenisIzin, active: e.active, zone: e.zone ?? null, subjectId: e.subjectId ?? null });
+      } }),
     followTopic({ kafka, admin, codec, topic: 'contact.events', keepFollowing: true, groupId: group('contacts'),
       onMessage: (e) => {
         if (e.kind === 'OPTED_OUT' || e.kind === 'OPTED_IN') memory.putContact(e.phone, e.kind === 'OPTED_OUT', e.occurredAt, e.provider);
@@ -55,6 +62,12 @@ async function main() {
       onMessage: (r, { offset }) => memory.applyChangelog(r, offset) }),
   ]);
   logger.info({ permits: memory.permits.size, directory: memory.directory.size, changelogRecords: followers[2].records, ms: Date.now() - started }, 'state restored from Kafka');
+  // subject.retention: the directory's facts as restored (entries written before the topic existed; the same records again otherwise: each from its own update's time).
+  directoryRestored = true;
+  const retentionOut = (facts: SubjectRetentionFact[]) => facts.map((f) => ({ topic: 'subject.retention' as const, key: retentionFactKey(f), value: f }));
+  const directoryOut = retentionOut([...restoredDirectory.values()].flatMap((e) => directoryFacts(null, e)));
+  if (directoryOut.length) await producer.send(directoryOut);
+  restoredDirectory.clear();
 
   const changelogTopic = codec.topic('planner.state');
   const permitTopic = codec.topic('permit.events');
@@ -71,7 +84,9 @@ async function main() {
         const high = BigInt(offsets.find((o) => o.partition === p)?.high ?? '0');
         await memory.until(() => memory.appliedOffset(p) >= high - 1n, 120_000, `changelog partition ${p} restored`);
         memory.own(p);
-        logger.info({ partition: p }, 'partition restored');
+        // subject.retention for permits whose state predates it (planner.ts publishLegacyRetention).
+        const legacy = await planner.publishLegacyRetention(p);
+        logger.info({ partition: p, legacyRetentionFacts: legacy }, 'partition restored');
       })();
       restoring.set(p, r);
       r.catch(() => restoring.delete(p));
@@ -159,7 +174,8 @@ async function main() {
   const app = createAdminApp({
     runSchedule, memory, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
     ops: opsRouter(metrics, infra.checks),
-    publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }]),
+    // With the entry, its retention facts (and the former person's, when its number changed), in one produce.
+    publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }, ...retentionOut(directoryFacts(memory.directory.get(e.entryId)?.subjectId, e))]),
     subjectFor: (e164) => privacy.subjects!.subjectFor(e164),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);

@@ -9,15 +9,21 @@ import type { PrivacyRequestRecorded } from '@sicantik/schemas';
 export const PRIVACY_DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
 
 export type PrivacyRequestKind = PrivacyRequestRecorded['kind'];
+/** REQUEST: asked by the person; RETENTION: the key-expiry job (the retention period ended). */
+export type PrivacyRequestReason = NonNullable<PrivacyRequestRecorded['reason']>;
 
 /** The request as received: status RECEIVED, deadline receivedAt + 3 x 24 h. */
-export function receivedRequest(o: { requestId: string; kind: PrivacyRequestKind; receivedAt: number; subjectId: string | null; detail: string | null }): PrivacyRequestRecorded {
+export function receivedRequest(o: { requestId: string; kind: PrivacyRequestKind; receivedAt: number; subjectId: string | null; detail: string | null; reason?: PrivacyRequestReason }): PrivacyRequestRecorded {
   return {
+    ...(o.reason === 'RETENTION' ? { reason: o.reason } : {}),
     eventId: deterministicId('sicantik.event', 'PrivacyRequestRecorded', o.requestId, 'RECEIVED'), occurredAt: o.receivedAt,
     correlationId: `privacy:${o.requestId}`, causationId: null, requestId: o.requestId, kind: o.kind, subjectId: o.subjectId,
     receivedAt: o.receivedAt, deadline: o.receivedAt + PRIVACY_DEADLINE_MS, status: 'RECEIVED', detail: o.detail,
   };
 }
+
+/** A key expiry (reason RETENTION): its request id, one per subject, so a repeated run records the same request. */
+export const retentionRequestId = (subjectId: string) => deterministicId('sicantik.privacy', 'RETENTION', subjectId);
 
 /** The same request answered at `at`: DONE, or NO_SUBJECT when the number belonged to nobody the service knows. */
 export function answeredRequest(received: PrivacyRequestRecorded, o: { at: number; status: 'DONE' | 'NO_SUBJECT'; subjectId: string | null; detail: string | null }): PrivacyRequestRecorded {
@@ -57,9 +63,12 @@ export function openRequests(state: PrivacyRequests, now: number): OpenRequest[]
     }));
 }
 
-/** How many requests there are by kind and status (answered ones included). */
+/** How many requests there are by kind and status (answered ones included); key expiries as `ERASURE.RETENTION.<status>`. */
 export function requestCounts(state: PrivacyRequests): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const r of state.values()) counts[`${r.kind}.${r.status}`] = (counts[`${r.kind}.${r.status}`] ?? 0) + 1;
+  for (const r of state.values()) {
+    const k = `${r.kind}${r.reason === 'RETENTION' ? '.RETENTION' : ''}.${r.status}`;
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
   return counts;
 }

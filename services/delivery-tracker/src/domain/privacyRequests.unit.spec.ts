@@ -1,4 +1,4 @@
-import { PRIVACY_DEADLINE_MS, answeredRequest, applyPrivacyRequest, openRequests, receivedRequest, requestCounts, type PrivacyRequests } from './privacyRequests';
+import { PRIVACY_DEADLINE_MS, answeredRequest, applyPrivacyRequest, openRequests, receivedRequest, requestCounts, retentionRequestId, type PrivacyRequests } from './privacyRequests';
 
 ////////// Access and erasure requests: recorded with their deadline (3 x 24 h), listed while open.
 
@@ -36,5 +36,17 @@ describe('privacy requests', () => {
     const r = receivedRequest({ requestId: 'r', kind: 'ERASURE', receivedAt: t0, subjectId: null, detail: null });
     for (const x of [r, answeredRequest(r, { at: t0 + 1, status: 'DONE', subjectId: 's', detail: null }), r]) applyPrivacyRequest(s, x);
     expect([openRequests(s, t0), s.get('r')!.status]).toEqual([[], 'DONE']);
+  });
+  it('a key expiry is an ERASURE with reason RETENTION, one request id per subject, counted apart', () => {
+    const s: PrivacyRequests = new Map();
+    const r = receivedRequest({ requestId: retentionRequestId('subj-1'), kind: 'ERASURE', reason: 'RETENTION', receivedAt: 1000, subjectId: 'subj-1', detail: 'why' });
+    expect(retentionRequestId('subj-1')).toBe(retentionRequestId('subj-1'));
+    expect(retentionRequestId('subj-1')).not.toBe(retentionRequestId('subj-2'));
+    expect([r.reason, r.subjectId, r.status, r.deadline]).toEqual(['RETENTION', 'subj-1', 'RECEIVED', 1000 + PRIVACY_DEADLINE_MS]);
+    const done = answeredRequest(r, { at: 2000, status: 'DONE', subjectId: 'subj-1', detail: 'why' });
+    expect(done.reason).toBe('RETENTION');
+    applyPrivacyRequest(s, done);
+    applyPrivacyRequest(s, receivedRequest({ requestId: 'req-1', kind: 'ERASURE', receivedAt: 1000, subjectId: null, detail: null }));
+    expect(requestCounts(s)).toEqual({ 'ERASURE.RETENTION.DONE': 1, 'ERASURE.RECEIVED': 1 });
   });
 });

@@ -2,7 +2,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import { TransientError, normalizePhone } from '@sicantik/core';
 import { followTopic, runBatchConsumer, untilAvailable, type KafkaDeps, type OutMessage, type RunningBatchConsumer } from '@sicantik/kafka';
 import type { Logger, Metrics } from '@sicantik/observability';
-import { contactEventKey, type SchemaCodec, type TopicName } from '@sicantik/schemas';
+import { contactEventKey, retentionFactKey, type SchemaCodec, type TopicName } from '@sicantik/schemas';
+import { contactFacts } from '../domain/retention';
 import { classify, emptySubject, type ConsentSettings, type PermitStaff, type SubjectState } from '../domain/consent';
 import type { DirectoryEntry } from '../domain/decide';
 import type { PlannerMemory } from './memory';
@@ -130,6 +131,8 @@ export class ConsentClassifier {
             }
             for (const q of o.requests) out.push({ topic: 'notification.requests', key: q.pendaftaran_id || q.recipient.id, value: q });
           }
+          // subject.retention: each subject's latest contact event (its outputs come back as records of a later batch).
+          for (const f of contactFacts(records.map((r) => r.value))) out.push({ topic: 'subject.retention', key: retentionFactKey(f), value: f });
           return {
             out,
             done: () => {

@@ -2,9 +2,10 @@ import { DateTime } from 'luxon';
 import { ValidationError, deterministicId, jakartaDate } from '@sicantik/core';
 import type { EventProducer, OutMessage } from '@sicantik/kafka';
 import type { Logger } from '@sicantik/observability';
-import type { PermitEvent, PlannerCommand, PlannerDecisionRecorded, PlannerStateRecord, TopicName } from '@sicantik/schemas';
+import { retentionFactKey, type PermitEvent, type PlannerCommand, type PlannerDecisionRecorded, type PlannerStateRecord, type SubjectRetentionFact, type TopicName } from '@sicantik/schemas';
 import { DECIDED_KEPT, type CommandDone, type PermitRecord, type PlannerMemory } from './memory';
 import { evolve, withExpiryPlanned } from '../domain/state';
+import { permitEventFacts, permitFact } from '../domain/retention';
 import {
   ZONE, dailyRunTime, decideDocumentDigest, decideExpiryWarnings, decideOnEvent, decideReminders, documentDigestCause,
   type Decision, type PlannerSettings,
@@ -172,17 +173,48 @@ export class Planner {
       const out: OutMessage<TopicName>[] = [];
       const directory = memory.directoryEntries();
       const contacts = memory.contacts();
+      // subject.retention: what these events say about their applicants' retention (the last record per key wins), in the same produce.
+      const facts = new Map<string, SubjectRetentionFact>();
+      const zone = this.zone();
       for (const ev of events) {
         const rec = drafts.get(ev.pendaftaran_id);
-        if (rec.decided.includes(ev.eventId)) { drafts.put({ ...rec, state: evolve(rec.state, ev) }); continue; }
-        const { after, decisions } = decideOnEvent(rec.state, ev, directory, settings, contacts);
-        out.push(...this.plan(decisions, ev, drafts.claims, summary));
-        const claimed = drafts.get(ev.pendaftaran_id).claims;
-        drafts.put({ state: after, claims: claimed, decided: [...rec.decided, ev.eventId].slice(-DECIDED_KEPT) });
+        let after;
+        if (rec.decided.includes(ev.eventId)) {
+          after = evolve(rec.state, ev);
+          drafts.put({ ...rec, state: after });
+        } else {
+          const d = decideOnEvent(rec.state, ev, directory, settings, contacts);
+          after = d.after;
+          out.push(...this.plan(d.decisions, ev, drafts.claims, summary));
+          const claimed = drafts.get(ev.pendaftaran_id).claims;
+          drafts.put({ state: after, claims: claimed, decided: [...rec.decided, ev.eventId].slice(-DECIDED_KEPT) });
+        }
+        for (const f of permitEventFacts(rec.state, after, ev.occurredAt, zone)) facts.set(retentionFactKey(f), f);
       }
+      out.push(...[...facts].map(([key, value]) => ({ topic: 'subject.retention' as const, key, value })));
       await this.commit(out, drafts);
       return summary;
     });
+  }
+
+  private zone(): string { return this.d.settings.timing?.officeZone ?? ZONE; }
+
+  /**
+   * The retention facts of a restored partition's permits whose state predates lastEventAt
+   * (written before subject.retention existed): the same record a live event would write
+   * from that state, so writing it again at each restore changes nothing. Permits with
+   * lastEventAt had theirs written with the event that set it.
+   */
+  async publishLegacyRetention(partition: number): Promise<number> {
+    const zone = this.zone();
+    const out: OutMessage<'subject.retention'>[] = [];
+    for (const s of this.d.memory.statesOf(partition)) {
+      if (s.lastEventAt !== undefined) continue;
+      const f = permitFact(s, zone);
+      if (f) out.push({ topic: 'subject.retention', key: retentionFactKey(f), value: f });
+    }
+    if (out.length) await this.d.producer.send(out);
+    return out.length;
   }
 
   /** Refuses a run for a future date: it would send warnings early. */

@@ -24,6 +24,8 @@ export interface PermitState {
   coalescing?: Record<string, CoalesceWindow>;
   /** The applicant's subject (issue 16): from the latest permit event that names one. */
   subjectId?: string | null;
+  /** The time of the latest event of this permit (the subject's retention counts from it); absent in states written before it was kept. */
+  lastEventAt?: number;
 }
 
 export const initialState = (pendaftaran_id: string): PermitState => ({
@@ -38,7 +40,7 @@ const SIGNED_STATUSES = ['ditandatangani', 'signed', 'selesai', 'done', 'terbit'
 
 /** The state after a permit event; the event's subject, when it names one, becomes the applicant's. */
 export function evolve(s: PermitState, ev: PermitEvent): PermitState {
-  const next = evolveFacts(s, ev);
+  const next = { ...evolveFacts(s, ev), lastEventAt: Math.max(s.lastEventAt ?? ev.occurredAt, ev.occurredAt) };
   return ev.subjectId ? { ...next, subjectId: ev.subjectId } : next;
 }
 
