@@ -63,12 +63,26 @@ export interface SubjectRegistryOptions {
  * `erased`: the subject an erasure found on an earlier attempt (whose commit may have succeeded unanswered).
  * `subjectId` (erasure of one subject, key expiry): erase only that subject; with no index entry (blindIndex ''), its key alone.
  */
-type Op = { kind: 'allocate' | 'erase'; blindIndex: string; erased?: string; subjectId?: string };
+type Op = {
+  kind: 'allocate' | 'erase'; blindIndex: string; erased?: string; subjectId?: string;
+  /** Erasure by subject id (key expiry): not carried out when the entry was seen after this time; `kept` says so. */
+  notSeenSince?: number; kept?: boolean;
+};
+
+/**
+ * An entry handed out from memory must have been seen (written with lastSeenAt) within this
+ * time; else the number's writer writes the entry again with lastSeenAt = now before handing
+ * it out. The key-expiry job's erasure goes through the same writer and keeps a subject seen
+ * within the retention period, so a subject handed out just before its expiry keeps its key.
+ */
+export const TOUCH_AFTER_MS = 24 * 3600_000;
 
 const partitioner = Partitioners.DefaultPartitioner();
 
 export class SubjectRegistry {
   private readonly index = new Map<string, string>();
+  /** By blind index: the entry's createdAt and when it was last seen (lastSeenAt, else createdAt). */
+  private readonly seen = new Map<string, { createdAt: number; at: number }>();
   private readonly applied = new Map<number, bigint>();
   private waiters: (() => void)[] = [];
   private followed: Followed | null = null;
@@ -87,8 +101,8 @@ export class SubjectRegistry {
     r.partitions = (await untilAvailable(() => o.admin.fetchTopicOffsets(topic))).length;
     r.followed = await followTopic({
       kafka: o.kafka, admin: o.admin, codec: o.codec, topic: 'subject.index', groupId: o.groupId, keepFollowing: true,
-      onMessage: (v) => { r.index.set(v.blindIndex, v.subjectId); },
-      onTombstone: (key) => { if (key && key !== NUDGE_KEY) r.index.delete(key); },
+      onMessage: (v) => { r.index.set(v.blindIndex, v.subjectId); r.seen.set(v.blindIndex, { createdAt: v.createdAt, at: v.lastSeenAt ?? v.createdAt }); },
+      onTombstone: (key) => { if (key && key !== NUDGE_KEY) { r.index.delete(key); r.seen.delete(key); } },
       onProgress: (p, offset) => r.progress(p, offset),
     });
     o.logger?.info({ subjects: r.index.size, partitions: r.partitions }, 'subject index loaded');
@@ -110,8 +124,9 @@ export class SubjectRegistry {
   subjectFor(e164: string): Promise<string> {
     const bi = this.blindIndexOf(e164);
     const known = this.index.get(bi);
-    // An entry whose key ring already read the erasure (the index's tombstone is on its way): ask the writer.
-    if (known && this.o.ring.state(known) !== 'erased') return Promise.resolve(known);
+    // An entry whose key ring already read the erasure (the index's tombstone is on its way), or
+    // not seen for a day (see TOUCH_AFTER_MS): ask the writer.
+    if (known && this.o.ring.state(known) !== 'erased' && this.now() - (this.seen.get(bi)?.at ?? 0) < TOUCH_AFTER_MS) return Promise.resolve(known);
     let p = this.inflight.get(bi);
     if (!p) {
       p = this.allocator(this.partitionOf(bi)).run({ kind: 'allocate', blindIndex: bi }).then((s) => s!).finally(() => this.inflight.delete(bi));
@@ -134,9 +149,11 @@ export class SubjectRegistry {
    * Erases subjects by their id (the key-expiry job): each one's blind-index entry, found
    * in memory (one scan for all), and its key, through the writer of the entry's partition,
    * only while the entry still names that subject; a subject without an entry has its key
-   * tombstoned alone. Returns, for each, whether a tombstone was written.
+   * tombstoned alone. With `notSeenSince`, a subject whose entry was seen after that time
+   * (handed out again: see TOUCH_AFTER_MS) is KEPT. For each: ERASED (tombstones written),
+   * KEPT, or GONE (erased already).
    */
-  async eraseSubjects(subjectIds: readonly string[]): Promise<boolean[]> {
+  async eraseSubjects(subjectIds: readonly string[], o: { notSeenSince?: number } = {}): Promise<('ERASED' | 'KEPT' | 'GONE')[]> {
     const wanted = new Set(subjectIds);
     const find = () => { const m = new Map<string, string>(); for (const [b, s] of this.index) if (wanted.has(s)) m.set(s, b); return m; };
     let found = find();
@@ -144,8 +161,19 @@ export class SubjectRegistry {
     if (found.size < wanted.size) { await Promise.all(Array.from({ length: this.partitions }, (_, p) => this.readPartitionToEnd(p))); found = find(); }
     return Promise.all(subjectIds.map(async (subjectId) => {
       const bi = found.get(subjectId) ?? '';
-      return (await this.allocator(this.partitionOf(bi || subjectId)).run({ kind: 'erase', blindIndex: bi, subjectId })) === subjectId;
+      const op: Op = { kind: 'erase', blindIndex: bi, subjectId, notSeenSince: o.notSeenSince };
+      const r = await this.allocator(this.partitionOf(bi || subjectId)).run(op);
+      return op.kept ? 'KEPT' : r === subjectId ? 'ERASED' : 'GONE';
     }));
+  }
+
+  /** When each of `subjectIds` was last seen (its index entry's lastSeenAt, else createdAt), from memory (one scan); absent: no entry. */
+  lastSeen(subjectIds: Iterable<string>): Map<string, number> {
+    const wanted = new Set(subjectIds);
+    const out = new Map<string, number>();
+    if (wanted.size === 0) return out;
+    for (const [bi, s] of this.index) if (wanted.has(s)) out.set(s, this.seen.get(bi)?.at ?? 0);
+    return out;
   }
 
   async stop(): Promise<void> {
@@ -161,6 +189,8 @@ export class SubjectRegistry {
 
   // For the allocators.
   /** @internal */ current(bi: string): string | undefined { return this.index.get(bi); }
+  /** @internal */ seenOf(bi: string): { createdAt: number; at: number } | undefined { return this.seen.get(bi); }
+  /** @internal */ now(): number { return this.o.now?.() ?? Date.now(); }
   /** @internal Those of `subjectIds` some index entry in memory names. */
   named(subjectIds: string[]): Set<string> {
     const wanted = new Set(subjectIds);
@@ -168,7 +198,9 @@ export class SubjectRegistry {
     for (const s of this.index.values()) if (wanted.has(s)) out.add(s);
     return out;
   }
-  /** @internal */ applyLocal(bi: string, subjectId: string | null): void { if (subjectId) this.index.set(bi, subjectId); else this.index.delete(bi); }
+  /** @internal */ applyLocal(bi: string, subjectId: string | null, seen?: { createdAt: number; at: number }): void {
+    if (subjectId) { this.index.set(bi, subjectId); if (seen) this.seen.set(bi, seen); } else { this.index.delete(bi); this.seen.delete(bi); }
+  }
   /** @internal Writes records to subject.keys outside any transaction (see the top of this file), acknowledged by every replica. */
   async writeKeys(messages: { key: string; value: Buffer | null }[]): Promise<void> {
     if (!this.keysProducer) {
@@ -253,15 +285,27 @@ class Allocator {
           // An entry whose key is erased (its index tombstone was never written): the number has no subject.
           const cur = found && o.ring.state(found) === 'erased' ? null : found;
           if (op.kind === 'allocate') {
-            if (cur) { results.push(cur); continue; }
+            if (cur) {
+              results.push(cur);
+              const seen = this.r.seenOf(op.blindIndex);
+              if (!decided.has(op.blindIndex) && now - (seen?.at ?? 0) >= TOUCH_AFTER_MS) {
+                // Seen again after a pause: the entry is written again with lastSeenAt (in this transaction, before the subject is handed out).
+                const createdAt = seen?.createdAt ?? now;
+                const entry: SubjectIndexEntry = { blindIndex: op.blindIndex, subjectId: cur, createdAt, lastSeenAt: now };
+                index.push({ key: op.blindIndex, value: o.codec.encode('subject.index', entry), partition: this.partition });
+                local.push(() => this.r.applyLocal(op.blindIndex, cur, { createdAt, at: now }));
+                decided.set(op.blindIndex, cur);
+              }
+              continue;
+            }
             const subjectId = o.newSubjectId?.() ?? randomUUID();
             const raw = newDataKeyBytes();
             const master = o.settings.masterKeys[0]!;
             const keyRec: SubjectKey = { subjectId, wrappedKey: wrapKey(master, subjectId, raw), masterKeyId: master.id, createdAt: now };
-            const entry: SubjectIndexEntry = { blindIndex: op.blindIndex, subjectId, createdAt: now };
+            const entry: SubjectIndexEntry = { blindIndex: op.blindIndex, subjectId, createdAt: now, lastSeenAt: now };
             keys.push({ key: subjectId, value: o.codec.encode('subject.keys', keyRec) });
             index.push({ key: op.blindIndex, value: o.codec.encode('subject.index', entry), partition: this.partition });
-            local.push(() => { o.ring.addLocal(keyRec, raw); this.r.applyLocal(op.blindIndex, subjectId); this.r.stats.allocated++; });
+            local.push(() => { o.ring.addLocal(keyRec, raw); this.r.applyLocal(op.blindIndex, subjectId, { createdAt: now, at: now }); this.r.stats.allocated++; });
             decided.set(op.blindIndex, subjectId);
             results.push(subjectId);
           } else if (op.subjectId && (!op.blindIndex || found !== op.subjectId)) {
@@ -273,6 +317,10 @@ class Allocator {
             op.erased = subjectId;
             keys.push({ key: subjectId, value: null });
             local.push(() => { o.ring.forget(subjectId); this.r.stats.erased++; });
+          } else if (op.subjectId && op.notSeenSince !== undefined && (this.r.seenOf(op.blindIndex)?.at ?? 0) > op.notSeenSince) {
+            // Key expiry of a subject handed out again since (its entry was seen within the retention period): kept.
+            op.kept = true;
+            results.push(null);
           } else {
             // An entry naming an erased subject answers with that subject: the caller (an erasure
             // request retried after a stop between the two steps) still scrubs what it names.

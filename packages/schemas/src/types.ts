@@ -330,7 +330,11 @@ export interface PlannerCommand {
 /** subject.keys: a person's data key, wrapped by a master key (a tombstone erases it). */
 export interface SubjectKey { subjectId: string; /** base64 */ wrappedKey: string; masterKeyId: string; createdAt: number }
 /** subject.index: blind index (keyed hash of the E.164 number) -> subject (a tombstone forgets it). */
-export interface SubjectIndexEntry { blindIndex: string; subjectId: string; createdAt: number }
+export interface SubjectIndexEntry {
+  blindIndex: string; subjectId: string; createdAt: number;
+  /** When the registry last handed the subject out after a pause of a day or more (null/absent in older records: createdAt); the key-expiry job keeps a subject seen within the retention period. */
+  lastSeenAt?: number | null;
+}
 /** privacy.requests: an access or erasure request, when received and when answered. */
 export interface PrivacyRequestRecorded extends Envelope {
   requestId: string;
@@ -339,7 +343,8 @@ export interface PrivacyRequestRecorded extends Envelope {
   receivedAt: number;
   /** receivedAt + 3 x 24 h. */
   deadline: number;
-  status: 'RECEIVED' | 'DONE' | 'NO_SUBJECT';
+  /** KEPT: a key expiry not carried out (the person was seen again within the retention period). */
+  status: 'RECEIVED' | 'DONE' | 'NO_SUBJECT' | 'KEPT';
   detail: string | null;
   /** REQUEST (default, and records written before it existed): asked by the person; RETENTION: the key expired at the end of its retention period. */
   reason?: 'REQUEST' | 'RETENTION';

@@ -45,7 +45,7 @@ const decision = (id: string, kind: 'DEFERRED' | 'COALESCED', over: Partial<Plan
 });
 const erasure: PrivacyRequestRecorded = {
   eventId: 'pr-1', occurredAt: t0 + DAY, correlationId: 'c', causationId: null, requestId: 'req-1', kind: 'ERASURE', subjectId: ERASED_SUBJECT,
-  receivedAt: t0 + DAY, deadline: t0 + 4 * DAY, status: 'RECEIVED', detail: null,
+  receivedAt: t0 + DAY, deadline: t0 + 4 * DAY, status: 'DONE', detail: null,
 };
 
 describe('rebuild from Kafka equals the live projection, with erasures and retention applied', () => {

@@ -65,11 +65,11 @@ describe('key expiry (real Kafka and registry)', () => {
 
     // Within the retention period of every fact: nothing expires.
     now = T0 + 300 * DAY_MS;
-    expect(await job.run()).toEqual({ expired: 0, keys: 4, subjects: 2 });
+    expect(await job.run()).toEqual({ expired: 0, kept: 0, keys: 4, subjects: 2 });
 
     // 2027-08-05: the key-only subjects (created 2026-01-05) and the old applicant (permit ended 2026-06-30: until 2027-08-04) are past 400 days; the valid one is not.
     now = Date.parse('2027-08-05T00:00:00Z');
-    expect(await job.run()).toEqual({ expired: 3, keys: 4, subjects: 2 });
+    expect(await job.run()).toEqual({ expired: 3, kept: 0, keys: 4, subjects: 2 });
     expect(core.ring.state(lone)).toBe('erased');
     expect(core.ring.state(old)).toBe('erased');
     expect(core.ring.state(bare)).toBe('erased');
@@ -92,10 +92,57 @@ describe('key expiry (real Kafka and registry)', () => {
     await reader.stop();
 
     // A repeated run finds nothing more; a new permit with the number starts a new subject.
-    expect(await job.run()).toEqual({ expired: 0, keys: 1, subjects: 2 });
+    expect(await job.run()).toEqual({ expired: 0, kept: 0, keys: 1, subjects: 2 });
     const again = await subjects.subjectFor('+6281200000001');
     expect(again).not.toBe(old);
     expect(core.ring.state(again)).toBe('live');
     expect(log).toContain('"msg":"subject key expired: retention period ended"');
+  });
+
+  it('a person handed out again within the retention period keeps the key, also against a run that decided before (KEPT); requests a stopped run left open are answered', async () => {
+    const subjects = core.subjects!;
+    const fact = (subjectId: string, source: string, factUntil: number | null): SubjectRetentionFact => ({ subjectId, source, factUntil, updatedAt: T0 });
+    // Seen at T0, a permit that ended in 2026: due by now (2027-08-05).
+    now = T0;
+    const back = await subjects.subjectFor('+6281200000009');
+    await infra.producer.send([fact(back, 'permit:REG-BACK', Date.parse('2026-06-30T16:59:59.999Z'))].map((f) => ({ topic: 'subject.retention' as const, key: retentionFactKey(f), value: f })));
+    now = Date.parse('2027-08-05T00:00:00Z');
+    // The person comes back (a new permit): the number's writer hands the same subject out and
+    // writes its entry again with lastSeenAt, before the permit's fact exists anywhere.
+    const before = { ...subjects.stats };
+    expect(await subjects.subjectFor('+6281200000009')).toBe(back);
+    expect(subjects.stats).toEqual(before); // no allocation, no retry: the same subject
+    // Within a day it is handed out from memory.
+    now += 3600_000;
+    expect(await subjects.subjectFor('+6281200000009')).toBe(back);
+    // The job finds the subject seen within the retention period: not due.
+    const run = await job.run();
+    expect([run.expired, run.kept]).toEqual([0, 0]);
+    expect(core.ring.state(back)).toBe('live');
+    // The race the registry closes: a run that decided before the person came back erases
+    // through the number's writer, which sees the entry's lastSeenAt and keeps the key.
+    expect(await subjects.eraseSubjects([back], { notSeenSince: now - RET_DAYS * DAY_MS })).toEqual(['KEPT']);
+    expect(core.ring.state(back)).toBe('live');
+    // Without the person's return the same call erases (the subject seen before the cutoff).
+    now = T0;
+    const idle = await subjects.subjectFor('+6281200000011');
+    now = Date.parse('2027-08-05T02:00:00Z');
+    expect(await subjects.eraseSubjects([idle], { notSeenSince: now - RET_DAYS * DAY_MS })).toEqual(['ERASED']);
+
+    // A stopped run: RECEIVED written, the key erased, no answer. And one RECEIVED for a subject no longer due.
+    const gone = await subjects.subjectFor('+6281200000010');
+    expect(await subjects.eraseSubjects([gone])).toEqual(['ERASED']);
+    const valid = subjects.lookup('+6281200000002')!;
+    const open = (subjectId: string): PrivacyRequestRecorded => ({
+      eventId: `open-${subjectId}`, occurredAt: now, correlationId: 'c', causationId: null, requestId: retentionRequestId(subjectId), kind: 'ERASURE', subjectId,
+      receivedAt: now, deadline: now + 3 * DAY_MS, status: 'RECEIVED', detail: 'retention ended', reason: 'RETENTION',
+    });
+    await infra.producer.send([open(gone), open(valid)].map((r) => ({ topic: 'privacy.requests' as const, key: r.requestId, value: r })));
+    await waitFor(() => Promise.resolve(requests.get(retentionRequestId(valid))?.status === 'RECEIVED' || undefined), { what: 'the open requests read' });
+    const next = await job.run();
+    expect([next.expired, next.kept]).toEqual([1, 1]);
+    expect(core.ring.state(back)).toBe('live');
+    await waitFor(() => Promise.resolve((requests.get(retentionRequestId(gone))?.status === 'DONE' && requests.get(retentionRequestId(valid))?.status === 'KEPT') || undefined), { what: 'the open requests answered' });
+    expect(core.ring.state(valid)).toBe('live');
   });
 });

@@ -25,8 +25,8 @@ export function receivedRequest(o: { requestId: string; kind: PrivacyRequestKind
 /** A key expiry (reason RETENTION): its request id, one per subject, so a repeated run records the same request. */
 export const retentionRequestId = (subjectId: string) => deterministicId('sicantik.privacy', 'RETENTION', subjectId);
 
-/** The same request answered at `at`: DONE, or NO_SUBJECT when the number belonged to nobody the service knows. */
-export function answeredRequest(received: PrivacyRequestRecorded, o: { at: number; status: 'DONE' | 'NO_SUBJECT'; subjectId: string | null; detail: string | null }): PrivacyRequestRecorded {
+/** The same request answered at `at`: DONE, NO_SUBJECT when the number belonged to nobody the service knows, KEPT (a key expiry not carried out). */
+export function answeredRequest(received: PrivacyRequestRecorded, o: { at: number; status: 'DONE' | 'NO_SUBJECT' | 'KEPT'; subjectId: string | null; detail: string | null }): PrivacyRequestRecorded {
   return {
     ...received, eventId: deterministicId('sicantik.event', 'PrivacyRequestRecorded', received.requestId, o.status), occurredAt: o.at,
     causationId: received.eventId, subjectId: o.subjectId ?? received.subjectId, status: o.status, detail: o.detail,

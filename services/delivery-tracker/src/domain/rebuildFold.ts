@@ -78,10 +78,10 @@ export class RebuildFold {
     if (!seen || s.at < seen.at) m.set(s.eventId, s);
     this.statuses.set(w, m);
   }
-  /** An ERASURE request: the subject's notifications are scrubbed in the output. */
+  /** An ERASURE request, once DONE: the subject's notifications are scrubbed in the output. */
   privacy(e: PrivacyRequestRecorded): void {
     this.events++;
-    if (e.kind === 'ERASURE' && e.subjectId) this.erased.add(e.subjectId);
+    if (e.kind === 'ERASURE' && e.status === 'DONE' && e.subjectId) this.erased.add(e.subjectId);
   }
   /** Returns the decision's document the first time its event id is seen (insert-only: it can be written at once). */
   decision(e: PlannerDecisionRecorded): DecisionDoc | undefined {

@@ -85,10 +85,12 @@ describe('rebuild from the topics', () => {
 
   it('erasures (wherever they stand on privacy.requests) and the retention cut-off are applied as the live projection applies them; COALESCED decisions make their notification coalesced; the counters stay', () => {
     const withSubject = (n: string, subjectId: string) => ({ ...requested(n), recipient: { ...requested(n).recipient, subjectId } });
-    const erasure = (subjectId: string) => ({ eventId: `e-${subjectId}`, occurredAt: t0, correlationId: 'c', causationId: null, requestId: `r-${subjectId}`, kind: 'ERASURE' as const, subjectId, receivedAt: t0, deadline: t0 + 3 * 86_400_000, status: 'RECEIVED' as const, detail: null });
+    const erasure = (subjectId: string) => ({ eventId: `e-${subjectId}`, occurredAt: t0, correlationId: 'c', causationId: null, requestId: `r-${subjectId}`, kind: 'ERASURE' as const, subjectId, receivedAt: t0, deadline: t0 + 3 * 86_400_000, status: 'DONE' as const, detail: null });
     const fold = new RebuildFold(refOf);
     fold.privacy(erasure('s-1')); // before the subject's events
     fold.privacy({ ...erasure('s-9'), kind: 'ACCESS' }); // an access request changes nothing
+    fold.privacy({ ...erasure('s-9'), status: 'RECEIVED', reason: 'RETENTION' }); // nor does a key expiry not yet DONE
+    fold.privacy({ ...erasure('s-9'), status: 'KEPT', reason: 'RETENTION' }); // or one that ended KEPT
     fold.requested(withSubject('e1', 's-1'));
     fold.dispatched({ ...dispatched('e1', 'ACCEPTED', 2), subjectId: 's-1' });
     fold.requested(withSubject('e2', 's-2'));

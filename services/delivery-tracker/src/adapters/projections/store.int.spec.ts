@@ -32,7 +32,7 @@ const DAY = 86_400_000;
 const requestedFor = (id: string, subjectId: string, at = t0): NotificationRequested => ({ ...requested(id), occurredAt: at, recipient: { ...requested(id).recipient, subjectId } });
 const erasure = (subjectId: string): PrivacyRequestRecorded => ({
   eventId: `e-${subjectId}`, occurredAt: t0 + 3_600_000, correlationId: 'c', causationId: null, requestId: `r-${subjectId}`, kind: 'ERASURE', subjectId,
-  receivedAt: t0 + 3_600_000, deadline: t0 + 3_600_000 + 3 * DAY, status: 'RECEIVED', detail: null,
+  receivedAt: t0 + 3_600_000, deadline: t0 + 3_600_000 + 3 * DAY, status: 'DONE', detail: null,
 });
 
 /** Feeds a projection as the consumer would: batches of one partition per topic, with increasing offsets. */

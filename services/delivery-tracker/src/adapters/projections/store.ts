@@ -147,13 +147,14 @@ export class NotificationProjection {
   }
 
   /**
-   * ERASURE requests: the subject is recorded in erased_subjects (so every later write of
+   * ERASURE requests, once DONE (a key expiry names its subject already when RECEIVED, and
+   * may end KEPT): the subject is recorded in erased_subjects (so every later write of
    * its notifications scrubs them), then the documents already written for it are
    * scrubbed. Both steps are idempotent: a redelivered batch does them again. Other
    * requests (ACCESS) change nothing here.
    */
   private async erase(batch: TrackerBatch<'privacy.requests'>): Promise<void> {
-    const subjects = [...new Set(batch.records.map((r) => r.value).filter((v) => v.kind === 'ERASURE' && v.subjectId).map((v) => v.subjectId!))];
+    const subjects = [...new Set(batch.records.map((r) => r.value).filter((v) => v.kind === 'ERASURE' && v.status === 'DONE' && v.subjectId).map((v) => v.subjectId!))];
     if (subjects.length === 0) return;
     await insertNew(this.erasedCol, subjects.map((s) => ({ _id: s })));
     for (const s of subjects) this.erased.add(s);
