@@ -5,7 +5,7 @@ import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
-import { permitSubjectUpdate, subjectSource, withApplicantSubject } from './domain/subject';
+import { permitEventAcceptor } from './adapters/accept';
 import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 ////////// Composition root: the only place that reads config and builds clients
@@ -26,19 +26,11 @@ async function main() {
     logger: infra.logger,
     apiToken: cfg.INGEST_API_TOKEN,
     ops,
-    // The applicant's subject is found or allocated only for an event that is published (not
-    // for a duplicate). An event with the applicant's name but no number takes the permit's
-    // subject: read while the claim is made (one findOne, no added round trip).
-    acceptOnce: (ev) => {
-      const source = subjectSource(ev);
-      const permitSubject = source.from === 'permit' ? ledger.permitSubject(ev.pendaftaran_id) : null;
-      permitSubject?.catch(() => undefined); // awaited (and its error reported) in publish; a duplicate never awaits it
-      return ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, async () => {
-        const subjectId = source.from === 'number' ? await privacy.subjects!.subjectFor(source.phone) : await permitSubject;
-        await infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: withApplicantSubject(ev, subjectId ?? null) }]);
-        return permitSubjectUpdate(ev, source, subjectId ?? null);
-      });
-    },
+    acceptOnce: permitEventAcceptor({
+      ledger,
+      subjects: privacy.subjects!,
+      send: async (ev) => { await infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }]); },
+    }),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);
   infra.logger.info({ port }, 'permit-ingest listening');
