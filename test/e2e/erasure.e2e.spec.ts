@@ -54,6 +54,8 @@ describe('erasure of a citizen\'s personal data', () => {
   it('after erasure nothing holds the number or the name once compaction has run; rebuild and restarts work; counters unchanged; a later notification is SUBJECT_ERASED', async () => {
     // A permit issued to the citizen: the message is sent and delivered.
     expect((await post('PermitIssued', 'issued', { no_surat: '503/77/2026', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: NAME, telepon_pemohon: '0812-7788-9900', tanggal_terbit: '2026-11-22', link_download: 'https://sicantik.test/x.pdf' })).status).toBe(202);
+    // The name again without the number: permit-ingest encrypts it under the permit's applicant subject.
+    expect((await post('DocumentPendingSignature', 'pending', { document_id: 'DOC-77', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: NAME, pending_since: new Date().toISOString() })).status).toBe(202);
     await waitFor(async () => (await decisions()).some((d) => d.scenario === 'permit_ready' && d.message?.status === 'delivered'), { timeoutMs: 90_000, intervalMs: 500, what: 'permit_ready delivered' });
     before = await summary(sys.trackerUrl);
 
