@@ -19,6 +19,7 @@ const NEW_PHONE = '0812-7000-1602', NEW_E164 = '+6281270001602';
 describe('permit-ingest: the applicant\'s name in events without a number (real Kafka, registry, FerretDB)', () => {
   let infra: Infra; let core: Privacy; let mongo: MongoClient; let db: Db; let prefix: string;
   const closers: (() => Promise<unknown>)[] = [];
+  const finds: string[] = [];
   let seq = 0;
   const ev = (reg: string, payload: PermitPayload): PermitEvent => ({ eventId: `it-${prefix.slice(0, -1)}-${++seq}`, occurredAt: Date.parse('2026-12-07T03:00:00Z'), correlationId: `c-${seq}`, causationId: null, source: 'sicantik', pendaftaran_id: reg, payload });
   const registered = (reg: string) => ev(reg, { type: 'PermitRegistered', jenis_izin: 'PBG', nama_pemohon: NAME, telepon_pemohon: PHONE, status: 'baru' });
@@ -52,7 +53,8 @@ describe('permit-ingest: the applicant\'s name in events without a number (real 
     prefix = `${uniq('it-ingname-')}.`;
     infra = await startInfra('permit-ingest', { SERVICE_INSTANCE: 'it', LOG_LEVEL: 'silent', KAFKA_BROKERS: stack.brokers, SCHEMA_REGISTRY_URL: stack.registryUrl, TOPIC_PREFIX: prefix, TOPIC_PARTITIONS: 2, TOPIC_REPLICATION_FACTOR: 1 }, ['permit.events', 'subject.keys', 'subject.index']);
     core = await startPrivacy({ kafka: infra.kafka, admin: infra.admin, codec: infra.codec, settings: privacySettings(z.object(privacyEnv).parse(PRIVACY_TEST_ENV)), topicPrefix: prefix, service: 'permit-ingest', instance: 'it', registry: true, nudge: false });
-    mongo = await MongoClient.connect(stack.mongoUrl);
+    mongo = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
+    mongo.on('commandStarted', (c) => { if (c.commandName === 'find') finds.push(String((c.command as { filter?: { _id?: unknown } }).filter?._id)); });
     db = mongo.db(prefix.slice(0, -1).replace(/[^a-z0-9_]/gi, '_'));
   }, 120_000);
   afterAll(async () => {
@@ -61,8 +63,8 @@ describe('permit-ingest: the applicant\'s name in events without a number (real 
   });
 
   /** An ingest instance as main.ts wires it, over the shared ledger database. */
-  const instance = (name: string) => {
-    const ledger = new EventIdLedger(db, { instance: name });
+  const instance = (name: string, opts: { subjectTtlMs?: number } = {}) => {
+    const ledger = new EventIdLedger(db, { instance: name, ...opts });
     return { ledger, accept: permitEventAcceptor({ ledger, subjects: core.subjects!, send: async (e) => { await infra.producer.send([{ topic: 'permit.events', key: e.pendaftaran_id, value: e }]); } }) };
   };
 
@@ -108,5 +110,21 @@ describe('permit-ingest: the applicant\'s name in events without a number (real 
     const records = await readAll();
     expect([byId(records, appr).event.subjectId, nameOf(byId(records, appr).event)]).toEqual([moved, NEW_NAME]);
     for (const r of records) expect(r.raw.includes('Namabaru')).toBe(false);
+  }, 120_000);
+
+  it('each instance reads a permit\'s subject once and keeps it (for subjectTtlMs): what another instance replaced is seen once it expires', async () => {
+    const a = instance('a'), b = instance('b', { subjectTtlMs: 300 });
+    expect(await a.accept(registered('REG-IT-3'))).toBe('accepted');
+    const first = core.subjects!.lookup(E164);
+    finds.length = 0;
+    // The instance that recorded it reads nothing; the other one reads it once.
+    expect(await Promise.all([a.accept(pending('REG-IT-3')), a.accept(approval('REG-IT-3')), b.accept(pending('REG-IT-3'))])).toEqual(['accepted', 'accepted', 'accepted']);
+    expect(await b.accept(approval('REG-IT-3'))).toBe('accepted');
+    expect(finds.filter((f) => f === permitSubjectKey('REG-IT-3'))).toEqual([permitSubjectKey('REG-IT-3')]);
+    expect(await a.accept(ev('REG-IT-3', { type: 'ApplicantContactChanged', nama_pemohon: null, telepon_pemohon: NEW_PHONE }))).toBe('accepted');
+    const moved = core.subjects!.lookup(NEW_E164);
+    expect([await a.ledger.permitSubject('REG-IT-3'), await b.ledger.permitSubject('REG-IT-3')]).toEqual([moved, first]);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await b.ledger.permitSubject('REG-IT-3')).toBe(moved);
   }, 120_000);
 });

@@ -36,7 +36,11 @@ import { TransientError, duplicateKeyIndexes, groupCommit } from '@sicantik/core
 // the first subject stays (a duplicate key is ignored), except when `replace` is asked
 // (ApplicantContactChanged: one replaceOne upsert more, for that rare event). An event
 // with the applicant's name but no number reads it with `permitSubject` (one findOne by
-// _id, flat on FerretDB too; concurrent reads of one permit share it).
+// _id, flat on FerretDB too, where a batched `$in` would scan the collection; concurrent
+// reads of one permit share it). Each instance keeps the records it wrote or read in
+// memory (bounded, each for `subjectTtlMs`), so the usual order (the permit's event with
+// a number, then its events without) reads nothing when both reach one instance. What
+// another instance replaced meanwhile is seen once the entry expires.
 
 export type Outcome = 'accepted' | 'duplicate';
 interface Done { _id: string; pendaftaran_id: string; at: Date }
@@ -64,6 +68,10 @@ export interface LedgerOptions {
   onUnrecorded?: (eventId: string, err: unknown) => void;
   /** Told when a permit's new applicant subject (ApplicantContactChanged) could not be recorded. */
   onSubjectUnrecorded?: (eventId: string, err: unknown) => void;
+  /** Permits whose subject is kept in memory (the oldest go first). */
+  subjectCacheSize?: number;
+  /** How long a permit's subject is used from memory before it is read again (ms). */
+  subjectTtlMs?: number;
 }
 
 export class EventIdLedger {
@@ -76,8 +84,10 @@ export class EventIdLedger {
   private prepared: Promise<void> | undefined;
   /** true: this claim was inserted; false: the id was claimed already. */
   private readonly claim: (c: Claim) => Promise<boolean>;
-  /** Resolves once recorded (an id already recorded counts as recorded): a done record, with its permit's subject record. */
-  private readonly recordDone: (docs: (Done | PermitSubjectRecord)[]) => Promise<void>;
+  /** Resolves once recorded (an id already recorded counts as recorded): a done record, with its permit's subject record; true if that record was inserted (not there before). */
+  private readonly recordDone: (docs: (Done | PermitSubjectRecord)[]) => Promise<boolean>;
+  /** pendaftaran_id -> the permit's subject as this instance last wrote or read it (insertion order = age). */
+  private readonly subjectCache = new Map<string, { subjectId: string | null; until: number }>();
   private readonly subjectReads = new Map<string, Promise<string | null>>();
   private readonly opts: Required<Omit<LedgerOptions, 'onUnrecorded' | 'onSubjectUnrecorded'>> & Pick<LedgerOptions, 'onUnrecorded' | 'onSubjectUnrecorded'>;
 
@@ -86,15 +96,16 @@ export class EventIdLedger {
     this.claims = db.collection<Claim>('ingest_claims');
     this.meta = db.collection<Meta>('ingest_ledger_meta');
     this.permits = db.collection<PermitSubjectRecord>('ingested_event_ids');
-    this.opts = { waitMs: 5000, staleMs: 120_000, pollMs: 100, instance: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, ...opts };
+    this.opts = { waitMs: 5000, staleMs: 120_000, pollMs: 100, subjectCacheSize: 100_000, subjectTtlMs: 600_000, instance: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, ...opts };
     this.claim = groupCommit(async (cs: Claim[]) => {
       const taken = await this.claims.insertMany(cs, { ordered: false }).then(() => new Set<number>(), (e: unknown) => new Set(duplicateKeyIndexes(e)));
       return cs.map((_, i) => !taken.has(i));
     });
     const all = db.collection<Done | PermitSubjectRecord>('ingested_event_ids');
     this.recordDone = groupCommit(async (ds: (Done | PermitSubjectRecord)[][]) => {
-      await all.insertMany(ds.flat(), { ordered: false }).catch((e: unknown) => { duplicateKeyIndexes(e); });
-      return ds.map(() => undefined);
+      const taken = await all.insertMany(ds.flat(), { ordered: false }).then(() => new Set<number>(), (e: unknown) => new Set(duplicateKeyIndexes(e)));
+      let at = 0;
+      return ds.map((docs) => { const last = (at += docs.length) - 1; return docs.length > 1 && !taken.has(last); });
     });
   }
 
@@ -168,13 +179,16 @@ export class EventIdLedger {
       const at = new Date();
       const permit: PermitSubjectRecord | null = subject ? { _id: permitSubjectKey(pendaftaranId), kind: 'permit-subject', pendaftaran_id: pendaftaranId, subjectId: subject.subjectId, at } : null;
       try {
-        await this.recordDone(permit && !subject?.replace ? [{ _id: eventId, pendaftaran_id: pendaftaranId, at }, permit] : [{ _id: eventId, pendaftaran_id: pendaftaranId, at }]);
+        // The permit's record is remembered only when it is what the database holds now.
+        if (await this.recordDone(permit && !subject?.replace ? [{ _id: eventId, pendaftaran_id: pendaftaranId, at }, permit] : [{ _id: eventId, pendaftaran_id: pendaftaranId, at }])) this.remember(pendaftaranId, permit!.subjectId);
       } catch (e) {
         // The event is on Kafka: accepted. Our claim stays, so repeats wait, then take over once stale.
         this.opts.onUnrecorded?.(eventId, e);
       }
       if (permit && subject?.replace) {
-        await this.permits.replaceOne({ _id: permit._id }, permit, { upsert: true }).catch((e: unknown) => this.opts.onSubjectUnrecorded?.(eventId, e));
+        this.subjectCache.delete(pendaftaranId);
+        await this.permits.replaceOne({ _id: permit._id }, permit, { upsert: true })
+          .then(() => this.remember(pendaftaranId, permit.subjectId), (e: unknown) => this.opts.onSubjectUnrecorded?.(eventId, e));
       }
       return 'accepted';
     }
@@ -183,17 +197,30 @@ export class EventIdLedger {
   /**
    * The permit's applicant subject as recorded from an earlier event with a number; null
    * when none was (no such event, one accepted before the ingest kept subjects, or its
-   * record failed). One findOne by _id; concurrent reads of one permit share it.
+   * record failed). From memory when this instance wrote or read it within `subjectTtlMs`,
+   * else one findOne by _id; concurrent reads of one permit share it.
    */
   permitSubject(pendaftaranId: string): Promise<string | null> {
+    const known = this.subjectCache.get(pendaftaranId);
+    if (known && known.until > Date.now()) return Promise.resolve(known.subjectId);
     let read = this.subjectReads.get(pendaftaranId);
     if (!read) {
       read = this.permits.findOne({ _id: permitSubjectKey(pendaftaranId) }, { projection: { subjectId: 1 } })
-        .then((r) => (typeof r?.subjectId === 'string' && r.subjectId ? r.subjectId : null))
+        .then((r) => {
+          const subjectId = typeof r?.subjectId === 'string' && r.subjectId ? r.subjectId : null;
+          if (subjectId) this.remember(pendaftaranId, subjectId); // none yet: read again next time
+          return subjectId;
+        })
         .finally(() => this.subjectReads.delete(pendaftaranId));
       this.subjectReads.set(pendaftaranId, read);
     }
     return read;
+  }
+
+  private remember(pendaftaranId: string, subjectId: string): void {
+    this.subjectCache.delete(pendaftaranId);
+    this.subjectCache.set(pendaftaranId, { subjectId, until: Date.now() + this.opts.subjectTtlMs });
+    while (this.subjectCache.size > this.opts.subjectCacheSize) this.subjectCache.delete(this.subjectCache.keys().next().value!);
   }
 
   /** Waits while another request holds the claim: true once the id is done, false once the claim is gone. */
