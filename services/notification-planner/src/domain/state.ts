@@ -22,7 +22,7 @@ export interface PermitState {
   expiryChangedFrom?: string | null;
   /** Issue 16: the open status_update coalescing window per recipient ("<kind>:<id>"); absent = none. */
   coalescing?: Record<string, CoalesceWindow>;
-  /** The applicant's subject (issue 16): from the latest permit event that names one. */
+  /** The applicant's subject (issue 16): from the latest permit event that carries a number and names one. */
   subjectId?: string | null;
 }
 
