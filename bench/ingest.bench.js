@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Front door throughput. Run after `npm run build`, with the local stack up:
-//   node bench/ingest.bench.js [events=2000] [clients=32] [stored=0]
+//   node bench/ingest.bench.js [events=2000] [clients=32] [stored=0] [type=issued]
 // `stored`: event ids already accepted before the run (claims and done records), to see
 // how the per-event cost grows with the data the ledger holds.
+// `type`: `issued` times N PermitIssued (a number each: the subject from the registry);
+// `pending` first posts N PermitIssued (untimed), then times N DocumentPendingSignature of
+// the same permits (the name without a number: the permit's subject read from the ledger).
 // - R (same run): raw kafkajs produce -> consume of N records of ~600 B on fresh topics
 //   (batches of 500, acks=-1), the broker's ceiling for this machine;
 // - ingest: the real permit-ingest process (built output) taking N PermitIssued events
@@ -20,6 +23,8 @@ const { Kafka, logLevel } = require('kafkajs');
 const N = Number(process.argv[2] ?? 2000);
 const CLIENTS = Number(process.argv[3] ?? 32);
 const STORED = Number(process.argv[4] ?? 0);
+const TYPE = process.argv[5] ?? 'issued';
+if (!['issued', 'pending'].includes(TYPE)) throw new Error(`type must be issued or pending, not ${TYPE}`);
 const { env, freePort, waitUntil } = require('./support');
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
@@ -65,29 +70,42 @@ async function rawR(kafka, id) {
       }
       await mongo.close();
     }
-    const body = (i) => JSON.stringify({ event_id: `bench-${id}-${i}`, type: 'PermitIssued', occurred_at: '2026-11-22T09:00:00+07:00', pendaftaran_id: `REG-${id}-${i}`,
+    const issued = (i) => JSON.stringify({ event_id: `bench-${id}-${i}`, type: 'PermitIssued', occurred_at: '2026-11-22T09:00:00+07:00', pendaftaran_id: `REG-${id}-${i}`,
       data: { no_surat: `503/${i}/2026`, jenis_izin: 'PBG', nama_pemohon: `Pemohon ${i}`, telepon_pemohon: '0812-3456-7890', tanggal_terbit: '2026-11-22', link_download: 'https://sicantik.test/x.pdf', tanggal_berakhir: '2027-11-22' } });
-    const lat = [];
-    let next = 0, bad = 0;
-    const t = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      for (let i = next++; i < N; i = next++) {
-        const s = performance.now();
-        const r = await fetch(`http://127.0.0.1:${port}/v1/permit-events`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: body(i) });
-        await r.text();
-        if (r.status !== 202) bad++;
-        lat.push(performance.now() - s);
-      }
-    }));
-    const s = (performance.now() - t) / 1000;
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const produced = Number(/sicantik_produce_requests_total(?:\{[^}]*\})? (\d+)/.exec(metrics)?.[1] ?? NaN);
+    const pending = (i) => JSON.stringify({ event_id: `bench-${id}-${i}-pending`, type: 'DocumentPendingSignature', occurred_at: '2026-11-22T09:00:00+07:00', pendaftaran_id: `REG-${id}-${i}`,
+      data: { document_id: `DOC-${i}`, jenis_izin: 'PBG', nama_pemohon: `Pemohon ${i}`, pending_since: '2026-11-22T09:00:00+07:00' } });
+    const scrape = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const sum = (re) => [...metrics.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+      return { produced: sum(/^sicantik_produce_requests_total(?:\{[^}]*\})? (\d+)/gm), db: sum(/^sicantik_db_operations_total(?:\{[^}]*\})? (\d+)/gm) };
+    };
+    const post = async (body) => {
+      const lat = [];
+      let next = 0, bad = 0;
+      const t = performance.now();
+      await Promise.all(Array.from({ length: CLIENTS }, async () => {
+        for (let i = next++; i < N; i = next++) {
+          const s = performance.now();
+          const r = await fetch(`http://127.0.0.1:${port}/v1/permit-events`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: body(i) });
+          await r.text();
+          if (r.status !== 202) bad++;
+          lat.push(performance.now() - s);
+        }
+      }));
+      return { s: (performance.now() - t) / 1000, lat, bad };
+    };
+    if (TYPE === 'pending') { const warm = await post(issued); if (warm.bad) throw new Error(`${warm.bad} PermitIssued not accepted`); }
+    const m0 = await scrape();
+    const { s, lat, bad } = await post(TYPE === 'pending' ? pending : issued);
+    const m1 = await scrape();
+    const produced = m1.produced - m0.produced;
     const rate = N / s;
     console.log(`\n| what | value |\n|---|---|`);
     console.log(`| R: raw kafkajs produce -> consume, ${N} records of 600 B | ${Math.round(R).toLocaleString('en')} records/s |`);
-    console.log(`| ingest: ${N} PermitIssued over HTTP, ${CLIENTS} clients, ${STORED} ids stored before | ${Math.round(rate).toLocaleString('en')} events/s (${(rate / R).toFixed(3)}·R), ${bad} not 202 |`);
+    console.log(`| ingest: ${N} ${TYPE === 'pending' ? 'DocumentPendingSignature (after a PermitIssued each)' : 'PermitIssued'} over HTTP, ${CLIENTS} clients, ${STORED} ids stored before | ${Math.round(rate).toLocaleString('en')} events/s (${(rate / R).toFixed(3)}·R), ${bad} not 202 |`);
+    console.log(`| database commands per event (ingest) | ${((m1.db - m0.db) / N).toFixed(2)} |`);
     console.log(`| ingest latency per request | p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms |`);
-    console.log(`| produce requests made by ingest | ${Number.isNaN(produced) ? 'n/a' : `${produced} (${(N / produced).toFixed(1)} events per request)`} |`);
+    console.log(`| produce requests made by ingest | ${produced ? `${produced} (${(N / produced).toFixed(1)} events per request)` : 'n/a'} |`);
   } finally {
     child.kill('SIGTERM');
     const mongo = await MongoClient.connect(env.MONGO_URL); await mongo.db(dbName).dropDatabase().catch(() => undefined); await mongo.close();

@@ -5,7 +5,7 @@ import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
-import { applicantSubjectPhone } from './domain/subject';
+import { permitEventAcceptor } from './adapters/accept';
 import { privacySettings, startPrivacy } from '@sicantik/privacy';
 
 ////////// Composition root: the only place that reads config and builds clients
@@ -18,6 +18,7 @@ async function main() {
   countDbCommands(mongo, infra.metrics);
   const ledger = new EventIdLedger(mongo.db(cfg.MONGO_DB), {
     onUnrecorded: (eventId, err) => infra.logger.warn({ eventId, err: errorMessage(err) }, 'event published but not recorded; a repeat after the claim goes stale publishes it again'),
+    onSubjectUnrecorded: (eventId, err) => infra.logger.warn({ eventId, err: errorMessage(err) }, 'the permit\'s new applicant subject was not recorded; later events without a number use the earlier one'),
   });
   await ledger.prepare(); // once per database: claims for done records written before claims existed
   const ops = opsRouter(infra.metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]);
@@ -25,11 +26,10 @@ async function main() {
     logger: infra.logger,
     apiToken: cfg.INGEST_API_TOKEN,
     ops,
-    // The applicant's subject is found or allocated only for an event that is published (not for a duplicate).
-    acceptOnce: (ev) => ledger.acceptOnce(ev.eventId, ev.pendaftaran_id, async () => {
-      const phone = applicantSubjectPhone(ev);
-      const subjectId = phone ? await privacy.subjects!.subjectFor(phone) : null;
-      await infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: { ...ev, subjectId } }]);
+    acceptOnce: permitEventAcceptor({
+      ledger,
+      subjects: privacy.subjects!,
+      send: async (ev) => { await infra.producer.send([{ topic: 'permit.events', key: ev.pendaftaran_id, value: ev }]); },
     }),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);

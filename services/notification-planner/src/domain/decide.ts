@@ -171,7 +171,7 @@ export function decideOnEvent(before: PermitState, ev: PermitEvent, directory: D
         const r = person(o, rc);
         if (!r.ok) { out.push(skip('approval_required', reg, r.reason, { kind: 'OFFICIAL', id: o.id }, id)); continue; }
         out.push(request('approval_required', id, cause, reg, r.recipient, {
-          nama_pejabat: o.name, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? after.no_surat ?? reg, link_approval: p.link_approval,
+          nama_pejabat: o.name, jenis_izin: p.jenis_izin, nama_pemohon: after.nama_pemohon ?? '', no_surat: p.no_surat ?? after.no_surat ?? reg, link_approval: p.link_approval,
         }));
       }
       break;

@@ -34,6 +34,25 @@ describe('on permit events', () => {
     const named = decideOnEvent(given(registered()), ev({ type: 'ApprovalRequested', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', no_surat: '503/1', link_approval: 'https://a.test/1', pejabat_id: 'kadis' }), [{ ...dir[3]!, subjectId: 'subj-kadis' }], settings);
     expect(planned(named.decisions).map((r) => [r.recipient.id, r.recipient.subjectId])).toEqual([['kadis', 'subj-kadis']]);
   });
+  it('an event with the name but no number names the permit\'s subject only to encrypt the name: the applicant\'s subject stays', () => {
+    const withSubject = (e: PermitEvent, subjectId: string): PermitEvent => ({ ...e, subjectId });
+    const s = given(withSubject(registered(), 'subj-1'), withSubject(ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', telepon_pemohon: '0812-3456-7891', tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null }), 'subj-2'),
+      withSubject(ev({ type: 'DocumentPendingSignature', document_id: 'D1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', pendingSince: 0 }), 'subj-1'),
+      withSubject(ev({ type: 'ApprovalRequested', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: 'Budi', no_surat: null, link_approval: 'https://a.test/1', pejabat_id: null }), 'subj-1'));
+    expect(s.subjectId).toBe('subj-2');
+  });
+  it('a name left out by the ingest (empty: no subject to encrypt it with) is taken from the permit state', () => {
+    const doc = ev({ type: 'DocumentPendingSignature', document_id: 'D1', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: '', pendingSince: 0 });
+    const approval = ev({ type: 'ApprovalRequested', jenis_izin: 'Izin Usaha Mikro', nama_pemohon: '', no_surat: '503/1', link_approval: 'https://a.test/1', pejabat_id: 'kadis' });
+    const s = given(registered(), doc);
+    expect([s.nama_pemohon, s.pendingDocuments.map((d) => d.nama_pemohon)]).toEqual(['Budi', ['Budi']]);
+    const { after, decisions } = decideOnEvent(given(registered()), approval, dir, settings);
+    expect([after.nama_pemohon, planned(decisions).map((r) => r.variables.nama_pemohon)]).toEqual(['Budi', ['Budi']]);
+    // A permit the planner never saw registered: no name to take (empty), as the ingest documents.
+    const unknown = given(doc);
+    expect([unknown.nama_pemohon, unknown.pendingDocuments.map((d) => d.nama_pemohon)]).toEqual([null, ['']]);
+    expect(planned(decideOnEvent(initialState('REG-1'), approval, dir, settings).decisions).map((r) => r.variables.nama_pemohon)).toEqual(['']);
+  });
   it('no phone anywhere: skipped with the reason, never silently dropped', () => {
     const { decisions } = decideOnEvent(given(registered('REG-1', null)), ev({ type: 'PermitIssued', no_surat: '503/1', jenis_izin: 'IUM', nama_pemohon: 'Budi', telepon_pemohon: null, tanggal_terbit: '2026-11-22', link_download: 'https://x.test/a.pdf', tanggal_berakhir: null }), dir, settings);
     expect(decisions).toEqual([expect.objectContaining({ kind: 'skipped', scenario: 'permit_ready', reason: 'applicant has no phone number', recipientKind: 'APPLICANT', notificationId: expect.any(String) })]);

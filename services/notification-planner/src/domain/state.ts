@@ -22,7 +22,7 @@ export interface PermitState {
   expiryChangedFrom?: string | null;
   /** Issue 16: the open status_update coalescing window per recipient ("<kind>:<id>"); absent = none. */
   coalescing?: Record<string, CoalesceWindow>;
-  /** The applicant's subject (issue 16): from the latest permit event that names one. */
+  /** The applicant's subject (issue 16): from the latest permit event that carries a number and names one. */
   subjectId?: string | null;
   /** The time of the latest event of this permit (the subject's retention counts from it); absent in states written before it was kept. */
   lastEventAt?: number;
@@ -38,11 +38,28 @@ const CANCELLED_STATUSES = ['dibatalkan', 'batal', 'cancelled', 'canceled', 'dit
 /** Statuses after which no document of the permit waits for a signature. */
 const SIGNED_STATUSES = ['ditandatangani', 'signed', 'selesai', 'done', 'terbit', 'issued', ...CANCELLED_STATUSES];
 
-/** The state after a permit event; the event's subject, when it names one, becomes the applicant's. */
+/**
+ * The state after a permit event; the subject of an event that carries the applicant's
+ * number becomes the applicant's. An event with the name but no number (a
+ * DocumentPendingSignature, an ApprovalRequested) names the permit's subject as the
+ * ingest recorded it only to encrypt that name: it does not move the applicant's subject.
+ */
 export function evolve(s: PermitState, ev: PermitEvent): PermitState {
   const next = { ...evolveFacts(s, ev), lastEventAt: Math.max(s.lastEventAt ?? ev.occurredAt, ev.occurredAt) };
-  return ev.subjectId ? { ...next, subjectId: ev.subjectId } : next;
+  return ev.subjectId && carriesNumber(ev) ? { ...next, subjectId: ev.subjectId } : next;
 }
+
+function carriesNumber(ev: PermitEvent): boolean {
+  const phone = 'telepon_pemohon' in ev.payload ? ev.payload.telepon_pemohon : null;
+  return typeof phone === 'string' && phone.trim() !== '';
+}
+
+/**
+ * The applicant's name an event gives, or null when it has none: permit-ingest leaves the
+ * name out (an empty string) of an event that only repeats it when it knows no subject to
+ * encrypt it with; the permit state's name stands in for it then.
+ */
+const givenName = (name: string): string | null => (name === '' ? null : name);
 
 function evolveFacts(s: PermitState, ev: PermitEvent): PermitState {
   const p = ev.payload;
@@ -60,11 +77,12 @@ function evolveFacts(s: PermitState, ev: PermitEvent): PermitState {
     case 'DocumentPendingSignature': {
       const others = s.pendingDocuments.filter((d) => d.document_id !== p.document_id);
       const existing = s.pendingDocuments.find((d) => d.document_id === p.document_id);
-      const doc = existing ?? { document_id: p.document_id, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, pendingSince: p.pendingSince };
-      return { ...s, jenis_izin: s.jenis_izin ?? p.jenis_izin, nama_pemohon: s.nama_pemohon ?? p.nama_pemohon, pendingDocuments: [...others, doc].sort((a, b) => a.pendingSince - b.pendingSince || a.document_id.localeCompare(b.document_id)) };
+      const name = givenName(p.nama_pemohon);
+      const doc = existing ?? { document_id: p.document_id, jenis_izin: p.jenis_izin, nama_pemohon: name ?? s.nama_pemohon ?? '', pendingSince: p.pendingSince };
+      return { ...s, jenis_izin: s.jenis_izin ?? p.jenis_izin, nama_pemohon: s.nama_pemohon ?? name, pendingDocuments: [...others, doc].sort((a, b) => a.pendingSince - b.pendingSince || a.document_id.localeCompare(b.document_id)) };
     }
     case 'ApprovalRequested':
-      return { ...s, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon, no_surat: p.no_surat ?? s.no_surat };
+      return { ...s, jenis_izin: p.jenis_izin, nama_pemohon: givenName(p.nama_pemohon) ?? s.nama_pemohon, no_surat: p.no_surat ?? s.no_surat };
     case 'PermitIssued':
       return {
         ...withExpiryDate(s, p.tanggal_berakhir, ev.occurredAt), no_surat: p.no_surat, jenis_izin: p.jenis_izin, nama_pemohon: p.nama_pemohon,
