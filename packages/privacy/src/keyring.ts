@@ -17,6 +17,9 @@ import type { MasterKey } from './settings';
 
 export type SubjectState = 'live' | 'erased' | 'unknown';
 
+/** How long resolve() waits for a missing subject's key to arrive before it reads subject.keys to its end. */
+export const RESOLVE_GRACE_MS = 200;
+
 interface Entry { wrapped: string; masterKeyId: string; createdAt: number; key?: DataKey }
 
 export interface KeyRingOptions {
@@ -37,6 +40,8 @@ export class KeyRing {
   private readonly gone = new Set<string>();
   private readonly applied = new Map<number, bigint>();
   private waiters: (() => void)[] = [];
+  /** resolve() callers waiting for a subject's key record to be applied. */
+  private readonly awaited = new Map<string, (() => void)[]>();
   private followed: Followed | null = null;
   private readonly masters: Map<string, MasterKey>;
   /** Reads subject.keys to its end once per batch of concurrent callers. */
@@ -73,6 +78,8 @@ export class KeyRing {
     const prev = this.entries.get(v.subjectId);
     // A re-wrapped record of the same key keeps the unwrapped key.
     this.entries.set(v.subjectId, { wrapped: v.wrappedKey, masterKeyId: v.masterKeyId, createdAt: v.createdAt, key: prev?.key });
+    const w = this.awaited.get(v.subjectId);
+    if (w) { this.awaited.delete(v.subjectId); for (const f of w) f(); }
   }
 
   /** The subject was erased (a tombstone, or erase() in this process). */
@@ -111,7 +118,28 @@ export class KeyRing {
   async resolve(subjectId: string): Promise<Exclude<SubjectState, 'unknown'>> {
     if (this.entries.has(subjectId)) return 'live';
     if (this.gone.has(subjectId)) return 'erased';
-    await this.catchUp();
+    // A record names a subject only after its key was written, so the key is usually a few
+    // milliseconds away in the follower: wait for it first (no request to the broker), and
+    // only when it has not come within RESOLVE_GRACE_MS read the topic to its end (then a
+    // subject still unknown is erased). At a steady flow of new people, every batch of every
+    // service met a new subject, and a catch-up round trip per batch was the tracker's limit.
+    let wake!: () => void;
+    const arrived = new Promise<void>((r) => { wake = r; });
+    const list = this.awaited.get(subjectId) ?? [];
+    list.push(wake);
+    this.awaited.set(subjectId, list);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((r) => { timer = setTimeout(r, RESOLVE_GRACE_MS); });
+    try {
+      await Promise.race([arrived, graceOver]);
+      if (this.entries.has(subjectId)) return 'live';
+      await Promise.race([arrived, this.catchUp()]);
+    } finally {
+      clearTimeout(timer);
+      const l = this.awaited.get(subjectId);
+      if (l) { const rest = l.filter((f) => f !== wake); if (rest.length) this.awaited.set(subjectId, rest); else this.awaited.delete(subjectId); }
+    }
+    // Not arrived (its waiter wakes only when the key is applied): the catch-up read to the end.
     if (this.entries.has(subjectId)) return 'live';
     this.gone.add(subjectId);
     return 'erased';
