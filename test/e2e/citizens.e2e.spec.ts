@@ -1,11 +1,9 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import axios from 'axios';
 import { DateTime } from 'luxon';
 import { notificationId } from '@sicantik/core';
 import type { ContactEvent, NotificationDispatchRecorded, NotificationRendered, PlannerDecisionRecorded } from '@sicantik/schemas';
-import { uniq, waitFor } from '../support';
+import { testClock, uniq, waitFor } from '../support';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// Issue 16's "Done when" for citizens, through the whole pipeline: permit-ingest
@@ -25,9 +23,9 @@ describe('citizens end to end: coalescing, quiet hours, urgency and the consent 
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
   const run = uniq('');
-  const clockFile = path.join(os.tmpdir(), `sicantik-citizens-clock-${run}`);
+  const clock = testClock('citizens');
   /** Moves every service's clock to `t` (it runs on from there). */
-  const setClock = (t: DateTime) => fs.writeFileSync(clockFile, String(t.toMillis() - Date.now()));
+  const setClock = (t: DateTime) => clock.set(t.toMillis());
   const digits = String(Date.now()).slice(-6);
   /** Citizens of this run: B (coalescing), A (night), C (urgent), D (never asked, Meta's hold). */
   const B = `+6285233${digits}`, A = `+6285244${digits}`, C = `+6285255${digits}`, D = `+6285266${digits}`;
@@ -74,7 +72,7 @@ describe('citizens end to end: coalescing, quiet hours, urgency and the consent 
   beforeAll(async () => {
     setClock(wib('2026-12-08T09:00:00'));
     sys = await startSystem({
-      SICANTIK_TEST_CLOCK_FILE: clockFile,
+      SICANTIK_TEST_CLOCK_FILE: clock.file,
       QUIET_HOURS: '21:00-07:00', WORKING_HOURS: 'Mon-Fri 08:00-16:00',
       // Meta alone (startSystem configures no gateway) with the default: hold for contacts who never opted in.
       UNCONSENTED_OPT_IN_PROVIDERS: 'hold',
@@ -97,7 +95,7 @@ describe('citizens end to end: coalescing, quiet hours, urgency and the consent 
     for (const p of [B, A, C]) await reply(p, 'MULAI', 'OPTED_IN');
     await waitFor(async () => (await Promise.all([B, A, C].map((p) => atSim(p, 'sicantik_consent_opted_in')))).every((x) => x.length === 1), { timeoutMs: 60_000, what: 'three confirmations' });
   }, 300_000);
-  afterAll(async () => { await stopReader(); await sys?.stop(); fs.rmSync(clockFile, { force: true }); });
+  afterAll(async () => { await stopReader(); await sys?.stop(); clock.remove(); });
 
   it('(1) three status changes within five minutes: one message after the coalescing delay, with the first old and the latest new status; two COALESCED decisions', async () => {
     const t0 = wib('2026-12-08T10:00:00');

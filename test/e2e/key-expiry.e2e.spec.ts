@@ -1,10 +1,7 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import axios from 'axios';
 import { DateTime } from 'luxon';
 import type { PermitEvent, PlannerDecisionRecorded, PrivacyRequestRecorded, SubjectRetentionFact } from '@sicantik/schemas';
-import { uniq, waitFor } from '../support';
+import { testClock, uniq, waitFor } from '../support';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// Subject keys expire when their retention ends (issue 16), through the whole
@@ -22,9 +19,9 @@ describe('subject keys expire when their retention ends', () => {
   let sys: System;
   const http = axios.create({ validateStatus: () => true });
   const run = uniq('');
-  const clockFile = path.join(os.tmpdir(), `sicantik-expiry-clock-${run}`);
+  const clock = testClock('expiry');
   /** Moves every service's clock to `t` (it runs on from there). */
-  const setClock = (t: DateTime) => fs.writeFileSync(clockFile, String(t.toMillis() - Date.now()));
+  const setClock = (t: DateTime) => clock.set(t.toMillis());
   const digits = String(Date.now()).slice(-6);
   /** OLD: a permit valid until 2027-01-31; VALID: until 2031-01-31. */
   const OLD = `+6285277${digits}`, VALID = `+6285288${digits}`;
@@ -52,7 +49,7 @@ describe('subject keys expire when their retention ends', () => {
     setClock(wib('2026-12-08T09:00:00'));
     // The job every 1.2 s (minutes in the setting), RETENTION_DAYS at its default (400).
     // Status updates go at once (not coalesced: held 10 minutes after the last change).
-    sys = await startSystem({ SICANTIK_TEST_CLOCK_FILE: clockFile, KEY_EXPIRY_MINUTES: '0.02', STATUS_COALESCE_AFTER_MS: '0' });
+    sys = await startSystem({ SICANTIK_TEST_CLOCK_FILE: clock.file, KEY_EXPIRY_MINUTES: '0.02', STATUS_COALESCE_AFTER_MS: '0' });
     stopReader = await readTopics(sys, ['permit.events', 'planner.decisions', 'subject.retention', 'privacy.requests'], (topic, v) => {
       if (topic === 'permit.events') permits.push(v as PermitEvent);
       else if (topic === 'planner.decisions') decisions.push(v as PlannerDecisionRecorded);
@@ -60,7 +57,7 @@ describe('subject keys expire when their retention ends', () => {
       else requests.push(v as PrivacyRequestRecorded);
     });
   }, 300_000);
-  afterAll(async () => { await stopReader(); await sys?.stop(); fs.rmSync(clockFile, { force: true }); });
+  afterAll(async () => { await stopReader(); await sys?.stop(); clock.remove(); });
 
   it('expires the key of the citizen whose permit ended more than 400 days ago (SUBJECT_ERASED after, a new subject for a new permit) and keeps the one whose permit is valid', async () => {
     // 2026-12-08: both permits issued; each citizen's permit_ready is delivered.

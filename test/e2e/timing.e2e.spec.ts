@@ -1,11 +1,8 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import axios from 'axios';
 import { DateTime } from 'luxon';
 import { notificationId } from '@sicantik/core';
 import type { NotificationRendered, PlannerDecisionRecorded } from '@sicantik/schemas';
-import { uniq, waitFor } from '../support';
+import { testClock, uniq, waitFor } from '../support';
 import { AUTH, readTopics, startSystem, type System } from '../support/system';
 
 ////////// Issue 16, the planner and renderer side: quiet hours and coalesced status
@@ -21,9 +18,9 @@ describe('quiet hours and coalesced status updates, end to end', () => {
   const http = axios.create({ validateStatus: () => true });
   const run = uniq('');
   const NIGHT = `REG-N-${run}`, BURST = `REG-B-${run}`;
-  const clockFile = path.join(os.tmpdir(), `sicantik-clock-${run}`);
+  const clock = testClock('timing');
   /** Moves every service's clock to `t` (Asia/Jakarta). */
-  const setClock = (t: DateTime) => fs.writeFileSync(clockFile, String(t.toMillis() - Date.now()));
+  const setClock = (t: DateTime) => clock.set(t.toMillis());
   const rendered: NotificationRendered[] = [];
   const decisions: PlannerDecisionRecorded[] = [];
   let stopReader: () => Promise<void> = async () => undefined;
@@ -38,14 +35,13 @@ describe('quiet hours and coalesced status updates, end to end', () => {
   const renderedFor = (id: string) => rendered.find((r) => r.notificationId === id);
 
   beforeAll(async () => {
-    fs.writeFileSync(clockFile, '0');
-    sys = await startSystem({ SICANTIK_TEST_CLOCK_FILE: clockFile, QUIET_HOURS: '21:00-07:00', WORKING_HOURS: 'Mon-Fri 08:00-16:00' });
+    sys = await startSystem({ SICANTIK_TEST_CLOCK_FILE: clock.file, QUIET_HOURS: '21:00-07:00', WORKING_HOURS: 'Mon-Fri 08:00-16:00' });
     stopReader = await readTopics(sys, ['notification.rendered', 'planner.decisions'], (topic, value) => {
       if (topic === 'notification.rendered') rendered.push(value as NotificationRendered);
       else if (!decisions.some((d) => d.eventId === value.eventId)) decisions.push(value as PlannerDecisionRecorded); // a record produced again is the same decision
     });
   });
-  afterAll(async () => { await stopReader(); await sys?.stop(); fs.rmSync(clockFile, { force: true }); });
+  afterAll(async () => { await stopReader(); await sys?.stop(); clock.remove(); });
 
   it('a status change at 22:00 WIB reaches notification.rendered with notBefore 07:00 the next morning, and a DEFERRED decision says why', async () => {
     const at = wib('2026-12-08T22:00:00');

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Consumer, Kafka } from 'kafkajs';
 import { messageRef } from '@sicantik/privacy';
 import type { NotificationRendered, SchemaCodec, TopicName, TopicValues } from '@sicantik/schemas';
@@ -31,6 +34,17 @@ export const testMessageRef = (provider: string, providerMessageId: string): str
 
 /** Random names so tests never share topics, groups or databases. */
 export const uniq = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
+
+/**
+ * A clock end-to-end tests move across processes: pass `file` as SICANTIK_TEST_CLOCK_FILE
+ * (@sicantik/core clockFromEnv); `set(ms)` moves every service's clock to that time (it runs
+ * on from there); `remove()` after the system stopped.
+ */
+export function testClock(name: string): { file: string; set(at: number): void; remove(): void } {
+  const file = path.join(os.tmpdir(), `sicantik-${name}-clock-${uniq('')}`);
+  fs.writeFileSync(file, '0');
+  return { file, set: (at) => fs.writeFileSync(file, String(at - Date.now())), remove: () => fs.rmSync(file, { force: true }) };
+}
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
