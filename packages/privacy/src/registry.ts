@@ -191,13 +191,6 @@ export class SubjectRegistry {
   /** @internal */ current(bi: string): string | undefined { return this.index.get(bi); }
   /** @internal */ seenOf(bi: string): { createdAt: number; at: number } | undefined { return this.seen.get(bi); }
   /** @internal */ now(): number { return this.o.now?.() ?? Date.now(); }
-  /** @internal Those of `subjectIds` some index entry in memory names. */
-  named(subjectIds: string[]): Set<string> {
-    const wanted = new Set(subjectIds);
-    const out = new Set<string>();
-    for (const s of this.index.values()) if (wanted.has(s)) out.add(s);
-    return out;
-  }
   /** @internal */ applyLocal(bi: string, subjectId: string | null, seen?: { createdAt: number; at: number }): void {
     if (subjectId) { this.index.set(bi, subjectId); if (seen) this.seen.set(bi, seen); } else { this.index.delete(bi); this.seen.delete(bi); }
   }
@@ -269,7 +262,7 @@ class Allocator {
         const stale = (op: Op) => op.kind === 'erase' || o.ring.state(this.r.current(op.blindIndex) ?? '') === 'erased';
         if (this.fresh || ops.some(stale)) { await this.r.readPartitionToEnd(this.partition); this.fresh = false; }
         if (this.orphans.length) {
-          const named = this.r.named(this.orphans);
+          const named = this.r.lastSeen(this.orphans); // the ones some index entry names
           const gone = this.orphans.filter((id) => !named.has(id));
           if (gone.length) { await this.r.writeKeys(gone.map((id) => ({ key: id, value: null }))); for (const id of gone) o.ring.forget(id); }
           this.orphans = [];
