@@ -143,6 +143,8 @@ export class NotificationProjection {
   apply<T extends TrackerTopic>(batch: TrackerBatch<T>): Promise<void> {
     if (batch.records.length === 0) return Promise.resolve();
     if (batch.topic === 'privacy.requests') return this.serial.run(() => this.erase(batch as TrackerBatch<'privacy.requests'>));
+    // Most decisions change no notification (only COALESCED ones do): no turn in the writer for those.
+    if (batch.topic === 'planner.decisions' && !batch.records.some((r) => decisionFact(r.value as PlannerDecisionRecorded))) return Promise.resolve();
     return this.serial.run(() => this.applyNow(batch as TrackerBatch));
   }
 
