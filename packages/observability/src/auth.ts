@@ -1,6 +1,17 @@
 import express from 'express';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from './logger';
+import { maskerFor, roleAtLeast, type ApiKey, type Masker, type Principal, type Role } from './roles';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Who called (apiKeyAuth): the key's name and role, never the key. */
+      principal?: Principal;
+    }
+  }
+}
 
 ////////// Credentials on admin, statistics and ingest endpoints
 
@@ -18,6 +29,55 @@ export function bearerAuth(token: string): express.RequestHandler {
     if (safeEqual(req.get('authorization') ?? '', want)) return next();
     res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized', message: 'a valid Bearer token is required' });
   };
+}
+
+////////// API keys with roles (roles.ts)
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * `Authorization: Bearer <key>` -> req.principal ({ name, role }). A missing or unknown
+ * key: 401 with WWW-Authenticate. Every key is compared, in constant time (digests of
+ * equal length), whatever matched before; the key is never logged or echoed.
+ */
+export function apiKeyAuth(keys: readonly ApiKey[]): express.RequestHandler {
+  const ring = keys.map((k) => ({ principal: { name: k.name, role: k.role } as Principal, digest: digest(k.key) }));
+  return (req, res, next) => {
+    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+    if (!m) { res.status(401).set('WWW-Authenticate', 'Bearer realm="sicantik"').json({ error: 'unauthorized', message: 'a valid Bearer key is required' }); return; }
+    const given = digest(m[1]!);
+    let found: Principal | undefined;
+    for (const k of ring) if (timingSafeEqual(k.digest, given) && !found) found = k.principal;
+    if (!found) { res.status(401).set('WWW-Authenticate', 'Bearer realm="sicantik", error="invalid_token"').json({ error: 'unauthorized', message: 'the Bearer key is not known' }); return; }
+    req.principal = found;
+    next();
+  };
+}
+
+/** After apiKeyAuth: 403 naming the role required when the key's role is lower. */
+export function requireRole(role: Role): express.RequestHandler {
+  return (req, res, next) => {
+    const p = req.principal;
+    if (!p) { res.status(401).set('WWW-Authenticate', 'Bearer realm="sicantik"').json({ error: 'unauthorized', message: 'a valid Bearer key is required' }); return; }
+    if (roleAtLeast(p.role, role)) return next();
+    res.status(403).json({ error: 'forbidden', requiredRole: role, message: `this needs the role ${role} (or higher); the key ${p.name} has the role ${p.role}` });
+  };
+}
+
+/** How the response to this request is shown (analysts masked). */
+export function maskerOf(req: express.Request): Masker {
+  return maskerFor(req.principal ?? { name: '(none)', role: 'analyst' });
+}
+
+/**
+ * Logs an unmasked read of personal data (operator or admin) once for the request: the
+ * key's name, route and number of records; nothing for analysts (masked) or no records.
+ */
+export function logPersonalRead(logger: Logger, req: express.Request, records: number): void {
+  const p = req.principal;
+  if (!p || !maskerFor(p).unmasked || records <= 0) return;
+  const route = `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+  logger.info({ keyName: p.name, role: p.role, route, records }, 'unmasked personal data read');
 }
 
 /**
@@ -39,15 +99,16 @@ export function errorHandler(logger: Logger): express.ErrorRequestHandler {
 
 /**
  * An admin-style app: the ops routes, then `router` mounted at `mount`, which
- * needs the Bearer token and parses JSON, then the error handler. Add the routes
+ * needs the Bearer token (or one of the API keys, roles.ts) and parses JSON, then the error handler. Add the routes
  * to the router returned.
  */
-export function authenticatedApp(o: { ops: express.Router; mount: string; token: string; logger: Logger; jsonLimit?: string }): { app: express.Express; router: express.Router } {
+export function authenticatedApp(o: { ops: express.Router; mount: string; logger: Logger; jsonLimit?: string } & ({ token: string } | { keys: readonly ApiKey[] })): { app: express.Express; router: express.Router } {
   const app = express();
   app.disable('x-powered-by');
   app.use(o.ops);
   const router = express.Router();
-  router.use(bearerAuth(o.token));
+  // keys: each route adds requireRole (the lowest, analyst, needs no more than a known key).
+  router.use('keys' in o ? apiKeyAuth(o.keys) : bearerAuth(o.token));
   router.use(express.json({ limit: o.jsonLimit ?? '64kb' }));
   app.use(o.mount, router);
   app.use(errorHandler(o.logger));
