@@ -11,7 +11,7 @@ import { documentedOperations, servedOperations } from './support/apiDocs';
 ////////// Each service's OpenAPI document lists exactly the operations its app serves.
 
 const ops = () => opsRouter(createMetrics('docs-test'), []);
-const stub = { ops: ops(), logger: createLogger('docs-test', { level: 'silent' }), now: () => new Date(0), adminToken: 'x'.repeat(16), apiToken: 'x'.repeat(16) } as never;
+const stub = { ops: ops(), logger: createLogger('docs-test', { level: 'silent' }), now: () => new Date(0), adminToken: 'x'.repeat(16), apiToken: 'x'.repeat(16), keys: [] } as never;
 const apps = {
   'permit-ingest': () => createIngestApp(stub),
   'notification-planner': () => createPlannerApp(stub),

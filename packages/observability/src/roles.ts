@@ -1,4 +1,4 @@
-import { ConfigError } from '@sicantik/config';
+import { ConfigError, z } from '@sicantik/config';
 
 ////////// Roles and API keys (pure: no I/O, no clock)
 // API_KEYS names the keys of a service's admin and statistics API, each with a role:
@@ -66,6 +66,14 @@ export function parseApiKeys(raw: string | undefined, variable = 'API_KEYS'): Ap
     return { name: entry.slice(0, first), role: entry.slice(first + 1, second) as Role, key: entry.slice(second + 1) };
   });
 }
+
+/**
+ * The API_KEYS setting of a service's config schema: the keys (parseApiKeys), or a
+ * configuration issue per bad entry ("entry[2] (dash): the key must be at least 16 characters").
+ */
+export const apiKeysSetting = z.string().optional()
+  .superRefine((raw, ctx) => { if (raw !== undefined) for (const i of apiKeyIssues(raw, 'entry')) ctx.addIssue({ code: 'custom', message: `${i.path}: ${i.message}` }); })
+  .transform((raw) => parseApiKeys(raw));
 
 /** A single token of before as a key: its name is the variable's (what the logs show). */
 export function legacyKey(variable: string, token: string | undefined, role: Role): ApiKey[] {

@@ -1,6 +1,7 @@
 import { ConfigError, baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { PROVIDER_ADAPTERS, PROVIDER_NAMES, configuredProviders, type Provider } from '@sicantik/providers';
 import { privacyEnv } from '@sicantik/privacy';
+import { apiKeysSetting, keyRing, legacyKey, type ApiKey } from '@sicantik/observability';
 
 /**
  * What one tracker process does (one service, deployed as one or more roles):
@@ -48,11 +49,20 @@ export const configSchema = z.object({
   KEY_EXPIRY_MINUTES: z.coerce.number().min(0).default(60),
   /** At most this many keys expire in one run of the key-expiry job (the oldest first; the rest in the next run). */
   KEY_EXPIRY_BATCH: z.coerce.number().int().positive().default(500),
-  /** Required by the roles that serve the statistics API (all, projection). */
+  /**
+   * API keys of the statistics and privacy APIs with their roles: name:role:key,...
+   * (@sicantik/observability roles.ts; README "Roles and API keys").
+   */
+  API_KEYS: apiKeysSetting,
+  /**
+   * The statistics API's single token of before: a key of role operator (existing clients
+   * read provider message ids, which analysts get masked). The roles that serve the
+   * statistics API (all, projection) need it or API_KEYS.
+   */
   STATS_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
-   * Bearer token of the privacy admin API (/v1/privacy: access and erasure requests),
-   * served by the roles that serve the statistics API; unset: that API is off.
+   * The privacy admin API's single token of before (/v1/privacy: access and erasure
+   * requests): a key of role admin. That API is on when it or an admin key of API_KEYS is set.
    */
   ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
@@ -64,6 +74,8 @@ export const configSchema = z.object({
   WEBHOOK_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type Config = z.infer<typeof configSchema> & {
+  /** Every key the APIs accept: API_KEYS, STATS_API_TOKEN as operator, ADMIN_API_TOKEN as admin. */
+  keys: ApiKey[];
   /** Providers whose webhooks this tracker verifies (receive role of @sicantik/providers); none in the projection role. */
   providers: Provider[];
 };
@@ -76,10 +88,11 @@ export type Config = z.infer<typeof configSchema> & {
  * variable). STATS_API_TOKEN is required where the statistics API is served.
  */
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
-  const cfg = loadConfig(configSchema, env);
-  if (cfg.TRACKER_ROLE !== 'receiver' && cfg.STATS_API_TOKEN === undefined) {
-    throw new ConfigError([{ path: 'STATS_API_TOKEN', message: `is required but not set (TRACKER_ROLE=${cfg.TRACKER_ROLE} serves the statistics API)` }]);
+  const loaded = loadConfig(configSchema, env);
+  if (loaded.TRACKER_ROLE !== 'receiver' && loaded.STATS_API_TOKEN === undefined && loaded.API_KEYS.length === 0) {
+    throw new ConfigError([{ path: 'STATS_API_TOKEN', message: `is required but not set (TRACKER_ROLE=${loaded.TRACKER_ROLE} serves the statistics API), unless API_KEYS holds a key` }]);
   }
+  const cfg = { ...loaded, keys: keyRing(loaded.API_KEYS, legacyKey('STATS_API_TOKEN', loaded.STATS_API_TOKEN, 'operator'), legacyKey('ADMIN_API_TOKEN', loaded.ADMIN_API_TOKEN, 'admin')) };
   if (cfg.TRACKER_ROLE === 'projection') return { ...cfg, providers: [] };
   const providers = configuredProviders(env, { roles: ['receive'] });
   if (providers.length === 0) {

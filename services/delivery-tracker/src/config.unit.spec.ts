@@ -35,6 +35,18 @@ describe('tracker configuration', () => {
     expect(() => readConfig({ ...PRIVACY_TEST_ENV, TWILIO_AUTH_TOKEN: 't' })).toThrow(/STATS_API_TOKEN: is required but not set \(TRACKER_ROLE=all/);
     expect(() => readConfig({ ...base, TRACKER_ROLE: 'both', TWILIO_AUTH_TOKEN: 't' })).toThrow(/TRACKER_ROLE/);
   });
+  it('API_KEYS: keys with roles next to the legacy tokens (STATS_API_TOKEN operator, ADMIN_API_TOKEN admin); bad entries named, keys never shown', () => {
+    const cfg = readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', ADMIN_API_TOKEN: 'a'.repeat(16), API_KEYS: `dash:analyst:${'k'.repeat(16)}` });
+    expect(cfg.keys.map((k) => `${k.name}:${k.role}`)).toEqual(['dash:analyst', 'STATS_API_TOKEN:operator', 'ADMIN_API_TOKEN:admin']);
+    const keysOnly = readConfig({ ...PRIVACY_TEST_ENV, TRACKER_ROLE: 'projection', API_KEYS: `dash:analyst:${'k'.repeat(16)}` });
+    expect(keysOnly.keys.map((k) => k.name)).toEqual(['dash']);
+    let err: Error | undefined;
+    try { readConfig({ ...base, TWILIO_AUTH_TOKEN: 't', API_KEYS: `dash:analyst:${'k'.repeat(16)},ops:root:short-secret` }); } catch (e) { err = e as Error; }
+    expect(err?.message).toContain('API_KEYS: entry[2] (ops): the role must be one of analyst, operator, admin');
+    expect(err?.message).toContain('API_KEYS: entry[2] (ops): the key must be at least 16 characters');
+    expect(err?.message).not.toContain('short-secret');
+    expect(err?.message).not.toContain('k'.repeat(16));
+  });
   it('RETENTION_DAYS: 400 by default, 0 turns it off, never negative; the sweep every 60 minutes by default', () => {
     const d = readConfig({ ...base, TWILIO_AUTH_TOKEN: 't' });
     expect([d.RETENTION_DAYS, d.RETENTION_SWEEP_MINUTES]).toEqual([400, 60]);

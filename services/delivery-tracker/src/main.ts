@@ -97,7 +97,7 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   const expiry = await keyExpiry(cfg, infra, subjects, ring, lead);
   const privacy = await privacyApi(cfg, infra, subjects);
   return {
-    logger, projection: notifications, decisions, statsApiToken: cfg.STATS_API_TOKEN!, // readConfig requires it in this role
+    logger, projection: notifications, decisions, keys: cfg.keys, // readConfig requires one in this role
     ...(privacy ? { privacy: privacy.deps } : {}),
     check: { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } },
     close: [() => { clearInterval(sweeping); return Promise.resolve(); }, ...(expiry ? [expiry] : []), () => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
@@ -126,14 +126,14 @@ async function keyExpiry(cfg: Config, infra: Infra, subjects: SubjectRegistry, r
   return async () => { clearInterval(timer); await job.stop(); };
 }
 
-/** The privacy admin API (access and erasure requests) when ADMIN_API_TOKEN is set: it follows privacy.requests for the open ones. */
+/** The privacy admin API (access and erasure requests) when an admin key is set (ADMIN_API_TOKEN or API_KEYS): it follows privacy.requests for the open ones. */
 async function privacyApi(cfg: Config, infra: Infra, eraser: SubjectRegistry): Promise<{ deps: PrivacyDeps; stop: () => Promise<void> } | undefined> {
-  if (!cfg.ADMIN_API_TOKEN) { infra.logger.info('privacy admin API off (ADMIN_API_TOKEN not set)'); return undefined; }
+  if (!cfg.keys.some((k) => k.role === 'admin')) { infra.logger.info('privacy admin API off (no admin key: neither ADMIN_API_TOKEN nor an admin entry of API_KEYS)'); return undefined; }
   const requests = new Map();
   const followed = await followPrivacyRequests({ infra, groupPrefix: cfg.TOPIC_PREFIX, requests });
   return {
     deps: {
-      adminToken: cfg.ADMIN_API_TOKEN, now: () => clock.now().getTime(), newRequestId: () => randomUUID(), requests, logger: infra.logger, eraser,
+      keys: cfg.keys, now: () => clock.now().getTime(), newRequestId: () => randomUUID(), requests, logger: infra.logger, eraser,
       publish: (r) => infra.producer.send([{ topic: 'privacy.requests', key: r.requestId, value: r }]),
     },
     stop: () => followed.stop(),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startInfra, type Followed, type Infra } from '@sicantik/kafka';
-import { opsRouter } from '@sicantik/observability';
+import { legacyKey, opsRouter } from '@sicantik/observability';
 import { privacySettings, privacyEnv, startPrivacy, type Privacy } from '@sicantik/privacy';
 import { z } from 'zod';
 import type { PrivacyRequestRecorded } from '@sicantik/schemas';
@@ -33,10 +33,10 @@ describe('privacy admin API (real HTTP and Kafka)', () => {
     const followed = await followPrivacyRequests({ infra, groupPrefix: prefix, requests });
     const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { log += String(chunk); cb(); } }));
     const privacy: PrivacyDeps = {
-      adminToken: ADMIN, now: () => now, newRequestId: () => ids.shift()!, requests, logger, ...(erase ? { eraser: core.subjects! } : {}),
+      keys: legacyKey('ADMIN_API_TOKEN', ADMIN, 'admin'), now: () => now, newRequestId: () => ids.shift()!, requests, logger, ...(erase ? { eraser: core.subjects! } : {}),
       publish: (r) => infra.producer.send([{ topic: 'privacy.requests', key: r.requestId, value: r }]),
     };
-    const app = createApp({ role: 'projection', ops: opsRouter(infra.metrics, []), logger, statsApiToken: 'it-stats-token-0000001', projection: {} as never, decisions: {} as never, privacy });
+    const app = createApp({ role: 'projection', ops: opsRouter(infra.metrics, []), logger, keys: legacyKey('STATS_API_TOKEN', 'it-stats-token-0000001', 'operator'), projection: {} as never, decisions: {} as never, privacy });
     const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
     running.push({ server, followed });
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };

@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { maskPhone, normalizePhone, type PhoneRules } from '@sicantik/core';
 import { followTopic, type Followed, type Infra } from '@sicantik/kafka';
-import { bearerAuth, type Logger } from '@sicantik/observability';
+import { apiKeyAuth, logPersonalRead, requireRole, type ApiKey, type Logger } from '@sicantik/observability';
 import type { PrivacyRequestRecorded } from '@sicantik/schemas';
 import { answeredRequest, applyPrivacyRequest, openRequests, receivedRequest, requestCounts, type PrivacyRequestKind, type PrivacyRequests } from '../domain/privacyRequests';
 
-////////// Privacy admin API (Bearer ADMIN_API_TOKEN): a data subject's access and erasure
+////////// Privacy admin API (a key of role admin: ADMIN_API_TOKEN or API_KEYS): a data subject's access and erasure
 // requests (UU PDP No. 27/2022). The number comes in the JSON body, never in the URL (URLs
 // end up in proxy and access logs). Each request is recorded on privacy.requests with the
 // time it was received and its deadline (3 x 24 h); the SRE lists the open ones.
@@ -19,7 +19,8 @@ interface SubjectEraser {
 }
 
 export interface PrivacyDeps {
-  adminToken: string;
+  /** The keys the API accepts; every route needs the role admin. */
+  keys: readonly ApiKey[];
   now(): number;
   newRequestId(): string;
   /** Writes a record to privacy.requests (keyed by request id); resolves once the broker has it. */
@@ -38,7 +39,7 @@ const body = z.object({ phone: z.string().trim().min(1, 'must not be empty').max
 
 export function privacyRouter(deps: PrivacyDeps): express.Router {
   const r = express.Router();
-  r.use(bearerAuth(deps.adminToken));
+  r.use(apiKeyAuth(deps.keys), requireRole('admin'));
   r.use(express.json({ limit: '4kb' }));
 
   /** Validates the body; answers 400 naming the field, or returns the number in E.164. */
@@ -88,8 +89,10 @@ export function privacyRouter(deps: PrivacyDeps): express.Router {
     answer(res, await receive('ACCESS', e164, ACCESS_NOT_YET));
   });
 
-  r.get('/requests', (_req, res) => {
-    res.json({ open: openRequests(deps.requests, deps.now()), counts: requestCounts(deps.requests) });
+  r.get('/requests', (req, res) => {
+    const open = openRequests(deps.requests, deps.now());
+    logPersonalRead(deps.logger, req, open.length);
+    res.json({ open, counts: requestCounts(deps.requests) });
   });
   return r;
 }

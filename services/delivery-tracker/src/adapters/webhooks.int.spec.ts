@@ -11,7 +11,7 @@ import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import twilio from 'twilio';
 import { coPartitionedAssigner, runBatchConsumer, startInfra, type Infra, type RunningBatchConsumer } from '@sicantik/kafka';
-import { listen, opsRouter } from '@sicantik/observability';
+import { legacyKey, listen, opsRouter } from '@sicantik/observability';
 import { PROVIDER_NAMES, configuredProviders, type ProviderName } from '@sicantik/providers';
 import { contactEventKey, type ContactEvent, type DeliveryStatusReported, type NotificationDispatchRecorded } from '@sicantik/schemas';
 import { silentLogger, stack, uniq, waitFor } from '../../../../test/support';
@@ -107,7 +107,7 @@ describe('delivery-tracker webhooks of every provider (simulator-signed, real HT
 
     const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { log += String(chunk); cb(); } }));
     const app = createApp({
-      logger, projection, decisions, now: () => new Date(Date.now() + clockOffsetMs), statsApiToken: STATS_TOKEN,
+      logger, projection, decisions, now: () => new Date(Date.now() + clockOffsetMs), keys: legacyKey('STATS_API_TOKEN', STATS_TOKEN, 'operator'),
       ops: opsRouter(infra.metrics, []),
       publish: (events) => infra.producer.send(events.map((e) => ({ topic: 'delivery.status' as const, key: e.providerMessageId, value: e }))),
       publishContacts: (events) => infra.producer.send(events.map((e) => ({ topic: 'contact.events' as const, key: contactEventKey(e), value: e }))),
