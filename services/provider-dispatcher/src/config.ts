@@ -3,6 +3,7 @@ import { RECONCILE_RETENTION_MS } from '@sicantik/schemas';
 import { PROVIDER_NAMES, isProviderName, type ProviderName } from '@sicantik/providers';
 import { parseQuotas, parseRates, type Rate } from './domain/pacing';
 import { privacyEnv } from '@sicantik/privacy';
+import { apiKeysSetting, keyRing, legacyKey, type ApiKey } from '@sicantik/observability';
 
 ////////// Configuration (the providers' credentials are read by @sicantik/providers: see docs/providers.md)
 
@@ -74,8 +75,13 @@ export const configSchema = z.object({
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Longest a fetch waits for new records (a deferred partition is read again within this after its time). */
   FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(10_000).default(250),
-  /** Bearer token of the admin API (GET /v1/admin/providers, ...); without it the admin API is off. */
+  /** The admin API's single token of before (GET /v1/admin/providers, ...): a key of role admin. */
   ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * API keys of the admin API with their roles: name:role:key,... (@sicantik/observability
+   * roles.ts; README "Roles and API keys"). Neither this nor ADMIN_API_TOKEN: the admin API is off.
+   */
+  API_KEYS: apiKeysSetting,
   // Reconciliation of accepted messages without a final status report (RECONCILE.md).
   /** off: no reconciler in this instance (run it on, in at least one instance per deployment). */
   RECONCILE: z.enum(['on', 'off']).default('on'),
@@ -97,5 +103,9 @@ export const configSchema = z.object({
   if (c.RECONCILE_GIVE_UP_MS < c.RECONCILE_AFTER_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_GIVE_UP_MS'], message: 'must be at least RECONCILE_AFTER_MS' });
   if (c.RECONCILE_REMEMBER_MS <= c.RECONCILE_GIVE_UP_MS) ctx.addIssue({ code: 'custom', path: ['RECONCILE_REMEMBER_MS'], message: 'must be more than RECONCILE_GIVE_UP_MS' });
 });
-type Config = z.infer<typeof configSchema>;
-export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);
+/** keys: every key the admin API accepts (API_KEYS, and ADMIN_API_TOKEN as admin). */
+type Config = z.infer<typeof configSchema> & { keys: ApiKey[] };
+export const readConfig = (env = process.env): Config => {
+  const cfg = loadConfig(configSchema, env);
+  return { ...cfg, keys: keyRing(cfg.API_KEYS, legacyKey('ADMIN_API_TOKEN', cfg.ADMIN_API_TOKEN, 'admin')) };
+};

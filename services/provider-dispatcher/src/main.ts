@@ -101,15 +101,15 @@ async function main() {
     },
   };
   let app: express.Express;
-  if (cfg.ADMIN_API_TOKEN) {
-    app = createAdminApp({ operators, adminToken: cfg.ADMIN_API_TOKEN, logger, ops });
+  if (cfg.keys.length > 0) {
+    app = createAdminApp({ operators, keys: cfg.keys, logger, ops });
   } else {
     app = express();
     app.use(ops);
-    logger.warn('ADMIN_API_TOKEN is not set: the admin API (/v1/admin/...) is off');
+    logger.warn('neither ADMIN_API_TOKEN nor API_KEYS is set: the admin API (/v1/admin/...) is off');
   }
   const { server, port } = await listen(app, cfg.OPS_PORT, cfg.BIND_HOST);
-  logger.info({ opsPort: port, adminApi: !!cfg.ADMIN_API_TOKEN }, 'provider-dispatcher running');
+  logger.info({ opsPort: port, adminApi: cfg.keys.length > 0 }, 'provider-dispatcher running');
   installShutdown(logger, [() => infra.close(), () => privacy.close(), async () => reconciler?.stop(), () => dispatcher.stop(), async () => gateway.close(), () => new Promise((r) => server.close(r))]);
 }
 

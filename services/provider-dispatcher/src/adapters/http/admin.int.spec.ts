@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
-import { createMetrics, opsRouter } from '@sicantik/observability';
+import { createMetrics, keyRing, legacyKey, opsRouter, parseApiKeys } from '@sicantik/observability';
 import { configuredProviders } from '@sicantik/providers';
 import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
 import { SECRETS, startHarness, type Harness } from '../../../../../tools/provider-simulator/src/testHarness';
@@ -26,6 +26,9 @@ import { createAdminApp } from './admin';
 // real dispatch.ledger (in-doubt sends); the OpenAPI document equals the served routes.
 
 const TOKEN = 'it-admin-token-000000001';
+const ANALYST = 'it-analyst-key-00000001';
+const OPERATOR = 'it-operator-key-0000001';
+const KEYS = keyRing(parseApiKeys(`dash:analyst:${ANALYST},sre:operator:${OPERATOR}`), legacyKey('ADMIN_API_TOKEN', TOKEN, 'admin'));
 const NOT_IN = '+6281200001111';
 const IN = '+6281200002222';
 
@@ -65,7 +68,7 @@ describe('provider-dispatcher admin API', () => {
       budgetUse: { owned: () => [1], usedToday: () => 7 }, inDoubt: () => ledger.readAll(2), settings: { retry: { maxAttempts: 3 } },
     };
     const sink = new Writable({ write(chunk, _enc, cb) { logged.push(String(chunk)); cb(); } });
-    const app = createAdminApp({ operators, adminToken: TOKEN, logger: pino({ level: 'info' }, sink), ops: opsRouter(createMetrics('it-admin'), []) });
+    const app = createAdminApp({ operators, keys: KEYS, logger: pino({ level: 'info' }, sink), ops: opsRouter(createMetrics('it-admin'), []) });
     server = await new Promise<Server>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -81,9 +84,20 @@ describe('provider-dispatcher admin API', () => {
     return { status: r.status, body: await r.json() as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
 
-  it('answers 401 without the token', async () => {
-    expect((await fetch(`${url}/v1/admin/providers`)).status).toBe(401);
-    expect((await call('GET', '/v1/admin/providers', undefined, 'wrong-token-000000000000')).status).toBe(401);
+  it('answers 401 with WWW-Authenticate without a key or with an unknown one', async () => {
+    const none = await fetch(`${url}/v1/admin/providers`);
+    expect([none.status, none.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="sicantik"']);
+    expect(await call('GET', '/v1/admin/providers', undefined, 'wrong-token-000000000000')).toEqual({ status: 401, body: { error: 'unauthorized', message: 'the Bearer key is not known' } });
+  });
+
+  it('roles: an analyst reads the providers but gets 403 naming the role on operator routes; an operator and the legacy admin token pass', async () => {
+    expect((await call('GET', '/v1/admin/providers', undefined, ANALYST)).status).toBe(200);
+    const forbidden = { status: 403, body: { error: 'forbidden', requiredRole: 'operator', message: 'this needs the role operator (or higher); the key dash has the role analyst' } };
+    expect(await call('GET', '/v1/admin/in-doubt', undefined, ANALYST)).toEqual(forbidden);
+    expect(await call('POST', '/v1/admin/test-send', { to: IN, dryRun: true }, ANALYST)).toEqual(forbidden);
+    expect(await call('POST', '/v1/admin/providers/meta/check', undefined, ANALYST)).toEqual(forbidden);
+    expect((await call('POST', '/v1/admin/test-send', { to: IN, dryRun: true }, OPERATOR)).status).toBe(200);
+    expect((await call('GET', '/v1/admin/providers', undefined, TOKEN)).status).toBe(200);
   });
 
   it('GET /v1/admin/providers: chain, circuits, this instance\'s budgets', async () => {
@@ -143,12 +157,18 @@ describe('provider-dispatcher admin API', () => {
       { notificationId: n(1).notificationId, pendaftaran_id: 'REG-1', scenario: 'permit_ready', provider: 'meta', attempt: 1, since: new Date(2000).toISOString(), errorCode: 'TIMEOUT', reason: 'no answer within 10000 ms', providerMessageId: null },
       { notificationId: n(2).notificationId, pendaftaran_id: 'REG-2', scenario: 'permit_ready', provider: 'fonnte', attempt: 2, since: new Date(3000).toISOString(), errorCode: 'ECONNRESET', reason: null, providerMessageId: null },
     ] });
+    // The unmasked read (provider message ids, the providers' reasons) is logged once, with the key's name, never the key.
+    const before = logged.length;
+    expect((await call('GET', '/v1/admin/in-doubt', undefined, OPERATOR)).body.total).toBe(2);
+    const reads = logged.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'unmasked personal data read');
+    expect(reads.map(({ keyName, role, route, records }) => ({ keyName, role, route, records }))).toEqual([{ keyName: 'sre', role: 'operator', route: 'GET /v1/admin/in-doubt', records: 2 }]);
+    for (const k of [OPERATOR, ANALYST, TOKEN]) expect(logged.join('')).not.toContain(k);
     expect((await call('GET', '/v1/admin/in-doubt?limit=1')).body.items).toHaveLength(1);
     expect((await call('GET', '/v1/admin/in-doubt?limit=0')).status).toBe(400);
   });
 
   it('the OpenAPI document lists exactly the operations the app serves', () => {
-    const app = createAdminApp({ operators: {} as OperatorDeps, adminToken: TOKEN, logger: silentLogger(), ops: opsRouter(createMetrics('docs'), []) });
+    const app = createAdminApp({ operators: {} as OperatorDeps, keys: KEYS, logger: silentLogger(), ops: opsRouter(createMetrics('docs'), []) });
     expect(documentedOperations(path.resolve(__dirname, '../../../openapi.yaml'))).toEqual(servedOperations(app));
   });
 });

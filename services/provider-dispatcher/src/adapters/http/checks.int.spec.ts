@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMetrics, opsRouter } from '@sicantik/observability';
+import { createMetrics, legacyKey, opsRouter } from '@sicantik/observability';
 import { PROVIDER_NAMES, configuredProviders, type ProviderName } from '@sicantik/providers';
 import { simulatorSendEnv, startHarness, type Harness } from '../../../../../tools/provider-simulator/src/testHarness';
 import { silentLogger } from '../../../../../test/support';
@@ -45,7 +45,7 @@ describe('every provider\'s connection check against the simulator', () => {
       routing: { chain: configured, optInRequired: new Set() }, configured, sender: gateway, contact: (p) => contacts.of(p), pacer, now: () => Date.now(),
       budgetUse: { owned: () => [0], usedToday: () => 0 }, inDoubt: async () => new Map(), settings: {},
     };
-    const app = createAdminApp({ operators, adminToken: TOKEN, logger: silentLogger(), ops: opsRouter(createMetrics('it-checks'), []) });
+    const app = createAdminApp({ operators, keys: legacyKey('ADMIN_API_TOKEN', TOKEN, 'admin'), logger: silentLogger(), ops: opsRouter(createMetrics('it-checks'), []) });
     const server = await new Promise<Server>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
     apps.push({ server, gateway });
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
