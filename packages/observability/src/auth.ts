@@ -54,8 +54,11 @@ export function apiKeyAuth(keys: readonly ApiKey[]): express.RequestHandler {
   };
 }
 
-/** After apiKeyAuth: 403 naming the role required when the key's role is lower. */
-export function requireRole(role: Role): express.RequestHandler {
+/**
+ * After apiKeyAuth: 403 naming the role required when the key's role is lower. (Generic in
+ * the route's parameters, so a handler after it keeps the parameter types of its path.)
+ */
+export function requireRole(role: Role): <P>(req: express.Request<P>, res: express.Response, next: express.NextFunction) => void {
   return (req, res, next) => {
     const p = req.principal;
     if (!p) { res.status(401).set('WWW-Authenticate', 'Bearer realm="sicantik"').json({ error: 'unauthorized', message: 'a valid Bearer key is required' }); return; }

@@ -2,6 +2,7 @@ import { baseEnv, loadConfig, port, z } from '@sicantik/config';
 import { IANAZone } from 'luxon';
 import { parseCountryList } from '@sicantik/core';
 import { privacyEnv } from '@sicantik/privacy';
+import { apiKeysSetting, keyRing, legacyKey, type ApiKey } from '@sicantik/observability';
 import { DEFAULT_PHRASES, PhraseConfigError, compilePhrases, type ConsentPhrases } from './domain/consent';
 import { DEFAULT_HOLIDAYS, parseHolidays } from './domain/holidays';
 import { DEFAULT_URGENCY, parseHours, parseUrgency, parseWorkingHours } from './domain/timing';
@@ -25,7 +26,10 @@ export const configSchema = z.object({
   HTTP_PORT: port(8092),
   /** How long an admin schedule run waits for every partition's owner to report it done. */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
+  /** The admin API's single token of before (required, as before): a key of role admin. */
   ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  /** More API keys of the admin API with their roles: name:role:key,... (@sicantik/observability roles.ts; README "Roles and API keys"). */
+  API_KEYS: apiKeysSetting,
   LINK_DASHBOARD: z.url().default('https://sicantik.karokab.go.id/dashboard'),
   LINK_PERPANJANGAN: z.url().default('https://sicantik.karokab.go.id/perpanjangan'),
   KONTAK_DPMPTSP: z.string().min(3).default('(0628) 20655'),
@@ -97,9 +101,13 @@ export const configSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['CONSENT_OPT_IN_PHRASES'], message: e.message });
   }
 });
-export type Config = z.infer<typeof configSchema>;
+/** keys: every key the admin API accepts (API_KEYS, and ADMIN_API_TOKEN as admin). */
+export type Config = z.infer<typeof configSchema> & { keys: ApiKey[] };
 /** The consent phrase families of a configuration. */
 export function consentPhrases(c: { CONSENT_OPT_OUT_PHRASES: string[]; CONSENT_OPT_IN_PHRASES: string[]; CONSENT_BARE_YES_PHRASES: string[]; CONSENT_HELP_PHRASES: string[]; CONSENT_WRONG_NUMBER_PHRASES: string[]; CONSENT_NEGATION_WORDS: string[] }): ConsentPhrases {
   return { optOut: c.CONSENT_OPT_OUT_PHRASES, optIn: c.CONSENT_OPT_IN_PHRASES, bareYes: c.CONSENT_BARE_YES_PHRASES, help: c.CONSENT_HELP_PHRASES, wrongNumber: c.CONSENT_WRONG_NUMBER_PHRASES, negations: c.CONSENT_NEGATION_WORDS };
 }
-export const readConfig = (env = process.env): Config => loadConfig(configSchema, env);
+export const readConfig = (env = process.env): Config => {
+  const cfg = loadConfig(configSchema, env);
+  return { ...cfg, keys: keyRing(cfg.API_KEYS, legacyKey('ADMIN_API_TOKEN', cfg.ADMIN_API_TOKEN, 'admin')) };
+};

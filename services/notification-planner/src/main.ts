@@ -172,7 +172,7 @@ async function main() {
     void tick();
   }
   const app = createAdminApp({
-    runSchedule, memory, now, logger, adminToken: cfg.ADMIN_API_TOKEN, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
+    runSchedule, memory, now, logger, keys: cfg.keys, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
     ops: opsRouter(metrics, infra.checks),
     // With the entry, its retention facts (and the former person's, when its number changed), in one produce.
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }, ...retentionOut(directoryFacts(memory.directory.get(e.entryId)?.subjectId, e))]),

@@ -36,7 +36,7 @@ async function main() {
     },
   });
   const app = createTemplateAdminApp({
-    store, logger, now: () => clock.now(), adminToken: cfg.ADMIN_API_TOKEN, ops: opsRouter(metrics, infra.checks),
+    store, logger, now: () => clock.now(), keys: cfg.keys, ops: opsRouter(metrics, infra.checks),
     publish: (t) => producer.send([{ topic: 'template.events', key: t.code, value: t }]),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);

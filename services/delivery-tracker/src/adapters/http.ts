@@ -58,7 +58,7 @@ function statsRouter(deps: StatsDeps): express.Router {
     res.json(await deps.projection.summary(from, to));
   });
   stats.get('/notifications/:id', analyst, async (req, res) => {
-    const doc = await deps.projection.get(req.params.id as string);
+    const doc = await deps.projection.get(req.params.id);
     if (!doc) { res.status(404).json({ error: 'not_found' }); return; }
     const m = maskerOf(req);
     logPersonalRead(deps.logger, req, 1);

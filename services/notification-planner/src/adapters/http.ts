@@ -3,12 +3,15 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { deterministicId, normalizePhone, type PhoneRules } from '@sicantik/core';
-import { authenticatedApp, type Logger } from '@sicantik/observability';
+import { authenticatedApp, logPersonalRead, maskerOf, requireRole, type ApiKey, type Logger } from '@sicantik/observability';
 import type { DirectoryEntryUpdated } from '@sicantik/schemas';
 import type { RunSummary } from './planner';
 import type { PlannerMemory } from './memory';
 
-////////// Admin API (Bearer token): schedule runs for a date, the staff/official directory
+////////// Admin API (API keys with roles, README "Roles and API keys"): schedule runs for a
+// date, the staff/official directory, a number's opt-in state. Reads (directory, contacts):
+// analyst, who gets numbers masked and names as initials (an operator or admin gets them as
+// stored, logged with the key's name); schedule runs and directory changes: admin.
 
 export interface AdminDeps {
   /** Runs a schedule through every partition's owner and resolves with the summed summary (or the refusal). */
@@ -18,7 +21,8 @@ export interface AdminDeps {
   /** The person's subject for a number (issue 16): found or allocated. */
   subjectFor?(e164: string): Promise<string>;
   now(): Date;
-  adminToken: string;
+  /** The keys the admin API accepts (config.ts: API_KEYS and ADMIN_API_TOKEN). */
+  keys: readonly ApiKey[];
   /** Which numbers the directory accepts (the planner's allowed countries). */
   phoneRules?: PhoneRules;
   logger: Logger;
@@ -39,21 +43,28 @@ const directoryBody = z.object({
 
 
 export function createAdminApp(deps: AdminDeps): express.Express {
-  const { app, router: admin } = authenticatedApp({ ops: deps.ops, mount: '/v1/admin', token: deps.adminToken, logger: deps.logger });
+  const { app, router: admin } = authenticatedApp({ ops: deps.ops, mount: '/v1/admin', keys: deps.keys, logger: deps.logger });
+  const analyst = requireRole('analyst');
+  const adminRole = requireRole('admin');
 
-  admin.post('/schedules/daily/run', async (req, res) => {
+  admin.post('/schedules/daily/run', adminRole, async (req, res) => {
     const p = z.object({ date: isoDate }).safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     res.json({ date: p.data.date, ...(await deps.runSchedule({ kind: 'DAILY', date: p.data.date })) });
   });
-  admin.post('/schedules/document-digest/run', async (req, res) => {
+  admin.post('/schedules/document-digest/run', adminRole, async (req, res) => {
     const p = z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     res.json(await deps.runSchedule({ kind: 'DOCUMENT_DIGEST', from: Date.parse(p.data.from), to: Date.parse(p.data.to) }));
   });
 
-  admin.get('/directory', (_req, res) => { res.json(deps.memory.directoryEntries()); });
-  admin.put('/directory/:id', async (req, res) => {
+  admin.get('/directory', analyst, (req, res) => {
+    const m = maskerOf(req);
+    const entries = deps.memory.directoryEntries();
+    logPersonalRead(deps.logger, req, entries.length);
+    res.json(m.unmasked ? entries : entries.map((e) => ({ ...e, name: m.name(e.name), phone: m.phone(e.phone) })));
+  });
+  admin.put('/directory/:id', adminRole, async (req, res) => {
     const p = directoryBody.safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     const phone = normalizePhone(p.data.phone, deps.phoneRules);
@@ -71,11 +82,13 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     res.status(200).json({ id, role: e.role, name: e.name, jenisIzin: e.jenisIzin, active: e.active, zone: p.data.zone });
   });
   // Opt-in state of a number as the planner sees it (from contact.events).
-  admin.get('/contacts/:phone', async (req, res) => {
+  admin.get('/contacts/:phone', analyst, async (req, res) => {
     const phone = normalizePhone(req.params.phone, deps.phoneRules);
     if (!phone.ok) { res.status(400).json({ error: 'validation_failed', issues: [{ path: 'phone', message: phone.reason }] }); return; }
     const c = deps.memory.contact(phone.e164);
-    res.json({ phone: phone.e164, optedOut: c?.optedOut ?? false, since: c ? new Date(c.at).toISOString() : null, provider: c?.provider ?? null });
+    const m = maskerOf(req);
+    logPersonalRead(deps.logger, req, 1);
+    res.json({ phone: m.phone(phone.e164), optedOut: c?.optedOut ?? false, since: c ? new Date(c.at).toISOString() : null, provider: c?.provider ?? null });
   });
   return app;
 }

@@ -2,20 +2,23 @@ import type express from 'express';
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { ValidationError, deterministicId } from '@sicantik/core';
-import { authenticatedApp, type Logger } from '@sicantik/observability';
+import { authenticatedApp, requireRole, type ApiKey, type Logger } from '@sicantik/observability';
 import type { TemplateEvent } from '@sicantik/schemas';
 import { allProviderParameters, defaultProviderTemplates, providerTemplatesOf, templateMappingFields } from '@sicantik/providers';
 import { GENERIC_PARAMETERS, render, templateVariables } from '@sicantik/templates';
 import { SAMPLE, SAMPLE_ROW, validateTemplate } from '../domain/validateTemplate';
 import type { TemplateStore } from './templateStore';
 
-////////// Template admin API (Bearer token): list, create, update, deactivate, preview
+////////// Template admin API (API keys with roles, README "Roles and API keys"): list, create,
+// update, deactivate, preview. Reads and previews: analyst (templates hold no personal data);
+// changes: admin.
 
 export interface TemplateAdminDeps {
   store: TemplateStore;
   publish(t: TemplateEvent): Promise<void>;
   now(): Date;
-  adminToken: string;
+  /** The keys the admin API accepts (config.ts: API_KEYS and ADMIN_API_TOKEN). */
+  keys: readonly ApiKey[];
   logger: Logger;
   ops: express.Router;
 }
@@ -34,7 +37,9 @@ const previewBody = z.object({ variables: z.record(z.string(), z.string()).optio
 
 
 export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express {
-  const { app, router: r } = authenticatedApp({ ops: deps.ops, mount: '/v1/admin', token: deps.adminToken, logger: deps.logger });
+  const { app, router: r } = authenticatedApp({ ops: deps.ops, mount: '/v1/admin', keys: deps.keys, logger: deps.logger });
+  const analyst = requireRole('analyst');
+  const adminRole = requireRole('admin');
 
   // Edits of one template are applied one at a time in this process, so two at once get versions N+1 and N+2.
   const queues = new Map<string, Promise<unknown>>();
@@ -70,13 +75,13 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
   const present = (t: TemplateEvent) => ({ ...t, metaLanguage: t.language });
   const send = (res: express.Response, status: number, t: TemplateEvent) => { res.status(status).set('ETag', etag(t)).json(present(t)); };
 
-  r.get('/templates', (_req, res) => { res.json(deps.store.all().sort((a, b) => a.code.localeCompare(b.code)).map(present)); });
-  r.get('/templates/:code', (req, res) => {
+  r.get('/templates', analyst, (_req, res) => { res.json(deps.store.all().sort((a, b) => a.code.localeCompare(b.code)).map(present)); });
+  r.get('/templates/:code', analyst, (req, res) => {
     const t = deps.store.get(req.params.code);
     if (!t) { res.status(404).json({ error: 'not_found' }); return; }
     send(res, 200, t);
   });
-  r.put('/templates/:code', async (req, res) => {
+  r.put('/templates/:code', adminRole, async (req, res) => {
     const p = putBody.safeParse(req.body);
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
     const code = req.params.code;
@@ -97,21 +102,21 @@ export function createTemplateAdminApp(deps: TemplateAdminDeps): express.Express
       }
     });
   });
-  r.post('/templates/:code/deactivate', async (req, res) => {
+  r.post('/templates/:code/deactivate', adminRole, async (req, res) => {
     await serial(req.params.code, async () => {
       const cur = deps.store.get(req.params.code);
       if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
       if (!stale(req, res, cur)) send(res, 200, await save(cur.code, { active: false }, cur));
     });
   });
-  r.post('/templates/:code/activate', async (req, res) => {
+  r.post('/templates/:code/activate', adminRole, async (req, res) => {
     await serial(req.params.code, async () => {
       const cur = deps.store.get(req.params.code);
       if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
       if (!stale(req, res, cur)) send(res, 200, await save(cur.code, { active: true }, cur));
     });
   });
-  r.post('/templates/:code/preview', (req, res) => {
+  r.post('/templates/:code/preview', analyst, (req, res) => {
     const cur = deps.store.get(req.params.code);
     if (!cur) { res.status(404).json({ error: 'not_found' }); return; }
     const p = previewBody.safeParse(req.body ?? {});

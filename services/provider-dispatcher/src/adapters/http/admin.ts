@@ -20,7 +20,7 @@ export function createAdminApp(deps: AdminAppDeps): express.Express {
   const analyst = requireRole('analyst');
   const operator = requireRole('operator');
   router.get('/providers', analyst, (_req, res) => { res.json(providersReport(deps.operators)); });
-  router.post('/providers/:name/check', operator, async (req, res) => { res.json(await checkProvider(deps.operators, req.params.name as string)); });
+  router.post('/providers/:name/check', operator, async (req, res) => { res.json(await checkProvider(deps.operators, req.params.name)); });
   router.post('/test-send', operator, async (req, res) => {
     const p = testSendBody.safeParse(req.body ?? {});
     if (!p.success) { res.status(400).json({ error: 'validation_failed', issues: zodIssues(p.error) }); return; }
