@@ -79,7 +79,8 @@ export function maskerOf(req: express.Request): Masker {
 export function logPersonalRead(logger: Logger, req: express.Request, records: number): void {
   const p = req.principal;
   if (!p || !maskerFor(p).unmasked || records <= 0) return;
-  const route = `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+  // The route's pattern (/contacts/:phone), never the path itself (it may carry a number).
+  const route = `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? '(route unknown)'}`;
   logger.info({ keyName: p.name, role: p.role, route, records }, 'unmasked personal data read');
 }
 
