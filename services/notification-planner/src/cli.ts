@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 //   sicantik-planner run-daily --date 2026-11-22
 //   sicantik-planner run-daily --from 2026-11-01 --to 2026-11-30      (a backfill, day by day)
 //   sicantik-planner run-digest --from 2026-11-22T08:00:00+07:00 --to 2026-11-22T09:00:00+07:00
-// PLANNER_URL (default http://127.0.0.1:8092) and ADMIN_API_TOKEN come from the environment.
+// PLANNER_URL (default http://127.0.0.1:8092) and the key (SICANTIK_API_KEY, else ADMIN_API_TOKEN) come from the environment; the API checks the key's role.
 // Exit status: 0 when every run it asked for was done; 1 when one was refused or failed (the
 // API answered an error, e.g. 400 for a future date, 503 when not every partition reported
 // in time) or the command could not run. --help exits 0.
@@ -21,6 +21,8 @@ export interface CliIo {
 /** The CLI's own settings (the planner's admin API and its token). */
 export const cliEnv = z.object({
   PLANNER_URL: z.url().default('http://127.0.0.1:8092'),
+  /** The caller's own API key (API_KEYS of the service); the API checks its role. Preferred over ADMIN_API_TOKEN. */
+  SICANTIK_API_KEY: z.string().min(1).optional(),
   ADMIN_API_TOKEN: z.string().min(1).optional(),
 });
 
@@ -29,7 +31,10 @@ const processIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => proc
 const HELP_AFTER = `
 Environment:
   PLANNER_URL      the planner's HTTP port (default http://127.0.0.1:8092)
-  ADMIN_API_TOKEN  Bearer token of the admin API
+  SICANTIK_API_KEY your API key (an entry of the service's API_KEYS); the API checks
+                   its role and answers 403 naming the role a command needs
+  ADMIN_API_TOKEN  the admin API's single token (role admin), used when
+                   SICANTIK_API_KEY is not set
 
 Exit status: 0 when every run it asked for was done; 1 when one was refused or
 failed, or the command could not run.`;
@@ -47,8 +52,8 @@ function datesBetween(from: string, to: string): string[] {
 
 function program(io: CliIo = processIo): Command {
   const call = async (path: string, body: unknown): Promise<unknown> => {
-    const token = io.env.ADMIN_API_TOKEN;
-    if (!token) throw new Error('ADMIN_API_TOKEN is not set');
+    const token = io.env.SICANTIK_API_KEY || io.env.ADMIN_API_TOKEN;
+    if (!token) throw new Error('neither SICANTIK_API_KEY nor ADMIN_API_TOKEN is set');
     const url = `${loadConfig(cliEnv, io.env).PLANNER_URL.replace(/\/+$/, '')}/v1/admin${path}`;
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     const text = await res.text();

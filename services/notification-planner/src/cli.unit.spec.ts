@@ -10,12 +10,14 @@ describe('sicantik-planner exit status', () => {
   let server: Server;
   let url = '';
   const asked: string[] = [];
+  const auths: (string | undefined)[] = [];
   beforeAll(async () => {
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => { body += String(c); });
       req.on('end', () => {
         asked.push(body);
+        auths.push(req.headers.authorization);
         const { date } = JSON.parse(body) as { date: string };
         res.setHeader('content-type', 'application/json');
         if (date > '2026-12-01') { res.statusCode = 400; res.end(JSON.stringify({ error: 'validation_failed', issues: [{ path: 'date', message: 'is after today' }] })); return; }
@@ -56,12 +58,19 @@ describe('sicantik-planner exit status', () => {
     expect(r.err).toBe(`sicantik-planner: 400 from ${url}/v1/admin/schedules/daily/run: {"error":"validation_failed","issues":[{"path":"date","message":"is after today"}]}\n`);
   });
 
+  it('sends the caller\'s own key (SICANTIK_API_KEY) when set, else ADMIN_API_TOKEN; the API checks its role', async () => {
+    auths.length = 0;
+    await run(['run-daily', '--date', '2026-11-30'], { PLANNER_URL: url, SICANTIK_API_KEY: 'my-own-key-00000000001', ADMIN_API_TOKEN: 'unit-admin-token-000001' });
+    await run(['run-daily', '--date', '2026-11-30']);
+    expect(auths).toEqual(['Bearer my-own-key-00000000001', 'Bearer unit-admin-token-000001']);
+  });
+
   it('a wrong command line or a missing token: exit 1 with the reason, nothing asked', async () => {
     const before = asked.length;
     expect(await run(['run-daily'])).toEqual({ code: 1, out: '', err: 'sicantik-planner: give --date, or --from and --to\n' });
     expect(await run(['run-daily', '--date', '1 Dec'])).toEqual({ code: 1, out: '', err: expect.stringContaining('must be a date yyyy-MM-dd') });
     expect(await run(['no-such-command'])).toEqual({ code: 1, out: '', err: expect.stringContaining("unknown command 'no-such-command'") });
-    expect(await run(['run-daily', '--date', '2026-11-30'], { PLANNER_URL: url })).toEqual({ code: 1, out: '', err: 'sicantik-planner: ADMIN_API_TOKEN is not set\n' });
+    expect(await run(['run-daily', '--date', '2026-11-30'], { PLANNER_URL: url })).toEqual({ code: 1, out: '', err: 'sicantik-planner: neither SICANTIK_API_KEY nor ADMIN_API_TOKEN is set\n' });
     expect(asked.length).toBe(before);
   });
 });

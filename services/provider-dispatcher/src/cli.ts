@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 //   sicantik-dispatcher check meta                      the provider's test connection (sends nothing)
 //   sicantik-dispatcher test-send --to 0812... [--text ...] [--provider fonnte] [--dry-run]
 //   sicantik-dispatcher in-doubt [--limit 100]          notifications whose send is in doubt
-// DISPATCHER_URL (default http://127.0.0.1:8094, the dispatcher's OPS_PORT) and ADMIN_API_TOKEN come from the environment.
+// DISPATCHER_URL (default http://127.0.0.1:8094, the dispatcher's OPS_PORT) and the key (SICANTIK_API_KEY, else ADMIN_API_TOKEN) come from the environment; the API checks the key's role.
 // Exit status: 0 when what it reports succeeded; 1 when it failed (a check answered ok:false,
 // a test send was not accepted or found no provider, the API answered an error, or the
 // command could not run). --help exits 0.
@@ -22,6 +22,8 @@ export interface CliIo {
 /** The CLI's own settings (the dispatcher's admin API and its token). */
 export const cliEnv = z.object({
   DISPATCHER_URL: z.url().default('http://127.0.0.1:8094'),
+  /** The caller's own API key (API_KEYS of the service); the API checks its role. Preferred over ADMIN_API_TOKEN. */
+  SICANTIK_API_KEY: z.string().min(1).optional(),
   ADMIN_API_TOKEN: z.string().min(1).optional(),
 });
 
@@ -30,7 +32,10 @@ const processIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => proc
 const HELP_AFTER = `
 Environment:
   DISPATCHER_URL   the dispatcher's ops port (default http://127.0.0.1:8094)
-  ADMIN_API_TOKEN  Bearer token of the admin API
+  SICANTIK_API_KEY your API key (an entry of the service's API_KEYS); the API checks
+                   its role and answers 403 naming the role a command needs
+  ADMIN_API_TOKEN  the admin API's single token (role admin), used when
+                   SICANTIK_API_KEY is not set
 
 Exit status: 0 when what it reports succeeded; 1 when it failed (a check answered
 "ok": false, a test send was not accepted or found no provider, the API answered an
@@ -39,8 +44,8 @@ error, or the command could not run).`;
 function program(io: CliIo = processIo): { command: Command; failed(): boolean } {
   let failed = false;
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
-    const token = io.env.ADMIN_API_TOKEN;
-    if (!token) throw new Error('ADMIN_API_TOKEN is not set');
+    const token = io.env.SICANTIK_API_KEY || io.env.ADMIN_API_TOKEN;
+    if (!token) throw new Error('neither SICANTIK_API_KEY nor ADMIN_API_TOKEN is set');
     const url = `${loadConfig(cliEnv, io.env).DISPATCHER_URL.replace(/\/+$/, '')}/v1/admin${path}`;
     const res = await fetch(url, {
       method, headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },

@@ -26,6 +26,6 @@ describe('sicantik-dispatcher command line', () => {
   it('a wrong command line or a missing token: exit 1 with the reason on stderr', async () => {
     expect(await run(['check'])).toEqual({ code: 1, out: '', err: "error: missing required argument 'provider'\n" });
     expect(await run(['test-send'])).toEqual({ code: 1, out: '', err: "error: required option '--to <phone>' not specified\n" });
-    expect(await run(['check', 'meta'])).toEqual({ code: 1, out: '', err: 'sicantik-dispatcher: ADMIN_API_TOKEN is not set\n' });
+    expect(await run(['check', 'meta'])).toEqual({ code: 1, out: '', err: 'sicantik-dispatcher: neither SICANTIK_API_KEY nor ADMIN_API_TOKEN is set\n' });
   });
 });
