@@ -91,7 +91,7 @@ function statsRouter(deps: StatsDeps): express.Router {
 }
 
 /** A notification as an analyst sees it: the provider message id hidden, numbers in its free text masked. */
-export function maskedNotification<D extends { providerMessageId?: string }>(doc: D, m: Masker): D {
+function maskedNotification<D extends { providerMessageId?: string }>(doc: D, m: Masker): D {
   const out: Record<string, unknown> = { ...doc };
   if (out.providerMessageId !== undefined) out.providerMessageId = m.opaque(doc.providerMessageId);
   for (const k of ['failureReason', 'skipReason', 'routeDetail', 'dropReason', 'deferReason'] as const) {
