@@ -54,7 +54,7 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   const serial = new Serial();
   const db = mongo.db(cfg.MONGO_DB);
   const notifications = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, {
-    serial, messageRefOf: messageRefOf(cfg.PRIVACY_INDEX_KEY), cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
+    serial, messageRefOf: messageRefOf(cfg.PRIVACY_INDEX_KEY), cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES, statusWaitMs: cfg.STATUS_WAIT_MS,
     retentionDays: cfg.RETENTION_DAYS === 0 ? null : cfg.RETENTION_DAYS, now: () => clock.now().getTime(),
   });
   await notifications.init();
