@@ -31,6 +31,7 @@ Exit status: 0 done; 1 the command failed or a usage error; 2 a bad argument (e.
 function program(io: CliIo): Command {
   const p = new Command('sicantik-ops').description("The SREs' tools: consumer lag, dead letters")
     .addHelpText('after', HELP_AFTER)
+    .enablePositionalOptions()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
   for (const c of [lagCommand(io), dlqCommand(io)]) {

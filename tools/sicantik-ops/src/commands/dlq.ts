@@ -113,6 +113,7 @@ const count = (v: string) => {
 
 export function dlqCommand(io: CliIo): Command {
   const dlq = new Command('dlq')
+    .enablePositionalOptions() // `dlq redrive --json`: the option is redrive's, not dlq's
     .description('poison records on <topic>.dlq: counts by source topic and reason, a sample; `dlq redrive` puts them back')
     .option('--sample <n>', 'also print the first n records (original topic, partition, offset, reason, error; no payload)', count, 0)
     .option('--json', 'print JSON')
