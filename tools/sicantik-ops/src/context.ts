@@ -14,7 +14,7 @@ export interface CliIo {
 }
 
 /** The tool's settings: the deployment's brokers and topic prefix (as the services read them). */
-export const opsEnv = z.object({
+const opsEnv = z.object({
   KAFKA_BROKERS: baseEnv.KAFKA_BROKERS,
   TOPIC_PREFIX: baseEnv.TOPIC_PREFIX,
 });

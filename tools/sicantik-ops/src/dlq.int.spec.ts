@@ -56,7 +56,8 @@ describe('sicantik-ops dlq', () => {
       { topic: 'contact.events', key: 'k-bad', value: contact('e-bad', 'bad') },
     ]);
     badValue = Buffer.from('not avro');
-    [{ baseOffset: rawOffset }] = await producer.producer.send({ topic: source, messages: [{ key: 'k-raw', value: badValue, partition: 1, headers: { origin: 'test' } }] });
+    const [sent] = await producer.producer.send({ topic: source, messages: [{ key: 'k-raw', value: badValue, partition: 1, headers: { origin: 'test' } }] });
+    rawOffset = sent!.baseOffset!;
     const handler = async ({ records }: RecordBatch<'contact.events'>) => {
       if (records.some((r) => r.value.text === 'bad')) throw new PermanentError('cannot process the text of +6281234567890', 'BAD_DATA');
     };

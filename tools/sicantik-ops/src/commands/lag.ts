@@ -6,7 +6,7 @@ import { kafkaOf, loadOpsConfig, progress, type CliIo } from '../context';
 ////////// sicantik-ops lag: every consumer group of the deployment, lag per partition, a status
 
 interface PartitionRow { topic: string; partition: number; committed: number; end: number; lag: number; lagChange: number; committedPerSecond: number; status: GroupStatus }
-export interface LagReport {
+interface LagReport {
   prefix: string;
   samples: number;
   intervalSeconds: number;
@@ -53,7 +53,7 @@ async function sample(admin: Admin, prefix: string): Promise<{ at: number; group
   return { at, groups, uncommitted };
 }
 
-export async function lagReport(io: CliIo, opts: { samples: number; intervalSeconds: number }): Promise<LagReport> {
+async function lagReport(io: CliIo, opts: { samples: number; intervalSeconds: number }): Promise<LagReport> {
   const cfg = loadOpsConfig(io);
   const admin = kafkaOf(cfg).admin();
   await admin.connect();
@@ -95,7 +95,7 @@ export async function lagReport(io: CliIo, opts: { samples: number; intervalSeco
   }
 }
 
-export function formatLag(r: LagReport): string {
+function formatLag(r: LagReport): string {
   const lines: string[] = [];
   if (r.groups.length === 0) lines.push(`no consumer group with committed offsets under the prefix "${r.prefix}"`);
   for (const g of r.groups) {
