@@ -168,11 +168,12 @@ Examples:
         try {
           for (let i = 0; i < chosen.length; i += 100) {
             const part = chosen.slice(i, i + 100);
-            const byTopic = new Map<string, { partition: number; key: Buffer | null; value: Buffer | null; headers: IHeaders }[]>();
+            const byTopic = new Map<string, { partition?: number; key: Buffer | null; value: Buffer | null; headers: IHeaders }[]>();
             for (const r of part) {
               const msg = m(r)!;
               const list = byTopic.get(r.sourceTopic) ?? [];
-              list.push({ partition: r.sourcePartition, key: msg.key, value: msg.value, headers: originalHeaders(msg.headers ?? {}) as IHeaders });
+              // Its own partition (the key's, under the producers' partitioner); a record without the header goes by its key.
+              list.push({ ...(r.sourcePartition >= 0 ? { partition: r.sourcePartition } : {}), key: msg.key, value: msg.value, headers: originalHeaders(msg.headers ?? {}) as IHeaders });
               byTopic.set(r.sourceTopic, list);
             }
             await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
