@@ -104,11 +104,12 @@ export function docsRouter(spec: OpenApiDocument): express.Router {
     if (req.path.endsWith('/')) { res.redirect(301, '../docs'); return; }
     res.type('html').send(html);
   });
-  r.get('/docs/assets/init.js', (_req, res) => { res.type('application/javascript').send(init); });
-  for (const a of ASSETS) {
-    const file = join(SWAGGER_UI_DIR, a);
-    r.get(`/docs/assets/${a}`, (_req, res, next) => { res.sendFile(file, { maxAge: '1h' }, (e) => { if (e) next(e); }); });
-  }
+  r.get('/docs/assets/:file', (req, res, next) => {
+    const name = req.params.file;
+    if (name === 'init.js') { res.type('application/javascript').send(init); return; }
+    if (!ASSETS.includes(name)) { res.status(404).json({ error: 'not_found' }); return; }
+    res.sendFile(join(SWAGGER_UI_DIR, name), { maxAge: '1h' }, (e) => { if (e) next(e); });
+  });
   return r;
 }
 
