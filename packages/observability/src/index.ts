@@ -2,3 +2,4 @@ export * from './logger';
 export * from './metrics';
 export * from './ops';
 export * from './auth';
+export * from './docs';

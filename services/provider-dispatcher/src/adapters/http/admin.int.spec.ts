@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
-import { createMetrics, opsRouter } from '@sicantik/observability';
+import { createMetrics, loadOpenApi, opsRouter, withDocs } from '@sicantik/observability';
 import { configuredProviders } from '@sicantik/providers';
 import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
 import { SECRETS, startHarness, type Harness } from '../../../../../tools/provider-simulator/src/testHarness';
@@ -148,7 +148,7 @@ describe('provider-dispatcher admin API', () => {
   });
 
   it('the OpenAPI document lists exactly the operations the app serves', () => {
-    const app = createAdminApp({ operators: {} as OperatorDeps, adminToken: TOKEN, logger: silentLogger(), ops: opsRouter(createMetrics('docs'), []) });
+    const app = createAdminApp({ operators: {} as OperatorDeps, adminToken: TOKEN, logger: silentLogger(), ops: withDocs(opsRouter(createMetrics('docs'), []), loadOpenApi(path.resolve(__dirname, '../../../openapi.yaml'))) });
     expect(documentedOperations(path.resolve(__dirname, '../../../openapi.yaml'))).toEqual(servedOperations(app));
   });
 });
