@@ -32,7 +32,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['services/*/src/domain/**/*.ts'],
+    files: ['services/*/src/domain/**/*.ts', 'tools/*/src/domain/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite on a fresh machine: installs the npm dependencies, builds,
 # installs and starts the local stack (Kafka, schema registry, FerretDB) and runs
-# unit, integration and end-to-end tests. The stack keeps running afterwards
+# unit, integration and end-to-end tests (Debian's chromium is installed for the browser
+# tests when missing and the script runs as root). The stack keeps running afterwards
 # (deploy/local/stack.sh stop) unless STOP_STACK_AFTER_TESTS=1.
 set -euo pipefail
 case "${1:-}" in -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
@@ -22,6 +23,15 @@ npx tsc -p tsconfig.spec.json
 npx eslint .
 # Dead exports (knip.json): an export nothing imports fails the run.
 npx knip --no-progress
+step "Chromium for the browser tests (Debian's package; playwright-core downloads no browser)"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "/usr/bin/chromium is missing: install Debian's chromium package (sudo apt-get install chromium)" >&2; exit 1
+  fi
+fi
 step "local stack"
 deploy/local/stack.sh start
 eval "$(deploy/local/stack.sh env | sed 's/^/export /')"

@@ -3,3 +3,4 @@ export * from './metrics';
 export * from './ops';
 export * from './auth';
 export * from './roles';
+export * from './docs';

@@ -35,6 +35,8 @@ export const configSchema = z.object({
   PROJECTION_CACHE_DOCS: z.coerce.number().int().min(0).default(50_000),
   /** Provider message id -> notification entries kept in memory. */
   PROJECTION_CACHE_MESSAGES: z.coerce.number().int().min(0).default(200_000),
+  /** A status whose message is not mapped yet waits this long (ms, from its reception) for the dispatch record before it is parked (0: parked at once). */
+  STATUS_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   RETENTION_DAYS: retentionDays,
   /** How often the projection anonymises what grew older than RETENTION_DAYS and re-applies erasures (minutes). */
   RETENTION_SWEEP_MINUTES: z.coerce.number().positive().default(60),

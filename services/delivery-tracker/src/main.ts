@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, installShutdown, runBatchConsumer, runService, startInfra, type Infra } from '@sicantik/kafka';
-import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
+import { countDbCommands, listen, loadOpenApi, openApiPathFrom, opsRouter, withDocs } from '@sicantik/observability';
 import type { TopicName } from '@sicantik/schemas';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
@@ -54,7 +54,7 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   const serial = new Serial();
   const db = mongo.db(cfg.MONGO_DB);
   const notifications = new NotificationProjection(db, { onAnomaly: (kind, n) => anomalies.inc({ kind }, n) }, {
-    serial, messageRefOf: messageRefOf(cfg.PRIVACY_INDEX_KEY), cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES,
+    serial, messageRefOf: messageRefOf(cfg.PRIVACY_INDEX_KEY), cacheSize: cfg.PROJECTION_CACHE_DOCS, mappingCacheSize: cfg.PROJECTION_CACHE_MESSAGES, statusWaitMs: cfg.STATUS_WAIT_MS,
     retentionDays: cfg.RETENTION_DAYS === 0 ? null : cfg.RETENTION_DAYS, now: () => clock.now().getTime(),
   });
   await notifications.init();
@@ -149,7 +149,7 @@ async function main() {
   const { logger, metrics } = infra;
   const subjects = privacy.subjects!; // started with registry: true
   const proj = role === 'receiver' ? undefined : await projection(cfg, infra, subjects, privacy.ring);
-  const ops = opsRouter(metrics, [...infra.checks, ...(proj ? [proj.check] : [])]);
+  const ops = withDocs(opsRouter(metrics, [...infra.checks, ...(proj ? [proj.check] : [])]), loadOpenApi(openApiPathFrom(__dirname)));
   const app = !proj ? createApp({ role: 'receiver', ops, ...receiver(cfg, infra, subjects) })
     : role === 'projection' ? createApp({ role, ops, ...proj })
       : createApp({ ops, ...receiver(cfg, infra, subjects), ...proj });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TransientError, ValidationError, clockFromEnv } from '@sicantik/core';
 import { coPartitionedAssigner, followTopic, installShutdown, runBatchConsumer, runService, startInfra, untilAvailable } from '@sicantik/kafka';
-import { listen, opsRouter } from '@sicantik/observability';
+import { listen, loadOpenApi, openApiPathFrom, opsRouter, withDocs } from '@sicantik/observability';
 import { contactEventKey, retentionFactKey, type DirectoryEntryUpdated, type PlannerCommand, type SubjectRetentionFact } from '@sicantik/schemas';
 import { directoryFacts } from './domain/retention';
 import { createAdminApp } from './adapters/http';
@@ -173,7 +173,7 @@ async function main() {
   }
   const app = createAdminApp({
     runSchedule, memory, now, logger, keys: cfg.keys, phoneRules: { allowedCountries: cfg.ALLOWED_COUNTRIES },
-    ops: opsRouter(metrics, infra.checks),
+    ops: withDocs(opsRouter(metrics, infra.checks), loadOpenApi(openApiPathFrom(__dirname))),
     // With the entry, its retention facts (and the former person's, when its number changed), in one produce.
     publishDirectory: (e) => producer.send([{ topic: 'directory.events', key: e.entryId, value: e }, ...retentionOut(directoryFacts(memory.directory.get(e.entryId)?.subjectId, e))]),
     subjectFor: (e164) => privacy.subjects!.subjectFor(e164),

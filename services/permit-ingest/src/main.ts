@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { errorMessage } from '@sicantik/core';
 import { installShutdown, runService, startInfra } from '@sicantik/kafka';
-import { countDbCommands, listen, opsRouter } from '@sicantik/observability';
+import { countDbCommands, listen, loadOpenApi, openApiPathFrom, opsRouter, withDocs } from '@sicantik/observability';
 import { createApp } from './adapters/http';
 import { EventIdLedger } from './adapters/dedupe';
 import { readConfig } from './config';
@@ -21,7 +21,7 @@ async function main() {
     onSubjectUnrecorded: (eventId, err) => infra.logger.warn({ eventId, err: errorMessage(err) }, 'the permit\'s new applicant subject was not recorded; later events without a number use the earlier one'),
   });
   await ledger.prepare(); // once per database: claims for done records written before claims existed
-  const ops = opsRouter(infra.metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]);
+  const ops = withDocs(opsRouter(infra.metrics, [...infra.checks, { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } }]), loadOpenApi(openApiPathFrom(__dirname)));
   const app = createApp({
     logger: infra.logger,
     apiToken: cfg.INGEST_API_TOKEN,

@@ -1,7 +1,7 @@
 import express from 'express';
 import { clockFromEnv } from '@sicantik/core';
 import { followTopic, installShutdown, runService, startInfra } from '@sicantik/kafka';
-import { listen, opsRouter } from '@sicantik/observability';
+import { listen, loadOpenApi, openApiPathFrom, opsRouter, withDocs } from '@sicantik/observability';
 import { configuredProviders, type ProviderName } from '@sicantik/providers';
 import { createAdminApp } from './adapters/http/admin';
 import { fetchExecutor } from './adapters/http/executor';
@@ -80,13 +80,13 @@ async function main() {
     tickMs: cfg.RECONCILE_TICK_MS, lookupConcurrency: cfg.RECONCILE_LOOKUP_CONCURRENCY, maxWaitMs: cfg.FETCH_MAX_WAIT_MS,
   });
 
-  const ops = opsRouter(metrics, [...infra.checks, {
+  const ops = withDocs(opsRouter(metrics, [...infra.checks, {
     name: 'dispatch-ledger',
     check: async () => { if (dispatcher.ledger.restoring > 0) throw new Error(`restoring ${dispatcher.ledger.restoring} partition(s) from dispatch.ledger`); },
   }, {
     name: 'reconciler',
     check: async () => { if (reconciler && reconciler.state.restoring > 0) throw new Error(`restoring ${reconciler.state.restoring} partition(s) from dispatch.reconcile`); },
-  }]);
+  }]), loadOpenApi(openApiPathFrom(__dirname)));
   const operators: OperatorDeps = {
     routing, configured: [...configured], sender: gateway, contact: dispatcher.contact, pacer: dispatcher.pacer, optInLink, now,
     budgetUse: { owned: dispatcher.partitions.owned, usedToday: (p, q) => dispatcher.ledger.loaded().get(q)?.usedToday(p, now()) ?? 0 },

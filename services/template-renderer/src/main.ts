@@ -1,6 +1,6 @@
 import { clockFromEnv } from '@sicantik/core';
 import { installShutdown, runBatchConsumer, runService, startInfra } from '@sicantik/kafka';
-import { listen, opsRouter } from '@sicantik/observability';
+import { listen, loadOpenApi, openApiPathFrom, opsRouter, withDocs } from '@sicantik/observability';
 import { createTemplateAdminApp } from './adapters/http';
 import { TemplateStore } from './adapters/templateStore';
 import { readConfig } from './config';
@@ -36,7 +36,7 @@ async function main() {
     },
   });
   const app = createTemplateAdminApp({
-    store, logger, now: () => clock.now(), keys: cfg.keys, ops: opsRouter(metrics, infra.checks),
+    store, logger, now: () => clock.now(), keys: cfg.keys, ops: withDocs(opsRouter(metrics, infra.checks), loadOpenApi(openApiPathFrom(__dirname))),
     publish: (t) => producer.send([{ topic: 'template.events', key: t.code, value: t }]),
   });
   const { server, port } = await listen(app, cfg.HTTP_PORT, cfg.BIND_HOST);

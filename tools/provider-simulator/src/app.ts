@@ -1,5 +1,6 @@
 import axios from 'axios';
 import express, { type Request, type Response } from 'express';
+import { docsRouter, loadOpenApi, openApiPathFrom } from '@sicantik/observability';
 import { randomInt } from 'node:crypto';
 import {
   PROVIDERS, isProvider, resolveConfig, type ProviderName, type RateLimitSpec, type SimConfig, type WebhookPlan,
@@ -140,6 +141,8 @@ export function createSimulator(cfg: SimConfig, log: (msg: string, extra?: objec
 
   const app = express();
   app.disable('x-powered-by');
+  // /openapi.json, /openapi.yaml and /docs (the simulator's openapi.yaml, checked here: a bad one stops the start).
+  app.use(docsRouter(loadOpenApi(openApiPathFrom(__dirname))));
 
   ////////// Provider endpoints
 

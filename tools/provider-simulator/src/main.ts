@@ -16,7 +16,13 @@ try {
   process.stderr.write(`provider simulator: ${(e as Error).message}\n`);
   process.exit(1);
 }
-const sim = createSimulator(cfg, (msg, extra) => process.stdout.write(`${JSON.stringify({ msg, ...extra })}\n`));
+let sim: ReturnType<typeof createSimulator>;
+try {
+  sim = createSimulator(cfg, (msg, extra) => process.stdout.write(`${JSON.stringify({ msg, ...extra })}\n`));
+} catch (e) {
+  process.stderr.write(`provider simulator failed to start: ${(e as Error).message}\n`);
+  process.exit(1);
+}
 const server = sim.app.listen(cfg.port, cfg.host, () => {
   process.stdout.write(`${JSON.stringify({ msg: 'provider simulator listening', port: cfg.port })}\n`);
 });

@@ -414,6 +414,51 @@ describe('notification projection on the MongoDB-compatible database', () => {
 
   ////////// Database commands per event
 
+  it('the status wait: a young status whose message is not mapped comes back later (nothing parked), the statuses before it apply now; an old one is parked as before', async () => {
+    const name = uniq('it_proj_');
+    let wall = t0 + 10_000;
+    const f = await fresh(name, 0, { statusWaitMs: 2000, wallClock: () => wall });
+    await f.requested('w1');
+    await f.requested('w2');
+    await f.batch('notification.dispatch', [dispatched('w1', 'ACCEPTED', 'wamid.w1')]);
+    const statuses = (values: DeliveryStatusReported[], received: number[], first: number) =>
+      f.p.apply({ topic: 'delivery.status', partition: 0, records: values.map((value, i) => ({ offset: String(first + i), value, timestamp: received[i]! })) });
+    // [mapped, not mapped and received 500 ms ago, mapped]: the first applies, the rest come back when the second is 2 s old
+    const out = await statuses([delivery('wamid.w1', 'SENT', 2), delivery('wamid.w2', 'SENT', 2), delivery('wamid.w1', 'DELIVERED', 3)], [wall - 600, wall - 500, wall - 400], 0);
+    expect(out).toEqual({ defer: { from: 1, until: wall - 500 + 2000 } });
+    expect(await f.p.get('w1')).toMatchObject({ status: 'sent' });
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
+    expect(await client.db(name).collection('provider_messages').countDocuments()).toBe(1); // no placeholder
+    // the dispatch record arrives meanwhile; the redelivered statuses apply without any parking
+    await f.batch('notification.dispatch', [dispatched('w2', 'ACCEPTED', 'wamid.w2')]);
+    wall += 1600;
+    expect(await statuses([delivery('wamid.w2', 'SENT', 2), delivery('wamid.w1', 'DELIVERED', 3)], [wall - 2100, wall - 2000], 1)).toBeUndefined();
+    expect(await f.p.get('w1')).toMatchObject({ status: 'delivered' });
+    expect(await f.p.get('w2')).toMatchObject({ status: 'sent' });
+    // a status that waited its time (or was received long ago) and still has no mapping is parked, and joins when the dispatch record comes
+    await f.requested('w3');
+    expect(await statuses([delivery('wamid.w3', 'DELIVERED', 5)], [wall - 2000], 3)).toBeUndefined();
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(1);
+    await f.batch('notification.dispatch', [dispatched('w3', 'ACCEPTED', 'wamid.w3')]);
+    expect(await f.p.get('w3')).toMatchObject({ status: 'delivered' });
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
+    expect(await f.p.summary()).toMatchObject({ total: 3, sent: 3, delivered: 2 });
+  });
+
+  it('the status wait: a whole batch of young unmapped statuses waits for the first one\'s time and writes nothing', async () => {
+    const name = uniq('it_proj_');
+    const wall = t0 + 10_000;
+    const f = await fresh(name, 0, { statusWaitMs: 2000, wallClock: () => wall });
+    await f.requested('y1');
+    const out = await f.p.apply({ topic: 'delivery.status', partition: 0, records: [{ offset: '0', value: delivery('wamid.y1', 'SENT', 2), timestamp: wall - 100 }, { offset: '1', value: delivery('wamid.y1', 'DELIVERED', 3), timestamp: wall - 50 }] });
+    expect(out).toEqual({ defer: { from: 0, until: wall + 1900 } });
+    // a timestamp ahead of this clock waits no longer than the wait from now
+    expect(await f.p.apply({ topic: 'delivery.status', partition: 0, records: [{ offset: '0', value: delivery('wamid.y1', 'SENT', 2), timestamp: wall + 60_000 }] })).toEqual({ defer: { from: 0, until: wall + 2000 } });
+    expect(await client.db(name).collection('pending_statuses').countDocuments()).toBe(0);
+    expect(await client.db(name).collection('provider_messages').countDocuments()).toBe(0);
+    expect(await f.p.get('y1')).toMatchObject({ status: 'queued' });
+  });
+
   it('a batch of 500 events costs a handful of database commands, not one per event', async () => {
     const name = uniq('it_proj_'); dbs.push(name);
     const metrics = createMetrics('tracker-test');

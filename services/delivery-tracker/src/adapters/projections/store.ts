@@ -50,7 +50,10 @@ type Values = {
   'notification.requests': NotificationRequested; 'notification.rendered': NotificationRendered; 'notification.dispatch': NotificationDispatchRecorded; 'delivery.status': DeliveryStatusReported;
   'planner.decisions': PlannerDecisionRecorded; 'privacy.requests': PrivacyRequestRecorded;
 };
-export interface TrackerBatch<T extends TrackerTopic = TrackerTopic> { topic: T; partition: number; records: { offset: string; value: Values[T] }[] }
+/** `timestamp`: the record's Kafka timestamp (epoch ms), read by the status wait (statusWaitMs). */
+export interface TrackerBatch<T extends TrackerTopic = TrackerTopic> { topic: T; partition: number; records: { offset: string; value: Values[T]; timestamp?: number }[] }
+/** A batch's outcome for the batch consumer: records[from..] are delivered again, not before `until` (the status wait). */
+export interface ApplyOutcome { defer?: { from: number; until: number } }
 
 export interface ProjectionOptions {
   /** How a provider message id becomes its reference (messageRef.ts messageRefOf with the index key). */
@@ -71,6 +74,16 @@ export interface ProjectionOptions {
   retentionDays?: number | null;
   /** The clock of the retention rule (default: the system's). */
   now?: () => number;
+  /**
+   * The status wait: a status whose message is not mapped yet (its dispatch record not read
+   * yet) and that was received less than this long ago is delivered again once it is this
+   * old, instead of being parked in pending_statuses at once (default 0: parked at once).
+   * The dispatch record usually arrives meanwhile, and both sides then skip the parking
+   * and its join (about eight database commands per message).
+   */
+  statusWaitMs?: number;
+  /** Real time, for the age of a record's Kafka timestamp (default Date.now). */
+  wallClock?: () => number;
 }
 
 /** What sweep() did. */
@@ -96,6 +109,8 @@ export class NotificationProjection {
   private readonly retentionDays: number | null;
   private readonly now: () => number;
   private readonly refOf: MessageRefOf;
+  private readonly statusWaitMs: number;
+  private readonly wallClock: () => number;
 
   /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
   constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions) {
@@ -111,6 +126,8 @@ export class NotificationProjection {
     this.erasedCol = db.collection<ErasedSubject>('erased_subjects');
     this.retentionDays = opts.retentionDays === undefined ? 400 : opts.retentionDays;
     this.now = opts.now ?? (() => Date.now());
+    this.statusWaitMs = opts.statusWaitMs ?? 0;
+    this.wallClock = opts.wallClock ?? (() => Date.now());
   }
 
   /** The personal-data rules at this moment (model.ts withRules). */
@@ -140,7 +157,7 @@ export class NotificationProjection {
   }
 
   /** Applies one fetched batch of one topic-partition (records in offset order). */
-  apply<T extends TrackerTopic>(batch: TrackerBatch<T>): Promise<void> {
+  apply<T extends TrackerTopic>(batch: TrackerBatch<T>): Promise<ApplyOutcome | void> {
     if (batch.records.length === 0) return Promise.resolve();
     if (batch.topic === 'privacy.requests') return this.serial.run(() => this.erase(batch as TrackerBatch<'privacy.requests'>));
     // Most decisions change no notification (only COALESCED ones do): no turn in the writer for those.
@@ -201,11 +218,25 @@ export class NotificationProjection {
     return { erased, expired };
   }
 
-  private async applyNow(batch: TrackerBatch): Promise<void> {
+  private async applyNow(whole: TrackerBatch): Promise<ApplyOutcome | void> {
+    let batch = whole;
+    let outcome: ApplyOutcome | undefined;
     const tp = tpKey(batch.topic, batch.partition);
     const firstOffset = Number(batch.records[0]!.offset);
     const patches = new Map<string, Core>();
     let after: (() => Promise<void>) | undefined;
+    let found: Map<string, MessageMapping> | undefined;
+    if (batch.topic === 'delivery.status') {
+      // Mappings not cached: read once here (resolveStatuses uses them), then the status wait.
+      const misses = [...new Set(batch.records.map((r) => statusRef(r.value as DeliveryStatusReported, this.refOf)).filter((w): w is string => !!w && this.mapCache.get(w) === undefined))];
+      found = await findByIds(this.maps, misses);
+      const defer = this.statusWait(batch as TrackerBatch<'delivery.status'>, found);
+      if (defer) {
+        outcome = { defer };
+        if (defer.from === 0) return outcome;
+        batch = { ...batch, records: batch.records.slice(0, defer.from) };
+      }
+    }
     switch (batch.topic) {
       case 'notification.requests':
         for (const { value } of batch.records) foldInto(patches, (value as NotificationRequested).notificationId, requestedFact(value as NotificationRequested));
@@ -218,7 +249,7 @@ export class NotificationProjection {
         after = await this.mapMessages(batch.records.map((r) => r.value as NotificationDispatchRecorded), patches);
         break;
       case 'delivery.status':
-        await this.resolveStatuses(batch.records.map((r) => r.value as DeliveryStatusReported), patches);
+        await this.resolveStatuses(batch.records.map((r) => r.value as DeliveryStatusReported), patches, found ?? new Map());
         break;
       case 'planner.decisions':
         for (const { value } of batch.records) {
@@ -233,6 +264,27 @@ export class NotificationProjection {
     // A request is usually a new notification (try the insert); anything else usually finds its document there.
     await this.write(tp, firstOffset, patches, batch.topic === 'notification.requests');
     await after?.();
+    return outcome;
+  }
+
+  /**
+   * The status wait (statusWaitMs): the first status whose message has no mapping at all
+   * (not cached, not in `found`) and whose record is younger than the wait, and the time
+   * it is that old. The statuses before it are applied now; it and the rest come back then.
+   */
+  private statusWait(batch: TrackerBatch<'delivery.status'>, found: Map<string, MessageMapping>): { from: number; until: number } | undefined {
+    if (this.statusWaitMs <= 0) return undefined;
+    const now = this.wallClock();
+    const from = batch.records.findIndex((r) => {
+      const w = statusRef(r.value, this.refOf);
+      if (!w || this.mapCache.get(w) !== undefined || found.has(w) || r.timestamp === undefined) return false;
+      const age = now - r.timestamp;
+      return age < this.statusWaitMs;
+    });
+    if (from < 0) return undefined;
+    // Not before the record is statusWaitMs old (at most statusWaitMs from now: a timestamp ahead of this clock waits no longer).
+    const until = Math.min(batch.records[from]!.timestamp! + this.statusWaitMs, now + this.statusWaitMs);
+    return { from, until: Math.max(until, now + 1) };
   }
 
   /**
@@ -276,13 +328,14 @@ export class NotificationProjection {
   }
 
   /** Statuses -> patches of their notifications; those whose mapping is not there yet wait. */
-  private async resolveStatuses(records: DeliveryStatusReported[], patches: Map<string, Core>): Promise<void> {
+  private async resolveStatuses(records: DeliveryStatusReported[], patches: Map<string, Core>, read: Map<string, MessageMapping>): Promise<void> {
     const byMessage = new Map<string, ProviderStatus[]>();
     for (const e of records) { const w = statusRef(e, this.refOf); if (!w) continue; const l = byMessage.get(w) ?? []; l.push(providerStatus(e)); byMessage.set(w, l); }
     const resolved = new Map<string, string>();
     const misses: string[] = [];
     for (const w of byMessage.keys()) { const n = this.mapCache.get(w); if (n) resolved.set(w, n); else misses.push(w); }
-    const found = await findByIds(this.maps, misses);
+    // `read`: the mappings applyNow read for the batch's misses (a mapping cached since is used from the cache).
+    const found = read;
     const unknown: string[] = []; const placeholders: string[] = [];
     for (const w of misses) {
       const m = found.get(w);

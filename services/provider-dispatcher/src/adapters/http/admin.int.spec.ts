@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventProducer, ensureTopics } from '@sicantik/kafka';
-import { createMetrics, keyRing, legacyKey, opsRouter, parseApiKeys } from '@sicantik/observability';
+import { createMetrics, keyRing, legacyKey, loadOpenApi, opsRouter, parseApiKeys, withDocs } from '@sicantik/observability';
 import { configuredProviders } from '@sicantik/providers';
 import { SchemaCodec, type NotificationRendered } from '@sicantik/schemas';
 import { SECRETS, startHarness, type Harness } from '../../../../../tools/provider-simulator/src/testHarness';
@@ -168,7 +168,7 @@ describe('provider-dispatcher admin API', () => {
   });
 
   it('the OpenAPI document lists exactly the operations the app serves', () => {
-    const app = createAdminApp({ operators: {} as OperatorDeps, keys: KEYS, logger: silentLogger(), ops: opsRouter(createMetrics('docs'), []) });
+    const app = createAdminApp({ operators: {} as OperatorDeps, keys: KEYS, logger: silentLogger(), ops: withDocs(opsRouter(createMetrics('docs'), []), loadOpenApi(path.resolve(__dirname, '../../../openapi.yaml'))) });
     expect(documentedOperations(path.resolve(__dirname, '../../../openapi.yaml'))).toEqual(servedOperations(app));
   });
 });
