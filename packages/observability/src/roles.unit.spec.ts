@@ -88,6 +88,14 @@ describe('masking', () => {
     }));
   });
 
+  it('property: free text keeps no phone-like run of 8 or more digits once masked', () => {
+    const piece = fc.oneof(fc.string({ unit: fc.constantFrom(...'abc xyz.,:()'), maxLength: 8 }), digits(1, 16), digits(2, 14).map((d) => `+${d}`), fc.constantFrom(' ', '-'));
+    fc.assert(fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
+      const out = maskText(parts.join(''))!;
+      expect(out).not.toMatch(/\d(?:[\s-]?\d){7,}/);
+    }));
+  });
+
   it('property: initials never hold more than one letter of any word', () => {
     const word = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéü'), minLength: 1, maxLength: 12 });
     fc.assert(fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), fc.constantFrom(' ', '  ', '\t'), (words, sep) => {
