@@ -117,6 +117,12 @@ export interface BatchConsumerOptions {
    */
   maxWaitMs?: number;
   /**
+   * Bytes a fetch waits for (up to maxWaitMs) before the broker answers (kafkajs' minBytes,
+   * default 1: answer with the first record). A consumer off the notifications' path sets
+   * it to get larger batches (fewer produces and commits per record) for some latency.
+   */
+  minBytes?: number;
+  /**
    * Tombstones (null values: a key erased from a compacted topic). Without this option a
    * tombstone is dead-lettered (reason TOMBSTONE); with it each one is handed here and
    * counts as done with its chunk. Called when the chunk is decoded, before the handler
@@ -148,6 +154,7 @@ export async function runBatchConsumer(opts: BatchConsumerOptions): Promise<Runn
     groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false,
     readUncommitted: opts.readCommitted === false, ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
     ...(opts.maxWaitMs !== undefined ? { maxWaitTimeInMs: opts.maxWaitMs } : {}),
+    ...(opts.minBytes !== undefined ? { minBytes: opts.minBytes } : {}),
   });
   let stopping = false;
   const physicalToLogical = new Map<string, TopicName>();

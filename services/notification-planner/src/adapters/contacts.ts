@@ -23,6 +23,10 @@ import type { PlannerMemory } from './memory';
 // ids (derived from the causing event; the day's answer from subject + day), absorbed
 // downstream. The classifier's own events read back change nothing (`written`).
 
+/** The classifier's fetches wait up to this long for CONSENT_FETCH_MIN_BYTES of records (ms). */
+const CONSENT_FETCH_WAIT_MS = 250;
+const CONSENT_FETCH_MIN_BYTES = 64 * 1024;
+
 export interface ConsentClassifierDeps extends KafkaDeps {
   memory: PlannerMemory;
   settings: ConsentSettings;
@@ -99,6 +103,10 @@ export class ConsentClassifier {
     const topic = this.d.codec.topic('contact.events');
     this.consumer = await runBatchConsumer({
       kafka: this.d.kafka, codec: this.d.codec, producer: this.d.producer, logger: this.d.logger, metrics: this.d.metrics, groupId: this.d.groupId,
+      // Off the notifications' path (every sent message is a MESSAGE_SENT here): batches of
+      // up to CONSENT_FETCH_WAIT_MS of records, not one or two, so a produce and an offset
+      // commit serve many records; a reply is classified at most that much later.
+      minBytes: CONSENT_FETCH_MIN_BYTES, maxWaitMs: CONSENT_FETCH_WAIT_MS,
       onAssignment: (a) => {
         const assigned = a[topic] ?? [];
         // A partition lost, or assigned again later, is rebuilt from Kafka: another instance may have classified meanwhile.
