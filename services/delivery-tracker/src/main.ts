@@ -66,6 +66,9 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   const consumer = await runBatchConsumer({
     kafka: infra.kafka, codec: infra.codec, groupId: cfg.CONSUMER_GROUP ?? `${cfg.TOPIC_PREFIX}delivery-tracker-projection`, producer, logger, metrics,
     partitionAssigners: [coPartitionedAssigner],
+    // Every assigned partition's batch at once: they wait for the one writer anyway, and
+    // those waiting together share its next turn (one write per document; store.ts apply).
+    concurrency: 6 * cfg.TOPIC_PARTITIONS,
     onAssignment: (a) => {
       const had = lead.held;
       lead.held = (a[infra.codec.topic('notification.requests')] ?? []).includes(0);

@@ -447,6 +447,25 @@ export function planDoc(tp: string, firstOffset: number, before: Stored | null, 
   };
 }
 
+/**
+ * One document's patches from several batches (one topic-partition each) written in one
+ * write: planned one after another, so each batch's delta is its own (the sum is the
+ * write's) and is recorded under its topic-partition, as if the batches had been written
+ * one by one. `rules`: the personal-data rules, applied to the state each step makes.
+ */
+export function planDocs(before: Stored | null, steps: { tp: string; firstOffset: number; patch: Core }[], rules?: PersonalDataRules): { plans: DocPlan[]; after: Core; batchDeltas: BatchDeltas; write: boolean } {
+  let state = before;
+  let write = false;
+  const plans: DocPlan[] = [];
+  for (const { tp, firstOffset, patch } of steps) {
+    const p = planDoc(tp, firstOffset, state, rules ? withRules(merge(state?.core ?? EMPTY, patch), rules) : patch);
+    plans.push(p);
+    write ||= p.write;
+    state = { core: p.after, v: state?.v ?? '', batchDeltas: p.batchDeltas };
+  }
+  return { plans, after: state?.core ?? EMPTY, batchDeltas: state?.batchDeltas ?? {}, write };
+}
+
 /** What a batch adds to the counters, summed over its documents. */
 export class BatchCounts {
   /** Everything this batch's documents hold for it (earlier attempts included). */

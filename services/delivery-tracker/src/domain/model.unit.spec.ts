@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { DeliveryStatusReported, DispatchStatus, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, addDelta, contrib, counterOps, decisionContrib, decisionFact, decisionKey, dispatchFact, dispatchRef, fromDoc, merge, parseDecisionKey, statusRef, planDoc, publicView,
+  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, addDelta, contrib, counterOps, decisionContrib, decisionFact, decisionKey, dispatchFact, dispatchRef, fromDoc, merge, parseDecisionKey, statusRef, planDoc, planDocs, publicView,
   providerStatus, renderedFact, requestedFact, retentionCutoff, statusFact, statusRankOf, summaryOf, toDoc, withRules, type Core, type Delta, type Stored,
 } from './model';
 
@@ -90,17 +90,44 @@ class MemDb {
   counters = new Map<string, { o: Record<string, number>; v: Record<string, number> }>();
   /** Runs counter statements in order; stops after `limit` statements (a crash). */
   applyCounters(tp: string, token: number, c: BatchCounts, limit = Infinity): boolean {
+    return this.applyCountersOf([{ tp, token, c }], limit);
+  }
+  /** The counter statements of several batches, in one ordered command (store.ts applyCountersOf). */
+  applyCountersOf(batches: { tp: string; token: number; c: BatchCounts }[], limit = Infinity): boolean {
     let n = 0;
-    for (const op of counterOps(c)) {
-      const doc = this.counters.get(op.id) ?? { o: {}, v: {} };
-      this.counters.set(op.id, doc);
-      for (const [inc, when] of [[op.ifApplied, (o?: number) => o !== undefined && o >= token], [op.ifNot, (o?: number) => !(o !== undefined && o >= token)]] as const) {
-        if (!inc) continue;
-        if (n++ >= limit) return false;
-        if (when(doc.o[tp])) { for (const [p, k] of Object.entries(inc)) doc.v[p] = (doc.v[p] ?? 0) + k; if (inc === op.ifNot) doc.o[tp] = token; }
+    for (const { tp, token, c } of batches) {
+      for (const op of counterOps(c)) {
+        const doc = this.counters.get(op.id) ?? { o: {}, v: {} };
+        this.counters.set(op.id, doc);
+        for (const [inc, when] of [[op.ifApplied, (o?: number) => o !== undefined && o >= token], [op.ifNot, (o?: number) => !(o !== undefined && o >= token)]] as const) {
+          if (!inc) continue;
+          if (n++ >= limit) return false;
+          if (when(doc.o[tp])) { for (const [p, k] of Object.entries(inc)) doc.v[p] = (doc.v[p] ?? 0) + k; if (inc === op.ifNot) doc.o[tp] = token; }
+        }
       }
     }
     return true;
+  }
+  /** Batches of different topic-partitions in one turn, as the store runs it (writeNow): one write per document, then all counters. */
+  turn(batches: { tp: string; token: number; records: [string, Core][] }[], crash: { docs?: number; statements?: number } = {}): boolean {
+    const counts = batches.map(() => new BatchCounts());
+    const steps = new Map<string, { g: number; tp: string; firstOffset: number; patch: Core }[]>();
+    batches.forEach(({ tp, token, records }, g) => {
+      const patches = new Map<string, Core>();
+      for (const [id, f] of records) patches.set(id, patches.has(id) ? merge(patches.get(id)!, f) : f);
+      for (const [id, patch] of patches) steps.set(id, [...(steps.get(id) ?? []), { g, tp, firstOffset: token, patch }]);
+    });
+    let written = 0;
+    for (const [id, st] of steps) {
+      const p = planDocs(this.docs.get(id) ?? null, st);
+      if (p.write) {
+        if (written === crash.docs) return false;
+        this.docs.set(id, { core: p.after, v: String(written), batchDeltas: p.batchDeltas });
+        written++;
+      }
+      st.forEach((x, i) => counts[x.g]!.add(p.plans[i]!));
+    }
+    return this.applyCountersOf(batches.map((b, i) => ({ tp: b.tp, token: b.token, c: counts[i]! })), crash.statements);
   }
   /** One batch as the store runs it: every document written, then the counters; a crash stops it after `docs` writes or `statements` counter statements. */
   batch(tp: string, token: number, records: [string, Core][], crash: { docs?: number; statements?: number } = {}): { done: boolean; counts: BatchCounts } {
@@ -404,6 +431,52 @@ describe('counters exactly once (batch deltas recorded in the documents, guarded
       // and every document is what its facts make, whatever happened
       facts.forEach((fs, i) => expect(docOf(db.docs.get(['a', 'b', 'c'][i]!)!.core)).toEqual(docOf(fold(fs))));
     }), { numRuns: 500 });
+  });
+
+  it('property: batches of several topic-partitions sharing one write (a turn), a turn crashing anywhere and its batches redelivered alone or together, leave counters equal to the documents', () => {
+    const arb = fc.record({
+      facts: fc.tuple(arbFacts('a'), arbFacts('b'), arbFacts('c')),
+      tps: fc.array(fc.constantFrom('t_0', 't_1', 't_2'), { minLength: 40, maxLength: 40 }),
+      sizes: fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 10 }),
+      crashAt: fc.nat(),
+      crash: fc.oneof(fc.record({ docs: fc.nat(3) }), fc.record({ statements: fc.nat(8) })),
+      together: fc.boolean(),
+      seed: fc.infiniteStream(fc.nat()),
+    });
+    fc.assert(fc.property(arb, ({ facts, tps, sizes, crashAt, crash, together, seed }) => {
+      const records = facts.flatMap((fs, i) => fs.map((f) => [['a', 'b', 'c'][i]!, f] as [string, Core]))
+        .map((r) => [seed.next().value, r] as const).sort((x, y) => x[0] - y[0]).map(([, r]) => r);
+      const queues = new Map<string, { token: number; records: [string, Core][] }[]>();
+      const byTp = new Map<string, [string, Core][]>();
+      records.forEach((r, i) => { const tp = tps[i % tps.length]!; byTp.set(tp, [...(byTp.get(tp) ?? []), r]); });
+      for (const [tp, recs] of byTp) { let offset = 0; queues.set(tp, split(recs, sizes).map((b) => { const x = { token: offset, records: b }; offset += b.length; return x; })); }
+      const db = new MemDb();
+      // Each turn takes the next batch of some topic-partitions (at most one each, as the consumer hands them in).
+      for (let turn = 0; [...queues.values()].some((q) => q.length); turn++) {
+        const batches = [...queues].filter(([, q]) => q.length && seed.next().value % 3 !== 0).map(([tp, q]) => ({ tp, ...q.shift()! }));
+        if (batches.length === 0) continue;
+        if (turn === crashAt % 6 && !db.turn(batches, crash)) {
+          // the turn's batches come again from their offsets: together in one turn, or each alone
+          if (together) expect(db.turn(batches)).toBe(true);
+          else for (const b of batches) expect(db.turn([b])).toBe(true);
+        } else expect(db.turn(batches)).toBe(true);
+      }
+      expect(db.actual()).toEqual(db.expected());
+      facts.forEach((fs, i) => expect(docOf(db.docs.get(['a', 'b', 'c'][i]!)!.core)).toEqual(docOf(fold(fs))));
+    }), { numRuns: 500 });
+  });
+
+  it('a document patched by two batches in one turn records each batch\'s delta under its own topic-partition', () => {
+    const req = requestedFact(requested('a', t0));
+    const ren = renderedFact(rendered('a', t0, 'RENDERED'));
+    const p = planDocs(null, [{ tp: 't_0', firstOffset: 7, patch: req }, { tp: 't_1', firstOffset: 3, patch: ren }]);
+    expect(p.write).toBe(true);
+    expect(Object.keys(p.batchDeltas).sort()).toEqual(['t_0', 't_1']);
+    expect(p.batchDeltas.t_0!.firstOffset).toBe(7);
+    expect(p.batchDeltas.t_1!.firstOffset).toBe(3);
+    // the two deltas add up to the one of a single write of both facts
+    expect(addDelta(addDelta({}, p.plans[0]!.fresh), p.plans[1]!.fresh)).toEqual(planDoc('t', 0, null, merge(req, ren)).fresh);
+    expect(docOf(p.after)).toEqual(docOf(merge(req, ren)));
   });
 
   it('a redelivered batch that had completed adds nothing', () => {

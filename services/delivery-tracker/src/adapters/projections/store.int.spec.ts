@@ -459,6 +459,53 @@ describe('notification projection on the MongoDB-compatible database', () => {
     expect(await f.p.get('y1')).toMatchObject({ status: 'queued' });
   });
 
+  it('batches of several topics handed in while the writer is busy share its next turn: one write per document, one counter update, the same documents and counters as one by one; a batch that fails in a shared turn fails alone', async () => {
+    const name = uniq('it_proj_'); dbs.push(name);
+    const metrics = createMetrics('tracker-test');
+    const counted = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
+    countDbCommands(counted, metrics);
+    const commands = async () => (await metrics.dbOps.get()).values.reduce((n, v) => n + v.value, 0);
+    try {
+      const serial = new Serial();
+      const p = new NotificationProjection(counted.db(name), {}, { serial, messageRefOf: messageRefOf(KEY) });
+      await p.init();
+      const ids = Array.from({ length: 30 }, (_, i) => `turn-${i}`);
+      const batch = <T extends TrackerTopic>(topic: T, partition: number, values: unknown[]) => ({ topic, partition, records: values.map((value, i) => ({ offset: String(i), value })) }) as never;
+      const batches = [
+        // statuses first: the turn takes the dispatch records' mappings before them whatever the order handed in
+        batch('delivery.status', 1, ids.map((id) => delivery(`wamid.${id}`, 'DELIVERED', 3))),
+        batch('notification.dispatch', 1, ids.flatMap((id) => [dispatched(id, 'SENDING', null), dispatched(id, 'ACCEPTED', `wamid.${id}`)])),
+        batch('notification.rendered', 0, ids.map(rendered)),
+        batch('notification.requests', 0, ids.map(requested)),
+      ];
+      let release!: () => void;
+      /** Holds the writer until release(); resolves once it holds it. */
+      const hold = async () => { let held!: () => void; const holding = new Promise<void>((r) => { held = r; }); const p = serial.run(() => new Promise<void>((r) => { release = r; held(); })); await holding; return { done: p }; };
+      const busy = await hold();
+      const before = await commands();
+      const applied = batches.map((b) => p.apply(b));
+      release(); await busy.done;
+      await Promise.all(applied);
+      const shared = (await commands()) - before;
+      // one by one, elsewhere: the same documents and counters
+      const one = await fresh();
+      for (const b of [...batches].reverse()) await one.p.apply(b);
+      for (const id of ids) expect({ ...(await p.get(id)), updatedAt: null }).toEqual({ ...(await one.p.get(id)), updatedAt: null });
+      expect(await p.summary()).toEqual(await one.p.summary());
+      expect(await p.summary()).toMatchObject({ total: 30, delivered: 30, byStatus: { delivered: 30 } });
+      // the mappings' insert, the documents' insert, the counter documents' insert and update: no statement per batch
+      expect(shared).toBeLessThanOrEqual(5);
+      // a batch that fails in a shared turn fails alone; the others are applied
+      const busy2 = await hold();
+      const good = p.apply(batch('delivery.status', 2, ids.map((id) => delivery(`wamid.${id}`, 'READ', 4))));
+      const bad = p.apply(batch('notification.rendered', 3, [undefined]));
+      release(); await busy2.done;
+      await expect(bad).rejects.toThrow();
+      await good;
+      expect(await p.summary()).toMatchObject({ total: 30, read: 30 });
+    } finally { await counted.close(); }
+  });
+
   it('a batch of 500 events costs a handful of database commands, not one per event', async () => {
     const name = uniq('it_proj_'); dbs.push(name);
     const metrics = createMetrics('tracker-test');

@@ -3,12 +3,12 @@ import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { TransientError } from '@sicantik/core';
 import type { DeliveryStatusReported, NotificationDispatchRecorded, NotificationRendered, NotificationRequested, PlannerDecisionRecorded, PrivacyRequestRecorded } from '@sicantik/schemas';
 import {
-  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, counterOps, decisionFact, dispatchFact, dispatchRef, foldInto, fromDoc, merge, planDoc, providerStatus, publicView, renderedFact, requestedFact,
+  ALL, BatchCounts, EMPTY, ERASED, EXPIRED, counterOps, decisionFact, dispatchFact, dispatchRef, foldInto, fromDoc, merge, planDocs, providerStatus, publicView, renderedFact, requestedFact,
   retentionCutoff, statusFact, statusRef, summaryOf, toDoc, tpKey, withRules,
   type Core, type DocPlan, type ErasedSubject, type MessageMapping, type MessageRefOf, type NotificationDoc, type PendingStatuses, type PersonalDataRules, type ProviderStatus, type Stored, type StoredDoc,
 } from '../../domain/model';
 import type { AnomalyKind } from '../../domain/notificationStatus';
-import { Lru, Serial, WriteGate, applyCounters, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
+import { Lru, Serial, WriteGate, applyCountersOf, type CounterDoc, bulkUpdate, chunks, checkLayout, findByIds, insertNew, isFerretDb, MAX_STATEMENTS } from './writer';
 
 export type { NotificationDoc } from '../../domain/model';
 
@@ -86,6 +86,11 @@ export interface ProjectionOptions {
   wallClock?: () => number;
 }
 
+/** One batch's patches, written with the other batches of its turn (writeNow). `likelyNew`: its documents are probably not there yet (try the insert). */
+interface WriteGroup { tp: string; firstOffset: number; patches: Map<string, Core>; likelyNew: boolean }
+/** The order of a turn's batches: a dispatch record's mapping before the statuses that look for it. */
+const TOPIC_ORDER: Record<TrackerTopic, number> = { 'notification.requests': 0, 'notification.rendered': 1, 'planner.decisions': 2, 'notification.dispatch': 3, 'delivery.status': 4, 'privacy.requests': 5 };
+
 /** What sweep() did. */
 export interface SweepResult { erased: number; expired: number }
 /** Documents one sweep round rewrites at most (the next round continues). */
@@ -111,6 +116,8 @@ export class NotificationProjection {
   private readonly refOf: MessageRefOf;
   private readonly statusWaitMs: number;
   private readonly wallClock: () => number;
+  /** Batches waiting for the writer's next turn (apply). */
+  private queued: { batch: TrackerBatch; resolve(o: ApplyOutcome | void): void; reject(err: unknown): void }[] = [];
 
   /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
   constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions) {
@@ -156,13 +163,42 @@ export class NotificationProjection {
     return fresh;
   }
 
-  /** Applies one fetched batch of one topic-partition (records in offset order). */
+  /**
+   * Applies one fetched batch of one topic-partition (records in offset order). Batches
+   * handed in while the writer is busy wait for its next turn and share it (applyQueued):
+   * one write per document for all of them, one counter update.
+   */
   apply<T extends TrackerTopic>(batch: TrackerBatch<T>): Promise<ApplyOutcome | void> {
     if (batch.records.length === 0) return Promise.resolve();
     if (batch.topic === 'privacy.requests') return this.serial.run(() => this.erase(batch as TrackerBatch<'privacy.requests'>));
     // Most decisions change no notification (only COALESCED ones do): no turn in the writer for those.
     if (batch.topic === 'planner.decisions' && !batch.records.some((r) => decisionFact(r.value as PlannerDecisionRecorded))) return Promise.resolve();
-    return this.serial.run(() => this.applyNow(batch as TrackerBatch));
+    return new Promise((resolve, reject) => {
+      this.queued.push({ batch: batch as TrackerBatch, resolve, reject });
+      if (this.queued.length === 1) void this.serial.run(() => this.applyQueued());
+    });
+  }
+
+  /**
+   * One turn of the writer for every batch queued since the last turn began, in topic order
+   * (a dispatch record's mapping before the statuses that need it). Should the shared turn
+   * fail, each batch is applied alone, so that one batch's error is its own (a retried or
+   * dead-lettered batch never takes the others with it); what the shared attempt wrote is
+   * found by each one's retry (its batch deltas, as after a crash).
+   */
+  private async applyQueued(): Promise<void> {
+    const items = this.queued.sort((a, b) => TOPIC_ORDER[a.batch.topic] - TOPIC_ORDER[b.batch.topic]);
+    this.queued = [];
+    if (items.length > 1) {
+      try {
+        const outcomes = await this.applyNow(items.map((i) => i.batch));
+        items.forEach((it, k) => it.resolve(outcomes[k]));
+        return;
+      } catch { /* each alone, below */ }
+    }
+    for (const it of items) {
+      try { it.resolve((await this.applyNow([it.batch]))[0]); } catch (err) { it.reject(err); }
+    }
   }
 
   /**
@@ -192,7 +228,7 @@ export class NotificationProjection {
     for (;;) {
       const ids = (await this.col.find(filter, { projection: { _id: 1 } }).limit(SWEEP_ROUND).toArray()).map((d) => d._id);
       if (ids.length === 0) return n;
-      await run(() => this.write(tp, firstOffset, new Map(ids.map((id) => [id, fact])), false));
+      await run(() => this.write([{ tp, firstOffset, patches: new Map(ids.map((id) => [id, fact])), likelyNew: false }]));
       n += ids.length;
       if (ids.length < SWEEP_ROUND) return n;
     }
@@ -218,7 +254,24 @@ export class NotificationProjection {
     return { erased, expired };
   }
 
-  private async applyNow(whole: TrackerBatch): Promise<ApplyOutcome | void> {
+  /** The batches' patches (in order: see applyQueued), then one write of them all; each batch's outcome. */
+  private async applyNow(batches: TrackerBatch[]): Promise<(ApplyOutcome | undefined)[]> {
+    const outcomes: (ApplyOutcome | undefined)[] = [];
+    const groups: WriteGroup[] = [];
+    const afters: (() => Promise<void>)[] = [];
+    for (const batch of batches) {
+      const r = await this.prepare(batch);
+      outcomes.push(r.outcome);
+      if (r.group) groups.push(r.group);
+      if (r.after) afters.push(r.after);
+    }
+    if (groups.length) await this.write(groups);
+    for (const after of afters) await after();
+    return outcomes;
+  }
+
+  /** One batch's patches (a write group), what runs once they are written, and its outcome (the status wait). */
+  private async prepare(whole: TrackerBatch): Promise<{ group?: WriteGroup; after?: () => Promise<void>; outcome?: ApplyOutcome }> {
     let batch = whole;
     let outcome: ApplyOutcome | undefined;
     const tp = tpKey(batch.topic, batch.partition);
@@ -233,7 +286,7 @@ export class NotificationProjection {
       const defer = this.statusWait(batch as TrackerBatch<'delivery.status'>, found);
       if (defer) {
         outcome = { defer };
-        if (defer.from === 0) return outcome;
+        if (defer.from === 0) return { outcome };
         batch = { ...batch, records: batch.records.slice(0, defer.from) };
       }
     }
@@ -257,14 +310,11 @@ export class NotificationProjection {
           const f = decisionFact(d);
           if (f) foldInto(patches, d.notificationId!, f);
         }
-        if (patches.size === 0) return;
         break;
-      case 'privacy.requests': return; // apply() hands these to erase()
+      case 'privacy.requests': return {}; // apply() hands these to erase()
     }
     // A request is usually a new notification (try the insert); anything else usually finds its document there.
-    await this.write(tp, firstOffset, patches, batch.topic === 'notification.requests');
-    await after?.();
-    return outcome;
+    return { group: patches.size ? { tp, firstOffset, patches, likelyNew: batch.topic === 'notification.requests' } : undefined, after, outcome };
   }
 
   /**
@@ -359,43 +409,53 @@ export class NotificationProjection {
 
   /**
    * One write per patched document (insert, or replace by _id, under compare-and-set
-   * when on), then the batch's counter deltas. A compare-and-set that misses (another
-   * process wrote the document) re-reads the document and plans it again. A batch that
-   * fails forgets what it cached of its documents: its retry reads them, so it finds
-   * whatever the failed attempt wrote. Reads of this process wait while documents are
-   * ahead of the counters (a document seen here is already in a later summary).
+   * when on), then the counter deltas of every group (batch) in one update. A document
+   * patched by several groups is planned group after group (model.ts planDocs), so each
+   * batch's delta is recorded under its own topic-partition. A compare-and-set that misses
+   * (another process wrote the document) re-reads the document and plans it again. A
+   * write that fails forgets what it cached of its documents: its retry reads them, so it
+   * finds whatever the failed attempt wrote. Reads of this process wait while documents
+   * are ahead of the counters (a document seen here is already in a later summary).
    */
-  private async write(tp: string, firstOffset: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
+  private async write(groups: WriteGroup[]): Promise<void> {
     const release = this.writing.begin();
     try {
-      await this.writeNow(tp, firstOffset, patches, likelyNew);
+      await this.writeNow(groups);
     } catch (err) {
-      for (const id of patches.keys()) this.cache.delete(id);
+      for (const g of groups) for (const id of g.patches.keys()) this.cache.delete(id);
       throw err;
     } finally { release(); }
   }
 
-  private async writeNow(tp: string, firstOffset: number, patches: Map<string, Core>, likelyNew: boolean): Promise<void> {
-    const counts = new BatchCounts();
-    const done = (id: string, plan: DocPlan, v: string) => { this.cache.set(id, { core: plan.after, v, batchDeltas: plan.batchDeltas }); counts.add(plan); };
+  private async writeNow(groups: WriteGroup[]): Promise<void> {
+    const counts = groups.map(() => new BatchCounts());
+    const stepsOf = new Map<string, { g: number; tp: string; firstOffset: number; patch: Core }[]>();
+    groups.forEach((grp, g) => {
+      for (const [id, patch] of grp.patches) {
+        const l = stepsOf.get(id) ?? [];
+        l.push({ g, tp: grp.tp, firstOffset: grp.firstOffset, patch });
+        stepsOf.set(id, l);
+      }
+    });
+    const likelyNew = new Set(groups.filter((g) => g.likelyNew).flatMap((g) => [...g.patches.keys()]));
+    type Planned = ReturnType<typeof planDocs>;
+    const count = (id: string, p: Planned) => stepsOf.get(id)!.forEach((s, i) => counts[s.g]!.add(p.plans[i]!));
+    const done = (id: string, p: Planned, v: string) => { this.cache.set(id, { core: p.after, v, batchDeltas: p.batchDeltas }); count(id, p); };
     const rules = this.rules();
     // undefined: not known here (try an insert); null: known to be absent.
-    let todo = new Map<string, Stored | null | undefined>([...patches.keys()].map((id) => [id, this.cache.get(id)]));
-    if (!likelyNew) {
-      const unknown = [...todo].filter(([, s]) => s === undefined).map(([id]) => id);
-      const found = await findByIds(this.col, unknown);
-      for (const id of unknown) { const d = found.get(id); todo.set(id, d ? fromDoc(d) : null); }
-    }
+    let todo = new Map<string, Stored | null | undefined>([...stepsOf.keys()].map((id) => [id, this.cache.get(id)]));
+    const unknown = [...todo].filter(([id, s]) => s === undefined && !likelyNew.has(id)).map(([id]) => id);
+    const found = await findByIds(this.col, unknown);
+    for (const id of unknown) { const d = found.get(id); todo.set(id, d ? fromDoc(d) : null); }
     for (let round = 0; todo.size > 0; round++) {
       if (round >= 10) throw new TransientError(`notification projection: ${todo.size} documents kept changing under compare-and-set`);
-      const inserts: { id: string; plan: DocPlan; v: string }[] = [];
-      const replaces: { id: string; plan: DocPlan; v: string; before: Stored }[] = [];
+      const inserts: { id: string; plan: Planned; v: string }[] = [];
+      const replaces: { id: string; plan: Planned; v: string; before: Stored }[] = [];
       for (const [id, before] of todo) {
-        // The patch with the personal-data rules applied to the state it makes (merge is idempotent: planDoc merges `before` again).
-        const plan = planDoc(tp, firstOffset, before ?? null, withRules(merge(before?.core ?? EMPTY, patches.get(id)!), rules));
+        const plan = planDocs(before ?? null, stepsOf.get(id)!, rules);
         if (!before) inserts.push({ id, plan, v: this.nextVersion() });
         else if (plan.write) replaces.push({ id, plan, v: this.nextVersion(), before });
-        else counts.add(plan); // nothing new; its earlier attempt's delta (if any) still counts
+        else count(id, plan); // nothing new; its earlier attempt's delta (if any) still counts
       }
       const reread: string[] = [];
       const dups = await insertNew(this.col, inserts.map((x) => toDoc(x.id, x.plan.after, x.v, x.plan.batchDeltas)));
@@ -417,8 +477,8 @@ export class NotificationProjection {
       for (const id of reread) { const d = current.get(id); next.set(id, d ? fromDoc(d) : null); }
       todo = next;
     }
-    await applyCounters(this.stats, this.knownStats, tp, firstOffset, counterOps(counts));
-    for (const [kind, n] of Object.entries(counts.anomalies)) this.hooks.onAnomaly?.(kind as AnomalyKind, n!);
+    await applyCountersOf(this.stats, this.knownStats, groups.map((g, i) => ({ tp: g.tp, firstOffset: g.firstOffset, ops: counterOps(counts[i]!) })));
+    for (const c of counts) for (const [kind, n] of Object.entries(c.anomalies)) this.hooks.onAnomaly?.(kind as AnomalyKind, n!);
   }
 
   ////////// Queries for the statistics API

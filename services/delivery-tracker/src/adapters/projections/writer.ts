@@ -97,16 +97,24 @@ export interface CounterDoc { _id: string; appliedBatches: Record<string, number
  * (insert-only, duplicates ignored), so no statement needs an upsert.
  */
 export async function applyCounters(col: Collection<CounterDoc>, known: Set<string>, tp: string, firstOffset: number, ops: CounterOp[]): Promise<void> {
-  if (ops.length === 0) return;
-  const missing = ops.map((o) => o.id).filter((id) => !known.has(id));
+  await applyCountersOf(col, known, [{ tp, firstOffset, ops }]);
+}
+
+/** applyCounters for several batches (each guarded by its own topic-partition) in one insert and one update command. */
+export async function applyCountersOf(col: Collection<CounterDoc>, known: Set<string>, batches: { tp: string; firstOffset: number; ops: CounterOp[] }[]): Promise<void> {
+  const all = batches.flatMap((b) => b.ops);
+  if (all.length === 0) return;
+  const missing = [...new Set(all.map((o) => o.id).filter((id) => !known.has(id)))];
   await insertNew(col, missing.map((id) => ({ _id: id, appliedBatches: {} })));
   for (const id of missing) known.add(id);
-  const field = `appliedBatches.${tp}`;
   const statements: AnyBulkWriteOperation<CounterDoc>[] = [];
-  for (const op of ops) {
-    // ifApplied before ifNot: once ifNot has set appliedBatches.<tp> = firstOffset, ifApplied would match too.
-    if (op.ifApplied) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $gte: firstOffset } }, update: { $inc: op.ifApplied } } });
-    if (op.ifNot) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $not: { $gte: firstOffset } } }, update: { $inc: op.ifNot, $set: { [field]: firstOffset } } } });
+  for (const { tp, firstOffset, ops } of batches) {
+    const field = `appliedBatches.${tp}`;
+    for (const op of ops) {
+      // ifApplied before ifNot: once ifNot has set appliedBatches.<tp> = firstOffset, ifApplied would match too.
+      if (op.ifApplied) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $gte: firstOffset } }, update: { $inc: op.ifApplied } } });
+      if (op.ifNot) statements.push({ updateOne: { filter: { _id: op.id, [field]: { $not: { $gte: firstOffset } } }, update: { $inc: op.ifNot, $set: { [field]: firstOffset } } } });
+    }
   }
   await bulkUpdate(col, statements, true);
 }
