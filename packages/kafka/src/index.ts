@@ -5,3 +5,5 @@ export * from './bootstrap';
 export * from './follow';
 export * from './batchConsumer';
 export * from './assigner';
+export * from './lagStatus';
+export * from './lag';

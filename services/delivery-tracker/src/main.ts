@@ -5,6 +5,7 @@ import { countDbCommands, listen, loadOpenApi, openApiPathFrom, opsRouter, withD
 import type { TopicName } from '@sicantik/schemas';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './adapters/http';
+import { LagMonitor } from './adapters/lag';
 import { followPrivacyRequests, type PrivacyDeps } from './adapters/privacy';
 import { KeyExpiryJob } from './adapters/keyExpiry';
 import { messageRefOf } from './adapters/projections/messageRef';
@@ -99,11 +100,12 @@ async function projection(cfg: Config, infra: Infra, subjects: SubjectRegistry, 
   sweeping.unref();
   const expiry = await keyExpiry(cfg, infra, subjects, ring, lead);
   const privacy = await privacyApi(cfg, infra, subjects);
+  const lag = new LagMonitor({ admin: infra.admin, prefix: cfg.TOPIC_PREFIX });
   return {
-    logger, projection: notifications, decisions, keys: cfg.keys, // readConfig requires one in this role
+    logger, projection: notifications, decisions, keys: cfg.keys, lag, // readConfig requires a key in this role
     ...(privacy ? { privacy: privacy.deps } : {}),
     check: { name: 'mongodb', check: async () => { await mongo.db('admin').command({ ping: 1 }); } },
-    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, ...(expiry ? [expiry] : []), () => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
+    close: [() => { clearInterval(sweeping); return Promise.resolve(); }, () => lag.stop(), ...(expiry ? [expiry] : []), () => mongo.close(), () => consumer.stop(), ...(privacy ? [privacy.stop] : [])],
   };
 }
 

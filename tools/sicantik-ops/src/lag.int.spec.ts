@@ -48,8 +48,10 @@ describe('sicantik-ops lag', () => {
     const r = await run(prefix, ['lag', '--samples', '2', '--interval', '0.5', '--json']);
     expect(r.code).toBe(0);
     const row = (partition: number, committed: number, end: number, status: string) => ({ topic: 'permit.events', partition, committed, end, lag: end - committed, lagChange: 0, committedPerSecond: 0, status });
-    expect(JSON.parse(r.out)).toEqual({
-      prefix, samples: 2, intervalSeconds: 0.5,
+    const report = JSON.parse(r.out) as { from: number; asOf: number };
+    expect(report.asOf - report.from).toBeGreaterThanOrEqual(500); // the first and the last reading's times
+    expect(report).toEqual({
+      prefix, samples: 2, intervalSeconds: 0.5, from: report.from, asOf: report.asOf,
       groups: [
         { group: `${prefix}behind`, status: 'stalled', lag: 6, partitions: [row(0, 4, 10, 'stalled'), row(1, 4, 4, 'idle')] },
         { group: `${prefix}done`, status: 'idle', lag: 0, partitions: [row(0, 10, 10, 'idle'), row(1, 4, 4, 'idle')] },

@@ -3,6 +3,7 @@ import { apiKeyAuth, errorHandler, logPersonalRead, maskerOf, requireRole, type 
 import { z } from 'zod';
 import { zodIssues } from '@sicantik/config';
 import { DECISIONS } from '../domain/model';
+import type { LagMonitor } from './lag';
 import type { DecisionProjection } from './projections/decisions';
 import type { NotificationProjection } from './projections/store';
 import { privacyRouter, type PrivacyDeps } from './privacy';
@@ -27,6 +28,8 @@ interface StatsDeps {
   keys: readonly ApiKey[];
   /** The privacy admin API (privacy.ts), served where the statistics are when set. */
   privacy?: PrivacyDeps;
+  /** Consumer lag of the deployment (lag.ts), for the dashboard: GET /v1/ops/lag. */
+  lag?: LagMonitor;
 }
 type Ops = { ops: express.Router };
 export type TrackerDeps =
@@ -41,6 +44,7 @@ export function createApp(deps: TrackerDeps): express.Express {
   if (deps.role !== 'projection') app.use('/webhooks', webhookRouter(deps));
   if (deps.role !== 'receiver') app.use('/v1/stats', statsRouter(deps));
   if (deps.role !== 'receiver' && deps.privacy) app.use('/v1/privacy', privacyRouter(deps.privacy));
+  if (deps.role !== 'receiver' && deps.lag) app.use('/v1/ops', lagRouter(deps.keys, deps.lag));
   app.use(errorHandler(deps.logger));
   return app;
 }
@@ -88,6 +92,14 @@ function statsRouter(deps: StatsDeps): express.Router {
     res.json({ decisions: m.unmasked ? decisions : decisions.map((d) => ({ ...d, reason: m.text(d.reason) ?? null })) });
   });
   return stats;
+}
+
+/** Consumer lag: no personal data, so any key (analyst) reads it. */
+function lagRouter(keys: readonly ApiKey[], lag: LagMonitor): express.Router {
+  const r = express.Router();
+  r.use(apiKeyAuth(keys));
+  r.get('/lag', requireRole('analyst'), async (_req, res) => { res.json(await lag.report()); });
+  return r;
 }
 
 /** A notification as an analyst sees it: the provider message id hidden, numbers in its free text masked. */

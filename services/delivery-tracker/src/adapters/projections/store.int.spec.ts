@@ -506,6 +506,26 @@ describe('notification projection on the MongoDB-compatible database', () => {
     } finally { await counted.close(); }
   });
 
+  it('a dispatch batch whose shared turn failed after it joined statuses parked before it joins them again when retried alone', async () => {
+    const f = await fresh();
+    const serial = (f.p as unknown as { serial: Serial }).serial;
+    await f.requested('j1');
+    await f.delivery(delivery('wamid.j1', 'DELIVERED', 3)); // parked: no mapping yet
+    let release!: () => void;
+    let held!: () => void;
+    const holding = new Promise<void>((r) => { held = r; });
+    const busy = serial.run(() => new Promise<void>((r) => { release = r; held(); }));
+    await holding;
+    const dispatchApplied = f.p.apply({ topic: 'notification.dispatch', partition: 0, records: [{ offset: '0', value: dispatched('j1', 'ACCEPTED', 'wamid.j1') }] });
+    // taken after the dispatch batch in the shared turn, and failing there
+    const bad = f.p.apply({ topic: 'delivery.status', partition: 5, records: [{ offset: '0', value: undefined }] } as never);
+    release(); await busy;
+    await expect(bad).rejects.toThrow();
+    await dispatchApplied;
+    expect(await f.p.get('j1')).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.j1' });
+    expect(await f.p.summary()).toMatchObject({ total: 1, delivered: 1 });
+  });
+
   it('a batch of 500 events costs a handful of database commands, not one per event', async () => {
     const name = uniq('it_proj_'); dbs.push(name);
     const metrics = createMetrics('tracker-test');

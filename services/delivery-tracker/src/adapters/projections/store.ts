@@ -367,13 +367,13 @@ export class NotificationProjection {
     // read sees the mapping when it re-checks, and applies itself.
     await bulkUpdate(this.maps, joins.map(([w, n]) => ({ updateOne: { filter: { _id: w }, update: { $set: { notificationId: n, statusesWaiting: true } } } })), false);
     const waiting = await findByIds(this.pending, joins.map(([w]) => w));
-    for (const [w, n] of joins) {
-      this.mapCache.set(w, n);
-      for (const s of waiting.get(w)?.statuses ?? []) foldInto(patches, n, statusFact(s));
-    }
+    for (const [w, n] of joins) for (const s of waiting.get(w)?.statuses ?? []) foldInto(patches, n, statusFact(s));
+    // Cached only once the join is written: a write that fails leaves the mapping uncached
+    // (statusesWaiting still set), so the batch's retry joins again.
     return async () => {
       await bulkUpdate(this.maps, joins.map(([w]) => ({ updateOne: { filter: { _id: w }, update: { $unset: { statusesWaiting: '' } } } })), false);
       await this.pending.bulkWrite(joins.map(([w]) => ({ deleteOne: { filter: { _id: w } } })), { ordered: false });
+      for (const [w, n] of joins) this.mapCache.set(w, n);
     };
   }
 
@@ -389,7 +389,8 @@ export class NotificationProjection {
     const unknown: string[] = []; const placeholders: string[] = [];
     for (const w of misses) {
       const m = found.get(w);
-      if (m?.notificationId) { resolved.set(w, m.notificationId); this.mapCache.set(w, m.notificationId); } else (m ? placeholders : unknown).push(w);
+      // A mapping whose waiting statuses are not folded in yet (statusesWaiting) resolves, but is not cached: its dispatch batch may still have to join.
+      if (m?.notificationId) { resolved.set(w, m.notificationId); if (!m.statusesWaiting) this.mapCache.set(w, m.notificationId); } else (m ? placeholders : unknown).push(w);
     }
     if (unknown.length || placeholders.length) {
       const waiting = [...unknown, ...placeholders];
@@ -400,7 +401,7 @@ export class NotificationProjection {
       // Completed meanwhile: applied here. Their waiting list stays (the completing batch may
       // be reading it); it is dropped by that batch, or left behind, harmless, when the
       // mapping's own insert came first.
-      for (const [w, m] of await findByIds(this.maps, recheck)) if (m.notificationId) { resolved.set(w, m.notificationId); this.mapCache.set(w, m.notificationId); }
+      for (const [w, m] of await findByIds(this.maps, recheck)) if (m.notificationId) { resolved.set(w, m.notificationId); if (!m.statusesWaiting) this.mapCache.set(w, m.notificationId); }
     }
     for (const [w, n] of resolved) for (const s of byMessage.get(w)!) foldInto(patches, n, statusFact(s));
   }
