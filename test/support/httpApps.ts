@@ -39,7 +39,7 @@ export function httpApp(service: HttpService): { app: express.Express; close(): 
     case 'notification-planner': return { app: createPlannerApp({ ...stub, ops: ops(service) } as never), close: done };
     case 'template-renderer': return { app: createTemplateAdminApp({ ...stub, ops: ops(service) } as never), close: done };
     case 'provider-dispatcher': return { app: createDispatcherApp({ operators: {} as OperatorDeps, keys: stub.keys, logger: stub.logger, ops: ops(service) }), close: done };
-    case 'delivery-tracker': return { app: createTrackerApp({ ...stub, ops: ops(service), privacy: stub } as never), close: done };
+    case 'delivery-tracker': return { app: createTrackerApp({ ...stub, ops: ops(service), privacy: stub, lag: stub } as never), close: done };
     case 'provider-simulator': {
       const sim = createSimulator(configFromEnv({}));
       return { app: sim.app as never, close: async () => { await sim.close(); } };
