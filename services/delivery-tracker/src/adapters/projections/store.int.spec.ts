@@ -506,6 +506,23 @@ describe('notification projection on the MongoDB-compatible database', () => {
     } finally { await counted.close(); }
   });
 
+  it('a turn takes at most maxTurnRecords records of the waiting batches (a batch is never split); the rest take the next turn', async () => {
+    class CountingSerial extends Serial { runs = 0; override run<T>(fn: () => Promise<T>): Promise<T> { this.runs++; return super.run(fn); } }
+    const serial = new CountingSerial();
+    const f = await fresh(uniq('it_proj_'), 0, { serial, maxTurnRecords: 70 });
+    const ids = Array.from({ length: 30 }, (_, i) => `cap-${i}`);
+    let release!: () => void; let held!: () => void;
+    const holding = new Promise<void>((r) => { held = r; });
+    const busy = serial.run(() => new Promise<void>((r) => { release = r; held(); }));
+    await holding;
+    const before = serial.runs;
+    const applied = [0, 1, 2, 3].map((p) => f.p.apply({ topic: 'notification.requests', partition: p, records: ids.map((id, i) => ({ offset: String(i), value: requested(`${id}-${p}`) })) }));
+    release(); await busy; await Promise.all(applied);
+    // 30 + 30 records in the first turn (a third batch would make 90 > 70), then the other two
+    expect(serial.runs - before).toBe(2);
+    expect((await f.p.summary()).total).toBe(120);
+  });
+
   it('a dispatch batch whose shared turn failed after it joined statuses parked before it joins them again when retried alone', async () => {
     const f = await fresh();
     const serial = (f.p as unknown as { serial: Serial }).serial;

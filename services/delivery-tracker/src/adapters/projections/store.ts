@@ -84,6 +84,8 @@ export interface ProjectionOptions {
   statusWaitMs?: number;
   /** Real time, for the age of a record's Kafka timestamp (default Date.now). */
   wallClock?: () => number;
+  /** Records one turn of the writer takes at most from the batches waiting for it (default 2000; a batch is never split). */
+  maxTurnRecords?: number;
 }
 
 /** One batch's patches, written with the other batches of its turn (writeNow). `likelyNew`: its documents are probably not there yet (try the insert). */
@@ -118,6 +120,7 @@ export class NotificationProjection {
   private readonly wallClock: () => number;
   /** Batches waiting for the writer's next turn (apply). */
   private queued: { batch: TrackerBatch; resolve(o: ApplyOutcome | void): void; reject(err: unknown): void }[] = [];
+  private readonly maxTurnRecords: number;
 
   /** onAnomaly: called with how many documents newly showed an anomaly (the status_anomalies metric). */
   constructor(private readonly db: Db, private readonly hooks: { onAnomaly?(kind: AnomalyKind, n: number): void } = {}, opts: ProjectionOptions) {
@@ -135,6 +138,7 @@ export class NotificationProjection {
     this.now = opts.now ?? (() => Date.now());
     this.statusWaitMs = opts.statusWaitMs ?? 0;
     this.wallClock = opts.wallClock ?? (() => Date.now());
+    this.maxTurnRecords = opts.maxTurnRecords ?? 2000;
   }
 
   /** The personal-data rules at this moment (model.ts withRules). */
@@ -187,8 +191,13 @@ export class NotificationProjection {
    * found by each one's retry (its batch deltas, as after a crash).
    */
   private async applyQueued(): Promise<void> {
-    const items = this.queued.sort((a, b) => TOPIC_ORDER[a.batch.topic] - TOPIC_ORDER[b.batch.topic]);
-    this.queued = [];
+    // At most maxTurnRecords records a turn (at least one batch), in arrival order: a turn
+    // after a long pause stays short, and the batches that finish heartbeat in between.
+    let n = 0;
+    let take = 0;
+    while (take < this.queued.length && (take === 0 || n + this.queued[take]!.batch.records.length <= this.maxTurnRecords)) n += this.queued[take++]!.batch.records.length;
+    const items = this.queued.splice(0, take).sort((a, b) => TOPIC_ORDER[a.batch.topic] - TOPIC_ORDER[b.batch.topic]);
+    if (this.queued.length) void this.serial.run(() => this.applyQueued());
     if (items.length > 1) {
       try {
         const outcomes = await this.applyNow(items.map((i) => i.batch));
