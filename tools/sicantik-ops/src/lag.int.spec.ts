@@ -1,5 +1,5 @@
-import { Kafka, logLevel } from 'kafkajs';
-import { stack, uniq, waitFor } from '../../../test/support';
+import { stack, uniq } from '../../../test/support';
+import { lagFixture, type LagFixture } from '../../../test/support/lagFixture';
 import { main } from './cli';
 import type { CliIo } from './context';
 
@@ -16,33 +16,9 @@ const run = async (prefix: string, args: string[]) => {
 
 describe('sicantik-ops lag', () => {
   const prefix = `${uniq('it-ops-lag-')}.`;
-  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'it', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  const producer = kafka.producer();
-  const follower = kafka.consumer({ groupId: `${prefix}follower` });
-  const topic = `${prefix}permit.events`;
-
-  beforeAll(async () => {
-    await admin.connect();
-    await producer.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `a${i}` })) });
-    await producer.send({ topic, messages: Array.from({ length: 4 }, (_, i) => ({ partition: 1, value: `b${i}` })) });
-    // behind: 6 records waiting on partition 0, nothing moves -> stalled; done: all read, nothing new -> idle.
-    await admin.setOffsets({ groupId: `${prefix}behind`, topic, partitions: [{ partition: 0, offset: '4' }, { partition: 1, offset: '4' }] });
-    await admin.setOffsets({ groupId: `${prefix}done`, topic, partitions: [{ partition: 0, offset: '10' }, { partition: 1, offset: '4' }] });
-    // A follower that reads and never commits (the services' throw-away groups).
-    await follower.connect();
-    await follower.subscribe({ topic, fromBeginning: true });
-    let seen = 0;
-    await follower.run({ autoCommit: false, eachMessage: async () => { seen++; } });
-    await waitFor(async () => seen >= 14, { what: 'the follower read everything' });
-  });
-  afterAll(async () => {
-    await follower.disconnect();
-    await producer.disconnect();
-    await admin.disconnect();
-  });
+  let fx: LagFixture;
+  beforeAll(async () => { fx = await lagFixture(prefix); });
+  afterAll(async () => { await fx.close(); });
 
   it('lists every group of the prefix with its lag per partition and status; the group that never commits apart', async () => {
     const r = await run(prefix, ['lag', '--samples', '2', '--interval', '0.5', '--json']);

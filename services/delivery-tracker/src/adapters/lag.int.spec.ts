@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { createMetrics, keyRing, opsRouter, parseApiKeys } from '@sicantik/observability';
 import { stack, uniq, waitFor } from '../../../../test/support';
+import { lagFixture, type LagFixture } from '../../../../test/support/lagFixture';
 import { createApp } from './http';
 import { LagMonitor } from './lag';
 import { DecisionProjection } from './projections/decisions';
@@ -18,29 +18,13 @@ const ANALYST = 'analyst-key-0000000001';
 
 describe('the tracker\'s lag endpoint', () => {
   const prefix = `${uniq('it-lag-')}.`;
-  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'it', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  const producer = kafka.producer();
-  const follower = kafka.consumer({ groupId: `${prefix}follower` });
-  const topic = `${prefix}permit.events`;
   const db = uniq('it_lag_');
+  let fx: LagFixture; let admin: LagFixture['admin']; let producer: LagFixture['producer']; let topic: string;
   let client: MongoClient; let server: Server; let url: string; let lag: LagMonitor;
 
   beforeAll(async () => {
-    await admin.connect();
-    await producer.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `a${i}` })) });
-    await producer.send({ topic, messages: Array.from({ length: 4 }, (_, i) => ({ partition: 1, value: `b${i}` })) });
-    // behind: 6 records waiting on partition 0, nothing moves -> stalled; done: all read, nothing new -> idle.
-    await admin.setOffsets({ groupId: `${prefix}behind`, topic, partitions: [{ partition: 0, offset: '4' }, { partition: 1, offset: '4' }] });
-    await admin.setOffsets({ groupId: `${prefix}done`, topic, partitions: [{ partition: 0, offset: '10' }, { partition: 1, offset: '4' }] });
-    await follower.connect();
-    await follower.subscribe({ topic, fromBeginning: true });
-    let seen = 0;
-    await follower.run({ autoCommit: false, eachMessage: async () => { seen++; } });
-    await waitFor(async () => seen >= 14, { what: 'the follower read everything' });
-
+    fx = await lagFixture(prefix);
+    ({ admin, producer, topic } = fx);
     client = await MongoClient.connect(stack.mongoUrl);
     const notes = new NotificationProjection(client.db(db), {}, { messageRefOf: messageRefOf(Buffer.alloc(32, 7)) });
     await notes.init();
@@ -57,10 +41,7 @@ describe('the tracker\'s lag endpoint', () => {
   afterAll(async () => {
     await lag.stop();
     await new Promise((r) => server.close(r));
-    await follower.disconnect(); await producer.disconnect();
-    await admin.deleteGroups([`${prefix}behind`, `${prefix}done`]).catch(() => undefined);
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await fx.close();
     await client.db(db).dropDatabase(); await client.close();
   });
 

@@ -51,6 +51,24 @@ class Feed {
 
 const KEY = Buffer.alloc(32, 7);
 
+/** Holds the writer (a task in its Serial) until release() is called; resolves once it holds it. */
+async function holdWriter(serial: Serial): Promise<{ release(): void; done: Promise<void> }> {
+  let release!: () => void; let held!: () => void;
+  const holding = new Promise<void>((r) => { held = r; });
+  const done = serial.run(() => new Promise<void>((r) => { release = r; held(); }));
+  await holding;
+  return { release, done };
+}
+
+/** A client whose database commands are counted (the sicantik_db_operations_total metric). */
+async function countingClient() {
+  const metrics = createMetrics('tracker-test');
+  const counted = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
+  countDbCommands(counted, metrics);
+  const commands = async () => (await metrics.dbOps.get()).values.reduce((n, v) => n + v.value, 0);
+  return { counted, metrics, commands };
+}
+
 describe('notification projection on the MongoDB-compatible database', () => {
   let client: MongoClient;
   const dbs: string[] = [];
@@ -461,10 +479,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
 
   it('batches of several topics handed in while the writer is busy share its next turn: one write per document, one counter update, the same documents and counters as one by one; a batch that fails in a shared turn fails alone', async () => {
     const name = uniq('it_proj_'); dbs.push(name);
-    const metrics = createMetrics('tracker-test');
-    const counted = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
-    countDbCommands(counted, metrics);
-    const commands = async () => (await metrics.dbOps.get()).values.reduce((n, v) => n + v.value, 0);
+    const { counted, commands } = await countingClient();
     try {
       const serial = new Serial();
       const p = new NotificationProjection(counted.db(name), {}, { serial, messageRefOf: messageRefOf(KEY) });
@@ -478,13 +493,10 @@ describe('notification projection on the MongoDB-compatible database', () => {
         batch('notification.rendered', 0, ids.map(rendered)),
         batch('notification.requests', 0, ids.map(requested)),
       ];
-      let release!: () => void;
-      /** Holds the writer until release(); resolves once it holds it. */
-      const hold = async () => { let held!: () => void; const holding = new Promise<void>((r) => { held = r; }); const p = serial.run(() => new Promise<void>((r) => { release = r; held(); })); await holding; return { done: p }; };
-      const busy = await hold();
+      const busy = await holdWriter(serial);
       const before = await commands();
       const applied = batches.map((b) => p.apply(b));
-      release(); await busy.done;
+      busy.release(); await busy.done;
       await Promise.all(applied);
       const shared = (await commands()) - before;
       // one by one, elsewhere: the same documents and counters
@@ -496,10 +508,10 @@ describe('notification projection on the MongoDB-compatible database', () => {
       // the mappings' insert, the documents' insert, the counter documents' insert and update: no statement per batch
       expect(shared).toBeLessThanOrEqual(5);
       // a batch that fails in a shared turn fails alone; the others are applied
-      const busy2 = await hold();
+      const busy2 = await holdWriter(serial);
       const good = p.apply(batch('delivery.status', 2, ids.map((id) => delivery(`wamid.${id}`, 'READ', 4))));
       const bad = p.apply(batch('notification.rendered', 3, [undefined]));
-      release(); await busy2.done;
+      busy2.release(); await busy2.done;
       await expect(bad).rejects.toThrow();
       await good;
       expect(await p.summary()).toMatchObject({ total: 30, read: 30 });
@@ -511,13 +523,10 @@ describe('notification projection on the MongoDB-compatible database', () => {
     const serial = new CountingSerial();
     const f = await fresh(uniq('it_proj_'), 0, { serial, maxTurnRecords: 70 });
     const ids = Array.from({ length: 30 }, (_, i) => `cap-${i}`);
-    let release!: () => void; let held!: () => void;
-    const holding = new Promise<void>((r) => { held = r; });
-    const busy = serial.run(() => new Promise<void>((r) => { release = r; held(); }));
-    await holding;
+    const busy = await holdWriter(serial);
     const before = serial.runs;
     const applied = [0, 1, 2, 3].map((p) => f.p.apply({ topic: 'notification.requests', partition: p, records: ids.map((id, i) => ({ offset: String(i), value: requested(`${id}-${p}`) })) }));
-    release(); await busy; await Promise.all(applied);
+    busy.release(); await busy.done; await Promise.all(applied);
     // 30 + 30 records in the first turn (a third batch would make 90 > 70), then the other two
     expect(serial.runs - before).toBe(2);
     expect((await f.p.summary()).total).toBe(120);
@@ -528,15 +537,11 @@ describe('notification projection on the MongoDB-compatible database', () => {
     const serial = (f.p as unknown as { serial: Serial }).serial;
     await f.requested('j1');
     await f.delivery(delivery('wamid.j1', 'DELIVERED', 3)); // parked: no mapping yet
-    let release!: () => void;
-    let held!: () => void;
-    const holding = new Promise<void>((r) => { held = r; });
-    const busy = serial.run(() => new Promise<void>((r) => { release = r; held(); }));
-    await holding;
+    const busy = await holdWriter(serial);
     const dispatchApplied = f.p.apply({ topic: 'notification.dispatch', partition: 0, records: [{ offset: '0', value: dispatched('j1', 'ACCEPTED', 'wamid.j1') }] });
     // taken after the dispatch batch in the shared turn, and failing there
     const bad = f.p.apply({ topic: 'delivery.status', partition: 5, records: [{ offset: '0', value: undefined }] } as never);
-    release(); await busy;
+    busy.release(); await busy.done;
     await expect(bad).rejects.toThrow();
     await dispatchApplied;
     expect(await f.p.get('j1')).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.j1' });
@@ -545,10 +550,7 @@ describe('notification projection on the MongoDB-compatible database', () => {
 
   it('a batch of 500 events costs a handful of database commands, not one per event', async () => {
     const name = uniq('it_proj_'); dbs.push(name);
-    const metrics = createMetrics('tracker-test');
-    const counted = await MongoClient.connect(stack.mongoUrl, { monitorCommands: true });
-    countDbCommands(counted, metrics);
-    const commands = async () => (await metrics.dbOps.get()).values.reduce((n, v) => n + v.value, 0);
+    const { counted, metrics, commands } = await countingClient();
     const byOp = async () => Object.fromEntries((await metrics.dbOps.get()).values.map((v) => [v.labels.op, v.value]));
     try {
       const serial = new Serial();
