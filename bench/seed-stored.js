@@ -20,6 +20,7 @@
 // empty, so the measured events find nothing of the seed in memory either.
 const { MongoClient } = require('mongodb');
 const path = require('node:path');
+const { env } = require('./support');
 
 // About 300 days before the run: a day no measured event touches, and inside the tracker's
 // retention period (RETENTION_DAYS, 400), so its sweep does not rewrite the seeded documents.
@@ -30,7 +31,10 @@ const DAY = new Date(T0).toISOString().slice(0, 10);
 async function seedStored(n, ctx, log = () => undefined) {
   if (!(n > 0)) return;
   const model = require(path.join(__dirname, '..', 'services', 'delivery-tracker', 'dist', 'domain', 'model.js'));
-  const { toDoc, requestedFact, dispatchFact, statusFact, merge, messageRef } = model;
+  const { toDoc, requestedFact, dispatchFact, statusFact, merge } = model;
+  // provider_messages is keyed by the keyed reference of the provider message id (layout 5), with the services' index key.
+  const { messageRefOf } = require(path.join(__dirname, '..', 'services', 'delivery-tracker', 'dist', 'adapters', 'projections', 'messageRef.js'));
+  const messageRef = messageRefOf(Buffer.from(env.PRIVACY_INDEX_KEY, 'base64'));
   const mongo = await MongoClient.connect(ctx.mongoUrl, { serverSelectionTimeoutMS: 5000 });
   const started = Date.now();
   try {
@@ -43,7 +47,7 @@ async function seedStored(n, ctx, log = () => undefined) {
     for (let i = 0; i < n; i += B) {
       const ids = Array.from({ length: Math.min(B, n - i) }, (_, j) => `seed-${ctx.id}-${i + j}`);
       await tracker.collection('notifications').insertMany(ids.map((x) => toDoc(x, [requestedFact(requested(x)), dispatchFact(accepted(x)), delivered(x)].reduce(merge), 'seed', {})), { ordered: false });
-      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: messageRef(`wamid.seed-${x}`), notificationId: x })), { ordered: false });
+      await tracker.collection('provider_messages').insertMany(ids.map((x) => ({ _id: messageRef('meta', `wamid.seed-${x}`), notificationId: x })), { ordered: false });
       const at = new Date(T0);
       await ingest.collection('ingested_event_ids').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, pendaftaran_id: `SEED-${x}`, at })), { ordered: false });
       await ingest.collection('ingest_claims').insertMany(ids.map((x) => ({ _id: `seed-evt-${x}`, at, instance: 'seed' })), { ordered: false });
